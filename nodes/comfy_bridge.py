@@ -1,0 +1,59 @@
+"""The few places where nodes touch ComfyUI beyond the node contract: IMAGE tensors, progress, interrupt."""
+
+from __future__ import annotations
+
+from typing import Iterable, Iterator
+
+import numpy as np
+import torch
+
+import comfy.model_management
+import comfy.utils
+
+
+def node_progress(total: int):
+    """A ProgressFn for engine loops: drives the node's progress bar and raises on ComfyUI's interrupt."""
+    bar = comfy.utils.ProgressBar(max(1, total))
+
+    def callback(done: int, total_: int) -> None:
+        comfy.model_management.throw_exception_if_processing_interrupted()
+        bar.update_absolute(done, max(1, total_ or total))
+
+    return callback
+
+
+def image_frames(images: torch.Tensor) -> Iterator[np.ndarray]:
+    """IMAGE (B, H, W, C) float 0-1 -> uint8 RGB frames, one at a time (no uint8 copy of the whole batch)."""
+    check_image("images", images)
+    for frame in images:
+        if frame.shape[-1] == 4:
+            frame = frame[..., :3]
+        yield (frame.clamp(0, 1) * 255).round().to(torch.uint8).cpu().numpy()
+
+
+def frames_to_image(frames: Iterable[np.ndarray], count: int | None = None) -> torch.Tensor:
+    """uint8 RGB frames -> IMAGE float32 (B, H, W, 3). With ``count`` known, fills one preallocated tensor."""
+    if count is None:
+        frames = list(frames)
+        count = len(frames)
+    out = None
+    i = 0
+    for frame in frames:
+        if out is None:
+            out = torch.empty((count, *frame.shape), dtype=torch.float32)
+        if i >= count:
+            raise RuntimeError(f"got more frames than the {count} expected")
+        out[i] = torch.from_numpy(np.ascontiguousarray(frame)).float().div_(255.0)
+        i += 1
+    if out is None:
+        raise ValueError("no frames were produced")
+    return out[:i]
+
+
+def check_image(name: str, images) -> torch.Tensor:
+    if not isinstance(images, torch.Tensor) or images.ndim != 4 or images.shape[-1] not in (3, 4):
+        shape = tuple(images.shape) if isinstance(images, torch.Tensor) else type(images).__name__
+        raise ValueError(f"{name} must be an IMAGE batch (frames, height, width, 3); got {shape}")
+    if images.shape[0] < 1:
+        raise ValueError(f"{name} is empty: it needs at least one frame")
+    return images

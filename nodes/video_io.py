@@ -1,0 +1,139 @@
+"""Load Video and Save Video: files in ComfyUI's input/output folders <-> IMAGE batches."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+
+import folder_paths
+
+from ..unflicker import video as videoio
+from ..unflicker.errors import UnflickerError
+from .comfy_bridge import frames_to_image, image_frames, node_progress
+
+_LOADABLE = videoio.VIDEO_EXTENSIONS + videoio.ANIMATED_EXTENSIONS
+
+
+def _input_videos() -> list[str]:
+    root = folder_paths.get_input_directory()
+    found = []
+    for dirpath, _dirs, files in os.walk(root):
+        for name in files:
+            if name.lower().endswith(_LOADABLE):
+                found.append(os.path.relpath(os.path.join(dirpath, name), root).replace(os.sep, "/"))
+    return sorted(found)
+
+
+def _resolve(video_name: str, path: str) -> str:
+    if path.strip():
+        return os.path.expanduser(path.strip())
+    if not video_name:
+        raise UnflickerError("video: no file chosen; upload one or give a path (a video, GIF/WebP or a folder of frames)")
+    return folder_paths.get_annotated_filepath(video_name)
+
+
+class LoadVideo:
+    CATEGORY = "Unflicker/Video"
+    DESCRIPTION = "Load a video file, an animated GIF/WebP or a folder of frames as an IMAGE batch, with its fps."
+    RETURN_TYPES = ("IMAGE", "FLOAT", "INT")
+    RETURN_NAMES = ("images", "fps", "frame_count")
+    FUNCTION = "load"
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {
+            "required": {
+                "video": (_input_videos(), {"video_upload": True, "tooltip": "A file in ComfyUI's input folder."}),
+                "force_rate": ("FLOAT", {"default": 0.0, "min": 0.0, "max": 240.0, "step": 0.5,
+                                         "tooltip": "Resample to this fps (0 keeps the source rate)."}),
+                "skip_first_frames": ("INT", {"default": 0, "min": 0, "max": 1_000_000}),
+                "select_every_nth": ("INT", {"default": 1, "min": 1, "max": 1000,
+                                             "tooltip": "Keep one frame in n; the output fps is divided by n."}),
+                "frame_load_cap": ("INT", {"default": 0, "min": 0, "max": 1_000_000,
+                                           "tooltip": "Most frames to load (0 = all)."}),
+            },
+            "optional": {
+                "path": ("STRING", {"default": "", "tooltip": "A file or frame-folder path; overrides 'video' when set."}),
+                "folder_fps": ("FLOAT", {"default": videoio.DEFAULT_FOLDER_FPS, "min": 0.1, "max": 240.0,
+                                         "tooltip": "Frame rate of a folder of frames (it has none of its own)."}),
+            },
+        }
+
+    @classmethod
+    def IS_CHANGED(cls, video="", path="", **_):
+        target = _resolve(video, path or "")
+        if os.path.isdir(target):
+            return str(sorted((n, os.path.getmtime(os.path.join(target, n))) for n in os.listdir(target)))
+        h = hashlib.sha256()
+        with open(target, "rb") as f:
+            h.update(f.read(1 << 20))
+        return f"{h.hexdigest()}:{os.path.getsize(target)}:{os.path.getmtime(target)}"
+
+    @classmethod
+    def VALIDATE_INPUTS(cls, video="", path="", **_):
+        target = _resolve(video, path or "") if (video or path) else ""
+        if not target or not os.path.exists(target):
+            return f"video not found: {path or video!r}"
+        return True
+
+    def load(self, video, force_rate, skip_first_frames, select_every_nth, frame_load_cap, path="",
+             folder_fps=videoio.DEFAULT_FOLDER_FPS):
+        options = videoio.ReadOptions(force_rate, skip_first_frames, select_every_nth, frame_load_cap)
+        info, frames = videoio.iter_frames(_resolve(video, path), options, folder_fps)
+        progress = node_progress(info.frame_count)
+        collected = []
+        for i, frame in enumerate(frames):
+            collected.append(frame)
+            progress(i + 1, max(info.frame_count, i + 1))
+        if not collected:
+            raise UnflickerError(f"no frames selected (skip_first_frames={skip_first_frames}, the clip has about {info.frame_count + skip_first_frames})")
+        images = frames_to_image(collected, len(collected))
+        return (images, float(info.fps), len(collected))
+
+
+class SaveVideo:
+    CATEGORY = "Unflicker/Video"
+    DESCRIPTION = "Encode an IMAGE batch to mp4 (h264), animated WebP or GIF in ComfyUI's output folder."
+    RETURN_TYPES = ("STRING",)
+    RETURN_NAMES = ("path",)
+    FUNCTION = "save"
+    OUTPUT_NODE = True
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {
+            "required": {
+                "images": ("IMAGE",),
+                "fps": ("FLOAT", {"default": 8.0, "min": 0.01, "max": 240.0, "step": 0.01, "forceInput": False}),
+                "filename_prefix": ("STRING", {"default": "Unflicker/video",
+                                               "tooltip": "Inside the output folder; sub-folders allowed, '..' is not."}),
+                "format": (list(videoio.WRITE_FORMATS), {"default": "mp4"}),
+                "crf": ("INT", {"default": 19, "min": 0, "max": 51,
+                                "tooltip": "mp4: x264 crf (lower = better, 16-23 typical). WebP: quality 100 - crf (0 = lossless). GIF: unused."}),
+            },
+        }
+
+    def save(self, images, fps, filename_prefix, format, crf):
+        prefix = safe_prefix(filename_prefix)
+        output_dir = folder_paths.get_output_directory()
+        folder, name, counter, subfolder, _ = folder_paths.get_save_image_path(prefix, output_dir, images.shape[2], images.shape[1])
+        filename = f"{name}_{counter:05}.{format}"
+        path = os.path.join(folder, filename)
+        os.makedirs(folder, exist_ok=True)
+        videoio.write_video(path, image_frames(images), fps, format, crf, progress=node_progress(len(images)), total=len(images))
+        preview = {"filename": filename, "subfolder": subfolder, "type": "output", "format": video_mime(format),
+                   "frame_rate": fps, "frame_count": len(images)}
+        return {"ui": {"images": [preview], "animated": (True,), "unflicker_video": [preview]}, "result": (path,)}
+
+
+def video_mime(fmt: str) -> str:
+    return {"mp4": "video/mp4", "webp": "image/webp", "gif": "image/gif"}[fmt]
+
+
+def safe_prefix(filename_prefix: str) -> str:
+    """Refuse prefixes that would leave the output folder, before anything touches the disk."""
+    prefix = (filename_prefix or "").strip().replace("\\", "/")
+    parts = prefix.split("/")
+    if not prefix or prefix.startswith("/") or os.path.isabs(prefix) or ".." in parts or any(":" in p for p in parts):
+        raise UnflickerError(f"filename_prefix {filename_prefix!r} is not allowed: use a name or sub/folder/name inside the output folder, without '..' or an absolute path")
+    return prefix

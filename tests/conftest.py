@@ -1,0 +1,58 @@
+"""Test set-up: the engine is imported as ``unflicker``; the pack is loaded the way ComfyUI loads it.
+
+Without a real ComfyUI on sys.path, tests/comfy_stub provides folder_paths and comfy.utils/model_management
+with ComfyUI's names, rooted in a temp folder, so node tests run on CI with no ComfyUI checkout.
+"""
+
+import importlib.util
+import os
+import shutil
+import sys
+import tempfile
+
+import pytest
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SHARED = os.path.join(os.path.dirname(REPO), "shared")
+PACK_NAME = "ComfyUI-Unflicker"
+
+_test_root = tempfile.mkdtemp(prefix="unflicker-comfy-")
+os.environ.setdefault("UNFLICKER_TEST_ROOT", _test_root)
+if REPO not in sys.path:
+    sys.path.insert(0, REPO)
+try:
+    import folder_paths  # noqa: F401  (a real ComfyUI is importable)
+except ImportError:
+    sys.path.insert(0, os.path.join(REPO, "tests", "comfy_stub"))
+
+
+def load_pack(folder: str = REPO, name: str = PACK_NAME):
+    """Import the pack from a folder by file location under a hyphenated name, as ComfyUI's loader does."""
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, os.path.join(folder, "__init__.py"),
+                                                  submodule_search_locations=[folder])
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="session")
+def pack():
+    return load_pack()
+
+
+@pytest.fixture
+def comfy_dirs():
+    """Fresh ComfyUI input/output/temp folders for one test."""
+    import folder_paths
+
+    for d in (folder_paths.get_input_directory(), folder_paths.get_output_directory(), folder_paths.get_temp_directory()):
+        shutil.rmtree(d, ignore_errors=True)
+        os.makedirs(d, exist_ok=True)
+    return folder_paths
+
+
+def pytest_sessionfinish(session, exitstatus):
+    shutil.rmtree(_test_root, ignore_errors=True)
