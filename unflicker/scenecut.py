@@ -1,0 +1,58 @@
+"""Scene-cut detection: a cut is a pair of frames whose colour distribution and structure both change at once.
+
+Flicker changes brightness or colour (histograms shift but edges stay); motion changes structure locally
+(edges move but histograms stay). A cut changes both, so the score needs both to be high.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+import cv2
+import numpy as np
+
+_THUMB = (64, 36)
+
+
+def _signature(frame: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    small = cv2.resize(frame, _THUMB, interpolation=cv2.INTER_AREA)
+    hsv = cv2.cvtColor(small, cv2.COLOR_RGB2HSV)
+    # hue/saturation histogram ignores the value channel, so brightness flicker does not look like a cut
+    hist = cv2.calcHist([hsv], [0, 1], None, [16, 8], [0, 180, 0, 256]).ravel()
+    hist /= hist.sum() + 1e-9
+    gray = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY).astype(np.float32)
+    edges = cv2.Laplacian(gray, cv2.CV_32F)
+    edges = (edges - edges.mean()) / (edges.std() + 1e-6)
+    return hist, edges
+
+
+def _score(sig_a, sig_b) -> float:
+    hist_a, edges_a = sig_a
+    hist_b, edges_b = sig_b
+    hist_change = 0.5 * float(np.abs(hist_a - hist_b).sum())  # total variation distance, 0..1
+    # structure: 1 - correlation of blurred edge maps, tolerant to small motion
+    ea = cv2.GaussianBlur(edges_a, (0, 0), 1.5).ravel()
+    eb = cv2.GaussianBlur(edges_b, (0, 0), 1.5).ravel()
+    corr = float(np.dot(ea - ea.mean(), eb - eb.mean()) / (np.linalg.norm(ea - ea.mean()) * np.linalg.norm(eb - eb.mean()) + 1e-9))
+    struct_change = float(np.clip(1.0 - corr, 0.0, 1.0))
+    return float(np.sqrt(np.clip(hist_change, 0, 1) * struct_change))
+
+
+def cut_score(frame_a: np.ndarray, frame_b: np.ndarray) -> float:
+    """0 (same shot) .. 1 (unrelated shots)."""
+    return _score(_signature(frame_a), _signature(frame_b))
+
+
+def is_cut(frame_a: np.ndarray, frame_b: np.ndarray, threshold: float = 0.5) -> bool:
+    return cut_score(frame_a, frame_b) >= threshold
+
+
+def find_cuts(frames: Iterable[np.ndarray], threshold: float = 0.5) -> list[int]:
+    """Indices of frames that start a new shot (never 0)."""
+    cuts, prev = [], None
+    for i, frame in enumerate(frames):
+        sig = _signature(frame)
+        if prev is not None and _score(prev, sig) >= threshold:
+            cuts.append(i)
+        prev = sig
+    return cuts
