@@ -28,7 +28,8 @@ def image_frames(images: torch.Tensor) -> Iterator[np.ndarray]:
     for frame in images:
         if frame.shape[-1] == 4:
             frame = frame[..., :3]
-        yield (frame.clamp(0, 1) * 255).round().to(torch.uint8).cpu().numpy()
+        # +0.5 then truncate = round half up; in-place ops keep this to one temporary per frame
+        yield frame.mul(255).add_(0.5).clamp_(0, 255).to(torch.uint8).cpu().numpy()
 
 
 def frames_to_image(frames: Iterable[np.ndarray], count: int | None = None) -> torch.Tensor:
@@ -43,11 +44,14 @@ def frames_to_image(frames: Iterable[np.ndarray], count: int | None = None) -> t
             out = torch.empty((count, *frame.shape), dtype=torch.float32)
         if i >= count:
             raise RuntimeError(f"got more frames than the {count} expected")
-        out[i] = torch.from_numpy(np.ascontiguousarray(frame)).float().div_(255.0)
+        frame = np.ascontiguousarray(frame)
+        if not frame.flags.writeable:  # frames decoded straight from ffmpeg's pipe are read-only views
+            frame = frame.copy()
+        out[i].copy_(torch.from_numpy(frame))  # casts in place: no float temporary
         i += 1
     if out is None:
         raise ValueError("no frames were produced")
-    return out[:i]
+    return out[:i].mul_(1.0 / 255.0)  # one vectorised pass over the batch instead of one per frame
 
 
 def check_image(name: str, images) -> torch.Tensor:

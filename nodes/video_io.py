@@ -117,7 +117,7 @@ class SaveVideo:
         prefix = safe_prefix(filename_prefix)
         output_dir = folder_paths.get_output_directory()
         folder, name, counter, subfolder, _ = folder_paths.get_save_image_path(prefix, output_dir, images.shape[2], images.shape[1])
-        filename = f"{name}_{counter:05}.{format}"
+        filename = f"{name}_{counter:05}_.{format}"  # ComfyUI's counter parser expects the trailing "_"
         path = os.path.join(folder, filename)
         os.makedirs(folder, exist_ok=True)
         videoio.write_video(path, image_frames(images), fps, format, crf, progress=node_progress(len(images)), total=len(images))
