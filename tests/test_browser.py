@@ -225,7 +225,7 @@ def _queue_via_api(driver, comfy) -> str:
 BUILD_VIDEO_GRAPH = """
 const [clip] = arguments;
 const app = window.comfyAPI.app.app;
-app.graph.clear();
+app.clean(); app.graph.clear();  // clean() also drops the last run's outputs, which are kept by node id
 const add = (type, x, y) => { const n = LiteGraph.createNode(type); n.pos = [x, y]; app.graph.add(n); return n; };
 const load = add("UnflickerLoadVideo", 20, 40);
 load.widgets.find((w) => w.name === "video").value = clip;
@@ -299,10 +299,16 @@ def test_video_previews_play_in_save_video_and_side_by_side(page, comfy):
 
 def _screenshot(driver, name: str):
     driver.execute_script("""
-        const app = window.comfyAPI.app.app;
-        app.canvas.ds.offset = [30, 30]; app.canvas.ds.scale = arguments[0];
+        // fit every node in view (no larger than 1:1), leaving room for the minimap in the bottom-right corner
+        const app = window.comfyAPI.app.app, nodes = app.graph.nodes;
+        const minX = Math.min(...nodes.map((n) => n.pos[0])), minY = Math.min(...nodes.map((n) => n.pos[1])) - 40;
+        const maxX = Math.max(...nodes.map((n) => n.pos[0] + n.size[0])), maxY = Math.max(...nodes.map((n) => n.pos[1] + n.size[1]));
+        const el = app.canvas.canvas.getBoundingClientRect();
+        const scale = Math.min(1, (el.width - 320) / (maxX - minX), (el.height - 60) / (maxY - minY));
+        app.canvas.ds.scale = scale;
+        app.canvas.ds.offset = [30 / scale - minX, 30 / scale - minY];
         app.graph.setDirtyCanvas(true, true);
-    """, 1.0)
+    """)
     time.sleep(1.5)  # let the canvas and the DOM widgets follow the new view
     path = os.path.join(ARTIFACTS, name)
     driver.save_screenshot(path)
@@ -353,7 +359,7 @@ const app = window.comfyAPI.app.app, api = window.comfyAPI.api.api;
 for (const [name, def] of Object.entries(defs)) {
   if (!(name in LiteGraph.registered_node_types)) await app.registerNodeDef(name, def);
 }
-app.graph.clear();
+app.clean(); app.graph.clear();  // clean() also drops the last run's outputs, which are kept by node id
 const analyze = LiteGraph.createNode("UnflickerAnalyzeFlicker"); analyze.pos = [30, 30]; app.graph.add(analyze);
 const compare = LiteGraph.createNode("UnflickerCompareFlicker"); compare.pos = [460, 30]; app.graph.add(compare);
 // what ComfyUI's websocket delivers after a run: the node's `ui` dict as the "executed" event's output
@@ -374,8 +380,9 @@ let painted = 0; for (let i = 3; i < data.length; i += 4) painted += data[i] > 0
 return {verdict: w.element.querySelector(".unflicker-verdict")?.textContent,
         kinds: [...w.element.querySelectorAll(".unflicker-kind")].map((k) => k.textContent),
         numbers: [...w.element.querySelectorAll(".unflicker-numbers > span")].map((s) => s.textContent),
-        painted, canvasWidth: canvas.clientWidth, visible: w.element.getBoundingClientRect().height > 0,
-        serialized: node.serialize().widgets_values?.length ?? 0, widgets: node.widgets.length};
+        painted, canvasWidth: canvas.clientWidth,
+        visible: w.element.getBoundingClientRect().height > 0 && canvas.clientWidth > 0,
+        serialized: node.serialize().widgets_values?.length ?? 0, viewIndex: node.widgets.indexOf(w)};
 """
 
 COMPARE_STATE = """
@@ -399,7 +406,7 @@ def test_report_and_compare_views_render_contract_payloads(page):
     # six numbers, those with a curve in the chart first (key order is not kept on the way through WebDriver)
     assert len(state["numbers"]) == 6 and "mean_diff1.42" in state["numbers"][:3] and "warp_error3.87" in state["numbers"][:3]
     assert state["painted"] > 500 and state["canvasWidth"] > 200 and state["visible"], state
-    assert state["serialized"] == 0  # a view, not a value: nothing added to the saved workflow
+    assert state["serialized"] == state["viewIndex"]  # a view, not a value: nothing added to the saved workflow
 
     compare = _until(lambda: page.execute_script(COMPARE_STATE, ids["compare"]), 10, "the compare view")
     assert compare["verdict"] == COMPARE_PAYLOAD["verdict"]
@@ -408,6 +415,28 @@ def test_report_and_compare_views_render_contract_payloads(page):
     assert compare["better"] == 2 and compare["worse"] == 1
     _screenshot(page, "analyzer-views-contract-payload.png")
     assert _our_errors(page) == []
+
+
+BUILD_DIAGNOSE_GRAPH = """
+const [withCompare] = arguments;
+const app = window.comfyAPI.app.app;
+app.clean(); app.graph.clear();  // clean() also drops the last run's outputs, which are kept by node id
+const add = (type, x, y) => { const n = LiteGraph.createNode(type); n.pos = [x, y]; app.graph.add(n); return n; };
+const wire = (from, to) => {  // the clip and its fps, wherever `to` takes them
+  for (const input of to.inputs.filter((i) => i.type === "IMAGE" || i.name === "fps")) {
+    const out = from.outputs.findIndex((o) => o.type === input.type);
+    if (out > -1 && input.link == null) from.connect(out, to, input.name);
+  }
+};
+const load = add("UnflickerLoadVideo", 20, 40);
+wire(load, add("UnflickerAnalyzeFlicker", 400, 40));
+if (withCompare) {
+  const fix = add("UnflickerFFmpegDeflickerDeband", 400, 520);
+  wire(load, fix);
+  const compare = add("UnflickerCompareFlicker", 800, 520);
+  load.connect(0, compare, "before"); fix.connect(0, compare, "after"); load.connect(1, compare, "fps");
+}
+"""
 
 
 def test_diagnose_workflow_shows_the_verdict_in_the_analyzer(page, comfy):
@@ -420,17 +449,8 @@ def test_diagnose_workflow_shows_the_verdict_in_the_analyzer(page, comfy):
             result = _load_workflow(page, json.load(f))
         assert result["missing"] == [] and result["unknown"] == [], result
         _close_dialogs(page)
-    else:  # no bundled diagnose workflow yet: the smallest one, Load Video -> Analyze Flicker
-        page.execute_script("""
-            const app = window.comfyAPI.app.app;
-            app.graph.clear();
-            const load = LiteGraph.createNode("UnflickerLoadVideo"); load.pos = [20, 40]; app.graph.add(load);
-            const analyze = LiteGraph.createNode("UnflickerAnalyzeFlicker"); analyze.pos = [420, 40]; app.graph.add(analyze);
-            for (const input of analyze.inputs) {
-                const out = load.outputs.findIndex((o) => o.type === input.type);
-                if (out > -1) load.connect(out, analyze, input.name);
-            }
-        """)
+    else:  # no bundled diagnose workflow yet: Load Video -> Analyze Flicker, and -> FFmpeg fix -> Compare Flicker
+        page.execute_script(BUILD_DIAGNOSE_GRAPH, "UnflickerCompareFlicker" in object_info)
     analyzer_ids = page.execute_script("""
         const [clip] = arguments;
         const nodes = window.comfyAPI.app.app.graph.nodes;
@@ -447,6 +467,12 @@ def test_diagnose_workflow_shows_the_verdict_in_the_analyzer(page, comfy):
         state = _until(lambda: (s := page.execute_script(REPORT_STATE, node_id)) and s["visible"] and s, 30,
                        f"the verdict in node {node_id}")
         assert state["verdict"] == expected and expected, state
-        assert state["painted"] > 0 and state["visible"], state
+        assert state["painted"] > 500 and len(state["numbers"]) > 0, state
+    compare_ids = page.execute_script("return window.comfyAPI.app.app.graph.nodes"
+                                      ".filter((n) => n.type === 'UnflickerCompareFlicker').map((n) => n.id)")
+    for node_id in compare_ids:
+        expected = history["outputs"][str(node_id)]["unflicker_compare"][0]
+        state = _until(lambda: page.execute_script(COMPARE_STATE, node_id), 30, f"the comparison in node {node_id}")
+        assert state["verdict"] == expected["verdict"] and len(state["rows"]) == len(expected["changes"]) + 1, state
     _screenshot(page, "diagnose-workflow.png")
     assert _our_errors(page) == []

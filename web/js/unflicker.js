@@ -15,7 +15,9 @@ const VIDEO_WIDGET = "unflicker_video_view";
 const CORE_PREVIEW_WIDGETS = ["video-preview", "$$comfy_animation_preview"];
 const MAX_NUMBERS = 6;
 const CHART_HEIGHT = 120;
-const SERIES_COLOURS = ["#f2b134", "#4fc3f7", "#b388ff", "#81c784", "#ff8a65", "#e0e0e0"];
+const SERIES_COLOURS = ["#f2b134", "#4fc3f7", "#b388ff"];
+// the curves the analyzer always sends (CONTRACTS.md); more than three lines in a node-sized chart is noise
+const CHART_SERIES = ["warp_error", "mean_diff", "luma_hf"];
 
 const STYLE = `
 .unflicker-view { box-sizing: border-box; width: 100%; height: 100%; display: flex; flex-direction: column;
@@ -79,10 +81,17 @@ export function viewUrl(entry) {
   return api.apiURL(`/view?${params}`);
 }
 
+/** The curves to draw: the contract's three when present, else the first three the report has. */
+export function chartSeries(report) {
+  const all = Object.entries(report.series ?? {}).filter(([, v]) => Array.isArray(v) && v.length);
+  const preferred = CHART_SERIES.map((name) => all.find(([n]) => n === name)).filter(Boolean);
+  return (preferred.length ? preferred : all).slice(0, SERIES_COLOURS.length);
+}
+
 /** Draw the per-frame series and the scene cuts. Each series is scaled to its own maximum (they have different
  * units), taken away from the cuts: a change of shot is a big jump that would flatten the flicker into a line. */
 export function drawChart(ctx, width, height, report) {
-  const series = Object.entries(report.series ?? {}).filter(([, v]) => Array.isArray(v) && v.length);
+  const series = chartSeries(report);
   const frames = Math.max(0, ...series.map(([, v]) => v.length));
   const pad = { left: 6, right: 6, top: 16, bottom: 14 };
   const plotW = Math.max(1, width - pad.left - pad.right);
@@ -175,7 +184,7 @@ function fitNode(node, minWidth) {
 /** The numbers worth a glance: those with a per-frame curve in the chart first, then the rest, in given order. */
 export function keyMeasures(report, count = MAX_NUMBERS) {
   const measures = report.measures ?? {};
-  const charted = Object.keys(report.series ?? {}).filter((name) => name in measures);
+  const charted = chartSeries(report).map(([name]) => name).filter((name) => name in measures);
   const rest = Object.keys(measures).filter((name) => !charted.includes(name));
   return [...charted, ...rest].slice(0, count).map((name) => [name, measures[name]]);
 }
