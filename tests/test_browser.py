@@ -293,6 +293,11 @@ def test_video_previews_play_in_save_video_and_side_by_side(page, comfy):
         assert state["width"] > 0 and state["visible"], state  # decoded (h264 plays in this Chromium) and on screen
         assert state["corePreviews"] == 0, state  # ours replaces ComfyUI's own, no duplicate
         assert "frames" in state["caption"] and "fps" in state["caption"]
+    prompt = page.execute_async_script("""
+        const done = arguments[0];
+        window.comfyAPI.app.app.graphToPrompt().then((p) => done(p.output));
+    """)
+    assert not [k for node in prompt.values() for k in node["inputs"] if k.startswith("unflicker_")], prompt  # views stay out
     _screenshot(page, "video-previews.png")
     assert _our_errors(page) == []
 

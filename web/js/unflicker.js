@@ -309,7 +309,7 @@ function showVideo(node, entry) {
 
 /** Render whatever Unflicker views an execution result carries. Exposed for tests and other extensions. */
 export function renderOutput(node, output) {
-  if (!output) return;
+  if (!output || typeof node.addDOMWidget !== "function") return; // a frontend without DOM widgets: nothing to add
   ensureStyle();
   const report = output.unflicker_report?.[0];
   if (report) showReport(node, report);
