@@ -58,7 +58,7 @@ def _comfy_python() -> str:
     candidates = [os.environ.get("COMFYUI_PYTHON", ""),
                   os.path.join(COMFYUI_DIR, "venv", "bin", "python"),
                   os.path.join(COMFYUI_DIR, ".venv", "bin", "python"),
-                  os.path.join(os.path.dirname(os.path.abspath(COMFYUI_DIR)), "comfyui-venv", "bin", "python")]
+                  os.path.abspath(COMFYUI_DIR) + "-venv/bin/python"]
     return next((c for c in candidates if c and os.path.isfile(c)), sys.executable)
 
 
