@@ -299,6 +299,17 @@ def test_video_previews_play_in_save_video_and_side_by_side(page, comfy):
     """)
     assert not [k for node in prompt.values() for k in node["inputs"] if k.startswith("unflicker_")], prompt  # views stay out
     _screenshot(page, "video-previews.png")
+
+    # run again as GIF (ComfyUI's own preview would try it as a <video> and show nothing): same view, now an <img>
+    page.execute_script("window.comfyAPI.app.app.graph.getNodeById(arguments[0]).widgets"
+                        ".find((w) => w.name === 'format').value = 'gif'", ids["save"])
+    _queue_via_api(page, comfy)
+    state = _until(lambda: (s := page.execute_script(VIDEO_STATE, ids["save"])) and s["tag"] == "IMG" and s["width"] and s,
+                   30, "the GIF preview to load")
+    assert state["src"].endswith("type=output") and ".gif" in state["src"] and state["visible"], state
+    views = page.execute_script("return window.comfyAPI.app.app.graph.getNodeById(arguments[0]).widgets"
+                                ".filter((w) => w.name === 'unflicker_video_view').length", ids["save"])
+    assert views == 1 and state["corePreviews"] == 0  # updated in place, not stacked
     assert _our_errors(page) == []
 
 
