@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+import os
+import uuid
+
+import folder_paths
+
 from ..unflicker.compare import side_by_side, slowed_fps
+from ..unflicker.video import write_video
 from .comfy_bridge import check_image, frames_to_image, image_frames, node_progress
+from .video_io import video_mime
+
+PREVIEW_CRF = 23  # a preview only: smaller file, quick to encode
 
 
 class SideBySide:
     CATEGORY = "Unflicker/Video"
     DESCRIPTION = ("Stack two clips left/right with labels. slow_motion lowers the output fps (4 = quarter speed), "
-                   "which makes flicker easy to see; wire fps_out into Save Video.")
+                   "which makes flicker easy to see; wire fps_out into Save Video. The node shows a playable "
+                   "preview (a temporary mp4) at the slowed rate.")
     RETURN_TYPES = ("IMAGE", "FLOAT")
     RETURN_NAMES = ("images", "fps")
     FUNCTION = "compare"
@@ -34,4 +44,18 @@ class SideBySide:
         n = max(len(images_a), len(images_b))
         frames = side_by_side(image_frames(images_a), image_frames(images_b), label_a, label_b,
                               progress=node_progress(n), total=n)
-        return (frames_to_image(frames, n), slowed_fps(fps, slow_motion))
+        images = frames_to_image(frames, n)
+        fps_out = slowed_fps(fps, slow_motion)
+        preview = write_preview(images, fps_out)
+        return {"ui": {"unflicker_video": [preview]}, "result": (images, fps_out)}
+
+
+def write_preview(images, fps: float) -> dict:
+    """Encode an IMAGE batch as an mp4 in ComfyUI's temp folder (emptied at each start) for the node's preview."""
+    temp_dir = folder_paths.get_temp_directory()
+    os.makedirs(temp_dir, exist_ok=True)
+    filename = f"unflicker_side_by_side_{uuid.uuid4().hex[:12]}.mp4"
+    write_video(os.path.join(temp_dir, filename), image_frames(images), fps, "mp4", PREVIEW_CRF,
+                progress=node_progress(len(images)), total=len(images))
+    return {"filename": filename, "subfolder": "", "type": "temp", "format": video_mime("mp4"),
+            "frame_rate": fps, "frame_count": len(images)}
