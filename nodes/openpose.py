@@ -1,0 +1,94 @@
+"""OpenPose Extract: IMAGE -> skeleton IMAGE (openpose ControlNet colours) + POSE_KEYPOINT, with steadier keypoints."""
+
+from __future__ import annotations
+
+import os
+
+import comfy.model_management
+import folder_paths
+
+from ..unflicker.errors import UnflickerError
+from ..unflicker.openpose import BODY_WEIGHTS, extract_poses, load_body_model, smoothing_params
+from .comfy_bridge import check_image, frames_to_image, image_frames, node_progress
+
+MODEL_FOLDER = "openpose"
+WEIGHT_NAMES = (BODY_WEIGHTS, "body_pose_model.safetensors")
+_cache: dict = {}
+
+
+def _register_folder() -> None:
+    if MODEL_FOLDER not in folder_paths.folder_names_and_paths:
+        folder_paths.add_model_folder_path(MODEL_FOLDER, os.path.join(folder_paths.models_dir, MODEL_FOLDER))
+
+
+def body_weights_path() -> str:
+    """Path of the body weights in ComfyUI's ``openpose`` model folder(s); a clear error when absent."""
+    _register_folder()
+    for name in WEIGHT_NAMES:
+        path = folder_paths.get_full_path(MODEL_FOLDER, name)
+        if path:
+            return path
+    folders = ", ".join(folder_paths.get_folder_paths(MODEL_FOLDER))
+    raise UnflickerError(
+        f"OpenPose body weights not found: put {BODY_WEIGHTS} (the standard OpenPose body model, the same file "
+        f"the ControlNet annotators use) into the '{MODEL_FOLDER}' model folder ({folders}). "
+        "Nothing is downloaded.")
+
+
+def _model(path: str):
+    device = comfy.model_management.get_torch_device()
+    stat = os.stat(path)
+    key = (path, stat.st_mtime_ns, stat.st_size, str(device))
+    if key not in _cache:
+        _cache.clear()  # one body model at a time (200 MB)
+        _cache[key] = load_body_model(path, device)
+    return _cache[key]
+
+
+_register_folder()
+
+
+class OpenPoseExtract:
+    CATEGORY = "Unflicker/Generate"
+    DESCRIPTION = ("OpenPose body keypoints for every frame, drawn as the skeleton images the openpose ControlNet "
+                   "expects, plus the keypoints as OpenPose JSON (POSE_KEYPOINT). Smoothing tracks each person "
+                   "and steadies every keypoint over time (One-Euro filter), so the skeleton does not jitter. "
+                   f"Needs models/{MODEL_FOLDER}/{BODY_WEIGHTS}; body only (no hands or face).")
+    RETURN_TYPES = ("IMAGE", "POSE_KEYPOINT")
+    RETURN_NAMES = ("pose_images", "keypoints")
+    FUNCTION = "extract"
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {
+            "required": {
+                "images": ("IMAGE",),
+                "detect_resolution": ("INT", {"default": 512, "min": 64, "max": 2048, "step": 64,
+                                              "tooltip": "Frames are scaled so their short side is this; the "
+                                                         "skeleton images come out at that size."}),
+                "smoothing": ("BOOLEAN", {"default": True, "tooltip": "Steady the keypoints over time."}),
+                "smoothing_strength": ("FLOAT", {"default": 0.5, "min": 0.0, "max": 1.0, "step": 0.05,
+                                                 "tooltip": "Higher = steadier when still; fast movements keep "
+                                                            "up at any strength (One-Euro filter)."}),
+                "hold_missing": ("INT", {"default": 2, "min": 0, "max": 10,
+                                         "tooltip": "With smoothing on, keep a keypoint that vanishes for up to "
+                                                    "this many frames, so limbs do not blink on and off."}),
+            },
+        }
+
+    def extract(self, images, detect_resolution, smoothing, smoothing_strength, hold_missing):
+        check_image("images", images)
+        if not 64 <= detect_resolution <= 2048:
+            raise UnflickerError(f"detect_resolution must be between 64 and 2048, got {detect_resolution}")
+        smooth = dict(smoothing_params(smoothing_strength), hold=hold_missing) if smoothing else None
+        model = _model(body_weights_path())
+        n = images.shape[0]
+        keypoints = []
+
+        def skeletons():
+            for pose in extract_poses(model, image_frames(images), detect_resolution, smooth,
+                                      progress=node_progress(n), total=n):
+                keypoints.append(pose.keypoints)
+                yield pose.skeleton
+
+        return (frames_to_image(skeletons(), n), keypoints)

@@ -1,0 +1,287 @@
+"""OpenPose: network loading, decoding and drawing on synthetic maps with known answers, keypoint smoothing."""
+
+import math
+import os
+
+import numpy as np
+import pytest
+import torch
+
+from unflicker import openpose as op
+from unflicker.errors import UnflickerError
+
+# A standing person, (x, y) per part in OpenPose order, on a 256 x 256 canvas; limbs shorter than half its height.
+PERSON = np.array([
+    (60, 40), (60, 62), (44, 62), (38, 88), (34, 112), (76, 62), (82, 88), (86, 112), (50, 118), (49, 150),
+    (48, 182), (70, 118), (71, 150), (72, 182), (55, 35), (65, 35), (50, 38), (70, 38)], float)
+
+
+@pytest.fixture(scope="module")
+def body_weights(tmp_path_factory):
+    """A random-weight body model saved with the released file's key names (conv1_1.weight, ...)."""
+    torch.manual_seed(0)
+    model = op.BodyPoseNet()
+    state = {op.standard_key(k): v for k, v in model.state_dict().items()}
+    path = tmp_path_factory.mktemp("openpose") / op.BODY_WEIGHTS
+    torch.save(state, path)
+    return path, state
+
+
+def synthetic_maps(people, shape=(256, 256), sigma=4.0, width=3.0):
+    """Heatmaps with a Gaussian peak at each part and PAFs = unit limb direction within ``width`` px of the limb."""
+    h, w = shape
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float64)
+    heat = np.zeros((h, w, 19))
+    paf = np.zeros((h, w, 38))
+    for person in people:
+        for part, (x, y) in enumerate(person):
+            if np.isnan(x):
+                continue
+            heat[:, :, part] = np.maximum(heat[:, :, part], np.exp(-((xx - x) ** 2 + (yy - y) ** 2) / (2 * sigma ** 2)))
+        for (a, b), (cx, cy) in zip(op.LIMBS, op.PAF_CHANNELS):
+            if np.isnan(person[a, 0]) or np.isnan(person[b, 0]):
+                continue
+            d = person[b] - person[a]
+            length = np.hypot(*d)
+            u = d / length
+            along = (xx - person[a, 0]) * u[0] + (yy - person[a, 1]) * u[1]
+            across = np.abs(-(xx - person[a, 0]) * u[1] + (yy - person[a, 1]) * u[0])
+            on = (along >= -1) & (along <= length + 1) & (across <= width)
+            paf[on, cx], paf[on, cy] = u[0], u[1]
+    return heat.astype(np.float32), paf.astype(np.float32)
+
+
+# ------------------------------------------------------------------------------------------------ network
+def test_network_loads_standard_keys_and_runs(body_weights):
+    path, state = body_weights
+    # the released file's names and shapes
+    assert state["conv1_1.weight"].shape == (64, 3, 3, 3)
+    assert state["conv4_4_CPM.weight"].shape == (128, 256, 3, 3)
+    assert state["conv5_5_CPM_L1.weight"].shape == (38, 512, 1, 1)
+    assert state["conv5_5_CPM_L2.weight"].shape == (19, 512, 1, 1)
+    assert state["Mconv1_stage2_L1.weight"].shape == (128, 185, 7, 7)
+    assert state["Mconv7_stage6_L2.bias"].shape == (19,)
+    assert len(state) == 184 and sum(v.numel() for v in state.values()) == 52_311_446
+
+    model = op.load_body_model(str(path))
+    loaded = {op.standard_key(k): v for k, v in model.state_dict().items()}
+    assert all(torch.equal(loaded[k], state[k]) for k in ("conv1_1.weight", "Mconv7_stage6_L2.bias"))
+    x = torch.zeros(1, 3, 64, 48)
+    paf, heat = model(x)
+    assert paf.shape == (1, 38, 8, 6) and heat.shape == (1, 19, 8, 6)
+    assert heat.min() >= 0  # the reference keeps a ReLU after the last heatmap layer
+
+    # the reference's settings put the network input at 184 px high whatever the image: keep the image narrow
+    image = np.random.default_rng(0).integers(0, 256, (90, 36, 3), dtype=np.uint8)
+    heat_map, paf_map = op.body_maps(model, image)
+    assert heat_map.shape == (90, 36, 19) and paf_map.shape == (90, 36, 38)
+    people = op.detect_body(model, image, op.DetectSettings(scales=(0.5, 1.0), boxsize=64))
+    assert people.ndim == 3 and people.shape[1:] == (18, 3)
+
+
+def test_refuses_state_dict_with_wrong_keys_or_shapes(body_weights):
+    _, state = body_weights
+    renamed = {"module." + k: v for k, v in state.items()}
+    with pytest.raises(UnflickerError, match=r"not an OpenPose body model.*missing, e\.g\. conv1_1\.weight"):
+        op.load_body_state_dict(op.BodyPoseNet(), renamed, "hand_pose_model.pth")
+    wrong = dict(state, **{"conv5_5_CPM_L1.weight": torch.zeros(19, 512, 1, 1)})
+    with pytest.raises(UnflickerError, match=r"wrong shapes: conv5_5_CPM_L1\.weight \(19, 512, 1, 1\)"):
+        op.load_body_state_dict(op.BodyPoseNet(), wrong)
+    with pytest.raises(UnflickerError, match="not found"):
+        op.load_body_model("/nonexistent/body_pose_model.pth")
+
+
+# ----------------------------------------------------------------------------------------------- decoding
+def test_decodes_keypoints_from_synthetic_maps():
+    person = PERSON + (0.0, 20.0)
+    heat, paf = synthetic_maps([person])
+    people = op.decode_body(heat, paf)
+    assert people.shape == (1, 18, 3)
+    err = np.hypot(*(people[0, :, :2] - person).T)
+    assert err.max() <= 1.0, err
+    assert np.all(people[0, :, 2] > 0.9)
+
+
+def test_separates_two_people_and_reports_missing_parts():
+    left = PERSON + (10.0, 10.0)
+    right = PERSON + (130.0, 40.0)
+    right[13] = np.nan  # left ankle not visible
+    heat, paf = synthetic_maps([left, right])
+    people = op.decode_body(heat, paf)
+    assert len(people) == 2
+    people = people[np.argsort(people[:, 1, 0])]  # order by neck x
+    for found, truth in zip(people, (left, right)):
+        seen = ~np.isnan(truth[:, 0])
+        assert np.array_equal(~np.isnan(found[:, 0]), seen)
+        assert np.hypot(*(found[seen, :2] - truth[seen]).T).max() <= 1.0
+    assert people[1, 13, 2] == 0
+
+
+def test_limb_needs_agreeing_paf():
+    """Without a PAF between them, parts are not joined: no person of 4+ connected parts is reported."""
+    heat, _ = synthetic_maps([PERSON])
+    assert len(op.decode_body(heat, np.zeros((256, 256, 38), np.float32))) == 0
+
+
+# ---------------------------------------------------------------------------------------------- drawing
+def test_skeleton_colours_and_widths():
+    person = np.concatenate([PERSON + (0.0, 20.0), np.ones((18, 1))], 1)[None]
+    canvas = op.draw_bodypose(np.zeros((256, 256, 3), np.uint8), person)
+    # limb 0 (neck -> right shoulder) runs horizontally from (60, 82) to (44, 82): 60 % red along it
+    assert tuple(canvas[82, 52]) == (153, 0, 0)
+    assert tuple(canvas[82 + 3, 52]) == (153, 0, 0)     # stick half-width 4 px
+    assert tuple(canvas[82 + 6, 52]) == (0, 0, 0)
+    # limb 6 (neck -> right hip) is green, dimmed
+    mid = ((person[0, 1, :2] + person[0, 8, :2]) / 2).astype(int)
+    assert tuple(canvas[mid[1], mid[0]]) == (0, 153, 0)
+    # keypoints: full-colour circles of radius 4 on top (right wrist = colour 4, left ankle = colour 13)
+    for part in (4, 13):
+        x, y = person[0, part, :2].astype(int)
+        assert tuple(canvas[y, x]) == op.COLORS[part]
+        assert tuple(canvas[y, x + 4]) == op.COLORS[part]
+    assert canvas[0:10, 200:256].max() == 0
+    # the ear-shoulder helper limbs are not drawn
+    assert set(map(tuple, canvas.reshape(-1, 3))) <= {(0, 0, 0)} | set(op.COLORS) | {
+        tuple(int(c * op.LIMB_DIM) for c in col) for col in op.COLORS[:op.DRAWN_LIMBS]}
+
+
+def test_pose_json_is_controlnet_aux_layout():
+    person = np.concatenate([PERSON, np.full((18, 1), 0.7)], 1)
+    person[5] = (np.nan, np.nan, 0)
+    data = op.pose_json(person[None], 256, 128)
+    assert data["canvas_width"] == 256 and data["canvas_height"] == 128
+    kp = data["people"][0]["pose_keypoints_2d"]
+    assert len(kp) == 54
+    assert kp[0:3] == pytest.approx([60 / 256, 40 / 128, 1.0])
+    assert kp[15:18] == [0.0, 0.0, 0.0]
+
+
+# -------------------------------------------------------------------------------------------- smoothing
+def _track_person(offset_x: np.ndarray, noise: float, seed: int):
+    rng = np.random.default_rng(seed)
+    frames = []
+    for dx in offset_x:
+        p = np.concatenate([PERSON + (dx, 0.0), np.ones((18, 1))], 1)
+        p[:, :2] += rng.normal(0, noise, (18, 2))
+        frames.append(p[None])
+    return frames
+
+
+def _lag(truth: np.ndarray, out: np.ndarray, window: slice) -> float:
+    """Delay d (frames, 0.1 steps) that best aligns the output with the truth: out(t) ~ truth(t - d)."""
+    t = np.arange(len(truth), dtype=float)
+    errs = [(np.sqrt(np.mean((out[window] - np.interp(t[window] - d, t, truth)) ** 2)), d)
+            for d in np.arange(0, 6.01, 0.1)]
+    return min(errs)[1]
+
+
+def _half_crossing_delay(truth, out, lo, hi):
+    mid = (truth[lo] + truth[hi]) / 2
+    sign = np.sign(truth[hi] - truth[lo])
+
+    def crossing(x):
+        s = sign * (x[lo:hi + 1] - mid)
+        i = int(np.argmax(s >= 0))
+        return lo + i - 1 + (-s[i - 1]) / (s[i] - s[i - 1])
+
+    return crossing(out) - crossing(truth)
+
+
+def test_one_euro_cuts_jitter_and_follows_real_movement():
+    t = np.arange(150, dtype=float)
+
+    def move(start, frames, a, b):
+        s = np.clip((t - start) / frames, 0, 1)
+        return a + (b - a) * (0.5 - 0.5 * np.cos(np.pi * s))
+
+    # still, a quick 100 px move (10 frames), still, a slow 80 px move back (30 frames), still
+    truth = np.where(t < 60, move(30, 10, 0, 100), move(80, 30, 100, 20))
+    still = np.r_[0:28, 48:78, 122:150]
+    params = op.smoothing_params(0.5)
+    cut, lags, delays = [], [], []
+    for seed in range(4):
+        raw = _track_person(truth, noise=2.0, seed=seed)   # 2 px jitter at a 512 px detection size
+        out = np.concatenate(list(op.smooth_pose_sequence(raw, scale=512, **params)))
+        raw = np.concatenate(raw)
+        base = PERSON[None, :, :]
+        err_raw = raw[:, :, :2] - base - np.stack([truth, 0 * truth], 1)[:, None]
+        err_out = out[:, :, :2] - base - np.stack([truth, 0 * truth], 1)[:, None]
+        cut.append(1 - np.sqrt((err_out[still] ** 2).mean()) / np.sqrt((err_raw[still] ** 2).mean()))
+        x = (out[:, :, 0] - base[:, :, 0]).mean(1)
+        lags += [_lag(truth, x, slice(26, 44)), _lag(truth, x, slice(76, 114))]
+        delays += [_half_crossing_delay(truth, x, 29, 41), _half_crossing_delay(truth, x, 79, 111)]
+    assert min(cut) >= 0.5, cut
+    assert max(lags) <= 2.0, lags
+    assert max(delays) <= 2.0, delays
+
+
+def test_tracking_keeps_people_apart_and_handles_missing_parts():
+    a = np.concatenate([PERSON, np.ones((18, 1))], 1)
+    b = a + (120, 0, 0)
+    smoother = op.PoseSmoother(scale=256, hold=1, max_gap=3)
+    for i in range(6):
+        frame = np.stack([b, a] if i % 2 else [a, b]).copy()  # detection order swaps every frame
+        frame[:, :, 0] += 2 * i
+        if i == 3:
+            frame[0 if i % 2 == 0 else 1, 4] = (np.nan, np.nan, 0)  # person a's right wrist vanishes
+        out = smoother.update(frame)
+        assert out.shape == (2, 18, 3)
+        assert out[0, 1, 0] < out[1, 1, 0]  # output order follows the tracks, not the detection order
+    assert not np.isnan(out[0, 4, 0])
+    # hold=1: a part missing for one frame is kept at its filtered position, longer it is reported missing
+    smoother = op.PoseSmoother(scale=256, hold=1, max_gap=3)
+    missing = a.copy()
+    missing[4] = (np.nan, np.nan, 0)
+    seq = [smoother.update(f[None]) for f in (a, missing, missing, a + (60, 0, 0))]
+    assert seq[1][0, 4, 0] == pytest.approx(a[4, 0])
+    assert np.isnan(seq[2][0, 4, 0]) and seq[2][0, 4, 2] == 0
+    # a part unseen longer than max_gap restarts its filter at the new position
+    smoother = op.PoseSmoother(scale=256, max_gap=1)
+    seq = [smoother.update(f[None]) for f in (a, missing, missing, a + (3, 0, 0))]
+    assert seq[-1][0, 4, 0] == pytest.approx(a[4, 0] + 3)
+
+
+def test_extract_poses_engine_runs_with_smoothing(body_weights):
+    model = op.load_body_model(str(body_weights[0]))
+    frames = [np.full((96, 128, 3), v, np.uint8) for v in (40, 80, 120)]
+    done = []
+    poses = list(op.extract_poses(model, frames, 64, op.smoothing_params(0.5), op.DetectSettings(boxsize=64),
+                                  progress=lambda d, t: done.append(d), total=3))
+    assert done == [1, 2, 3]
+    assert [p.skeleton.shape for p in poses] == [(64, 85, 3)] * 3
+    assert all(p.keypoints["canvas_width"] == 85 and p.keypoints["canvas_height"] == 64 for p in poses)
+
+
+# ------------------------------------------------------------------------------------------------- node
+def test_openpose_node_end_to_end(pack, body_weights, monkeypatch):
+    import comfy.model_management
+    import comfy.utils
+    import folder_paths
+
+    node_mod = pack.nodes.openpose
+    UnflickerError = pack.unflicker.errors.UnflickerError
+    folder = os.path.join(folder_paths.models_dir, "openpose")
+    monkeypatch.setattr(folder_paths, "folder_names_and_paths", dict(folder_paths.folder_names_and_paths))
+    folder_paths.folder_names_and_paths.pop("openpose", None)
+    node = node_mod.OpenPoseExtract()
+    images = torch.rand(1, 128, 64, 3)  # one narrow frame: the network input is 184 px high at any resolution
+    with pytest.raises(UnflickerError, match=r"body_pose_model\.pth.*'openpose' model folder.*models.openpose"):
+        node.extract(images, 64, True, 0.5, 2)
+
+    os.makedirs(folder, exist_ok=True)
+    target = os.path.join(folder, op.BODY_WEIGHTS)
+    os.symlink(body_weights[0], target)
+    try:
+        comfy.utils.UPDATES.clear()
+        pose_images, keypoints = node.extract(images, 64, True, 0.5, 2)
+        assert pose_images.shape == (1, 128, 64, 3) and pose_images.dtype == torch.float32
+        assert len(keypoints) == 1 and keypoints[0]["canvas_width"] == 64 and "people" in keypoints[0]
+        assert comfy.utils.UPDATES[-1] == (1, 1)
+        comfy.model_management.interrupt_current_processing(True)
+        with pytest.raises(comfy.model_management.InterruptProcessingException):
+            node.extract(images, 64, False, 0.5, 0)
+    finally:
+        comfy.model_management.interrupt_current_processing(False)
+        os.remove(target)
+    assert "UnflickerOpenPoseExtract" in pack.NODE_CLASS_MAPPINGS
+    assert pack.NODE_DISPLAY_NAME_MAPPINGS["UnflickerOpenPoseExtract"] == "OpenPose Extract"
