@@ -27,6 +27,11 @@ def body_weights(tmp_path_factory):
     return path, state
 
 
+@pytest.fixture(scope="module")
+def body_model(body_weights):
+    return op.load_body_model(str(body_weights[0]))
+
+
 def synthetic_maps(people, shape=(256, 256), sigma=4.0, width=3.0):
     """Heatmaps with a Gaussian peak at each part and PAFs = unit limb direction within ``width`` px of the limb."""
     h, w = shape
@@ -52,7 +57,7 @@ def synthetic_maps(people, shape=(256, 256), sigma=4.0, width=3.0):
 
 
 # ------------------------------------------------------------------------------------------------ network
-def test_network_loads_standard_keys_and_runs(body_weights):
+def test_network_loads_standard_keys_and_runs(body_weights, body_model):
     path, state = body_weights
     # the released file's names and shapes
     assert state["conv1_1.weight"].shape == (64, 3, 3, 3)
@@ -63,20 +68,18 @@ def test_network_loads_standard_keys_and_runs(body_weights):
     assert state["Mconv7_stage6_L2.bias"].shape == (19,)
     assert len(state) == 184 and sum(v.numel() for v in state.values()) == 52_311_446
 
-    model = op.load_body_model(str(path))
+    model = body_model
     loaded = {op.standard_key(k): v for k, v in model.state_dict().items()}
     assert all(torch.equal(loaded[k], state[k]) for k in ("conv1_1.weight", "Mconv7_stage6_L2.bias"))
-    x = torch.zeros(1, 3, 64, 48)
-    paf, heat = model(x)
-    assert paf.shape == (1, 38, 8, 6) and heat.shape == (1, 19, 8, 6)
+    with torch.no_grad():
+        paf, heat = model(torch.zeros(1, 3, 32, 24))
+    assert paf.shape == (1, 38, 4, 3) and heat.shape == (1, 19, 4, 3)
     assert heat.min() >= 0  # the reference keeps a ReLU after the last heatmap layer
 
     # the reference's settings put the network input at 184 px high whatever the image: keep the image narrow
     image = np.random.default_rng(0).integers(0, 256, (90, 36, 3), dtype=np.uint8)
     heat_map, paf_map = op.body_maps(model, image)
     assert heat_map.shape == (90, 36, 19) and paf_map.shape == (90, 36, 38)
-    people = op.detect_body(model, image, op.DetectSettings(scales=(0.5, 1.0), boxsize=64))
-    assert people.ndim == 3 and people.shape[1:] == (18, 3)
 
 
 def test_refuses_state_dict_with_wrong_keys_or_shapes(body_weights):
@@ -241,14 +244,14 @@ def test_tracking_keeps_people_apart_and_handles_missing_parts():
     assert seq[-1][0, 4, 0] == pytest.approx(a[4, 0] + 3)
 
 
-def test_extract_poses_engine_runs_with_smoothing(body_weights):
-    model = op.load_body_model(str(body_weights[0]))
-    frames = [np.full((96, 128, 3), v, np.uint8) for v in (40, 80, 120)]
+def test_extract_poses_engine_runs_with_smoothing(body_model):
+    frames = [np.full((96, 128, 3), v, np.uint8) for v in (40, 120)]
     done = []
-    poses = list(op.extract_poses(model, frames, 64, op.smoothing_params(0.5), op.DetectSettings(boxsize=64),
-                                  progress=lambda d, t: done.append(d), total=3))
-    assert done == [1, 2, 3]
-    assert [p.skeleton.shape for p in poses] == [(64, 85, 3)] * 3
+    settings = op.DetectSettings(scales=(0.5,), boxsize=64)  # a small network input keeps the test fast
+    poses = list(op.extract_poses(body_model, frames, 64, op.smoothing_params(0.5), settings,
+                                  progress=lambda d, t: done.append(d), total=2))
+    assert done == [1, 2]
+    assert [p.skeleton.shape for p in poses] == [(64, 85, 3)] * 2
     assert all(p.keypoints["canvas_width"] == 85 and p.keypoints["canvas_height"] == 64 for p in poses)
 
 
@@ -264,7 +267,7 @@ def test_openpose_node_end_to_end(pack, body_weights, monkeypatch):
     monkeypatch.setattr(folder_paths, "folder_names_and_paths", dict(folder_paths.folder_names_and_paths))
     folder_paths.folder_names_and_paths.pop("openpose", None)
     node = node_mod.OpenPoseExtract()
-    images = torch.rand(1, 128, 64, 3)  # one narrow frame: the network input is 184 px high at any resolution
+    images = torch.rand(1, 128, 32, 3)  # one narrow frame: the network input is 184 px high at any resolution
     with pytest.raises(UnflickerError, match=r"body_pose_model\.pth.*'openpose' model folder.*models.openpose"):
         node.extract(images, 64, True, 0.5, 2)
 
@@ -274,7 +277,7 @@ def test_openpose_node_end_to_end(pack, body_weights, monkeypatch):
     try:
         comfy.utils.UPDATES.clear()
         pose_images, keypoints = node.extract(images, 64, True, 0.5, 2)
-        assert pose_images.shape == (1, 128, 64, 3) and pose_images.dtype == torch.float32
+        assert pose_images.shape == (1, 256, 64, 3) and pose_images.dtype == torch.float32
         assert len(keypoints) == 1 and keypoints[0]["canvas_width"] == 64 and "people" in keypoints[0]
         assert comfy.utils.UPDATES[-1] == (1, 1)
         comfy.model_management.interrupt_current_processing(True)

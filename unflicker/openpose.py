@@ -397,7 +397,7 @@ class PoseSmoother:
       blinks off for a frame is itself flicker); 0 leaves missing parts missing.
     """
 
-    def __init__(self, min_cutoff: float = 0.02, beta: float = 10.0, d_cutoff: float = 0.25, scale: float = 1.0,
+    def __init__(self, min_cutoff: float = 0.01, beta: float = 10.0, d_cutoff: float = 0.1, scale: float = 1.0,
                  max_gap: int = 5, hold: int = 0):
         check_range("min_cutoff", min_cutoff, 1e-4, 10.0)
         check_range("beta", beta, 0.0, 1e6)
@@ -484,14 +484,14 @@ class PoseSmoother:
 
 
 def smoothing_params(strength: float) -> dict:
-    """Node strength 0..1 -> One-Euro parameters; 0.5 is the default (min_cutoff 0.02, beta 10).
+    """Node strength 0..1 -> One-Euro parameters; 0.5 is the default (min_cutoff 0.01, beta 10).
 
-    Both fall geometrically with strength: 0 -> (0.08, 25) light, 1 -> (0.005, 4) steadiest. On a keypoint
+    Both fall geometrically with strength: 0 -> (0.08, 25) light, 1 -> (0.00125, 4) steadiest. On keypoints
     jittering by 2 px (sd) at 512 px the default removes about 60 % of the jitter and lags a real movement by
     about 1 frame (tests/test_openpose.py measures both).
     """
     check_range("smoothing strength", strength, 0.0, 1.0)
-    return {"min_cutoff": 0.08 * 0.0625 ** strength, "beta": 25.0 * 0.16 ** strength}
+    return {"min_cutoff": 0.08 * (1 / 64) ** strength, "beta": 25.0 * 0.16 ** strength}
 
 
 def smooth_pose_sequence(sequence: Iterable[np.ndarray], scale: float = 1.0, **params) -> Iterator[np.ndarray]:
