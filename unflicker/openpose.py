@@ -17,10 +17,11 @@ filter on every keypoint coordinate (strong smoothing when still, little lag whe
 
 from __future__ import annotations
 
+import colorsys
 import math
 import os
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Iterable, Iterator, Sequence
 
 import cv2
@@ -52,6 +53,13 @@ STICK_WIDTH = 4
 LIMB_DIM = 0.6  # limbs are drawn at 60 % of their colour, keypoint circles at full colour
 
 BODY_WEIGHTS = "body_pose_model.pth"
+HAND_WEIGHTS = "hand_pose_model.pth"
+HAND_PARTS = 21
+# With hands, a person's row holds 18 body parts, then 21 left-hand and 21 right-hand points.
+LEFT_HAND = slice(NUM_PARTS, NUM_PARTS + HAND_PARTS)
+RIGHT_HAND = slice(NUM_PARTS + HAND_PARTS, NUM_PARTS + 2 * HAND_PARTS)
+HAND_EDGES = ((0, 1), (1, 2), (2, 3), (3, 4), (0, 5), (5, 6), (6, 7), (7, 8), (0, 9), (9, 10), (10, 11), (11, 12),
+              (0, 13), (13, 14), (14, 15), (15, 16), (0, 17), (17, 18), (18, 19), (19, 20))
 
 
 # ----------------------------------------------------------------------------------------------- network
@@ -108,13 +116,42 @@ class BodyPoseNet(nn.Module):
         return paf, heat
 
 
+class HandPoseNet(nn.Module):
+    """CMU OpenPose hand network (VGG front, 6 stages): BGR crop -> 22 heatmaps (21 hand points + background)."""
+
+    def __init__(self):
+        super().__init__()
+        self.model1_0 = _stage((
+            ("conv1_1", 3, 64, 3, 1), ("conv1_2", 64, 64, 3, 1), ("pool1_stage1", 0, 0, 0, 0),
+            ("conv2_1", 64, 128, 3, 1), ("conv2_2", 128, 128, 3, 1), ("pool2_stage1", 0, 0, 0, 0),
+            ("conv3_1", 128, 256, 3, 1), ("conv3_2", 256, 256, 3, 1), ("conv3_3", 256, 256, 3, 1),
+            ("conv3_4", 256, 256, 3, 1), ("pool3_stage1", 0, 0, 0, 0),
+            ("conv4_1", 256, 512, 3, 1), ("conv4_2", 512, 512, 3, 1), ("conv4_3", 512, 512, 3, 1),
+            ("conv4_4", 512, 512, 3, 1), ("conv5_1", 512, 512, 3, 1), ("conv5_2", 512, 512, 3, 1),
+            ("conv5_3_CPM", 512, 128, 3, 1)), relu_last=True)
+        self.model1_1 = _stage((("conv6_1_CPM", 128, 512, 1, 0), ("conv6_2_CPM", 512, 22, 1, 0)), relu_last=False)
+        for s in range(2, 7):
+            layers = [(f"Mconv1_stage{s}", 150, 128, 7, 3)]
+            layers += [(f"Mconv{i}_stage{s}", 128, 128, 7, 3) for i in range(2, 6)]
+            layers += [(f"Mconv6_stage{s}", 128, 128, 1, 0), (f"Mconv7_stage{s}", 128, 22, 1, 0)]
+            setattr(self, f"model{s}", _stage(layers, relu_last=False))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        features = self.model1_0(x)
+        out = self.model1_1(features)
+        for s in range(2, 7):
+            out = getattr(self, f"model{s}")(torch.cat([out, features], 1))
+        return out
+
+
 def standard_key(module_key: str) -> str:
     """``model0.conv1_1.weight`` (our module) -> ``conv1_1.weight`` (the released file's name)."""
     return module_key.split(".", 1)[1]
 
 
-def load_body_state_dict(model: BodyPoseNet, state_dict: dict, source: str = "the state dict") -> BodyPoseNet:
-    """Load the released ``body_pose_model.pth`` layout (keys without the ``modelN.`` prefix) into ``model``.
+def load_state_dict_standard(model: nn.Module, state_dict: dict, source: str = "the state dict",
+                             kind: str = "an OpenPose body model (body_pose_model.pth, 18 COCO keypoints)") -> nn.Module:
+    """Load a released OpenPose file (keys without the ``modelN.`` prefix, e.g. ``conv1_1.weight``) into ``model``.
 
     Also accepts a state dict saved from this module (prefixed keys). Refuses anything else with a message that
     names missing/unexpected keys and wrong shapes rather than a bare torch error.
@@ -130,7 +167,7 @@ def load_body_state_dict(model: BodyPoseNet, state_dict: dict, source: str = "th
     wrong = [f"{standard_key(k)} {tuple(v.shape)} (expected {tuple(ours[k].shape)})"
              for k, v in mapped.items() if tuple(v.shape) != tuple(ours[k].shape)]
     if missing or wrong:
-        parts = [f"{source} is not an OpenPose body model (body_pose_model.pth, 18 COCO keypoints):"]
+        parts = [f"{source} is not {kind}:"]
         if missing:
             parts.append(f"{len(missing)} of {len(ours)} weights missing, e.g. {', '.join(missing[:4])}")
         if unexpected:
@@ -142,10 +179,13 @@ def load_body_state_dict(model: BodyPoseNet, state_dict: dict, source: str = "th
     return model
 
 
-def load_body_model(path: str, device: torch.device | str = "cpu") -> BodyPoseNet:
-    """Read ``body_pose_model.pth`` (or a .safetensors copy) from a local path; never downloads."""
+def load_body_state_dict(model: BodyPoseNet, state_dict: dict, source: str = "the state dict") -> BodyPoseNet:
+    return load_state_dict_standard(model, state_dict, source)
+
+
+def _read_state(path: str, what: str) -> dict:
     if not os.path.isfile(path):
-        raise UnflickerError(f"OpenPose body weights not found: {path}")
+        raise UnflickerError(f"OpenPose {what} weights not found: {path}")
     if path.lower().endswith((".safetensors", ".sft")):
         from safetensors.torch import load_file
 
@@ -156,7 +196,19 @@ def load_body_model(path: str, device: torch.device | str = "cpu") -> BodyPoseNe
         state = state["state_dict"]
     if not isinstance(state, dict):
         raise UnflickerError(f"{path} does not hold a state dict (got {type(state).__name__})")
-    model = load_body_state_dict(BodyPoseNet(), state, source=os.path.basename(path))
+    return state
+
+
+def load_body_model(path: str, device: torch.device | str = "cpu") -> BodyPoseNet:
+    """Read ``body_pose_model.pth`` (or a .safetensors copy) from a local path; never downloads."""
+    model = load_body_state_dict(BodyPoseNet(), _read_state(path, "body"), source=os.path.basename(path))
+    return model.to(device).eval()
+
+
+def load_hand_model(path: str, device: torch.device | str = "cpu") -> HandPoseNet:
+    """Read ``hand_pose_model.pth`` (or a .safetensors copy) from a local path; never downloads."""
+    model = load_state_dict_standard(HandPoseNet(), _read_state(path, "hand"), os.path.basename(path),
+                                     "an OpenPose hand model (hand_pose_model.pth, 21 hand keypoints)")
     return model.to(device).eval()
 
 
@@ -324,12 +376,115 @@ def resize_for_detection(image: np.ndarray, resolution: int) -> np.ndarray:
     return cv2.resize(image, size, interpolation=cv2.INTER_AREA if k < 1 else cv2.INTER_CUBIC)
 
 
+# ------------------------------------------------------------------------------------------------ hands
+@dataclass
+class HandSettings:
+    """The reference's hand search: the crop resized to 256 px and blurred, four scales of boxsize 368."""
+
+    scales: tuple[float, ...] = (0.5, 1.0, 1.5, 2.0)
+    boxsize: int = 368
+    threshold: float = 0.05
+    crop_size: int = 256
+    map_size: int = 128
+    stride: int = 8
+    pad_value: int = 128
+
+
+def _smart_resize(img: np.ndarray, width: int, height: int) -> np.ndarray:
+    """INTER_AREA to shrink, INTER_LANCZOS4 to enlarge (the reference's choice for hand crops and maps)."""
+    k = (width + height) / (img.shape[0] + img.shape[1])
+    return cv2.resize(img, (int(width), int(height)), interpolation=cv2.INTER_AREA if k < 1 else cv2.INTER_LANCZOS4)
+
+
+def hand_boxes(person: np.ndarray, width: int, height: int) -> list[tuple[int, int, int, bool]]:
+    """Square hand crops (x, y, size, is_left) from shoulder, elbow and wrist, as OpenPose's hand detector does.
+
+    The box is centred a third of the forearm beyond the wrist, 1.5 x max(forearm, 0.9 x upper arm) wide,
+    clipped to the image; boxes under 20 px are skipped.
+    """
+    boxes = []
+    for is_left, (shoulder, elbow, wrist) in ((True, (5, 6, 7)), (False, (2, 3, 4))):
+        if np.isnan(person[[shoulder, elbow, wrist], 0]).any():
+            continue
+        (x1, y1), (x2, y2), (x3, y3) = person[shoulder, :2], person[elbow, :2], person[wrist, :2]
+        x, y = x3 + 0.33 * (x3 - x2), y3 + 0.33 * (y3 - y2)
+        size = 1.5 * max(math.hypot(x3 - x2, y3 - y2), 0.9 * math.hypot(x2 - x1, y2 - y1))
+        x, y = max(x - size / 2, 0), max(y - size / 2, 0)
+        size = min(size, width - x, height - y)
+        if size >= 20:
+            boxes.append((int(x), int(y), int(size), is_left))
+    return boxes
+
+
+def decode_hand(heatmaps: np.ndarray, crop_width: int, crop_height: int, threshold: float = 0.05) -> np.ndarray:
+    """Hand heatmaps (S, S, >=21) -> (21, 3) x, y in crop pixels and score; NaN, 0 where not found.
+
+    Per point: the connected region (8-neighbour) of the smoothed map above ``threshold`` with the largest mass,
+    and its maximum. As in the reference, a point on the crop's top or left edge counts as not found.
+    """
+    size = heatmaps.shape[0]
+    out = np.full((HAND_PARTS, 3), np.nan)
+    out[:, 2] = 0.0
+    for part in range(HAND_PARTS):
+        raw = np.ascontiguousarray(heatmaps[:, :, part], dtype=np.float32)
+        smooth = cv2.GaussianBlur(raw, (25, 25), 3, borderType=cv2.BORDER_REFLECT)
+        binary = (smooth > threshold).astype(np.uint8)
+        if not binary.any():
+            continue
+        count, labels = cv2.connectedComponents(binary, connectivity=8)
+        mass = np.bincount(labels.ravel(), weights=raw.ravel(), minlength=count)[1:]
+        region = labels == int(np.argmax(mass)) + 1
+        y, x = np.unravel_index(int(np.argmax(np.where(region, raw, 0))), raw.shape)
+        px, py = int(x * crop_width / size), int(y * crop_height / size)
+        if px > 0 and py > 0:
+            out[part] = (px, py, raw[y, x])
+    return out
+
+
+@torch.no_grad()
+def hand_keypoints(model: HandPoseNet, crop_rgb: np.ndarray, settings: HandSettings | None = None) -> np.ndarray:
+    """One square RGB hand crop -> (21, 3) points in crop pixels (see decode_hand)."""
+    settings = settings or HandSettings()
+    hr, wr = crop_rgb.shape[:2]
+    img = _smart_resize(np.ascontiguousarray(crop_rgb[:, :, ::-1]), settings.crop_size, settings.crop_size)
+    img = cv2.GaussianBlur(img, (0, 0), 1.0)
+    device = next(model.parameters()).device
+    avg = np.zeros((settings.map_size, settings.map_size, 22), np.float32)
+    stride = settings.stride
+    for scale in settings.scales:
+        side = int(scale * settings.boxsize)
+        scaled = _smart_resize(img, side, side)
+        pad = -side % stride
+        padded = cv2.copyMakeBorder(scaled, 0, pad, 0, pad, cv2.BORDER_CONSTANT, value=(settings.pad_value,) * 3)
+        x = torch.from_numpy(padded).to(device=device, dtype=torch.float32).permute(2, 0, 1)[None] / 256 - 0.5
+        heat = model(x.to(next(model.parameters()).dtype))[0].float().permute(1, 2, 0).cpu().numpy()
+        heat = _smart_resize(heat, heat.shape[1] * stride, heat.shape[0] * stride)[:side, :side]
+        avg += _smart_resize(np.ascontiguousarray(heat), settings.map_size, settings.map_size) / len(settings.scales)
+    return decode_hand(avg, wr, hr, settings.threshold)
+
+
+def detect_hands(model: HandPoseNet, image_rgb: np.ndarray, people: np.ndarray,
+                 settings: HandSettings | None = None) -> np.ndarray:
+    """Body people (P, 18, 3) -> (P, 60, 3) with left- and right-hand points (NaN where none)."""
+    h, w = image_rgb.shape[:2]
+    out = np.full((len(people), NUM_PARTS + 2 * HAND_PARTS, 3), np.nan)
+    out[..., 2] = 0.0
+    out[:, :NUM_PARTS] = people[:, :NUM_PARTS]
+    for p, person in enumerate(people):
+        for x, y, size, is_left in hand_boxes(person, w, h):
+            points = hand_keypoints(model, image_rgb[y:y + size, x:x + size], settings)
+            points[:, 0] += x
+            points[:, 1] += y
+            out[p, LEFT_HAND if is_left else RIGHT_HAND] = points
+    return out
+
+
 # --------------------------------------------------------------------------------------------- drawing
 def draw_bodypose(canvas: np.ndarray, people: np.ndarray) -> np.ndarray:
-    """Draw people (P, 18, 3) in pixels on an RGB uint8 canvas the way the openpose ControlNet expects.
+    """Draw people (P, 18 or 60, 3) in pixels on an RGB uint8 canvas the way the openpose ControlNet expects.
 
     Limbs are filled ellipses 4 px wide (half-width) in the limb colour dimmed to 60 %; keypoints are 4 px
-    radius circles at full colour, drawn on top.
+    radius circles at full colour, drawn on top; hands (if present) on top of everything.
     """
     canvas = canvas.copy()
     for p in people:
@@ -347,6 +502,25 @@ def draw_bodypose(canvas: np.ndarray, people: np.ndarray) -> np.ndarray:
         for i in range(NUM_PARTS):
             if not np.isnan(p[i, 0]):
                 cv2.circle(canvas, (int(p[i, 0]), int(p[i, 1])), 4, COLORS[i], thickness=-1)
+    if people.shape[1] > NUM_PARTS:
+        for p in people:
+            for hand in (p[LEFT_HAND], p[RIGHT_HAND]):
+                canvas = draw_handpose(canvas, hand)
+    return canvas
+
+
+HAND_EDGE_COLORS = tuple(tuple(int(round(c * 255)) for c in colorsys.hsv_to_rgb(i / len(HAND_EDGES), 1.0, 1.0))
+                         for i in range(len(HAND_EDGES)))
+
+
+def draw_handpose(canvas: np.ndarray, hand: np.ndarray) -> np.ndarray:
+    """One hand (21, >=2) in pixels: 2 px edges in rainbow order, then 4 px blue points (the reference style)."""
+    for (a, b), color in zip(HAND_EDGES, HAND_EDGE_COLORS):
+        if not (np.isnan(hand[a, 0]) or np.isnan(hand[b, 0])):
+            cv2.line(canvas, (int(hand[a, 0]), int(hand[a, 1])), (int(hand[b, 0]), int(hand[b, 1])), color, 2)
+    for x, y in hand[:, :2]:
+        if not np.isnan(x):
+            cv2.circle(canvas, (int(x), int(y)), 4, (0, 0, 255), thickness=-1)
     return canvas
 
 
@@ -357,13 +531,20 @@ def pose_json(people: np.ndarray, width: int, height: int) -> dict:
     missing one): controlnet_aux's readers treat any confidence below 1 as missing, so a real score would
     make them drop parts.
     """
+    def flat(points):
+        if np.isnan(points[:, 0]).all():
+            return None
+        values = []
+        for x, y, _ in points:
+            values += [0.0, 0.0, 0.0] if np.isnan(x) else [float(x) / width, float(y) / height, 1.0]
+        return values
+
     out = []
     for p in people:
-        flat = []
-        for x, y, c in p:
-            flat += [0.0, 0.0, 0.0] if np.isnan(x) else [float(x) / width, float(y) / height, 1.0]
-        out.append({"pose_keypoints_2d": flat, "face_keypoints_2d": None, "hand_left_keypoints_2d": None,
-                    "hand_right_keypoints_2d": None})
+        hands = p.shape[0] > NUM_PARTS
+        out.append({"pose_keypoints_2d": flat(p[:NUM_PARTS]) or [0.0] * (3 * NUM_PARTS), "face_keypoints_2d": None,
+                    "hand_left_keypoints_2d": flat(p[LEFT_HAND]) if hands else None,
+                    "hand_right_keypoints_2d": flat(p[RIGHT_HAND]) if hands else None})
     return {"people": out, "canvas_height": int(height), "canvas_width": int(width)}
 
 
@@ -380,7 +561,7 @@ class _Track:
     speed: np.ndarray      # (18, 2) filtered derivative
     last_t: np.ndarray     # (18,) frame of the last update per part (-inf never)
     last_seen: int
-    score: np.ndarray = field(default_factory=lambda: np.zeros(NUM_PARTS))
+    score: np.ndarray
 
 
 class PoseSmoother:
@@ -426,11 +607,12 @@ class PoseSmoother:
     def _match(self, people: np.ndarray) -> list[_Track | None]:
         pairs = []
         for d, person in enumerate(people):
-            pts = person[:, :2] / self.scale
+            pts = person[:NUM_PARTS, :2] / self.scale
             for t, track in enumerate(self.tracks):
-                dist = self._distance(pts, track.value)
+                body = track.value[:NUM_PARTS]
+                dist = self._distance(pts, body)
                 # a person may move up to half its own size (plus a little) between matched frames
-                gate = 0.5 * max(self._size(pts), self._size(track.value)) + 0.02
+                gate = 0.5 * max(self._size(pts), self._size(body)) + 0.02
                 if dist <= gate:
                     pairs.append((dist, d, t))
         assigned: list[_Track | None] = [None] * len(people)
@@ -443,16 +625,22 @@ class PoseSmoother:
 
     # filtering -----------------------------------------------------------------------------------------
     def update(self, people: np.ndarray, t: int | None = None) -> np.ndarray:
-        """People (P, 18, 3) of frame ``t`` (default: next frame) -> smoothed people ordered by track."""
+        """People (P, K, 3) of frame ``t`` (default: next frame) -> smoothed people ordered by track.
+
+        K is 18 (body) or 60 (body and hands); people are matched on their body parts.
+        """
         self.t = self.t + 1 if t is None else int(t)
         t = self.t
         self.tracks = [tr for tr in self.tracks if t - tr.last_seen <= self.max_gap]
-        people = np.asarray(people, dtype=np.float64).reshape(-1, NUM_PARTS, 3)
+        people = np.asarray(people, dtype=np.float64)
+        k = people.shape[1] if people.ndim == 3 else NUM_PARTS
+        people = people.reshape(-1, k, 3)
+        self.tracks = [tr for tr in self.tracks if len(tr.value) == k]
         out = []
         for person, track in zip(people, self._match(people)):
             if track is None:
-                track = _Track(self._next_id, np.full((NUM_PARTS, 2), np.nan), np.zeros((NUM_PARTS, 2)),
-                               np.full(NUM_PARTS, -np.inf), t)
+                track = _Track(self._next_id, np.full((k, 2), np.nan), np.zeros((k, 2)), np.full(k, -np.inf), t,
+                               np.zeros(k))
                 self._next_id += 1
                 self.tracks.append(track)
             found = ~np.isnan(person[:, 0])
@@ -473,14 +661,14 @@ class PoseSmoother:
             track.last_t[found] = t
             track.score[found] = person[found, 2]
             track.last_seen = t
-            result = np.full((NUM_PARTS, 3), np.nan)
+            result = np.full((k, 3), np.nan)
             result[:, 2] = 0.0
             shown = found | (((t - track.last_t) <= self.hold) & ~np.isnan(track.value[:, 0]))
             result[shown, :2] = track.value[shown] * self.scale
             result[shown, 2] = np.where(found[shown], person[shown, 2], np.maximum(track.score[shown], 1e-3))
             out.append((track.ident, result))
         out.sort(key=lambda item: item[0])
-        return np.stack([r for _, r in out]) if out else np.zeros((0, NUM_PARTS, 3))
+        return np.stack([r for _, r in out]) if out else np.zeros((0, k, 3))
 
 
 def smoothing_params(strength: float) -> dict:
@@ -506,16 +694,18 @@ def smooth_pose_sequence(sequence: Iterable[np.ndarray], scale: float = 1.0, **p
 class PoseFrame:
     skeleton: np.ndarray   # RGB uint8 at the detection resolution
     keypoints: dict        # OpenPose JSON (pose_json)
-    people: np.ndarray     # (P, 18, 3) pixels of the detection image
+    people: np.ndarray     # (P, 18 or 60, 3) pixels of the detection image
 
 
 def extract_poses(model: BodyPoseNet, frames: Iterable[np.ndarray], detect_resolution: int = 512,
                   smoothing: dict | None = None, settings: DetectSettings | None = None,
-                  progress: ProgressFn | None = None, total: int = 0) -> Iterator[PoseFrame]:
+                  progress: ProgressFn | None = None, total: int = 0, hand_model: HandPoseNet | None = None,
+                  hand_settings: HandSettings | None = None) -> Iterator[PoseFrame]:
     """RGB uint8 frames -> skeleton images + OpenPose JSON per frame, optionally smoothed over time.
 
     Frames are resized so their short side is ``detect_resolution``; skeletons and JSON canvases have that
-    size. ``smoothing`` holds PoseSmoother parameters (None = off).
+    size. ``smoothing`` holds PoseSmoother parameters (None = off). With ``hand_model``, hand points are found
+    in crops around each wrist and smoothed with the body.
     """
     check_range("detect_resolution", detect_resolution, 64, 4096)
     smoother = None
@@ -523,6 +713,8 @@ def extract_poses(model: BodyPoseNet, frames: Iterable[np.ndarray], detect_resol
         image = resize_for_detection(frame, detect_resolution)
         h, w = image.shape[:2]
         people = detect_body(model, image, settings)
+        if hand_model is not None:
+            people = detect_hands(hand_model, image, people, hand_settings)
         if smoothing is not None:
             if smoother is None:
                 smoother = PoseSmoother(scale=min(h, w), **smoothing)
