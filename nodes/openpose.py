@@ -8,11 +8,11 @@ import comfy.model_management
 import folder_paths
 
 from ..unflicker.errors import UnflickerError
-from ..unflicker.openpose import BODY_WEIGHTS, extract_poses, load_body_model, smoothing_params
+from ..unflicker.openpose import (BODY_WEIGHTS, HAND_WEIGHTS, extract_poses, load_body_model, load_hand_model,
+                                  smoothing_params)
 from .comfy_bridge import check_image, frames_to_image, image_frames, node_progress
 
 MODEL_FOLDER = "openpose"
-WEIGHT_NAMES = (BODY_WEIGHTS, "body_pose_model.safetensors")
 _cache: dict = {}
 
 
@@ -21,28 +21,29 @@ def _register_folder() -> None:
         folder_paths.add_model_folder_path(MODEL_FOLDER, os.path.join(folder_paths.models_dir, MODEL_FOLDER))
 
 
-def body_weights_path() -> str:
-    """Path of the body weights in ComfyUI's ``openpose`` model folder(s); a clear error when absent."""
+def weights_path(filename: str, what: str) -> str:
+    """Path of ``filename`` (or its .safetensors twin) in ComfyUI's ``openpose`` model folder(s), else a clear error."""
     _register_folder()
-    for name in WEIGHT_NAMES:
+    for name in (filename, os.path.splitext(filename)[0] + ".safetensors"):
         path = folder_paths.get_full_path(MODEL_FOLDER, name)
         if path:
             return path
     folders = ", ".join(folder_paths.get_folder_paths(MODEL_FOLDER))
     raise UnflickerError(
-        f"OpenPose body weights not found: put {BODY_WEIGHTS} (the standard OpenPose body model, the same file "
+        f"OpenPose {what} weights not found: put {filename} (the standard OpenPose {what} model, the same file "
         f"the ControlNet annotators use) into the '{MODEL_FOLDER}' model folder ({folders}). "
         "Nothing is downloaded.")
 
 
-def _model(path: str):
+def _model(kind: str, path: str, loader):
+    """One loaded model per kind (body, hand), reloaded when the file or the device changes."""
     device = comfy.model_management.get_torch_device()
     stat = os.stat(path)
     key = (path, stat.st_mtime_ns, stat.st_size, str(device))
-    if key not in _cache:
-        _cache.clear()  # one body model at a time (200 MB)
-        _cache[key] = load_body_model(path, device)
-    return _cache[key]
+    if _cache.get(kind, (None,))[0] != key:
+        _cache.pop(kind, None)
+        _cache[kind] = (key, loader(path, device))
+    return _cache[kind][1]
 
 
 _register_folder()
@@ -53,7 +54,7 @@ class OpenPoseExtract:
     DESCRIPTION = ("OpenPose body keypoints for every frame, drawn as the skeleton images the openpose ControlNet "
                    "expects, plus the keypoints as OpenPose JSON (POSE_KEYPOINT). Smoothing tracks each person "
                    "and steadies every keypoint over time (One-Euro filter), so the skeleton does not jitter. "
-                   f"Needs models/{MODEL_FOLDER}/{BODY_WEIGHTS}; body only (no hands or face).")
+                   f"Needs models/{MODEL_FOLDER}/{BODY_WEIGHTS}, and {HAND_WEIGHTS} for hands. No face points.")
     RETURN_TYPES = ("IMAGE", "POSE_KEYPOINT")
     RETURN_NAMES = ("pose_images", "keypoints")
     FUNCTION = "extract"
@@ -73,21 +74,25 @@ class OpenPoseExtract:
                 "hold_missing": ("INT", {"default": 2, "min": 0, "max": 10,
                                          "tooltip": "With smoothing on, keep a keypoint that vanishes for up to "
                                                     "this many frames, so limbs do not blink on and off."}),
+                "hands": ("BOOLEAN", {"default": False,
+                                      "tooltip": f"Also find hand points (needs models/{MODEL_FOLDER}/{HAND_WEIGHTS}; "
+                                                 "four network passes per visible hand, slow on CPU)."}),
             },
         }
 
-    def extract(self, images, detect_resolution, smoothing, smoothing_strength, hold_missing):
+    def extract(self, images, detect_resolution, smoothing, smoothing_strength, hold_missing, hands=False):
         check_image("images", images)
         if not 64 <= detect_resolution <= 2048:
             raise UnflickerError(f"detect_resolution must be between 64 and 2048, got {detect_resolution}")
         smooth = dict(smoothing_params(smoothing_strength), hold=hold_missing) if smoothing else None
-        model = _model(body_weights_path())
+        model = _model("body", weights_path(BODY_WEIGHTS, "body"), load_body_model)
+        hand_model = _model("hand", weights_path(HAND_WEIGHTS, "hand"), load_hand_model) if hands else None
         n = images.shape[0]
         keypoints = []
 
         def skeletons():
             for pose in extract_poses(model, image_frames(images), detect_resolution, smooth,
-                                      progress=node_progress(n), total=n):
+                                      progress=node_progress(n), total=n, hand_model=hand_model):
                 keypoints.append(pose.keypoints)
                 yield pose.skeleton
 

@@ -159,6 +159,86 @@ def test_pose_json_is_controlnet_aux_layout():
     assert kp[15:18] == [0.0, 0.0, 0.0]
 
 
+# ------------------------------------------------------------------------------------------------ hands
+@pytest.fixture(scope="module")
+def hand_model():
+    torch.manual_seed(1)
+    state = {op.standard_key(k): v for k, v in op.HandPoseNet().state_dict().items()}
+    assert state["conv5_3_CPM.weight"].shape == (128, 512, 3, 3)
+    assert state["conv6_2_CPM.weight"].shape == (22, 512, 1, 1)
+    assert state["Mconv1_stage2.weight"].shape == (128, 150, 7, 7)
+    assert state["Mconv7_stage6.bias"].shape == (22,)
+    assert sum(v.numel() for v in state.values()) == 36_832_324
+    return op.load_state_dict_standard(op.HandPoseNet(), state, "hand_pose_model.pth").eval()
+
+
+def test_hand_network_loads_and_refuses_body_weights(hand_model, body_weights):
+    with pytest.raises(UnflickerError, match=r"body_pose_model\.pth is not an OpenPose hand model"):
+        op.load_state_dict_standard(op.HandPoseNet(), body_weights[1], "body_pose_model.pth", "an OpenPose hand model")
+    crop = np.random.default_rng(2).integers(0, 256, (60, 60, 3), dtype=np.uint8)
+    points = op.hand_keypoints(hand_model, crop, op.HandSettings(scales=(0.125,)))  # a 46 px pass keeps it fast
+    assert points.shape == (21, 3)
+
+
+def test_hand_boxes_follow_the_forearm():
+    person = np.full((18, 3), np.nan)
+    person[[2, 3, 4], :2] = [(100, 100), (100, 140), (100, 170)]  # right shoulder, elbow, wrist
+    person[[5, 7], :2] = [(140, 100), (140, 170)]                  # left elbow missing: no left box
+    # size 1.5 * max(30, 0.9 * 40) = 54, centred a third of the forearm past the wrist (100, 179.9)
+    assert op.hand_boxes(person, 256, 256) == [(73, 152, 54, False)]
+    assert op.hand_boxes(person, 256, 190) == [(73, 152, 37, False)]  # clipped at the bottom: 190 - 152.9
+    assert op.hand_boxes(person, 256, 170) == []                       # under 20 px: skipped
+
+
+def test_decode_hand_from_synthetic_heatmaps():
+    yy, xx = np.mgrid[0:128, 0:128].astype(float)
+    heat = np.zeros((128, 128, 22), np.float32)
+    truth = [(20 + 4 * i, 30 + 3 * i) for i in range(21)]
+    for i, (x, y) in enumerate(truth):
+        heat[:, :, i] = np.exp(-((xx - x) ** 2 + (yy - y) ** 2) / (2 * 3.0 ** 2))
+    heat[:, :, 5] += 0.6 * np.exp(-((xx - 110) ** 2 + (yy - 10) ** 2) / (2 * 2.0 ** 2))  # a smaller distractor
+    heat[:, :, 9] = 0                                                                    # point 9 not visible
+    points = op.decode_hand(heat, 64, 96)
+    for i, (x, y) in enumerate(truth):
+        if i == 9:
+            assert np.isnan(points[i, 0]) and points[i, 2] == 0
+        else:
+            assert tuple(points[i, :2]) == (int(x * 64 / 128), int(y * 96 / 128))
+
+
+def test_hands_are_drawn_and_written_to_json():
+    person = np.full((60, 3), np.nan)
+    person[:18, :2] = PERSON + (0.0, 20.0)
+    person[:18, 2] = 1.0
+    right = np.array([(150 + 5 * (i % 5), 60 + 6 * (i // 5)) for i in range(21)], float)
+    right[0], right[1] = (150, 40), (130, 40)
+    person[op.RIGHT_HAND, :2] = right
+    person[op.RIGHT_HAND, 2] = 1.0
+    canvas = op.draw_bodypose(np.zeros((256, 256, 3), np.uint8), person[None])
+    # edge 0 (point 0 -> 1, drawn 2 px wide) is the first rainbow colour, red; points are blue circles on top
+    assert tuple(canvas[40, 138]) == op.HAND_EDGE_COLORS[0] == (255, 0, 0)
+    assert tuple(canvas[43, 138]) == (0, 0, 0)
+    assert tuple(canvas[int(right[7, 1]), int(right[7, 0])]) == (0, 0, 255)
+    data = op.pose_json(person[None], 256, 256)["people"][0]
+    assert data["hand_left_keypoints_2d"] is None
+    assert data["hand_right_keypoints_2d"][:3] == pytest.approx([150 / 256, 40 / 256, 1.0])
+    assert len(data["hand_right_keypoints_2d"]) == 63
+
+
+def test_detect_hands_places_points_in_image_coordinates(hand_model):
+    person = np.full((1, 18, 3), np.nan)
+    person[0, [2, 3, 4], :2] = [(100, 100), (100, 140), (100, 170)]
+    person[0, [2, 3, 4], 2] = 1.0
+    image = np.random.default_rng(3).integers(0, 256, (256, 256, 3), dtype=np.uint8)
+    out = op.detect_hands(hand_model, image, person, op.HandSettings(scales=(0.125,)))
+    assert out.shape == (1, 60, 3)
+    assert np.array_equal(out[0, :18], person[0], equal_nan=True)
+    assert np.isnan(out[0, op.LEFT_HAND, 0]).all()
+    found = out[0, op.RIGHT_HAND]
+    found = found[~np.isnan(found[:, 0])]
+    assert ((found[:, 0] > 73) & (found[:, 0] < 73 + 54) & (found[:, 1] > 152) & (found[:, 1] < 152 + 54)).all()
+
+
 # -------------------------------------------------------------------------------------------- smoothing
 def _track_person(offset_x: np.ndarray, noise: float, seed: int):
     rng = np.random.default_rng(seed)
@@ -242,6 +322,14 @@ def test_tracking_keeps_people_apart_and_handles_missing_parts():
     smoother = op.PoseSmoother(scale=256, max_gap=1)
     seq = [smoother.update(f[None]) for f in (a, missing, missing, a + (3, 0, 0))]
     assert seq[-1][0, 4, 0] == pytest.approx(a[4, 0] + 3)
+    # body + hands (60 points per person) are smoothed alike
+    with_hands = np.full((60, 3), np.nan)
+    with_hands[:18] = a
+    with_hands[op.LEFT_HAND] = (10.0, 10.0, 1.0)
+    smoother = op.PoseSmoother(scale=256)
+    outs = [smoother.update((with_hands + (d, 0, 0))[None]) for d in (0, 4, 0, 4)]
+    assert outs[-1].shape == (1, 60, 3)
+    assert 10 < outs[-1][0, op.LEFT_HAND.start, 0] < 14
 
 
 def test_extract_poses_engine_runs_with_smoothing(body_model):
@@ -280,6 +368,8 @@ def test_openpose_node_end_to_end(pack, body_weights, monkeypatch):
         assert pose_images.shape == (1, 256, 64, 3) and pose_images.dtype == torch.float32
         assert len(keypoints) == 1 and keypoints[0]["canvas_width"] == 64 and "people" in keypoints[0]
         assert comfy.utils.UPDATES[-1] == (1, 1)
+        with pytest.raises(UnflickerError, match=r"hand weights not found: put hand_pose_model\.pth"):
+            node.extract(images, 64, True, 0.5, 2, hands=True)
         comfy.model_management.interrupt_current_processing(True)
         with pytest.raises(comfy.model_management.InterruptProcessingException):
             node.extract(images, 64, False, 0.5, 0)
