@@ -378,3 +378,23 @@ def test_openpose_node_end_to_end(pack, body_weights, monkeypatch):
         os.remove(target)
     assert "UnflickerOpenPoseExtract" in pack.NODE_CLASS_MAPPINGS
     assert pack.NODE_DISPLAY_NAME_MAPPINGS["UnflickerOpenPoseExtract"] == "OpenPose Extract"
+
+
+def test_pose_cli_writes_skeleton_frames_and_json(body_weights, tmp_path):
+    import json
+
+    import cv2
+
+    from unflicker.cli import main
+
+    clip = tmp_path / "clip"
+    clip.mkdir()
+    for i in range(2):
+        cv2.imwrite(str(clip / f"{i:03d}.png"), np.full((128, 32, 3), 60 * i, np.uint8))
+    out = tmp_path / "pose"
+    assert main(["pose", str(clip), str(out), "--body", str(body_weights[0]), "--resolution", "64"]) == 0
+    assert sorted(os.listdir(out)) == ["keypoints.json", "pose_00000.png", "pose_00001.png"]
+    assert cv2.imread(str(out / "pose_00001.png")).shape == (256, 64, 3)
+    frames = json.loads((out / "keypoints.json").read_text())
+    assert len(frames) == 2 and frames[0]["canvas_height"] == 256
+    assert main(["pose", str(clip), str(out), "--body", str(tmp_path / "missing.pth")]) == 2
