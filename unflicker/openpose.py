@@ -244,8 +244,9 @@ def body_maps(model: BodyPoseNet, image_rgb: np.ndarray, settings: DetectSetting
     stride = settings.stride
     for scale in settings.scales:
         factor = scale * settings.boxsize / h
-        sh, sw = max(1, round(h * factor)), max(1, round(w * factor))
-        scaled = _resize(bgr, sw, sh)
+        # scale factors (not a target size) as the reference passes them: OpenCV then maps pixels by the factor
+        scaled = cv2.resize(bgr, (0, 0), fx=factor, fy=factor, interpolation=cv2.INTER_CUBIC)
+        sh, sw = scaled.shape[:2]
         ph, pw = -sh % stride, -sw % stride  # pad right/down to a multiple of the stride
         padded = cv2.copyMakeBorder(scaled, 0, ph, 0, pw, cv2.BORDER_CONSTANT, value=(settings.pad_value,) * 3)
         x = torch.from_numpy(padded).to(device=device, dtype=torch.float32).permute(2, 0, 1)[None] / 256 - 0.5
