@@ -8,7 +8,8 @@ controlnet_aux: it would pull torchvision, timm, scikit-image and a second OpenC
 
 Keypoints are the 18 COCO parts in OpenPose order (see BODY_PARTS). A frame's people are an array
 ``(people, 18, 3)`` of x, y in pixels of the detection image and the heatmap score; missing parts have NaN
-coordinates and score 0.
+coordinates and score 0. With the hand network (``hand_pose_model.pth``) each row grows to 60 points: the body,
+then 21 left-hand and 21 right-hand points. Face points are not supported.
 
 Pose jitter is the flicker of pose-guided video: a keypoint that wobbles by a pixel or two from frame to frame
 makes ControlNet redraw the limb every frame. ``PoseSmoother`` tracks people across frames and runs a One-Euro
