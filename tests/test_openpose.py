@@ -1,6 +1,5 @@
 """OpenPose: network loading, decoding and drawing on synthetic maps with known answers, keypoint smoothing."""
 
-import math
 import os
 
 import numpy as np

@@ -101,7 +101,8 @@ class BodyPoseNet(nn.Module):
             for s in range(2, 7):
                 layers = [(f"Mconv1_stage{s}_L{branch}", 185, 128, 7, 3)]
                 layers += [(f"Mconv{i}_stage{s}_L{branch}", 128, 128, 7, 3) for i in range(2, 6)]
-                layers += [(f"Mconv6_stage{s}_L{branch}", 128, 128, 1, 0), (f"Mconv7_stage{s}_L{branch}", 128, out, 1, 0)]
+                layers += [(f"Mconv6_stage{s}_L{branch}", 128, 128, 1, 0),
+                           (f"Mconv7_stage{s}_L{branch}", 128, out, 1, 0)]
                 # The reference model lists Mconv7_stage6_L1 twice in its no-ReLU set, so the final heatmap
                 # layer keeps a ReLU. The released weights were used that way; we keep it to match its outputs.
                 setattr(self, f"model{s}_{branch}", _stage(layers, relu_last=(s == 6 and branch == 2)))
@@ -150,8 +151,11 @@ def standard_key(module_key: str) -> str:
     return module_key.split(".", 1)[1]
 
 
+BODY_KIND = "an OpenPose body model (body_pose_model.pth, 18 COCO keypoints)"
+
+
 def load_state_dict_standard(model: nn.Module, state_dict: dict, source: str = "the state dict",
-                             kind: str = "an OpenPose body model (body_pose_model.pth, 18 COCO keypoints)") -> nn.Module:
+                             kind: str = BODY_KIND) -> nn.Module:
     """Load a released OpenPose file (keys without the ``modelN.`` prefix, e.g. ``conv1_1.weight``) into ``model``.
 
     Also accepts a state dict saved from this module (prefixed keys). Refuses anything else with a message that
