@@ -8,8 +8,8 @@ import comfy.model_management
 import folder_paths
 
 from ..unflicker.errors import UnflickerError
-from ..unflicker.openpose import (BODY_WEIGHTS, HAND_WEIGHTS, extract_poses, load_body_model, load_hand_model,
-                                  smoothing_params)
+from ..unflicker.openpose import (BODY_WEIGHTS, FACE_WEIGHTS, HAND_WEIGHTS, extract_poses, load_body_model,
+                                  load_face_model, load_hand_model, smoothing_params)
 from .comfy_bridge import check_image, frames_to_image, image_frames, node_progress
 
 MODEL_FOLDER = "openpose"
@@ -36,7 +36,7 @@ def weights_path(filename: str, what: str) -> str:
 
 
 def _model(kind: str, path: str, loader):
-    """One loaded model per kind (body, hand), reloaded when the file or the device changes."""
+    """One loaded model per kind (body, hand, face), reloaded when the file or the device changes."""
     device = comfy.model_management.get_torch_device()
     stat = os.stat(path)
     key = (path, stat.st_mtime_ns, stat.st_size, str(device))
@@ -54,7 +54,7 @@ class OpenPoseExtract:
     DESCRIPTION = ("OpenPose body keypoints for every frame, drawn as the skeleton images the openpose ControlNet "
                    "expects, plus the keypoints as OpenPose JSON (POSE_KEYPOINT). Smoothing tracks each person "
                    "and steadies every keypoint over time (One-Euro filter), so the skeleton does not jitter. "
-                   f"Needs models/{MODEL_FOLDER}/{BODY_WEIGHTS}, and {HAND_WEIGHTS} for hands. No face points.")
+                   f"Needs models/{MODEL_FOLDER}/{BODY_WEIGHTS}; {HAND_WEIGHTS} for hands, {FACE_WEIGHTS} for faces.")
     RETURN_TYPES = ("IMAGE", "POSE_KEYPOINT")
     RETURN_NAMES = ("pose_images", "keypoints")
     FUNCTION = "extract"
@@ -77,22 +77,28 @@ class OpenPoseExtract:
                 "hands": ("BOOLEAN", {"default": False,
                                       "tooltip": f"Also find hand points (needs models/{MODEL_FOLDER}/{HAND_WEIGHTS}; "
                                                  "four network passes per visible hand, slow on CPU)."}),
+                "face": ("BOOLEAN", {"default": False,
+                                     "tooltip": f"Also find 70 face landmarks (needs models/{MODEL_FOLDER}/"
+                                                f"{FACE_WEIGHTS}); drawn as white dots."}),
             },
         }
 
-    def extract(self, images, detect_resolution, smoothing, smoothing_strength, hold_missing, hands=False):
+    def extract(self, images, detect_resolution, smoothing, smoothing_strength, hold_missing, hands=False,
+                face=False):
         check_image("images", images)
         if not 64 <= detect_resolution <= 2048:
             raise UnflickerError(f"detect_resolution must be between 64 and 2048, got {detect_resolution}")
         smooth = dict(smoothing_params(smoothing_strength), hold=hold_missing) if smoothing else None
         model = _model("body", weights_path(BODY_WEIGHTS, "body"), load_body_model)
         hand_model = _model("hand", weights_path(HAND_WEIGHTS, "hand"), load_hand_model) if hands else None
+        face_model = _model("face", weights_path(FACE_WEIGHTS, "face"), load_face_model) if face else None
         n = images.shape[0]
         keypoints = []
 
         def skeletons():
             for pose in extract_poses(model, image_frames(images), detect_resolution, smooth,
-                                      progress=node_progress(n), total=n, hand_model=hand_model):
+                                      progress=node_progress(n), total=n, hand_model=hand_model,
+                                      face_model=face_model):
                 keypoints.append(pose.keypoints)
                 yield pose.skeleton
 

@@ -206,7 +206,7 @@ def test_decode_hand_from_synthetic_heatmaps():
 
 
 def test_hands_are_drawn_and_written_to_json():
-    person = np.full((60, 3), np.nan)
+    person = np.full((130, 3), np.nan)
     person[:18, :2] = PERSON + (0.0, 20.0)
     person[:18, 2] = 1.0
     right = np.array([(150 + 5 * (i % 5), 60 + 6 * (i // 5)) for i in range(21)], float)
@@ -230,12 +230,62 @@ def test_detect_hands_places_points_in_image_coordinates(hand_model):
     person[0, [2, 3, 4], 2] = 1.0
     image = np.random.default_rng(3).integers(0, 256, (256, 256, 3), dtype=np.uint8)
     out = op.detect_hands(hand_model, image, person, op.HandSettings(scales=(0.125,)))
-    assert out.shape == (1, 60, 3)
+    assert out.shape == (1, 130, 3)
     assert np.array_equal(out[0, :18], person[0], equal_nan=True)
+    assert np.isnan(out[0, op.FACE, 0]).all()
     assert np.isnan(out[0, op.LEFT_HAND, 0]).all()
     found = out[0, op.RIGHT_HAND]
     found = found[~np.isnan(found[:, 0])]
     assert ((found[:, 0] > 73) & (found[:, 0] < 73 + 54) & (found[:, 1] > 152) & (found[:, 1] < 152 + 54)).all()
+
+
+# ------------------------------------------------------------------------------------------------- face
+def test_face_network_loads_and_finds_landmarks_in_the_crop():
+    torch.manual_seed(2)
+    state = {op.standard_key(k): v for k, v in op.FacePoseNet().state_dict().items()}
+    assert state["conv6_2_CPM.weight"].shape == (71, 512, 1, 1)
+    assert state["Mconv1_stage2.weight"].shape == (128, 199, 7, 7)
+    assert state["Mconv7_stage6.bias"].shape == (71,)
+    model = op.load_state_dict_standard(op.FacePoseNet(), state, "facenet.pth").eval()
+    with pytest.raises(UnflickerError, match="not an OpenPose face model"):
+        op.load_state_dict_standard(op.FacePoseNet(), {op.standard_key(k): v for k, v in
+                                                      op.HandPoseNet().state_dict().items()}, "x.pth",
+                                    "an OpenPose face model")
+    crop = np.random.default_rng(4).integers(0, 256, (40, 40, 3), dtype=np.uint8)
+    assert op.face_keypoints(model, crop, input_size=32).shape == (70, 3)
+
+
+def test_face_box_and_decoding_have_known_answers():
+    person = np.full((18, 3), np.nan)
+    person[[0, 15, 16], :2] = [(100, 100), (94, 96), (88, 100)]  # nose, left eye, right ear
+    # half size = max(3 x 6 (eye), 1.5 x 12 (ear)) = 18 around the nose
+    assert op.face_box(person, 256, 256) == (82, 82, 36)
+    shifted = person.copy()
+    shifted[:, 0] -= 90
+    assert op.face_box(shifted, 256, 256) == (0, 82, 36)   # the left edge clips the corner, not the size
+    person[[15, 16]] = np.nan
+    assert op.face_box(person, 256, 256) is None            # no eye or ear: no face
+    yy, xx = np.mgrid[0:60, 0:60].astype(float)
+    heat = np.zeros((60, 60, 71), np.float32)
+    for i in range(70):
+        heat[:, :, i] = np.exp(-((xx - (5 + i % 50)) ** 2 + (yy - (5 + i // 2)) ** 2) / 8.0)
+    heat[:, :, 3] *= 0.04  # below the 0.05 threshold: not found
+    points = op.decode_face(heat)
+    assert np.isnan(points[3, 0]) and points[3, 2] == 0
+    found = [i for i in range(70) if i != 3]
+    assert np.array_equal(points[found, :2], [(5 + i % 50, 5 + i // 2) for i in found])
+
+
+def test_face_is_drawn_and_written_to_json():
+    person = np.full((130, 3), np.nan)
+    person[:18, :2] = PERSON + (0.0, 20.0)
+    person[op.FACE.start, :2] = (200, 200)
+    canvas = op.draw_bodypose(np.zeros((256, 256, 3), np.uint8), person[None])
+    assert tuple(canvas[200, 200]) == tuple(canvas[200, 203]) == (255, 255, 255)
+    assert tuple(canvas[200, 205]) == (0, 0, 0)
+    data = op.pose_json(person[None], 256, 256)["people"][0]
+    assert len(data["face_keypoints_2d"]) == 210 and data["face_keypoints_2d"][:3] == pytest.approx([200 / 256] * 2 + [1.0])
+    assert data["hand_left_keypoints_2d"] is None
 
 
 # -------------------------------------------------------------------------------------------- smoothing
@@ -321,13 +371,13 @@ def test_tracking_keeps_people_apart_and_handles_missing_parts():
     smoother = op.PoseSmoother(scale=256, max_gap=1)
     seq = [smoother.update(f[None]) for f in (a, missing, missing, a + (3, 0, 0))]
     assert seq[-1][0, 4, 0] == pytest.approx(a[4, 0] + 3)
-    # body + hands (60 points per person) are smoothed alike
-    with_hands = np.full((60, 3), np.nan)
+    # body + hands + face (130 points per person) are smoothed alike
+    with_hands = np.full((130, 3), np.nan)
     with_hands[:18] = a
     with_hands[op.LEFT_HAND] = (10.0, 10.0, 1.0)
     smoother = op.PoseSmoother(scale=256)
     outs = [smoother.update((with_hands + (d, 0, 0))[None]) for d in (0, 4, 0, 4)]
-    assert outs[-1].shape == (1, 60, 3)
+    assert outs[-1].shape == (1, 130, 3)
     assert 10 < outs[-1][0, op.LEFT_HAND.start, 0] < 14
 
 
@@ -369,6 +419,8 @@ def test_openpose_node_end_to_end(pack, body_weights, monkeypatch):
         assert comfy.utils.UPDATES[-1] == (1, 1)
         with pytest.raises(UnflickerError, match=r"hand weights not found: put hand_pose_model\.pth"):
             node.extract(images, 64, True, 0.5, 2, hands=True)
+        with pytest.raises(UnflickerError, match=r"face weights not found: put facenet\.pth"):
+            node.extract(images, 64, True, 0.5, 2, face=True)
         comfy.model_management.interrupt_current_processing(True)
         with pytest.raises(comfy.model_management.InterruptProcessingException):
             node.extract(images, 64, False, 0.5, 0)

@@ -103,6 +103,7 @@ def _add_pose(sub) -> None:
     p.add_argument("--body", default=os.path.join("models", "openpose", "body_pose_model.pth"),
                    help="body weights (default models/openpose/body_pose_model.pth)")
     p.add_argument("--hands", metavar="HAND_WEIGHTS", help="also find hands with this hand_pose_model.pth")
+    p.add_argument("--face", metavar="FACE_WEIGHTS", help="also find face landmarks with this facenet.pth")
     p.add_argument("--resolution", type=int, default=512, help="detection resolution, short side (default 512)")
     p.add_argument("--strength", type=float, default=0.5, help="smoothing strength 0-1 (default 0.5)")
     p.add_argument("--hold", type=int, default=2, help="frames a vanished keypoint is kept (default 2)")
@@ -117,10 +118,11 @@ def _run_pose(args) -> int:
     import cv2
 
     from . import video
-    from .openpose import extract_poses, load_body_model, load_hand_model, smoothing_params
+    from .openpose import extract_poses, load_body_model, load_face_model, load_hand_model, smoothing_params
 
     model = load_body_model(args.body, args.device)
     hand_model = load_hand_model(args.hands, args.device) if args.hands else None
+    face_model = load_face_model(args.face, args.device) if args.face else None
     smoothing = None if args.no_smooth else dict(smoothing_params(args.strength), hold=args.hold)
     info, frames = video.iter_frames(args.input)
     os.makedirs(args.out_dir, exist_ok=True)
@@ -128,7 +130,8 @@ def _run_pose(args) -> int:
     progress, close = _progress("pose", info.frame_count)
     try:
         for i, pose in enumerate(extract_poses(model, frames, args.resolution, smoothing, progress=progress,
-                                               total=info.frame_count, hand_model=hand_model)):
+                                               total=info.frame_count, hand_model=hand_model,
+                                               face_model=face_model)):
             cv2.imwrite(os.path.join(args.out_dir, f"pose_{i:05d}.png"), pose.skeleton[:, :, ::-1])
             keypoints.append(pose.keypoints)
     finally:

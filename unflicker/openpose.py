@@ -8,8 +8,9 @@ controlnet_aux: it would pull torchvision, timm, scikit-image and a second OpenC
 
 Keypoints are the 18 COCO parts in OpenPose order (see BODY_PARTS). A frame's people are an array
 ``(people, 18, 3)`` of x, y in pixels of the detection image and the heatmap score; missing parts have NaN
-coordinates and score 0. With the hand network (``hand_pose_model.pth``) each row grows to 60 points: the body,
-then 21 left-hand and 21 right-hand points. Face points are not supported.
+coordinates and score 0. With the hand network (``hand_pose_model.pth``) each row grows: the body,
+then 21 left-hand and 21 right-hand points; with the face network (``facenet.pth``) 70 face landmarks follow.
+With either, rows hold all 130 points (NaN where not searched or not found).
 
 Pose jitter is the flicker of pose-guided video: a keypoint that wobbles by a pixel or two from frame to frame
 makes ControlNet redraw the limb every frame. ``PoseSmoother`` tracks people across frames and runs a One-Euro
@@ -55,10 +56,14 @@ LIMB_DIM = 0.6  # limbs are drawn at 60 % of their colour, keypoint circles at f
 
 BODY_WEIGHTS = "body_pose_model.pth"
 HAND_WEIGHTS = "hand_pose_model.pth"
+FACE_WEIGHTS = "facenet.pth"
 HAND_PARTS = 21
-# With hands, a person's row holds 18 body parts, then 21 left-hand and 21 right-hand points.
+FACE_PARTS = 70
+# With hands or face, a person's row holds 18 body parts, 21 left-hand, 21 right-hand and 70 face points.
 LEFT_HAND = slice(NUM_PARTS, NUM_PARTS + HAND_PARTS)
 RIGHT_HAND = slice(NUM_PARTS + HAND_PARTS, NUM_PARTS + 2 * HAND_PARTS)
+FACE = slice(NUM_PARTS + 2 * HAND_PARTS, NUM_PARTS + 2 * HAND_PARTS + FACE_PARTS)
+FULL_PARTS = FACE.stop
 HAND_EDGES = ((0, 1), (1, 2), (2, 3), (3, 4), (0, 5), (5, 6), (6, 7), (7, 8), (0, 9), (9, 10), (10, 11), (11, 12),
               (0, 13), (13, 14), (14, 15), (15, 16), (0, 17), (17, 18), (18, 19), (19, 20))
 
@@ -119,9 +124,12 @@ class BodyPoseNet(nn.Module):
 
 
 class HandPoseNet(nn.Module):
-    """CMU OpenPose hand network (VGG front, 6 stages): BGR crop -> 22 heatmaps (21 hand points + background)."""
+    """CMU OpenPose hand network (VGG front, 6 stages): BGR crop -> 22 heatmaps (21 hand points + background).
 
-    def __init__(self):
+    The face network is the same design with 71 heatmaps (FacePoseNet).
+    """
+
+    def __init__(self, outputs: int = 22):
         super().__init__()
         self.model1_0 = _stage((
             ("conv1_1", 3, 64, 3, 1), ("conv1_2", 64, 64, 3, 1), ("pool1_stage1", 0, 0, 0, 0),
@@ -131,11 +139,12 @@ class HandPoseNet(nn.Module):
             ("conv4_1", 256, 512, 3, 1), ("conv4_2", 512, 512, 3, 1), ("conv4_3", 512, 512, 3, 1),
             ("conv4_4", 512, 512, 3, 1), ("conv5_1", 512, 512, 3, 1), ("conv5_2", 512, 512, 3, 1),
             ("conv5_3_CPM", 512, 128, 3, 1)), relu_last=True)
-        self.model1_1 = _stage((("conv6_1_CPM", 128, 512, 1, 0), ("conv6_2_CPM", 512, 22, 1, 0)), relu_last=False)
+        self.model1_1 = _stage((("conv6_1_CPM", 128, 512, 1, 0), ("conv6_2_CPM", 512, outputs, 1, 0)),
+                               relu_last=False)
         for s in range(2, 7):
-            layers = [(f"Mconv1_stage{s}", 150, 128, 7, 3)]
+            layers = [(f"Mconv1_stage{s}", outputs + 128, 128, 7, 3)]
             layers += [(f"Mconv{i}_stage{s}", 128, 128, 7, 3) for i in range(2, 6)]
-            layers += [(f"Mconv6_stage{s}", 128, 128, 1, 0), (f"Mconv7_stage{s}", 128, 22, 1, 0)]
+            layers += [(f"Mconv6_stage{s}", 128, 128, 1, 0), (f"Mconv7_stage{s}", 128, outputs, 1, 0)]
             setattr(self, f"model{s}", _stage(layers, relu_last=False))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -144,6 +153,13 @@ class HandPoseNet(nn.Module):
         for s in range(2, 7):
             out = getattr(self, f"model{s}")(torch.cat([out, features], 1))
         return out
+
+
+class FacePoseNet(HandPoseNet):
+    """OpenPose face network (``facenet.pth``): BGR crop -> 71 heatmaps (70 landmarks + background)."""
+
+    def __init__(self):
+        super().__init__(outputs=FACE_PARTS + 1)
 
 
 def standard_key(module_key: str) -> str:
@@ -207,6 +223,13 @@ def _read_state(path: str, what: str) -> dict:
 def load_body_model(path: str, device: torch.device | str = "cpu") -> BodyPoseNet:
     """Read ``body_pose_model.pth`` (or a .safetensors copy) from a local path; never downloads."""
     model = load_body_state_dict(BodyPoseNet(), _read_state(path, "body"), source=os.path.basename(path))
+    return model.to(device).eval()
+
+
+def load_face_model(path: str, device: torch.device | str = "cpu") -> FacePoseNet:
+    """Read ``facenet.pth`` (or a .safetensors copy) from a local path; never downloads."""
+    model = load_state_dict_standard(FacePoseNet(), _read_state(path, "face"), os.path.basename(path),
+                                     "an OpenPose face model (facenet.pth, 70 face landmarks)")
     return model.to(device).eval()
 
 
@@ -469,14 +492,22 @@ def hand_keypoints(model: HandPoseNet, crop_rgb: np.ndarray, settings: HandSetti
     return decode_hand(avg, wr, hr, settings.threshold)
 
 
+def widen(people: np.ndarray) -> np.ndarray:
+    """People (P, 18 or 130, 3) -> (P, 130, 3): room for hands and face, NaN where not searched."""
+    if people.shape[1] == FULL_PARTS:
+        return people
+    out = np.full((len(people), FULL_PARTS, 3), np.nan)
+    out[..., 2] = 0.0
+    out[:, :people.shape[1]] = people
+    return out
+
+
 def detect_hands(model: HandPoseNet, image_rgb: np.ndarray, people: np.ndarray,
                  settings: HandSettings | None = None) -> np.ndarray:
-    """Body people (P, 18, 3) -> (P, 60, 3) with left- and right-hand points (NaN where none)."""
+    """People (P, 18 or 130, 3) -> (P, 130, 3) with left- and right-hand points (NaN where none)."""
     h, w = image_rgb.shape[:2]
-    out = np.full((len(people), NUM_PARTS + 2 * HAND_PARTS, 3), np.nan)
-    out[..., 2] = 0.0
-    out[:, :NUM_PARTS] = people[:, :NUM_PARTS]
-    for p, person in enumerate(people):
+    out = widen(people)
+    for p, person in enumerate(out):
         for x, y, size, is_left in hand_boxes(person, w, h):
             points = hand_keypoints(model, image_rgb[y:y + size, x:x + size], settings)
             points[:, 0] += x
@@ -485,12 +516,74 @@ def detect_hands(model: HandPoseNet, image_rgb: np.ndarray, people: np.ndarray,
     return out
 
 
+# ------------------------------------------------------------------------------------------------- face
+def face_box(person: np.ndarray, width: int, height: int) -> tuple[int, int, int] | None:
+    """Square face crop (x, y, size) around the nose, sized from the eyes (x3) and ears (x1.5); None if < 20 px."""
+    if np.isnan(person[0, 0]) or np.isnan(person[14:18, 0]).all():
+        return None
+    x0, y0 = person[0, :2]
+    half = 0.0
+    for part, factor in ((14, 3.0), (15, 3.0), (16, 1.5), (17, 1.5)):
+        if not np.isnan(person[part, 0]):
+            half = max(half, factor * max(abs(x0 - person[part, 0]), abs(y0 - person[part, 1])))
+    x, y = max(x0 - half, 0), max(y0 - half, 0)
+    # the reference tests the half size against the far edges (so only a nose outside the image shrinks the box;
+    # slicing trims the crop otherwise); we keep its rule so crops match it
+    size = min(width - x if x + half > width else 2 * half, height - y if y + half > height else 2 * half)
+    return (int(x), int(y), int(size)) if size >= 20 else None
+
+
+def decode_face(heatmaps: np.ndarray, threshold: float = 0.05) -> np.ndarray:
+    """Face heatmaps (H, W, >=70) at crop size -> (70, 3) x, y in crop pixels and score; NaN, 0 if not found.
+
+    Each landmark is its map's maximum if that exceeds ``threshold``; as with hands, a landmark on the crop's
+    top or left edge counts as not found.
+    """
+    out = np.full((FACE_PARTS, 3), np.nan)
+    out[:, 2] = 0.0
+    for part in range(FACE_PARTS):
+        m = heatmaps[:, :, part]
+        y, x = np.unravel_index(int(np.argmax(m)), m.shape)
+        if m[y, x] > threshold and x > 0 and y > 0:
+            out[part] = (x, y, m[y, x])
+    return out
+
+
+@torch.no_grad()
+def face_keypoints(model: FacePoseNet, crop_rgb: np.ndarray, input_size: int = 384) -> np.ndarray:
+    """One square RGB face crop -> (70, 3) landmarks in crop pixels (see decode_face)."""
+    h, w = crop_rgb.shape[:2]
+    img = _smart_resize(np.ascontiguousarray(crop_rgb[:, :, ::-1]), input_size, input_size)
+    param = next(model.parameters())
+    x = torch.from_numpy(img).to(param.device).permute(2, 0, 1)[None].float() / 256.0 - 0.5
+    heat = torch.nn.functional.interpolate(model(x.to(param.dtype)).float(), (h, w), mode="bilinear",
+                                           align_corners=True)
+    return decode_face(heat[0].permute(1, 2, 0).cpu().numpy())
+
+
+def detect_faces(model: FacePoseNet, image_rgb: np.ndarray, people: np.ndarray) -> np.ndarray:
+    """People (P, 18 or 130, 3) -> (P, 130, 3) with 70 face landmarks per person whose face was found."""
+    h, w = image_rgb.shape[:2]
+    out = widen(people)
+    for p, person in enumerate(out):
+        box = face_box(person, w, h)
+        if box is None:
+            continue
+        x, y, size = box
+        points = face_keypoints(model, image_rgb[y:y + size, x:x + size])
+        points[:, 0] += x
+        points[:, 1] += y
+        out[p, FACE] = points
+    return out
+
+
 # --------------------------------------------------------------------------------------------- drawing
 def draw_bodypose(canvas: np.ndarray, people: np.ndarray) -> np.ndarray:
-    """Draw people (P, 18 or 60, 3) in pixels on an RGB uint8 canvas the way the openpose ControlNet expects.
+    """Draw people (P, 18 or 130, 3) in pixels on an RGB uint8 canvas the way the openpose ControlNet expects.
 
     Limbs are filled ellipses 4 px wide (half-width) in the limb colour dimmed to 60 %; keypoints are 4 px
-    radius circles at full colour, drawn on top; hands (if present) on top of everything.
+    radius circles at full colour, drawn on top; hands (rainbow edges, blue points) and face landmarks (white
+    dots, radius 3) if present, on top of everything.
     """
     canvas = canvas.copy()
     for p in people:
@@ -512,6 +605,9 @@ def draw_bodypose(canvas: np.ndarray, people: np.ndarray) -> np.ndarray:
         for p in people:
             for hand in (p[LEFT_HAND], p[RIGHT_HAND]):
                 canvas = draw_handpose(canvas, hand)
+            for x, y in p[FACE, :2]:
+                if not np.isnan(x):
+                    cv2.circle(canvas, (int(x), int(y)), 3, (255, 255, 255), thickness=-1)
     return canvas
 
 
@@ -547,10 +643,11 @@ def pose_json(people: np.ndarray, width: int, height: int) -> dict:
 
     out = []
     for p in people:
-        hands = p.shape[0] > NUM_PARTS
-        out.append({"pose_keypoints_2d": flat(p[:NUM_PARTS]) or [0.0] * (3 * NUM_PARTS), "face_keypoints_2d": None,
-                    "hand_left_keypoints_2d": flat(p[LEFT_HAND]) if hands else None,
-                    "hand_right_keypoints_2d": flat(p[RIGHT_HAND]) if hands else None})
+        extra = p.shape[0] > NUM_PARTS
+        out.append({"pose_keypoints_2d": flat(p[:NUM_PARTS]) or [0.0] * (3 * NUM_PARTS),
+                    "face_keypoints_2d": flat(p[FACE]) if extra else None,
+                    "hand_left_keypoints_2d": flat(p[LEFT_HAND]) if extra else None,
+                    "hand_right_keypoints_2d": flat(p[RIGHT_HAND]) if extra else None})
     return {"people": out, "canvas_height": int(height), "canvas_width": int(width)}
 
 
@@ -633,7 +730,7 @@ class PoseSmoother:
     def update(self, people: np.ndarray, t: int | None = None) -> np.ndarray:
         """People (P, K, 3) of frame ``t`` (default: next frame) -> smoothed people ordered by track.
 
-        K is 18 (body) or 60 (body and hands); people are matched on their body parts.
+        K is 18 (body) or 130 (body, hands, face); people are matched on their body parts.
         """
         self.t = self.t + 1 if t is None else int(t)
         t = self.t
@@ -700,18 +797,20 @@ def smooth_pose_sequence(sequence: Iterable[np.ndarray], scale: float = 1.0, **p
 class PoseFrame:
     skeleton: np.ndarray   # RGB uint8 at the detection resolution
     keypoints: dict        # OpenPose JSON (pose_json)
-    people: np.ndarray     # (P, 18 or 60, 3) pixels of the detection image
+    people: np.ndarray     # (P, 18 or 130, 3) pixels of the detection image
 
 
 def extract_poses(model: BodyPoseNet, frames: Iterable[np.ndarray], detect_resolution: int = 512,
                   smoothing: dict | None = None, settings: DetectSettings | None = None,
                   progress: ProgressFn | None = None, total: int = 0, hand_model: HandPoseNet | None = None,
-                  hand_settings: HandSettings | None = None) -> Iterator[PoseFrame]:
+                  hand_settings: HandSettings | None = None, face_model: FacePoseNet | None = None
+                  ) -> Iterator[PoseFrame]:
     """RGB uint8 frames -> skeleton images + OpenPose JSON per frame, optionally smoothed over time.
 
     Frames are resized so their short side is ``detect_resolution``; skeletons and JSON canvases have that
     size. ``smoothing`` holds PoseSmoother parameters (None = off). With ``hand_model``, hand points are found
-    in crops around each wrist and smoothed with the body.
+    in crops around each wrist, with ``face_model`` face landmarks around the nose; both are smoothed with the
+    body.
     """
     check_range("detect_resolution", detect_resolution, 64, 4096)
     smoother = None
@@ -721,6 +820,8 @@ def extract_poses(model: BodyPoseNet, frames: Iterable[np.ndarray], detect_resol
         people = detect_body(model, image, settings)
         if hand_model is not None:
             people = detect_hands(hand_model, image, people, hand_settings)
+        if face_model is not None:
+            people = detect_faces(face_model, image, people)
         if smoothing is not None:
             if smoother is None:
                 smoother = PoseSmoother(scale=min(h, w), **smoothing)
