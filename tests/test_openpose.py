@@ -240,7 +240,7 @@ def test_detect_hands_places_points_in_image_coordinates(hand_model):
 
 
 # ------------------------------------------------------------------------------------------------- face
-def test_face_network_loads_and_finds_landmarks_in_the_crop():
+def test_face_network_loads_and_finds_landmarks_in_the_crop(hand_model):
     torch.manual_seed(2)
     state = {op.standard_key(k): v for k, v in op.FacePoseNet().state_dict().items()}
     assert state["conv6_2_CPM.weight"].shape == (71, 512, 1, 1)
@@ -248,9 +248,8 @@ def test_face_network_loads_and_finds_landmarks_in_the_crop():
     assert state["Mconv7_stage6.bias"].shape == (71,)
     model = op.load_state_dict_standard(op.FacePoseNet(), state, "facenet.pth").eval()
     with pytest.raises(UnflickerError, match="not an OpenPose face model"):
-        op.load_state_dict_standard(op.FacePoseNet(), {op.standard_key(k): v for k, v in
-                                                      op.HandPoseNet().state_dict().items()}, "x.pth",
-                                    "an OpenPose face model")
+        hand_state = {op.standard_key(k): v for k, v in hand_model.state_dict().items()}
+        op.load_state_dict_standard(op.FacePoseNet(), hand_state, "hand_pose_model.pth", "an OpenPose face model")
     crop = np.random.default_rng(4).integers(0, 256, (40, 40, 3), dtype=np.uint8)
     assert op.face_keypoints(model, crop, input_size=32).shape == (70, 3)
 
