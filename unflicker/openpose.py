@@ -660,9 +660,9 @@ def _alpha(cutoff: np.ndarray | float, dt: np.ndarray | float) -> np.ndarray:
 @dataclass
 class _Track:
     ident: int
-    value: np.ndarray      # (18, 2) filtered positions (NaN until first seen)
-    speed: np.ndarray      # (18, 2) filtered derivative
-    last_t: np.ndarray     # (18,) frame of the last update per part (-inf never)
+    value: np.ndarray      # (K, 2) filtered positions (NaN until first seen)
+    speed: np.ndarray      # (K, 2) filtered derivative
+    last_t: np.ndarray     # (K,) frame of the last update per part (-inf never)
     last_seen: int
     score: np.ndarray
 
