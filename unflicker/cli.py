@@ -94,7 +94,56 @@ def _run_demo(args) -> int:
     return 0
 
 
-COMMANDS = (_add_ffmpeg_fix, _add_compare, _add_demo)
+# ---------------------------------------------------------------- pose
+def _add_pose(sub) -> None:
+    p = sub.add_parser("pose", help="OpenPose skeleton video + keypoint JSON of a clip, with keypoint smoothing")
+    p.add_argument("input")
+    p.add_argument("out_dir", help="folder for pose_00000.png... (skeletons, lossless: exact ControlNet colours) "
+                                   "and keypoints.json (OpenPose JSON per frame)")
+    p.add_argument("--body", default=os.path.join("models", "openpose", "body_pose_model.pth"),
+                   help="body weights (default models/openpose/body_pose_model.pth)")
+    p.add_argument("--hands", metavar="HAND_WEIGHTS", help="also find hands with this hand_pose_model.pth")
+    p.add_argument("--face", metavar="FACE_WEIGHTS", help="also find face landmarks with this facenet.pth")
+    p.add_argument("--resolution", type=int, default=512, help="detection resolution, short side (default 512)")
+    p.add_argument("--strength", type=float, default=0.5, help="smoothing strength 0-1 (default 0.5)")
+    p.add_argument("--hold", type=int, default=2, help="frames a vanished keypoint is kept (default 2)")
+    p.add_argument("--no-smooth", action="store_true", help="raw per-frame keypoints")
+    p.add_argument("--device", default="cpu", help="torch device (default cpu)")
+    p.set_defaults(func=_run_pose)
+
+
+def _run_pose(args) -> int:
+    import json
+
+    import cv2
+
+    from . import video
+    from .openpose import extract_poses, load_body_model, load_face_model, load_hand_model, smoothing_params
+
+    model = load_body_model(args.body, args.device)
+    hand_model = load_hand_model(args.hands, args.device) if args.hands else None
+    face_model = load_face_model(args.face, args.device) if args.face else None
+    smoothing = None if args.no_smooth else dict(smoothing_params(args.strength), hold=args.hold)
+    info, frames = video.iter_frames(args.input)
+    os.makedirs(args.out_dir, exist_ok=True)
+    keypoints = []
+    progress, close = _progress("pose", info.frame_count)
+    try:
+        for i, pose in enumerate(extract_poses(model, frames, args.resolution, smoothing, progress=progress,
+                                               total=info.frame_count, hand_model=hand_model,
+                                               face_model=face_model)):
+            cv2.imwrite(os.path.join(args.out_dir, f"pose_{i:05d}.png"), pose.skeleton[:, :, ::-1])
+            keypoints.append(pose.keypoints)
+    finally:
+        close()
+    path = os.path.join(args.out_dir, "keypoints.json")
+    with open(path, "w") as f:
+        json.dump(keypoints, f)  # a list of per-frame dicts, like ComfyUI's POSE_KEYPOINT
+    print(f"wrote {len(keypoints)} skeleton frames and {path} to {args.out_dir}")
+    return 0
+
+
+COMMANDS = (_add_ffmpeg_fix, _add_compare, _add_demo, _add_pose)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,105 @@
+"""OpenPose Extract: IMAGE -> skeleton IMAGE (openpose ControlNet colours) + POSE_KEYPOINT, with steadier keypoints."""
+
+from __future__ import annotations
+
+import os
+
+import comfy.model_management
+import folder_paths
+
+from ..unflicker.errors import UnflickerError
+from ..unflicker.openpose import (BODY_WEIGHTS, FACE_WEIGHTS, HAND_WEIGHTS, extract_poses, load_body_model,
+                                  load_face_model, load_hand_model, smoothing_params)
+from .comfy_bridge import check_image, frames_to_image, image_frames, node_progress
+
+MODEL_FOLDER = "openpose"
+_cache: dict = {}
+
+
+def _register_folder() -> None:
+    if MODEL_FOLDER not in folder_paths.folder_names_and_paths:
+        folder_paths.add_model_folder_path(MODEL_FOLDER, os.path.join(folder_paths.models_dir, MODEL_FOLDER))
+
+
+def weights_path(filename: str, what: str) -> str:
+    """Path of ``filename`` (or its .safetensors twin) in ComfyUI's ``openpose`` model folder(s), else a clear error."""
+    _register_folder()
+    for name in (filename, os.path.splitext(filename)[0] + ".safetensors"):
+        path = folder_paths.get_full_path(MODEL_FOLDER, name)
+        if path:
+            return path
+    folders = ", ".join(folder_paths.get_folder_paths(MODEL_FOLDER))
+    raise UnflickerError(
+        f"OpenPose {what} weights not found: put {filename} (the standard OpenPose {what} model, the same file "
+        f"the ControlNet annotators use) into the '{MODEL_FOLDER}' model folder ({folders}). "
+        "Nothing is downloaded.")
+
+
+def _model(kind: str, path: str, loader):
+    """One loaded model per kind (body, hand, face), reloaded when the file or the device changes."""
+    device = comfy.model_management.get_torch_device()
+    stat = os.stat(path)
+    key = (path, stat.st_mtime_ns, stat.st_size, str(device))
+    if _cache.get(kind, (None,))[0] != key:
+        _cache.pop(kind, None)
+        _cache[kind] = (key, loader(path, device))
+    return _cache[kind][1]
+
+
+_register_folder()
+
+
+class OpenPoseExtract:
+    CATEGORY = "Unflicker/Generate"
+    DESCRIPTION = ("OpenPose body keypoints for every frame, drawn as the skeleton images the openpose ControlNet "
+                   "expects, plus the keypoints as OpenPose JSON (POSE_KEYPOINT). Smoothing tracks each person "
+                   "and steadies every keypoint over time (One-Euro filter), so the skeleton does not jitter. "
+                   f"Needs models/{MODEL_FOLDER}/{BODY_WEIGHTS}; {HAND_WEIGHTS} for hands, {FACE_WEIGHTS} for faces.")
+    RETURN_TYPES = ("IMAGE", "POSE_KEYPOINT")
+    RETURN_NAMES = ("pose_images", "keypoints")
+    FUNCTION = "extract"
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {
+            "required": {
+                "images": ("IMAGE",),
+                "detect_resolution": ("INT", {"default": 512, "min": 64, "max": 2048, "step": 64,
+                                              "tooltip": "Frames are scaled so their short side is this; the "
+                                                         "skeleton images come out at that size."}),
+                "smoothing": ("BOOLEAN", {"default": True, "tooltip": "Steady the keypoints over time."}),
+                "smoothing_strength": ("FLOAT", {"default": 0.5, "min": 0.0, "max": 1.0, "step": 0.05,
+                                                 "tooltip": "Higher = steadier when still; fast movements keep "
+                                                            "up at any strength (One-Euro filter)."}),
+                "hold_missing": ("INT", {"default": 2, "min": 0, "max": 10,
+                                         "tooltip": "With smoothing on, keep a keypoint that vanishes for up to "
+                                                    "this many frames, so limbs do not blink on and off."}),
+                "hands": ("BOOLEAN", {"default": False,
+                                      "tooltip": f"Also find hand points (needs models/{MODEL_FOLDER}/{HAND_WEIGHTS}; "
+                                                 "four network passes per visible hand, slow on CPU)."}),
+                "face": ("BOOLEAN", {"default": False,
+                                     "tooltip": f"Also find 70 face landmarks (needs models/{MODEL_FOLDER}/"
+                                                f"{FACE_WEIGHTS}); drawn as white dots."}),
+            },
+        }
+
+    def extract(self, images, detect_resolution, smoothing, smoothing_strength, hold_missing, hands=False,
+                face=False):
+        check_image("images", images)
+        if not 64 <= detect_resolution <= 2048:
+            raise UnflickerError(f"detect_resolution must be between 64 and 2048, got {detect_resolution}")
+        smooth = dict(smoothing_params(smoothing_strength), hold=hold_missing) if smoothing else None
+        model = _model("body", weights_path(BODY_WEIGHTS, "body"), load_body_model)
+        hand_model = _model("hand", weights_path(HAND_WEIGHTS, "hand"), load_hand_model) if hands else None
+        face_model = _model("face", weights_path(FACE_WEIGHTS, "face"), load_face_model) if face else None
+        n = images.shape[0]
+        keypoints = []
+
+        def skeletons():
+            for pose in extract_poses(model, image_frames(images), detect_resolution, smooth,
+                                      progress=node_progress(n), total=n, hand_model=hand_model,
+                                      face_model=face_model):
+                keypoints.append(pose.keypoints)
+                yield pose.skeleton
+
+        return (frames_to_image(skeletons(), n), keypoints)
