@@ -11,6 +11,7 @@ from __future__ import annotations
 import gc
 import logging
 import os
+import warnings
 from dataclasses import dataclass, field
 from typing import Optional
 
@@ -84,8 +85,11 @@ def _build_from_folder(folder: str, dtype: torch.dtype):
     if not os.path.isfile(os.path.join(folder, "model_index.json")):
         raise UnflickerError(f"model: {folder} is not a diffusers-format folder (no model_index.json); "
                              "pick a folder from models/diffusers or a single-file checkpoint")
-    return StableVideoDiffusionPipeline.from_pretrained(folder, torch_dtype=dtype, local_files_only=True,
-                                                        variant=_folder_variant(folder))
+    with warnings.catch_warnings():
+        # diffusers >= 0.36 renames torch_dtype to dtype; the old name still works and older releases need it.
+        warnings.filterwarnings("ignore", message=".*torch_dtype.*", category=FutureWarning)
+        return StableVideoDiffusionPipeline.from_pretrained(folder, torch_dtype=dtype, local_files_only=True,
+                                                            variant=_folder_variant(folder))
 
 
 _cache: dict = {}
