@@ -266,7 +266,7 @@ def _instantiate(build, state_dict: dict, dtype: torch.dtype, what: str, path: s
         missing, unexpected = model.load_state_dict(state_dict, strict=False, assign=True)
     if missing or unexpected:
         raise UnflickerError(
-            f"model: {os.path.basename(path)} does not match the SVD {what} config "
+            f"model: {os.path.basename(path)} does not match the SVD layout of the {what} config "
             f"({len(missing)} missing keys, e.g. {missing[:3]}; {len(unexpected)} unexpected, e.g. {unexpected[:3]}). "
             "Is it an SVD checkpoint, and is the config (svd / svd_xt) right?")
     return model.eval()
@@ -294,7 +294,9 @@ def pipeline_from_single_file(path: str, dtype: torch.dtype = torch.float32, con
         vae_sd = convert_vae(vae_sd)
         clip_sd = convert_image_encoder(clip_sd)
     except KeyError as e:
-        raise UnflickerError(f"model: {os.path.basename(path)} has a key the SVD conversion does not know: {e}") from None
+        raise UnflickerError(f"model: {os.path.basename(path)} does not match the SVD layout of the "
+                             f"{os.path.basename(folder)} config (no place for key {e}). Is it an SVD checkpoint, "
+                             "and is the config (svd / svd_xt) right?") from None
 
     unet = _instantiate(lambda: UNetSpatioTemporalConditionModel.from_config(unet_config), unet_sd, dtype, "UNet", path)
     vae = _instantiate(lambda: AutoencoderKLTemporalDecoder.from_config(vae_config), vae_sd, dtype, "VAE", path)
