@@ -73,7 +73,7 @@ class SVDLoader:
                 "dtype": (list(engine.DTYPES), {"default": "auto", "tooltip": "auto: fp16 on a GPU, fp32 on the CPU."}),
                 "cpu_offload": ("BOOLEAN", {"default": False, "tooltip": "Keep only the running part (image encoder, UNet or VAE) on the GPU: much less VRAM, a little slower."}),
                 "forward_chunking": ("BOOLEAN", {"default": False, "tooltip": "Run the UNet's feed-forward layers in slices: lower peak VRAM."}),
-                "keep_loaded": ("BOOLEAN", {"default": True, "tooltip": "Keep the pipeline for the next run; off frees it after loading something else."}),
+                "keep_loaded": ("BOOLEAN", {"default": True, "tooltip": "Cache the pipeline in the pack so the next run with the same settings reuses it. Off: the pack keeps no copy (memory returns once ComfyUI drops this node's output)."}),
             },
             "optional": {
                 "path": ("STRING", {"default": "", "tooltip": "A diffusers folder or checkpoint file anywhere on disk; overrides model."}),
