@@ -63,3 +63,19 @@ def build_tiny_svd(folder: str, seed: int = 0) -> str:
     os.makedirs(folder, exist_ok=True)
     pipe.save_pretrained(folder)
     return folder
+
+
+_built: dict = {}
+
+
+def cached_tiny_svd(seed: int = 0) -> str:
+    """The tiny SVD built once per process (test modules share it) in a temp folder removed at exit."""
+    if seed not in _built:
+        import atexit
+        import shutil
+        import tempfile
+
+        root = tempfile.mkdtemp(prefix="unflicker-tiny-svd-")
+        atexit.register(shutil.rmtree, root, True)
+        _built[seed] = build_tiny_svd(os.path.join(root, "tiny-svd"), seed)
+    return _built[seed]

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from svd_tiny import build_tiny_svd
+from svd_tiny import cached_tiny_svd
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -28,7 +28,7 @@ def installed_svd():
     diffusers_dir = folder_paths.get_folder_paths("diffusers")[0]
     ckpt_dir = folder_paths.get_folder_paths("checkpoints")[0]
     target = os.path.join(diffusers_dir, "tiny-svd")
-    build_tiny_svd(target)
+    shutil.copytree(cached_tiny_svd(), target)
     os.makedirs(ckpt_dir, exist_ok=True)
     for name in ("sd15.safetensors", "svd_xt.safetensors"):
         open(os.path.join(ckpt_dir, name), "wb").close()

@@ -11,7 +11,7 @@ import torch
 from unflicker import svd
 from unflicker.errors import UnflickerError
 
-from svd_tiny import build_tiny_svd
+from svd_tiny import cached_tiny_svd
 
 SMALL = dict(width=64, height=64, num_frames=4, steps=2)
 
@@ -27,8 +27,8 @@ def one_thread():
 
 
 @pytest.fixture(scope="session")
-def tiny_svd_dir(tmp_path_factory):
-    return build_tiny_svd(str(tmp_path_factory.mktemp("svd") / "tiny-svd"))
+def tiny_svd_dir():
+    return cached_tiny_svd()
 
 
 @pytest.fixture
@@ -195,6 +195,9 @@ def test_loading_is_cached_and_can_be_freed(tiny_svd_dir):
     assert b is not a
     assert svd.load_pipeline(tiny_svd_dir, "cpu", dtype="bf16") is not b  # other settings, other pipeline
     assert b.pipe.unet.dtype == torch.float32
+    c = svd.load_pipeline(tiny_svd_dir, "cpu", dtype="bf16", cache=False)  # hands the cached one over, keeps none
+    assert c.pipe.unet.dtype == torch.bfloat16
+    assert svd.free_pipeline() is False
 
 
 def test_loading_touches_no_network(tiny_svd_dir, monkeypatch, first_frame):
@@ -229,3 +232,21 @@ def test_bad_paths_are_reported(tmp_path):
     (tmp_path / "notes.txt").write_text("x")
     with pytest.raises(UnflickerError, match="neither"):
         svd.load_pipeline(str(tmp_path / "notes.txt"), "cpu")
+
+
+def test_cli_writes_a_chained_video(tiny_svd_dir, first_frame, tmp_path, capsys):
+    from PIL import Image
+
+    from unflicker import cli, video
+
+    image = str(tmp_path / "first.png")
+    Image.fromarray(first_frame).save(image)
+    out = str(tmp_path / "svd.mp4")
+    code = cli.main(["svd", tiny_svd_dir, image, out, "--device", "cpu", "--width", "64", "--height", "64",
+                     "--frames", "4", "--steps", "1", "--segments", "2", "--noise-aug", "0.2"])
+    assert code == 0
+    info, frames = video.iter_frames(out)
+    assert (info.width, info.height, len(list(frames)), info.fps) == (64, 64, 7, 7.0)
+    err = capsys.readouterr().err
+    assert "clamped to 0.05" in err
+    assert cli.main(["svd", tiny_svd_dir, image, out, "--device", "cpu", "--width", "60"]) == 2

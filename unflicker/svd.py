@@ -102,7 +102,8 @@ def load_pipeline(path: str, device, dtype: str = "auto", cpu_offload: bool = Fa
     ``path`` is a diffusers-format folder (model_index.json, unet/, vae/, image_encoder/, ...) or a single-file
     checkpoint in the original layout (svd.safetensors, svd_xt.safetensors, ...). ``config`` picks the shipped
     component configs for a single file ("svd", "svd_xt" or "auto" from the file name). The last loaded pipeline
-    is kept for the next call with the same arguments; :func:`free_pipeline` drops it.
+    is kept for the next call with the same arguments (``cache=False``: not kept, and a kept copy is handed over
+    and dropped from the cache); :func:`free_pipeline` drops it.
     """
     if not path or not os.path.exists(path):
         raise UnflickerError(f"model: {path!r} does not exist")
@@ -112,7 +113,7 @@ def load_pipeline(path: str, device, dtype: str = "auto", cpu_offload: bool = Fa
     key = (os.path.realpath(path), stat.st_mtime_ns, str(device), torch_dtype, bool(cpu_offload),
            bool(forward_chunking), config)
     if key in _cache:
-        return _cache[key]
+        return _cache[key] if cache else _cache.pop(key)
     free_pipeline()  # one SVD at a time: they are large
 
     if os.path.isdir(path):
