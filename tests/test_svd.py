@@ -224,10 +224,23 @@ def test_dtype_choice():
         svd.resolve_dtype("int8", "cpu")
 
 
+def test_forward_chunking_gives_the_same_video(tiny_svd_dir, first_frame):
+    plain = svd.generate(svd.load_pipeline(tiny_svd_dir, "cpu"), first_frame, seed=8, **SMALL).frames
+    chunked_model = svd.load_pipeline(tiny_svd_dir, "cpu", forward_chunking=True, cpu_offload=True)
+    assert chunked_model.forward_chunking and not chunked_model.cpu_offload  # offload means nothing on the CPU
+    assert chunked_model.messages == ["cpu_offload ignored: the model already runs on the CPU"]
+    chunked = svd.generate(chunked_model, first_frame, seed=8, **SMALL).frames
+    np.testing.assert_allclose(chunked, plain, atol=1e-5)
+    svd.free_pipeline()
+
+
 def test_bad_paths_are_reported(tmp_path):
     with pytest.raises(UnflickerError, match="does not exist"):
         svd.load_pipeline(str(tmp_path / "nope"), "cpu")
     with pytest.raises(UnflickerError, match="model_index.json"):
+        svd.load_pipeline(str(tmp_path), "cpu")
+    (tmp_path / "model_index.json").write_text('{"_class_name": "StableDiffusionPipeline"}')
+    with pytest.raises(UnflickerError, match="holds a StableDiffusionPipeline, not Stable Video Diffusion"):
         svd.load_pipeline(str(tmp_path), "cpu")
     (tmp_path / "notes.txt").write_text("x")
     with pytest.raises(UnflickerError, match="neither"):

@@ -9,6 +9,7 @@ checkpoint in the original Stability layout (converted by :mod:`unflicker.svd_co
 from __future__ import annotations
 
 import gc
+import json
 import logging
 import os
 import warnings
@@ -82,9 +83,15 @@ def _folder_variant(folder: str) -> Optional[str]:
 def _build_from_folder(folder: str, dtype: torch.dtype):
     from diffusers import StableVideoDiffusionPipeline
 
-    if not os.path.isfile(os.path.join(folder, "model_index.json")):
+    index = os.path.join(folder, "model_index.json")
+    if not os.path.isfile(index):
         raise UnflickerError(f"model: {folder} is not a diffusers-format folder (no model_index.json); "
                              "pick a folder from models/diffusers or a single-file checkpoint")
+    with open(index, encoding="utf-8") as f:
+        kind = json.load(f).get("_class_name")
+    if kind != "StableVideoDiffusionPipeline":
+        raise UnflickerError(f"model: {os.path.basename(folder)} holds a {kind}, not Stable Video Diffusion "
+                             "(StableVideoDiffusionPipeline)")
     with warnings.catch_warnings():
         # diffusers >= 0.36 renames torch_dtype to dtype; the old name still works and older releases need it.
         warnings.filterwarnings("ignore", message=".*torch_dtype.*", category=FutureWarning)
