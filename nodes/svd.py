@@ -45,9 +45,18 @@ def _resolve(model: str, path: str) -> str:
     if model == NONE:
         raise UnflickerError("model: pick a model from the list or give a path")
     kind, _, name = model.partition("/")
-    full = folder_paths.get_full_path(kind, name)
+    if kind == "diffusers":
+        # folder_paths.get_full_path only finds files; diffusers models are folders (as in ComfyUI's DiffusersLoader).
+        for base in folder_paths.get_folder_paths("diffusers"):
+            full = os.path.normpath(os.path.join(base, name))
+            if os.path.commonpath((os.path.abspath(base), os.path.abspath(full))) == os.path.abspath(base) \
+                    and os.path.isdir(full):
+                return full
+        full = None
+    else:
+        full = folder_paths.get_full_path(kind, name)
     if full is None:
-        raise UnflickerError(f"model: {model} is no longer in ComfyUI's models/{kind} folder")
+        raise UnflickerError(f"model: {model} is not in ComfyUI's models/{kind} folder")
     return full
 
 

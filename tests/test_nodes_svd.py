@@ -98,5 +98,9 @@ def test_loader_needs_a_model(pack, installed_svd):
     UnflickerError = pack.unflicker.errors.UnflickerError
     with pytest.raises(UnflickerError, match="pick a model"):
         loader.load(pack.nodes.svd.NONE, "auto", False, False, True)
+    with pytest.raises(UnflickerError, match="not in ComfyUI's models/diffusers"):
+        loader.load("diffusers/../../escape", "auto", False, False, True)
+    with pytest.raises(UnflickerError, match="not in ComfyUI's models/checkpoints"):
+        loader.load("checkpoints/gone.safetensors", "auto", False, False, True)
     with pytest.raises(UnflickerError, match="does not exist"):
         loader.load(pack.nodes.svd.NONE, "auto", False, False, True, path="/no/such/svd")
