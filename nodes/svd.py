@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
 
-import numpy as np
 import torch
 
 import comfy.model_management
@@ -18,16 +18,25 @@ SVD_TYPE = "UNFLICKER_SVD"
 NONE = "(none: use path)"
 
 
+def _is_svd_folder(folder: str) -> bool:
+    try:
+        with open(os.path.join(folder, "model_index.json"), encoding="utf-8") as f:
+            return json.load(f).get("_class_name") == "StableVideoDiffusionPipeline"
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
 def _diffusers_folders() -> list[str]:
-    """Every diffusers-format folder (one holding model_index.json) under ComfyUI's models/diffusers."""
+    """The SVD diffusers-format folders (model_index.json naming the SVD pipeline) under ComfyUI's models/diffusers."""
     found = []
     for base in folder_paths.get_folder_paths("diffusers"):
         if not os.path.isdir(base):
             continue
         for dirpath, dirs, files in os.walk(base, followlinks=True):
             if "model_index.json" in files:
-                found.append("diffusers/" + os.path.relpath(dirpath, base).replace(os.sep, "/"))
                 dirs.clear()
+                if _is_svd_folder(dirpath):
+                    found.append("diffusers/" + os.path.relpath(dirpath, base).replace(os.sep, "/"))
     return sorted(found)
 
 

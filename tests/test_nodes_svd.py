@@ -32,8 +32,13 @@ def installed_svd():
     os.makedirs(ckpt_dir, exist_ok=True)
     for name in ("sd15.safetensors", "svd_xt.safetensors"):
         open(os.path.join(ckpt_dir, name), "wb").close()
+    other = os.path.join(diffusers_dir, "sd15")  # a diffusers model of another kind: not listed
+    os.makedirs(other, exist_ok=True)
+    with open(os.path.join(other, "model_index.json"), "w") as f:
+        f.write('{"_class_name": "StableDiffusionPipeline"}')
     yield "diffusers/tiny-svd"
     shutil.rmtree(target, ignore_errors=True)
+    shutil.rmtree(other, ignore_errors=True)
     for name in ("sd15.safetensors", "svd_xt.safetensors"):
         os.remove(os.path.join(ckpt_dir, name))
 
@@ -45,7 +50,7 @@ def test_nodes_are_registered(pack):
 
 def test_loader_lists_diffusers_folders_and_checkpoints(pack, installed_svd):
     choices = pack.nodes.svd.SVDLoader.INPUT_TYPES()["required"]["model"][0]
-    assert choices[0] == installed_svd
+    assert choices[0] == installed_svd and "diffusers/sd15" not in choices
     # SVD-named checkpoints are listed before other checkpoints.
     assert choices.index("checkpoints/svd_xt.safetensors") < choices.index("checkpoints/sd15.safetensors")
 
