@@ -234,6 +234,17 @@ def test_forward_chunking_gives_the_same_video(tiny_svd_dir, first_frame):
     svd.free_pipeline()
 
 
+def test_fp16_variant_folder_loads(tiny_svd_dir, tmp_path, first_frame):
+    """The Hub's fp16 download holds only *.fp16.safetensors weights: found without being told."""
+    model = svd.load_pipeline(tiny_svd_dir, "cpu", cache=False)
+    folder = str(tmp_path / "fp16-only")
+    model.pipe.save_pretrained(folder, variant="fp16")
+    assert svd._folder_variant(folder) == "fp16" and svd._folder_variant(tiny_svd_dir) is None
+    half = svd.load_pipeline(folder, "cpu", cache=False)
+    assert half.pipe.unet.dtype == torch.float32  # fp32 on the CPU, from fp16 files
+    assert len(svd.generate(half, first_frame, **SMALL).frames) == 4
+
+
 def test_bad_paths_are_reported(tmp_path):
     with pytest.raises(UnflickerError, match="does not exist"):
         svd.load_pipeline(str(tmp_path / "nope"), "cpu")
