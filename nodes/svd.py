@@ -88,7 +88,7 @@ class SVDLoader:
         return {
             "required": {
                 "model": (_model_choices(), {"tooltip": "diffusers/… = folder in models/diffusers; checkpoints/… = single file in the original layout."}),
-                "dtype": (list(engine.DTYPES), {"default": "auto", "tooltip": "auto: fp16 on a GPU, fp32 on the CPU."}),
+                "dtype": (list(engine.DTYPES), {"default": "auto", "tooltip": "auto: what ComfyUI picks for this GPU (usually fp16), fp32 on the CPU."}),
                 "cpu_offload": ("BOOLEAN", {"default": False, "tooltip": "Keep only the running part (image encoder, UNet or VAE) on the GPU: much less VRAM, a little slower."}),
                 "forward_chunking": ("BOOLEAN", {"default": False, "tooltip": "Run the UNet's feed-forward layers in slices: lower peak VRAM."}),
                 "keep_loaded": ("BOOLEAN", {"default": True, "tooltip": "Cache the pipeline in the pack so the next run with the same settings reuses it. Off: the pack keeps no copy (memory returns once ComfyUI drops this node's output)."}),
@@ -102,6 +102,10 @@ class SVDLoader:
     def load(self, model, dtype, cpu_offload, forward_chunking, keep_loaded, path="", config="auto"):
         device = comfy.model_management.get_torch_device()
         if device.type != "cpu":
+            if dtype == "auto":  # ComfyUI knows which GPUs do fp16 well (and honours --force-fp32 etc.)
+                mm = comfy.model_management
+                dtype = ("fp16" if mm.should_use_fp16(device, prioritize_performance=False)
+                         else "bf16" if mm.should_use_bf16(device, prioritize_performance=False) else "fp32")
             comfy.model_management.unload_all_models()  # SVD is big: make room next to ComfyUI's own models
             comfy.model_management.soft_empty_cache()
         loaded = engine.load_pipeline(_resolve(model, path), device, dtype, cpu_offload, forward_chunking, config,
