@@ -3,7 +3,7 @@
 Imported only as part of the pack (relative imports); never as a top-level ``nodes`` (ComfyUI owns that name).
 """
 
-from . import compare, ffmpeg_fix, openpose, video_io
+from . import compare, ffmpeg_fix, openpose, svd, video_io
 
 NODES = {
     "UnflickerLoadVideo": (video_io.LoadVideo, "Load Video (Unflicker)"),
@@ -11,6 +11,9 @@ NODES = {
     "UnflickerFFmpegDeflickerDeband": (ffmpeg_fix.FFmpegDeflickerDeband, "FFmpeg Deflicker + Deband"),
     "UnflickerSideBySide": (compare.SideBySide, "Side by Side (before/after)"),
     "UnflickerOpenPoseExtract": (openpose.OpenPoseExtract, "OpenPose Extract"),
+    "UnflickerSVDLoader": (svd.SVDLoader, "SVD Loader (Unflicker)"),
+    "UnflickerSVDGenerate": (svd.SVDGenerate, "SVD Generate (Unflicker)"),
+    "UnflickerSVDExtend": (svd.SVDExtend, "SVD Extend (long video)"),
 }
 
 NODE_CLASS_MAPPINGS = {name: cls for name, (cls, _) in NODES.items()}

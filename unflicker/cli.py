@@ -143,7 +143,69 @@ def _run_pose(args) -> int:
     return 0
 
 
-COMMANDS = (_add_ffmpeg_fix, _add_compare, _add_demo, _add_pose)
+# ---------------------------------------------------------------- svd
+def _add_svd(sub) -> None:
+    p = sub.add_parser("svd", help="Stable Video Diffusion: one image -> video, offline (diffusers folder or svd*.safetensors)")
+    p.add_argument("model", help="diffusers-format SVD folder or single-file checkpoint (svd.safetensors, svd_xt...)")
+    p.add_argument("image", help="first frame (any image Pillow reads)")
+    p.add_argument("output", help="output file: .mp4, .webp or .gif")
+    p.add_argument("--config", default="auto", help="configs for a single file: auto (by name), svd, svd_xt")
+    p.add_argument("--device", default="auto", help="auto (cuda, mps, else cpu), cpu, cuda, cuda:1, ...")
+    p.add_argument("--dtype", default="auto", help="auto (fp16 on a GPU, fp32 on CPU), fp16, bf16, fp32")
+    p.add_argument("--cpu-offload", action="store_true", help="keep only the running model on the GPU")
+    p.add_argument("--forward-chunking", action="store_true", help="UNet feed-forward in slices (less VRAM)")
+    p.add_argument("--width", type=int, default=1024)
+    p.add_argument("--height", type=int, default=576)
+    p.add_argument("--frames", type=int, default=None, help="frames per segment (default: the model's, 14 or 25)")
+    p.add_argument("--steps", type=int, default=25)
+    p.add_argument("--min-guidance", type=float, default=1.0)
+    p.add_argument("--max-guidance", type=float, default=3.0)
+    p.add_argument("--motion", type=int, default=127, help="motion_bucket_id, 1-255 (default 127)")
+    p.add_argument("--fps", type=int, default=7)
+    p.add_argument("--noise-aug", type=float, default=0.02, help="noise_aug_strength (default 0.02; above 0.05 flickers)")
+    p.add_argument("--no-guard", action="store_true", help="do not clamp --noise-aug to 0.05 (still warns)")
+    p.add_argument("--decode-chunk", type=int, default=8, help="frames decoded at a time (default 8)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--segments", type=int, default=1, help="chain this many segments into a longer video")
+    p.add_argument("--drift", type=float, default=1.0, help="colour/brightness drift correction for --segments, 0-1")
+    p.add_argument("--crf", type=int, default=16)
+    p.set_defaults(func=_run_svd)
+
+
+def _run_svd(args) -> int:
+    import numpy as np
+    import torch
+    from PIL import Image
+
+    from . import svd, video
+
+    if args.device == "auto":
+        mps = getattr(torch.backends, "mps", None)
+        device = "cuda" if torch.cuda.is_available() else "mps" if mps and mps.is_available() else "cpu"
+    else:
+        device = args.device
+    try:
+        first = np.asarray(Image.open(args.image).convert("RGB"))
+    except OSError as exc:
+        raise UnflickerError(f"image: cannot read {args.image}: {exc}") from None
+    model = svd.load_pipeline(args.model, device, args.dtype, args.cpu_offload, args.forward_chunking, args.config,
+                              cache=False)
+    progress, close = _progress("svd", args.segments * args.steps)
+    try:
+        result = svd.extend(model, first, args.segments, args.width, args.height, args.frames, args.steps,
+                            args.min_guidance, args.max_guidance, args.motion, args.fps, args.noise_aug,
+                            args.decode_chunk, args.seed, not args.no_guard, args.drift, progress=progress)
+    finally:
+        close()
+    for message in model.messages + result.messages:
+        print(message, file=sys.stderr)
+    frames = ((np.clip(f, 0, 1) * 255).round().astype(np.uint8) for f in result.frames)
+    video.write_video(args.output, frames, result.fps, crf=args.crf)
+    print(f"wrote {args.output} ({len(result.frames)} frames at {result.fps:g} fps)")
+    return 0
+
+
+COMMANDS = (_add_ffmpeg_fix, _add_compare, _add_demo, _add_pose, _add_svd)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -35,3 +35,7 @@ def unet_offload_device():
 
 def soft_empty_cache(force=False):
     pass
+
+
+def unload_all_models():
+    pass  # the stub holds no models

@@ -1,0 +1,186 @@
+"""Stable Video Diffusion nodes: load (offline, from ComfyUI's model folders), generate, extend."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import torch
+
+import comfy.model_management
+import folder_paths
+
+from ..unflicker import svd as engine
+from ..unflicker.errors import UnflickerError
+from .comfy_bridge import check_image, node_progress
+
+SVD_TYPE = "UNFLICKER_SVD"
+NONE = "(none: use path)"
+
+
+def _is_svd_folder(folder: str) -> bool:
+    try:
+        with open(os.path.join(folder, "model_index.json"), encoding="utf-8") as f:
+            return json.load(f).get("_class_name") == "StableVideoDiffusionPipeline"
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def _diffusers_folders() -> list[str]:
+    """The SVD diffusers-format folders (model_index.json naming the SVD pipeline) under ComfyUI's models/diffusers."""
+    found = []
+    for base in folder_paths.get_folder_paths("diffusers"):
+        if not os.path.isdir(base):
+            continue
+        for dirpath, dirs, files in os.walk(base, followlinks=True):
+            if "model_index.json" in files:
+                dirs.clear()
+                if _is_svd_folder(dirpath):
+                    found.append("diffusers/" + os.path.relpath(dirpath, base).replace(os.sep, "/"))
+    return sorted(found)
+
+
+def _model_choices() -> list[str]:
+    files = ["checkpoints/" + f for f in folder_paths.get_filename_list("checkpoints")
+             if f.lower().endswith(engine.SINGLE_FILE_EXTENSIONS)]
+    # SVD-looking checkpoints first: a checkpoints folder usually holds many image models too.
+    files.sort(key=lambda f: (not any(k in f.lower() for k in ("svd", "video")), f.lower()))
+    return _diffusers_folders() + files + [NONE]
+
+
+def _resolve(model: str, path: str) -> str:
+    if path.strip():
+        return os.path.expanduser(path.strip())
+    if model == NONE:
+        raise UnflickerError("model: pick a model from the list or give a path")
+    kind, _, name = model.partition("/")
+    if kind == "diffusers":
+        # folder_paths.get_full_path only finds files; diffusers models are folders (as in ComfyUI's DiffusersLoader).
+        for base in folder_paths.get_folder_paths("diffusers"):
+            full = os.path.normpath(os.path.join(base, name))
+            if os.path.commonpath((os.path.abspath(base), os.path.abspath(full))) == os.path.abspath(base) \
+                    and os.path.isdir(full):
+                return full
+        full = None
+    else:
+        full = folder_paths.get_full_path(kind, name)
+    if full is None:
+        raise UnflickerError(f"model: {model} is not in ComfyUI's models/{kind} folder")
+    return full
+
+
+def _first_frame(image: torch.Tensor) -> np.ndarray:
+    check_image("image", image)
+    return (image[0, ..., :3].clamp(0, 1) * 255).round().to(torch.uint8).cpu().numpy()
+
+
+class SVDLoader:
+    CATEGORY = "Unflicker/Generate"
+    DESCRIPTION = ("Loads Stable Video Diffusion (img2vid / img2vid-xt) for the Unflicker SVD nodes, from local files "
+                   "only: a diffusers folder in models/diffusers, a single-file checkpoint in models/checkpoints "
+                   "(svd.safetensors, svd_xt.safetensors, svd_xt_1_1.safetensors) or a path. Nothing is downloaded.")
+    RETURN_TYPES = (SVD_TYPE,)
+    RETURN_NAMES = ("svd",)
+    FUNCTION = "load"
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {
+            "required": {
+                "model": (_model_choices(), {"tooltip": "diffusers/… = folder in models/diffusers; checkpoints/… = single file in the original layout."}),
+                "dtype": (list(engine.DTYPES), {"default": "auto", "tooltip": "auto: what ComfyUI picks for this GPU (usually fp16), fp32 on the CPU."}),
+                "cpu_offload": ("BOOLEAN", {"default": False, "tooltip": "Keep only the running part (image encoder, UNet or VAE) on the GPU: much less VRAM, a little slower."}),
+                "forward_chunking": ("BOOLEAN", {"default": False, "tooltip": "Run the UNet's feed-forward layers in slices: lower peak VRAM."}),
+                "keep_loaded": ("BOOLEAN", {"default": True, "tooltip": "Cache the pipeline in the pack so the next run with the same settings reuses it. Off: the pack keeps no copy (memory returns once ComfyUI drops this node's output)."}),
+            },
+            "optional": {
+                "path": ("STRING", {"default": "", "tooltip": "A diffusers folder or checkpoint file anywhere on disk; overrides model."}),
+                "config": (["auto", "svd", "svd_xt"], {"default": "auto", "tooltip": "Shipped component configs for a single file; auto decides from the file name (xt -> svd_xt)."}),
+            },
+        }
+
+    def load(self, model, dtype, cpu_offload, forward_chunking, keep_loaded, path="", config="auto"):
+        device = comfy.model_management.get_torch_device()
+        if device.type != "cpu":
+            if dtype == "auto":  # ComfyUI knows which GPUs do fp16 well (and honours --force-fp32 etc.)
+                mm = comfy.model_management
+                dtype = ("fp16" if mm.should_use_fp16(device, prioritize_performance=False)
+                         else "bf16" if mm.should_use_bf16(device, prioritize_performance=False) else "fp32")
+            comfy.model_management.unload_all_models()  # SVD is big: make room next to ComfyUI's own models
+            comfy.model_management.soft_empty_cache()
+        loaded = engine.load_pipeline(_resolve(model, path), device, dtype, cpu_offload, forward_chunking, config,
+                                   cache=keep_loaded)
+        return (loaded,)
+
+
+def _generate_inputs(frames_default: int = 14) -> dict:
+    return {
+        "svd": (SVD_TYPE,),
+        "image": ("IMAGE", {"tooltip": "First frame (the first image of the batch is used)."}),
+        "width": ("INT", {"default": 1024, "min": 64, "max": 4096, "step": 8}),
+        "height": ("INT", {"default": 576, "min": 64, "max": 4096, "step": 8}),
+        "num_frames": ("INT", {"default": frames_default, "min": 2, "max": 128, "tooltip": "14 for SVD, 25 for SVD-XT (what each was trained on)."}),
+        "steps": ("INT", {"default": 25, "min": 1, "max": 200}),
+        "min_guidance": ("FLOAT", {"default": 1.0, "min": 0.0, "max": 30.0, "step": 0.1, "tooltip": "Guidance on the first frame; it rises linearly to max_guidance on the last."}),
+        "max_guidance": ("FLOAT", {"default": 3.0, "min": 0.0, "max": 30.0, "step": 0.1}),
+        "motion_bucket_id": ("INT", {"default": 127, "min": 1, "max": 255, "tooltip": "More = more motion."}),
+        "fps": ("INT", {"default": 7, "min": 1, "max": 60, "tooltip": "Frame rate the model is conditioned on, and the fps output."}),
+        "noise_aug_strength": ("FLOAT", {"default": 0.02, "min": 0.0, "max": 1.0, "step": 0.01, "tooltip": "Noise added to the first frame. Above 0.05 every frame re-samples and the video flickers."}),
+        "decode_chunk_size": ("INT", {"default": 8, "min": 1, "max": 128, "tooltip": "Frames decoded together: more = steadier decode, more VRAM."}),
+        "seed": ("INT", {"default": 0, "min": 0, "max": engine.MAX_SEED, "tooltip": "Kept as set: the same seed gives the same video."}),
+        "stability_guard": ("BOOLEAN", {"default": True, "tooltip": "Clamp noise_aug_strength to 0.05 (and say so). Off: the value is used and a warning is given."}),
+    }
+
+
+def _notes(messages) -> str:
+    return "\n".join(messages) if messages else "ok"
+
+
+class SVDGenerate:
+    CATEGORY = "Unflicker/Generate"
+    DESCRIPTION = ("Stable Video Diffusion image-to-video through diffusers, with a stability guard against the "
+                   "usual flicker cause (noise_aug_strength above 0.05). Progress per denoising step; Cancel stops "
+                   "it between steps.")
+    RETURN_TYPES = ("IMAGE", "FLOAT", "STRING")
+    RETURN_NAMES = ("images", "fps", "notes")
+    FUNCTION = "generate"
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {"required": _generate_inputs()}
+
+    def generate(self, svd: engine.SVDModel, image, width, height, num_frames, steps, min_guidance, max_guidance,
+                 motion_bucket_id, fps, noise_aug_strength, decode_chunk_size, seed, stability_guard):
+        result = engine.generate(svd, _first_frame(image), width, height, num_frames, steps, min_guidance,
+                               max_guidance, motion_bucket_id, fps, noise_aug_strength, decode_chunk_size, seed,
+                               stability_guard, progress=node_progress(steps))
+        notes = _notes(result.messages)
+        return {"ui": {"text": [notes]}, "result": (torch.from_numpy(result.frames), result.fps, notes)}
+
+
+class SVDExtend:
+    CATEGORY = "Unflicker/Generate"
+    DESCRIPTION = ("A longer SVD video from chained segments: the last frame of each segment starts the next, the "
+                   "repeated frame is dropped, and colour/brightness drift is pulled back toward the first segment "
+                   "so the seams do not jump. Segment k uses seed + k.")
+    RETURN_TYPES = ("IMAGE", "FLOAT", "INT", "STRING")
+    RETURN_NAMES = ("images", "fps", "frame_count", "notes")
+    FUNCTION = "extend"
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        inputs = _generate_inputs()
+        inputs["segments"] = ("INT", {"default": 2, "min": 1, "max": 64, "tooltip": "Total frames = num_frames + (segments - 1) x (num_frames - 1)."})
+        inputs["drift_correction"] = ("FLOAT", {"default": 1.0, "min": 0.0, "max": 1.0, "step": 0.05, "tooltip": "How strongly later segments are matched (per-channel mean/std) to the seam and the first segment; 0 = off."})
+        return {"required": inputs}
+
+    def extend(self, svd: engine.SVDModel, image, width, height, num_frames, steps, min_guidance, max_guidance,
+               motion_bucket_id, fps, noise_aug_strength, decode_chunk_size, seed, stability_guard, segments,
+               drift_correction):
+        result = engine.extend(svd, _first_frame(image), segments, width, height, num_frames, steps, min_guidance,
+                             max_guidance, motion_bucket_id, fps, noise_aug_strength, decode_chunk_size, seed,
+                             stability_guard, drift_correction, progress=node_progress(segments * steps))
+        notes = _notes(result.messages)
+        frames = torch.from_numpy(result.frames)
+        return {"ui": {"text": [notes]}, "result": (frames, result.fps, len(frames), notes)}
+
