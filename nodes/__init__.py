@@ -3,7 +3,7 @@
 Imported only as part of the pack (relative imports); never as a top-level ``nodes`` (ComfyUI owns that name).
 """
 
-from . import compare, ffmpeg_fix, openpose, svd, video_io
+from . import animatediff, compare, ffmpeg_fix, openpose, svd, video_io
 
 NODES = {
     "UnflickerLoadVideo": (video_io.LoadVideo, "Load Video (Unflicker)"),
@@ -14,6 +14,10 @@ NODES = {
     "UnflickerSVDLoader": (svd.SVDLoader, "SVD Loader (Unflicker)"),
     "UnflickerSVDGenerate": (svd.SVDGenerate, "SVD Generate (Unflicker)"),
     "UnflickerSVDExtend": (svd.SVDExtend, "SVD Extend (long video)"),
+    "UnflickerAnimateDiffLoader": (animatediff.AnimateDiffLoader, "AnimateDiff Loader"),
+    "UnflickerMotionLora": (animatediff.MotionLora, "Motion LoRA"),
+    "UnflickerControlNetLoader": (animatediff.ControlNetLoader, "ControlNet Loader (AnimateDiff)"),
+    "UnflickerAnimateDiffGenerate": (animatediff.AnimateDiffGenerate, "AnimateDiff Generate"),
 }
 
 NODE_CLASS_MAPPINGS = {name: cls for name, (cls, _) in NODES.items()}

@@ -343,7 +343,7 @@ def load_animatediff(checkpoint, motion_module, scheduler: str = "DDIM", beta_sc
     del sd
     pipe.set_progress_bar_config(disable=True)
     if vae_slicing:
-        pipe.enable_vae_slicing()
+        pipe.vae.enable_slicing()
     offload = bool(cpu_offload) and device.type != "cpu"
     if offload:
         pipe.enable_model_cpu_offload(device=device)
@@ -385,19 +385,18 @@ def _set_windows(model: AnimateDiffModel, pipe, context_length: int | None, stri
     are swapped because diffusers copies the blocks with a strict state-dict load.
     """
     state = model.shared
-    want = context_length is not None
-    if want != state.windows:
+    if context_length is not None:
+        if not state.windows:
+            _unload_loras(model)
+        pipe.enable_free_noise(context_length=context_length, context_stride=stride)  # swaps blocks or re-sets them
+        state.windows = True
+        return
+    if state.windows:
         _unload_loras(model)
-        if want:
-            pipe.enable_free_noise(context_length=context_length, context_stride=stride)
-        else:
-            for block in _blocks_with_motion(pipe.unet):
-                pipe._disable_free_noise_in_block(block)
-        state.windows = want
-    if want:
-        pipe.enable_free_noise(context_length=context_length, context_stride=stride)
-    else:
-        pipe._free_noise_context_length = None
+        for block in _blocks_with_motion(pipe.unet):
+            pipe._disable_free_noise_in_block(block)
+        state.windows = False
+    pipe._free_noise_context_length = None
 
 
 def _unload_loras(model: AnimateDiffModel) -> None:

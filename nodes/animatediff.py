@@ -1,0 +1,178 @@
+"""AnimateDiff through diffusers: loader, stackable motion LoRAs, ControlNet loader, generate (sliding windows,
+prompt schedule, optional ControlNet frames). Thin wrappers over unflicker.animatediff; nothing is downloaded."""
+
+from __future__ import annotations
+
+import os
+
+import torch
+
+import comfy.model_management
+import folder_paths
+
+from ..unflicker import animatediff as engine
+from .comfy_bridge import node_progress
+
+MODEL_TYPE = "UNFLICKER_ANIMATEDIFF"
+CONTROLNET_TYPE = "UNFLICKER_CONTROLNET"
+DIFFUSERS_PREFIX = "[diffusers] "
+
+
+def register_model_folders() -> None:
+    """models/animatediff_models and models/animatediff_motion_lora, unless another pack registered them already."""
+    for name in ("animatediff_models", "animatediff_motion_lora"):
+        if name not in folder_paths.folder_names_and_paths:
+            folder_paths.add_model_folder_path(name, os.path.join(folder_paths.models_dir, name))
+        extensions = folder_paths.folder_names_and_paths[name][1]
+        if not extensions:
+            extensions.update(folder_paths.supported_pt_extensions)
+
+
+register_model_folders()
+
+
+def _folders(folder: str) -> list[str]:
+    try:
+        return folder_paths.get_folder_paths(folder)
+    except KeyError:
+        return []
+
+
+def _model_dirs(folder: str) -> list[str]:
+    """Diffusers-layout subfolders (with a config) of a ComfyUI model folder."""
+    found = set()
+    for base in _folders(folder):
+        if os.path.isdir(base):
+            for entry in os.listdir(base):
+                full = os.path.join(base, entry)
+                if os.path.isdir(full) and any(os.path.isfile(os.path.join(full, f))
+                                               for f in ("model_index.json", "config.json")):
+                    found.add(entry)
+    return sorted(found)
+
+
+def _choices(folder: str, dirs_from: str | None = None) -> list[str]:
+    dirs = [DIFFUSERS_PREFIX + d for d in _model_dirs(dirs_from or folder)]
+    return folder_paths.get_filename_list(folder) + dirs
+
+
+def _resolve(folder: str, name: str, dirs_from: str | None = None) -> str:
+    if name.startswith(DIFFUSERS_PREFIX):
+        entry = name[len(DIFFUSERS_PREFIX):]
+        for base in _folders(dirs_from or folder):
+            if os.path.isdir(os.path.join(base, entry)):
+                return os.path.join(base, entry)
+        raise FileNotFoundError(f"{entry} not found in the {dirs_from or folder} folders")
+    return folder_paths.get_full_path_or_raise(folder, name)
+
+
+class AnimateDiffLoader:
+    CATEGORY = "Unflicker/Generate"
+    DESCRIPTION = ("Loads an SD 1.5 checkpoint (single file or diffusers folder) with an AnimateDiff motion module "
+                   "into a diffusers AnimateDiff pipeline, offline. Motion modules live in models/animatediff_models "
+                   "(mm_sd_v15_v2.ckpt, v3_sd15_mm.ckpt, adapter safetensors or a diffusers folder).")
+    RETURN_TYPES = (MODEL_TYPE,)
+    RETURN_NAMES = ("animatediff",)
+    FUNCTION = "load"
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {"required": {
+            "checkpoint": (_choices("checkpoints", "diffusers"), {"tooltip": "SD 1.5 checkpoint; [diffusers] entries are folders in models/diffusers."}),
+            "motion_module": (_choices("animatediff_models"), {"tooltip": "AnimateDiff motion module (not a motion LoRA)."}),
+            "scheduler": (list(engine.SCHEDULERS), {"default": "DDIM", "tooltip": "LCM is for AnimateLCM (few steps, guidance ~1-2) and always uses the linear beta schedule."}),
+            "beta_schedule": (list(engine.BETA_SCHEDULES), {"default": "linear", "tooltip": "linear: what AnimateDiff was trained with; scaled_linear: SD 1.5's own."}),
+            "vae_slicing": ("BOOLEAN", {"default": True, "tooltip": "Decode frames one at a time: less memory, same result."}),
+            "cpu_offload": ("BOOLEAN", {"default": False, "tooltip": "Keep models in RAM and move each to the GPU only while it runs (ignored on CPU)."}),
+        }}
+
+    def load(self, checkpoint, motion_module, scheduler, beta_schedule, vae_slicing, cpu_offload):
+        device = comfy.model_management.get_torch_device()
+        model = engine.load_animatediff(_resolve("checkpoints", checkpoint, "diffusers"),
+                                        _resolve("animatediff_models", motion_module), scheduler=scheduler,
+                                        beta_schedule=beta_schedule, vae_slicing=vae_slicing,
+                                        cpu_offload=cpu_offload, device=device)
+        return (model,)
+
+
+class MotionLora:
+    CATEGORY = "Unflicker/Generate"
+    DESCRIPTION = ("Adds a motion LoRA (zoom, pan, roll, tilt...) from models/animatediff_motion_lora. Chain several "
+                   "to stack them; strength 0 leaves the motion unchanged.")
+    RETURN_TYPES = (MODEL_TYPE,)
+    RETURN_NAMES = ("animatediff",)
+    FUNCTION = "apply"
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {"required": {
+            "animatediff": (MODEL_TYPE,),
+            "lora_name": (_choices("animatediff_motion_lora"),),
+            "strength": ("FLOAT", {"default": 1.0, "min": -2.0, "max": 2.0, "step": 0.05, "tooltip": "0.8 is a good start for zoom-in."}),
+        }}
+
+    def apply(self, animatediff, lora_name, strength):
+        return (animatediff.with_lora(_resolve("animatediff_motion_lora", lora_name), strength),)
+
+
+class ControlNetLoader:
+    CATEGORY = "Unflicker/Generate"
+    DESCRIPTION = ("Loads an SD 1.5 ControlNet (e.g. control_v11p_sd15_openpose) from models/controlnet, single file "
+                   "or diffusers folder, for AnimateDiff Generate.")
+    RETURN_TYPES = (CONTROLNET_TYPE,)
+    RETURN_NAMES = ("controlnet",)
+    FUNCTION = "load"
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {"required": {"controlnet_name": (_choices("controlnet"),)}}
+
+    def load(self, controlnet_name):
+        device = comfy.model_management.get_torch_device()
+        dtype = torch.float16 if device.type == "cuda" else torch.float32
+        return (engine.load_controlnet(_resolve("controlnet", controlnet_name), dtype=dtype),)
+
+
+class AnimateDiffGenerate:
+    CATEGORY = "Unflicker/Generate"
+    DESCRIPTION = ("Text-to-video with AnimateDiff. Clips longer than the context length are made in overlapping "
+                   "windows (FreeNoise) so motion stays continuous. The prompt may be a schedule, one 'frame: prompt' "
+                   "per line (e.g. '0: a cat sitting' / '16: a cat running'); prompts blend between keyframes. "
+                   "With a ControlNet and control frames (e.g. OpenPose skeletons) the video follows them.")
+    RETURN_TYPES = ("IMAGE", "FLOAT")
+    RETURN_NAMES = ("images", "fps")
+    FUNCTION = "generate"
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {
+            "required": {
+                "animatediff": (MODEL_TYPE,),
+                "prompt": ("STRING", {"multiline": True, "default": "a corgi running on a beach, best quality"}),
+                "negative_prompt": ("STRING", {"multiline": True, "default": "worst quality, low quality"}),
+                "num_frames": ("INT", {"default": 16, "min": 1, "max": 1024}),
+                "width": ("INT", {"default": 512, "min": 64, "max": 2048, "step": 8}),
+                "height": ("INT", {"default": 512, "min": 64, "max": 2048, "step": 8}),
+                "steps": ("INT", {"default": 20, "min": 1, "max": 200}),
+                "guidance": ("FLOAT", {"default": 7.5, "min": 0.0, "max": 30.0, "step": 0.1}),
+                "seed": ("INT", {"default": 0, "min": 0, "max": 0xFFFFFFFFFFFFFFFF}),
+                "context_length": ("INT", {"default": 16, "min": 2, "max": 64, "tooltip": "Frames the motion module sees at once (16 for most SD 1.5 modules)."}),
+                "context_overlap": ("INT", {"default": 4, "min": 0, "max": 63, "tooltip": "Frames shared by neighbouring windows; more = smoother joins, slower."}),
+                "fps": ("FLOAT", {"default": 8.0, "min": 1.0, "max": 120.0, "step": 0.5}),
+            },
+            "optional": {
+                "controlnet": (CONTROLNET_TYPE,),
+                "control_frames": ("IMAGE", {"tooltip": "One control image per frame (at least num_frames)."}),
+                "controlnet_strength": ("FLOAT", {"default": 1.0, "min": 0.0, "max": 2.0, "step": 0.05}),
+            },
+        }
+
+    def generate(self, animatediff, prompt, negative_prompt, num_frames, width, height, steps, guidance, seed,
+                 context_length, context_overlap, fps, controlnet=None, control_frames=None, controlnet_strength=1.0):
+        frames = engine.generate(animatediff, engine.parse_prompt_schedule(prompt), negative_prompt,
+                                 num_frames=num_frames, width=width, height=height, steps=steps, guidance=guidance,
+                                 seed=seed % (2 ** 63), context_length=context_length,
+                                 context_overlap=min(context_overlap, context_length - 1), controlnet=controlnet,
+                                 control_frames=control_frames, controlnet_scale=controlnet_strength,
+                                 progress=node_progress(steps))
+        return (torch.from_numpy(frames), float(fps))
