@@ -1,0 +1,105 @@
+"""AnimateDiff nodes as ComfyUI runs them: model lists from the model folders, loader -> motion LoRA -> generate
+with a prompt schedule and ControlNet frames, progress and interrupt. Tiny random-weight models on CPU."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import numpy as np
+import pytest
+import torch
+
+from test_animatediff import CKPT, CN, CONFIG, LORA, MM, no_network, stick_figures
+from unflicker import animatediff as ad
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    saved = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(saved)
+
+
+@pytest.fixture(scope="module")
+def models(pack):
+    """ComfyUI model folders holding a diffusers SD folder, an original-layout motion module and motion LoRA, and
+    a diffusers ControlNet folder (single files of the full-size kinds need the real SD 1.5 configs)."""
+    import folder_paths
+    from diffusers import StableDiffusionPipeline
+
+    sd = ad.load_sd15(CKPT, config_dir=CONFIG)
+    root = folder_paths.models_dir
+    made = [os.path.join(root, d) for d in ("diffusers", "animatediff_models", "animatediff_motion_lora", "controlnet")]
+    StableDiffusionPipeline(**sd.components).save_pretrained(os.path.join(made[0], "tiny_sd"))
+    os.makedirs(made[1], exist_ok=True)
+    shutil.copy(MM, made[1])
+    os.makedirs(made[2], exist_ok=True)
+    shutil.copy(LORA, made[2])
+    ad.load_controlnet(CN, config_dir=os.path.join(CONFIG, "controlnet")).save_pretrained(os.path.join(made[3], "tiny_cn"))
+    yield pack.nodes.animatediff
+    for d in made:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def test_model_folders_and_lists(models):
+    import folder_paths
+
+    for name in ("animatediff_models", "animatediff_motion_lora"):
+        assert folder_paths.get_folder_paths(name) == [os.path.join(folder_paths.models_dir, name)]
+    loader = models.AnimateDiffLoader.INPUT_TYPES()["required"]
+    assert "[diffusers] tiny_sd" in loader["checkpoint"][0]
+    assert "tiny_mm.ckpt" in loader["motion_module"][0]
+    assert "LCM" in loader["scheduler"][0]
+    assert "tiny_motion_lora.ckpt" in models.MotionLora.INPUT_TYPES()["required"]["lora_name"][0]
+    assert "[diffusers] tiny_cn" in models.ControlNetLoader.INPUT_TYPES()["required"]["controlnet_name"][0]
+
+
+def test_loader_lora_controlnet_generate(models, pack):
+    import comfy.utils
+
+    with no_network():
+        (model,) = models.AnimateDiffLoader().load("[diffusers] tiny_sd", "tiny_mm.ckpt", "Euler a", "linear", True, False)
+        (controlnet,) = models.ControlNetLoader().load("[diffusers] tiny_cn")
+    (zoomed,) = models.MotionLora().apply(model, "tiny_motion_lora.ckpt", 0.8)
+    assert zoomed.loras and not model.loras  # the loader's output is not changed by the LoRA node
+    poses = torch.from_numpy(stick_figures(6)).float() / 255
+    comfy.utils.UPDATES.clear()
+    args = dict(prompt="0: a cat walking\n3: a dog running", negative_prompt="blurry", num_frames=6, width=32,
+                height=32, steps=2, guidance=6.0, seed=3, context_length=4, context_overlap=2, fps=12.0)
+    images, fps = models.AnimateDiffGenerate().generate(zoomed, **args, controlnet=controlnet, control_frames=poses,
+                                                        controlnet_strength=0.9)
+    assert images.shape == (6, 32, 32, 3) and images.dtype == torch.float32 and fps == 12.0
+    assert 0.0 <= float(images.min()) and float(images.max()) <= 1.0
+    assert comfy.utils.UPDATES[-2:] == [(1, 2), (2, 2)]
+    # the node adds nothing to the engine call
+    direct = models.engine.generate(zoomed, {0: "a cat walking", 3: "a dog running"}, "blurry", num_frames=6,
+                                    width=32, height=32, steps=2, guidance=6.0, seed=3, context_length=4,
+                                    context_overlap=2, controlnet=controlnet, control_frames=poses, controlnet_scale=0.9)
+    np.testing.assert_array_equal(images.numpy(), direct)
+
+
+def test_interrupt_stops_generation(models):
+    import comfy.model_management as mm
+
+    (model,) = models.AnimateDiffLoader().load("[diffusers] tiny_sd", "tiny_mm.ckpt", "DDIM", "linear", False, False)
+    mm.interrupt_current_processing(True)
+    try:
+        with pytest.raises(mm.InterruptProcessingException):
+            models.AnimateDiffGenerate().generate(model, "a cat", "", 4, 32, 32, 2, 7.5, 0, 16, 4, 8.0)
+    finally:
+        mm.interrupt_current_processing(False)
+
+
+def test_wrong_kind_in_motion_lora_node(models):
+    import folder_paths
+
+    wrong = os.path.join(folder_paths.models_dir, "animatediff_motion_lora", "not_a_lora.ckpt")
+    shutil.copy(MM, wrong)
+    try:
+        (model,) = models.AnimateDiffLoader().load("[diffusers] tiny_sd", "tiny_mm.ckpt", "DDIM", "linear", False, False)
+        with pytest.raises(models.engine.UnflickerError, match="motion module"):
+            models.MotionLora().apply(model, "not_a_lora.ckpt", 1.0)
+    finally:
+        os.remove(wrong)
