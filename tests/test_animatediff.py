@@ -124,6 +124,18 @@ def test_motion_lora_changes_output_strength_zero_does_not_and_loras_stack(model
     np.testing.assert_array_equal(ad.generate(model, "a cat walking", **SMALL), baseline)
 
 
+def test_motion_lora_in_diffusers_layout_matches_original(model, tmp_path):
+    """The same LoRA saved as diffusers ships them (unet.-prefixed, diffusers block names) gives the same video."""
+    from safetensors.torch import save_file
+
+    converted = ad.motion_lora_state_dict(LORA)
+    assert all(k.startswith("unet.") and ".temporal_transformer." not in k for k in converted)
+    save_file(converted, str(tmp_path / "diffusion_pytorch_model.safetensors"))
+    original = ad.generate(model.with_lora(LORA, 0.7), "a cat walking", **SMALL)
+    diffusers_layout = ad.generate(model.with_lora(tmp_path, 0.7), "a cat walking", **SMALL)
+    np.testing.assert_allclose(diffusers_layout, original, atol=1e-6)
+
+
 def test_sliding_window_beyond_context_length(model, baseline):
     frames = ad.generate(model, "a cat walking", **{**SMALL, "num_frames": 10}, context_length=4, context_overlap=1)
     assert frames.shape == (10, 32, 32, 3) and np.isfinite(frames).all()
@@ -185,6 +197,24 @@ def test_wrong_file_kinds_are_named(tmp_path):
         ad.load_animatediff(CKPT, CKPT, config_dir=CONFIG)
     with pytest.raises(UnflickerError, match="does not exist"):
         ad.load_motion_adapter(tmp_path / "missing.ckpt")
+
+
+def test_v3_style_module_without_mid_block_and_adapter_safetensors(model, tmp_path):
+    """v3_sd15_mm.ckpt has no mid-block motion module; adapter .safetensors files use diffusers key names."""
+    from safetensors.torch import save_file
+
+    v3 = {k: v for k, v in torch.load(MM, weights_only=True).items() if not k.startswith("mid_block.")}
+    torch.save(v3, tmp_path / "v3_style.ckpt")
+    save_file(model.pipe.motion_adapter.state_dict(), str(tmp_path / "adapter.safetensors"))
+    with no_network():
+        loaded = ad.load_motion_adapter(tmp_path / "adapter.safetensors").state_dict()
+        v3_model = ad.load_animatediff(CKPT, tmp_path / "v3_style.ckpt", config_dir=CONFIG, device="cpu")
+    for key, value in model.pipe.motion_adapter.state_dict().items():
+        assert torch.allclose(loaded[key], value, atol=1e-3 if key.endswith(".pe") else 0.0), key
+    assert not v3_model.pipe.motion_adapter.config.use_motion_mid_block
+    long = ad.generate(v3_model, "a cat walking", **{**SMALL, "num_frames": 6}, context_length=4, context_overlap=2)
+    short = ad.generate(v3_model, "a cat walking", **SMALL)  # windows switched off again on a mid block without them
+    assert long.shape[0] == 6 and short.shape[0] == 4 and np.isfinite(long).all()
 
 
 def test_diffusers_folders_load_offline(model, controlnet, tmp_path):
