@@ -254,3 +254,19 @@ def test_schedulers_and_shipped_sd15_configs():
         cn = ControlNetModel.from_config(ControlNetModel.load_config(str(ad.SD15_CONFIG_DIR / "controlnet")))
     assert sum(p.numel() for p in unet.parameters()) == 859_520_964
     assert sum(p.numel() for p in cn.parameters()) == 361_279_120
+
+
+def test_cli_writes_a_video_with_lora_and_controlnet(tmp_path):
+    from unflicker import cli, video
+
+    control = str(tmp_path / "poses.mp4")
+    video.write_video(control, stick_figures(4), 8.0)
+    out = str(tmp_path / "clip.mp4")
+    with no_network():
+        code = cli.main(["animatediff", CKPT, MM, out, "--prompt", "0: a cat\n2: a dog",
+                        "--frames", "4", "--width", "32", "--height", "32", "--steps", "2", "--config-dir", CONFIG,
+                        "--lora", f"{LORA}:0.8", "--controlnet", CN, "--control-video", control, "--fps", "12"])
+    assert code == 0
+    frames, info = video.read_video(out)
+    assert frames.shape == (4, 32, 32, 3) and abs(info.fps - 12.0) < 0.01
+    assert cli.main(["animatediff", CKPT, LORA, out, "--prompt", "x", "--config-dir", CONFIG]) == 2
