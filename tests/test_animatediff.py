@@ -197,6 +197,11 @@ def test_wrong_file_kinds_are_named(tmp_path):
         ad.load_animatediff(CKPT, CKPT, config_dir=CONFIG)
     with pytest.raises(UnflickerError, match="does not exist"):
         ad.load_motion_adapter(tmp_path / "missing.ckpt")
+    import argparse
+
+    torch.save({"state_dict": torch.load(MM, weights_only=True), "args": argparse.Namespace(lr=1)}, tmp_path / "p.ckpt")
+    with pytest.raises(UnflickerError, match="pickled Python objects"):
+        ad.load_motion_adapter(tmp_path / "p.ckpt")
 
 
 def test_v3_style_module_without_mid_block_and_adapter_safetensors(model, tmp_path):

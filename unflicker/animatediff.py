@@ -55,6 +55,22 @@ _WHERE = {
 # Reading weights and telling files apart
 
 
+def _torch_load(path: str, mmap: bool = False):
+    """``torch.load`` of tensors only: pickled code objects are refused rather than run."""
+    import pickle
+
+    try:
+        try:
+            return torch.load(path, map_location="cpu", weights_only=True, mmap=mmap)
+        except RuntimeError:
+            if not mmap:
+                raise
+            return torch.load(path, map_location="cpu", weights_only=True)  # legacy pickles cannot be mapped
+    except pickle.UnpicklingError as exc:
+        raise UnflickerError(f"{os.path.basename(path)} holds pickled Python objects besides tensors and is not "
+                             f"loaded for safety; convert it to .safetensors") from exc
+
+
 def read_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
     """Tensors of a .safetensors or pickled checkpoint (loaded with ``weights_only``), unwrapped from "state_dict"."""
     path = str(path)
@@ -63,7 +79,7 @@ def read_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
 
         state = load_file(path, device="cpu")
     else:
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        state = _torch_load(path)
     while isinstance(state, Mapping) and isinstance(state.get("state_dict"), Mapping):
         state = state["state_dict"]
     if not isinstance(state, Mapping):
@@ -78,10 +94,7 @@ def _file_keys(path: str) -> list[str]:
 
         with safe_open(path, framework="pt") as f:
             return list(f.keys())
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
-    except RuntimeError:  # legacy (non-zip) pickles cannot be memory-mapped
-        state = torch.load(path, map_location="cpu", weights_only=True)
+    state = _torch_load(path, mmap=True)
     while isinstance(state, Mapping) and isinstance(state.get("state_dict"), Mapping):
         state = state["state_dict"]
     return list(state.keys()) if isinstance(state, Mapping) else []
