@@ -116,6 +116,9 @@ def test_text_to_video_and_seed_reproducibility(model, baseline):
 def test_motion_lora_changes_output_strength_zero_does_not_and_loras_stack(model, baseline):
     one = ad.generate(model.with_lora(LORA, 1.0), "a cat walking", **SMALL)
     assert np.abs(one - baseline).max() > 1e-3
+    # every projection of the file found its layer (PEFT skips unknown names silently)
+    layers = [m for m in model.pipe.unet.modules() if "motion_lora_0" in getattr(m, "lora_A", {})]
+    assert len(layers) == len(ad.motion_lora_state_dict(LORA)) // 2 == 56
     zero = ad.generate(model.with_lora(LORA, 0.0), "a cat walking", **SMALL)
     np.testing.assert_array_equal(zero, baseline)
     stacked = ad.generate(model.with_lora(LORA, 1.0).with_lora(LORA, 0.5), "a cat walking", **SMALL)

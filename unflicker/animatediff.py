@@ -232,8 +232,14 @@ def motion_lora_state_dict(path) -> dict[str, torch.Tensor]:
         path = os.path.join(path, files[0])
     state = read_state_dict(path)
     _expect_kind(path, "motion_lora", "lora_name", weights_kind(state))
-    converted = convert_motion_keys(state)
-    return {(k if k.startswith("unet.") else f"unet.{k}"): v for k, v in converted.items()}
+    out = {}
+    for key, value in convert_motion_keys(state).items():
+        # attention-processor LoRA names (".processor.to_q_lora.down.weight", also on ff layers) -> PEFT names
+        key = re.sub(r"\.processor\.(\w+?)_lora\.down\.weight$", r".\1.lora_A.weight", key)
+        key = re.sub(r"\.processor\.(\w+?)_lora\.up\.weight$", r".\1.lora_B.weight", key)
+        key = key.replace(".to_out.lora_", ".to_out.0.lora_")  # the Linear inside to_out
+        out[key if key.startswith("unet.") else f"unet.{key}"] = value
+    return out
 
 
 # ---------------------------------------------------------------------------------------------------------------
