@@ -1,0 +1,366 @@
+"""Flow-guided deflicker: removes brightness, regional, colour and texture flicker while keeping motion and fades.
+
+Classical, no weights. Every frame is compared with its neighbours *after* lining them up with optical flow
+(DIS on a small copy, chained frame to frame, forward-backward checked), so only flicker is left to measure:
+
+* low frequencies (``brightness``, ``regional``, ``colour``): for each neighbour k in a centred window, the
+  correction that makes this frame look like neighbour k where the flow is trusted — one gain (brightness) or a
+  smooth gain field on a coarse grid (regional), then an offset per channel (colour). The corrections are averaged
+  over the window, so the frame is moved to the window's mean: the high-frequency part (flicker) goes, the smooth
+  trend (a fade, a lighting change) stays. At the ends of a shot the window is one-sided and a shrunk linear
+  trend is extrapolated, so a fade is not dragged towards its middle.
+* high frequencies (``texture``): the neighbours, already corrected, are warped onto the frame at full size and
+  averaged with weights that fall to zero where they disagree (occlusions, flow failures), so re-sampled grain
+  averages out while edges stay put.
+
+Scene cuts end a shot: no window reaches across one. Frames stream through; at most ``window`` + 4 are held.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Iterable, Iterator, Optional
+
+import cv2
+import numpy as np
+
+from . import flow, scenecut
+from .errors import UnflickerError, check_range
+from .progress import ProgressFn, report
+
+KINDS = ("brightness", "regional", "colour", "texture")
+MODES = ("auto", "brightness", "regional", "colour", "texture", "all")
+# analyzer kind names (issue 3) -> what we do about them; "codec" damage changes per frame like re-sampled texture
+_ANALYZER_KINDS = {"brightness": ("brightness",), "regional": ("regional",), "colour": ("colour",),
+                   "texture": ("texture",), "codec": ("texture",), "steady": (), "scene_cuts": ()}
+DEFAULT_WINDOW = 9
+TEXTURE_RADIUS = 2  # neighbours on each side averaged for texture (5 frames)
+
+_WORK_SIDE = 160  # long side of the copy used for flow and low-frequency statistics
+_GRID_SIDE = 24  # long side of the regional gain grid
+_REGIONAL_DEADZONE = 0.004  # field deviations below this are measurement noise, not regional flicker
+_TEXTURE_MIN_NOISE = 1.6  # auto: temporal grain (levels, robust std) above which texture is filtered
+_CUT_THRESHOLD = 0.5
+_LUMA = np.float32([0.2126, 0.7152, 0.0722])
+
+
+def resolve_kinds(kinds) -> tuple[frozenset, bool]:
+    """``"auto"`` / a mode name / an iterable of kind names (ours or the analyzer's) -> (kinds, auto)."""
+    if isinstance(kinds, str):
+        if kinds == "auto":
+            return frozenset(("regional", "colour", "texture")), True
+        if kinds == "all":
+            return frozenset(KINDS), False
+        kinds = (kinds,)
+    chosen: set[str] = set()
+    for name in kinds:
+        if name not in _ANALYZER_KINDS:
+            raise UnflickerError(f"kinds must be 'auto', 'all' or names from {', '.join(_ANALYZER_KINDS)}; got {name!r}")
+        chosen.update(_ANALYZER_KINDS[name])
+    return frozenset(chosen), False
+
+
+def deflicker_frames(frames: Iterable[np.ndarray], fps: float, kinds="auto", strength: float = 1.0,
+                     window: int = DEFAULT_WINDOW, progress: Optional[ProgressFn] = None,
+                     total: int = 0) -> Iterator[np.ndarray]:
+    """Yield one deflickered uint8 RGB frame per input frame, in order, holding at most ``window`` + 4 frames.
+
+    ``kinds``: "auto" (low-frequency corrections always, texture filtering where grain is measured), "all", a
+    single kind, or an iterable of kind names — "brightness", "regional", "colour", "texture" (the analyzer's
+    "codec" counts as texture, "steady" and "scene_cuts" add nothing). ``strength`` 0-1 scales every correction.
+    ``window``: frames in the centred window, 3-31 (odd; even is rounded up). ``fps`` is accepted for the
+    shared signature (the window is counted in frames).
+    """
+    chosen, auto = resolve_kinds(kinds)
+    check_range("strength", float(strength), 0.0, 1.0)
+    check_range("window", int(window), 3, 31)
+    if not fps or fps <= 0:
+        raise UnflickerError(f"fps must be positive, got {fps!r}")
+    engine = _Deflicker(chosen, auto, float(strength), int(window) // 2)
+    done = 0
+    for frame in frames:
+        for out in engine.push(_check_frame(frame)):
+            done += 1
+            report(progress, done, total)
+            yield out
+    for out in engine.flush():
+        done += 1
+        report(progress, done, total)
+        yield out
+
+
+def _check_frame(frame: np.ndarray) -> np.ndarray:
+    frame = np.asarray(frame)
+    if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
+        raise UnflickerError(f"frames must be uint8 RGB (height, width, 3); got {frame.dtype} {frame.shape}")
+    return frame
+
+
+# ---------------------------------------------------------------- geometry helpers
+_grids: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
+
+
+def _grid(h: int, w: int):
+    g = _grids.get((h, w))
+    if g is None:
+        ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+        g = _grids[(h, w)] = (xs, ys)
+    return g
+
+
+def _maps(fl: np.ndarray):
+    xs, ys = _grid(*fl.shape[:2])
+    return xs + fl[..., 0], ys + fl[..., 1]
+
+
+def _remap(image: np.ndarray, mx: np.ndarray, my: np.ndarray, interp=cv2.INTER_LINEAR) -> np.ndarray:
+    return cv2.remap(image, mx, my, interp, borderMode=cv2.BORDER_REPLICATE)
+
+
+def _inside(mx: np.ndarray, my: np.ndarray) -> np.ndarray:
+    h, w = mx.shape
+    return (mx >= 0) & (mx <= w - 1) & (my >= 0) & (my <= h - 1)
+
+
+def _luma(img: np.ndarray) -> np.ndarray:
+    return img @ _LUMA
+
+
+# ---------------------------------------------------------------- per-frame record
+@dataclass
+class _Frame:
+    index: int
+    full: np.ndarray  # uint8 input
+    small: np.ndarray  # float32 RGB at work size
+    gray: np.ndarray  # uint8 luma at work size, for flow
+    shot: int
+    fw: Optional[np.ndarray] = None  # flow this -> next (work size), None at a cut / the end
+    fw_ok: Optional[np.ndarray] = None  # forward-backward check of fw, in this frame
+    bw: Optional[np.ndarray] = None  # flow this -> previous
+    bw_ok: Optional[np.ndarray] = None
+    chained: dict = field(default_factory=dict)  # k -> (flow this -> this+k, trusted mask), work size
+    corrected: Optional[np.ndarray] = None  # float32 full-size output of the low-frequency stage
+
+
+class _Deflicker:
+    def __init__(self, kinds: frozenset, auto: bool, strength: float, radius: int):
+        self.kinds, self.auto, self.strength, self.radius = kinds, auto, strength, radius
+        self.low = bool(kinds & {"brightness", "regional", "colour"})
+        self.tex_radius = TEXTURE_RADIUS if "texture" in kinds else 0
+        self.frames: dict[int, _Frame] = {}
+        self.count = 0  # frames received
+        self.next_low = 0  # next frame for the low-frequency stage
+        self.next_tex = 0  # next frame for the texture stage
+        self.shot = 0
+        self.scale = 1.0
+
+    # -------------------------------------------------------- streaming
+    def push(self, frame: np.ndarray) -> list[np.ndarray]:
+        self._add(frame)
+        return self._run(final=False)
+
+    def flush(self) -> list[np.ndarray]:
+        return self._run(final=True)
+
+    def _add(self, frame: np.ndarray) -> None:
+        i = self.count
+        h, w = frame.shape[:2]
+        if i == 0:
+            self.size = (h, w)
+            self.scale = min(1.0, _WORK_SIDE / max(h, w))
+            self.work = (max(8, int(round(w * self.scale))), max(8, int(round(h * self.scale))))
+        elif (h, w) != self.size:
+            raise UnflickerError(f"all frames must have the same size: frame {i} is {w}x{h}, the first {self.size[1]}x{self.size[0]}")
+        small = frame if self.work == (w, h) else cv2.resize(frame, self.work, interpolation=cv2.INTER_AREA)
+        rec = _Frame(i, frame, small.astype(np.float32), flow.to_gray(small), self.shot)
+        prev = self.frames.get(i - 1)
+        if prev is not None:
+            if scenecut.cut_score(prev.full, frame) >= _CUT_THRESHOLD:
+                self.shot += 1
+                rec.shot = self.shot
+            else:
+                fw = flow.dis_flow(prev.gray, rec.gray, "ultrafast")
+                bw = flow.dis_flow(rec.gray, prev.gray, "ultrafast")
+                prev.fw, prev.fw_ok = fw, flow.occlusion_mask(fw, bw)
+                rec.bw, rec.bw_ok = bw, flow.occlusion_mask(bw, fw)
+        self.frames[i] = rec
+        self.count += 1
+
+    def _ready(self, t: int, reach: int, final: bool) -> bool:
+        last = self.count - 1
+        return final or last >= t + reach or self.frames[last].shot != self.frames[t].shot
+
+    def _run(self, final: bool) -> list[np.ndarray]:
+        out = []
+        while self.next_low < self.count and self._ready(self.next_low, self.radius if self.low else 0, final):
+            self._low_stage(self.frames[self.next_low])
+            self.next_low += 1
+        while self.next_tex < self.next_low and (final or self.next_tex + self.tex_radius < self.next_low
+                                                  or self.frames[self.next_low - 1].shot != self.frames[self.next_tex].shot):
+            out.append(self._texture_stage(self.frames[self.next_tex]))
+            self.next_tex += 1
+        keep_from = min(self.next_low - self.radius, self.next_tex - self.tex_radius)
+        for i in [i for i in self.frames if i < keep_from]:
+            del self.frames[i]
+        return out
+
+    # -------------------------------------------------------- alignment
+    def _neighbours(self, rec: _Frame, reach: int) -> list[int]:
+        ks = []
+        for step in (1, -1):
+            for k in range(1, reach + 1):
+                other = self.frames.get(rec.index + step * k)
+                if other is None or other.shot != rec.shot:
+                    break
+                ks.append(step * k)
+        return sorted(ks)
+
+    def _chain(self, rec: _Frame, k: int):
+        """Flow rec -> rec+k and its trusted mask, composed from frame-to-frame flows (cached per frame)."""
+        got = rec.chained.get(k)
+        if got is not None:
+            return got
+        step = 1 if k > 0 else -1
+        if abs(k) == 1:
+            fl, ok = (rec.fw, rec.fw_ok) if step == 1 else (rec.bw, rec.bw_ok)
+            mx, my = _maps(fl)
+            ok = ok & _inside(mx, my)
+        else:
+            prev_fl, prev_ok = self._chain(rec, k - step)
+            mid = self.frames[rec.index + k - step]
+            nxt_fl, nxt_ok = (mid.fw, mid.fw_ok) if step == 1 else (mid.bw, mid.bw_ok)
+            mx, my = _maps(prev_fl)
+            fl = prev_fl + _remap(nxt_fl, mx, my)
+            ok = prev_ok & (_remap(nxt_ok.astype(np.float32), mx, my) > 0.99)
+            mx, my = _maps(fl)
+            ok &= _inside(mx, my)
+        rec.chained[k] = (fl, ok)
+        return fl, ok
+
+    # -------------------------------------------------------- low frequencies
+    def _low_stage(self, rec: _Frame) -> None:
+        if not self.low or self.strength == 0:
+            rec.corrected = rec.full.astype(np.float32)
+            return
+        ks = self._neighbours(rec, self.radius)
+        L = rec.small
+        lumL = _luma(L)
+        npx = lumL.size
+        gains, fields, offsets, used = [], [], [], []
+        for k in ks:
+            fl, ok = self._chain(rec, k)
+            if ok.sum() < 0.2 * npx:
+                continue  # too little trusted overlap to compare
+            mx, my = _maps(fl)
+            W = _remap(self.frames[rec.index + k].small, mx, my)
+            m = ok.astype(np.float32)
+            lumW = _luma(W)
+            g = float((m * lumW).sum() / max((m * lumL).sum(), 1e-3))
+            gain_img = g if self.kinds & {"brightness", "regional"} else 1.0
+            if "regional" in self.kinds:
+                fld = self._gain_field(m, lumL, lumW, g)
+                fields.append(fld)
+                gain_img = g * cv2.resize(fld, self.work, interpolation=cv2.INTER_LINEAR)[..., None]
+            if "colour" in self.kinds:
+                resid = (W - L * gain_img) * m[..., None]
+                offsets.append(resid.reshape(-1, 3).sum(0) / m.sum())
+            gains.append(g)
+            used.append(k)
+        if not used:
+            rec.corrected = rec.full.astype(np.float32)
+            return
+        # identity for k = 0, then the window's mean (trend-extrapolated when the window is one-sided)
+        kk = np.array([0] + used, np.float32)
+        gain = 1.0
+        if self.kinds & {"brightness", "regional"}:
+            gain = _window_mean(kk, np.array([1.0] + gains, np.float32))
+        out = rec.full.astype(np.float32)
+        s = self.strength
+        if fields:
+            fld = _window_mean(kk, np.stack([np.ones_like(fields[0])] + fields))
+            dev = fld - 1.0
+            fld = 1.0 + np.sign(dev) * np.maximum(np.abs(dev) - _REGIONAL_DEADZONE, 0.0)
+            full_field = cv2.resize(fld * gain, (self.size[1], self.size[0]), interpolation=cv2.INTER_LINEAR)
+            out *= (1.0 + s * (full_field - 1.0))[..., None]
+        elif gain != 1.0:
+            out *= 1.0 + s * (gain - 1.0)
+        if offsets:
+            off = _window_mean(kk, np.stack([np.zeros(3, np.float32)] + offsets))
+            out += s * off.astype(np.float32)
+        rec.corrected = out
+
+    def _gain_field(self, m, lumL, lumW, g):
+        """Smooth gain field (grid size) taking lumL to lumW relative to the global gain g, where trusted."""
+        h, w = lumL.shape
+        gs = max(2, int(round(_GRID_SIDE * max(h, w) / max(self.work))))
+        grid = (max(2, int(round(w / max(h, w) * gs))), max(2, int(round(h / max(h, w) * gs))))
+        num = cv2.resize(m * lumW, grid, interpolation=cv2.INTER_AREA)
+        den = cv2.resize(m * lumL * g, grid, interpolation=cv2.INTER_AREA)
+        cov = cv2.resize(m, grid, interpolation=cv2.INTER_AREA)
+        sigma = 0.08 * max(grid)
+        num, den, cov = (cv2.GaussianBlur(a, (0, 0), sigma, borderType=cv2.BORDER_REPLICATE) for a in (num, den, cov))
+        ratio = num / np.maximum(den, 1e-3)
+        trust = np.clip(cov / 0.3, 0.0, 1.0)  # where little was trusted, fall back to the global gain
+        return (trust * ratio + (1.0 - trust)).astype(np.float32)
+
+    # -------------------------------------------------------- high frequencies
+    def _texture_stage(self, rec: _Frame) -> np.ndarray:
+        cur = rec.corrected
+        if not self.tex_radius or self.strength == 0:
+            return _to_u8(cur)
+        ks = self._neighbours(rec, self.tex_radius)
+        ks = [k for k in ks if self.frames[rec.index + k].corrected is not None]
+        if not ks:
+            return _to_u8(cur)
+        h, w = self.size
+        inv = 1.0 / self.scale
+        lum_cur = cv2.GaussianBlur(_luma(cur), (0, 0), 1.0)
+        warped = []
+        for k in sorted(ks, key=abs):
+            fl, ok = self._chain(rec, k)
+            if self.scale != 1.0:
+                fl = cv2.resize(fl, (w, h), interpolation=cv2.INTER_LINEAR) * inv
+                ok = cv2.resize(ok.astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST).astype(bool)
+            mx, my = _maps(fl)
+            W = _remap(self.frames[rec.index + k].corrected, mx, my, cv2.INTER_CUBIC)
+            d = cv2.GaussianBlur(_luma(W), (0, 0), 1.0) - lum_cur
+            noise = _robust_std(d[ok]) if ok.any() else 0.0
+            warped.append((W, d, ok, noise))
+            if self.auto and len(warped) == 1 and _robust_std((_luma(W) - _luma(cur))[ok]) < _TEXTURE_MIN_NOISE * np.sqrt(2):
+                return _to_u8(cur)  # no grain measured: leave the frame's detail alone
+        num = cur.copy()
+        den = np.ones((h, w), np.float32)
+        for W, d, ok, noise in warped:
+            hh = 2.0 * max(noise, 0.5)
+            wgt = np.exp(-(d * d) / (2.0 * hh * hh)) * ok
+            num += W * wgt[..., None]
+            den += wgt
+        avg = num / den[..., None]
+        return _to_u8(cur + self.strength * (avg - cur))
+
+
+def _robust_std(x: np.ndarray) -> float:
+    if x.size == 0:
+        return 0.0
+    return float(1.4826 * np.median(np.abs(x - np.median(x))))
+
+
+def _window_mean(k: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Value at k = 0 of the window's trend: the plain mean for a centred window; for a lopsided one (a shot's
+    ends) a linear trend whose slope is shrunk by its own uncertainty, so a fade is followed but noise is not."""
+    kbar = float(k.mean())
+    mean = values.mean(axis=0)
+    if abs(kbar) < 1e-6 or len(k) < 3:
+        return mean
+    dk = (k - kbar).reshape((-1,) + (1,) * (values.ndim - 1))
+    sxx = float((dk ** 2).sum())
+    slope = (dk * (values - mean)).sum(axis=0) / sxx
+    resid = values - mean - slope * dk
+    var_slope = (resid ** 2).sum(axis=0) / max(len(k) - 2, 1) / sxx
+    slope = slope * slope ** 2 / (slope ** 2 + var_slope + 1e-12)
+    return mean - slope * kbar
+
+
+def _to_u8(img: np.ndarray) -> np.ndarray:
+    return np.clip(img + 0.5, 0, 255).astype(np.uint8)
