@@ -170,6 +170,8 @@ class _Deflicker:
             self.size = (h, w)
             self.scale = min(1.0, _WORK_SIDE / max(h, w))
             self.work = (max(8, int(round(w * self.scale))), max(8, int(round(h * self.scale))))
+            side = max(h, w)
+            self.grid = (max(2, int(round(_GRID_SIDE * w / side))), max(2, int(round(_GRID_SIDE * h / side))))
         elif (h, w) != self.size:
             raise UnflickerError(f"all frames must have the same size: frame {i} is {w}x{h}, the first {self.size[1]}x{self.size[0]}")
         small = frame if self.work == (w, h) else cv2.resize(frame, self.work, interpolation=cv2.INTER_AREA)
@@ -243,28 +245,30 @@ class _Deflicker:
         if not self.low or self.strength == 0:
             rec.corrected = rec.full.astype(np.float32)
             return
-        ks = self._neighbours(rec, self.radius)
+        gained = bool(self.kinds & {"brightness", "regional"})
         L = rec.small
-        lumL = _luma(L)
-        npx = lumL.size
+        npx = L.shape[0] * L.shape[1]
         gains, fields, offsets, used = [], [], [], []
-        for k in ks:
+        for k in self._neighbours(rec, self.radius):
             fl, ok = self._chain(rec, k)
             if ok.sum() < 0.2 * npx:
                 continue  # too little trusted overlap to compare
             mx, my = _maps(fl)
             W = _remap(self.frames[rec.index + k].small, mx, my)
             m = ok.astype(np.float32)
-            lumW = _luma(W)
-            g = float((m * lumW).sum() / max((m * lumL).sum(), 1e-3))
-            gain_img = g if self.kinds & {"brightness", "regional"} else 1.0
+            # statistics on a coarse grid: trusted sums of this frame (B) and of the aligned neighbour (A)
+            A = cv2.resize(W * m[..., None], self.grid, interpolation=cv2.INTER_AREA)
+            B = cv2.resize(L * m[..., None], self.grid, interpolation=cv2.INTER_AREA)
+            C = cv2.resize(m, self.grid, interpolation=cv2.INTER_AREA)
+            lumA, lumB = _luma(A), _luma(B)
+            g = float(lumA.sum() / max(lumB.sum(), 1e-3)) if gained else 1.0
+            gain_cells = g
             if "regional" in self.kinds:
-                fld = self._gain_field(m, lumL, lumW, g)
+                fld = _gain_field(lumA, lumB * g, C)
                 fields.append(fld)
-                gain_img = g * cv2.resize(fld, self.work, interpolation=cv2.INTER_LINEAR)[..., None]
+                gain_cells = g * fld[..., None]
             if "colour" in self.kinds:
-                resid = (W - L * gain_img) * m[..., None]
-                offsets.append(resid.reshape(-1, 3).sum(0) / m.sum())
+                offsets.append((A - B * gain_cells).reshape(-1, 3).sum(0) / max(float(C.sum()), 1e-6))
             gains.append(g)
             used.append(k)
         if not used:
@@ -272,11 +276,9 @@ class _Deflicker:
             return
         # identity for k = 0, then the window's mean (trend-extrapolated when the window is one-sided)
         kk = np.array([0] + used, np.float32)
-        gain = 1.0
-        if self.kinds & {"brightness", "regional"}:
-            gain = _window_mean(kk, np.array([1.0] + gains, np.float32))
-        out = rec.full.astype(np.float32)
         s = self.strength
+        gain = _window_mean(kk, np.array([1.0] + gains, np.float32)) if gained else 1.0
+        out = rec.full.astype(np.float32)
         if fields:
             fld = _window_mean(kk, np.stack([np.ones_like(fields[0])] + fields))
             dev = fld - 1.0
@@ -290,54 +292,69 @@ class _Deflicker:
             out += s * off.astype(np.float32)
         rec.corrected = out
 
-    def _gain_field(self, m, lumL, lumW, g):
-        """Smooth gain field (grid size) taking lumL to lumW relative to the global gain g, where trusted."""
-        h, w = lumL.shape
-        gs = max(2, int(round(_GRID_SIDE * max(h, w) / max(self.work))))
-        grid = (max(2, int(round(w / max(h, w) * gs))), max(2, int(round(h / max(h, w) * gs))))
-        num = cv2.resize(m * lumW, grid, interpolation=cv2.INTER_AREA)
-        den = cv2.resize(m * lumL * g, grid, interpolation=cv2.INTER_AREA)
-        cov = cv2.resize(m, grid, interpolation=cv2.INTER_AREA)
-        sigma = 0.08 * max(grid)
-        num, den, cov = (cv2.GaussianBlur(a, (0, 0), sigma, borderType=cv2.BORDER_REPLICATE) for a in (num, den, cov))
-        ratio = num / np.maximum(den, 1e-3)
-        trust = np.clip(cov / 0.3, 0.0, 1.0)  # where little was trusted, fall back to the global gain
-        return (trust * ratio + (1.0 - trust)).astype(np.float32)
-
     # -------------------------------------------------------- high frequencies
     def _texture_stage(self, rec: _Frame) -> np.ndarray:
         cur = rec.corrected
         if not self.tex_radius or self.strength == 0:
             return _to_u8(cur)
-        ks = self._neighbours(rec, self.tex_radius)
-        ks = [k for k in ks if self.frames[rec.index + k].corrected is not None]
+        ks = [k for k in self._neighbours(rec, self.tex_radius) if self.frames[rec.index + k].corrected is not None]
         if not ks:
             return _to_u8(cur)
+        ks.sort(key=abs)
+        if self.auto and self._probe_grain(rec, ks[0]) < _TEXTURE_MIN_NOISE:
+            return _to_u8(cur)  # no grain measured: leave the frame's detail alone
         h, w = self.size
-        inv = 1.0 / self.scale
         lum_cur = cv2.GaussianBlur(_luma(cur), (0, 0), 1.0)
-        warped = []
-        for k in sorted(ks, key=abs):
+        num = cur.copy()
+        den = np.ones((h, w), np.float32)
+        for k in ks:
             fl, ok = self._chain(rec, k)
             if self.scale != 1.0:
-                fl = cv2.resize(fl, (w, h), interpolation=cv2.INTER_LINEAR) * inv
-                ok = cv2.resize(ok.astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST).astype(bool)
+                fl = cv2.resize(fl, (w, h), interpolation=cv2.INTER_LINEAR) * (1.0 / self.scale)
+                ok = cv2.resize(ok.view(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST).view(bool)
             mx, my = _maps(fl)
             W = _remap(self.frames[rec.index + k].corrected, mx, my, cv2.INTER_CUBIC)
             d = cv2.GaussianBlur(_luma(W), (0, 0), 1.0) - lum_cur
-            noise = _robust_std(d[ok]) if ok.any() else 0.0
-            warped.append((W, d, ok, noise))
-            if self.auto and len(warped) == 1 and _robust_std((_luma(W) - _luma(cur))[ok]) < _TEXTURE_MIN_NOISE * np.sqrt(2):
-                return _to_u8(cur)  # no grain measured: leave the frame's detail alone
-        num = cur.copy()
-        den = np.ones((h, w), np.float32)
-        for W, d, ok, noise in warped:
-            hh = 2.0 * max(noise, 0.5)
-            wgt = np.exp(-(d * d) / (2.0 * hh * hh)) * ok
+            # weights fall off where the aligned neighbour disagrees by more than its usual (grain) difference
+            hh = 2.0 * max(_robust_std(d[::3, ::3][ok[::3, ::3]]), 0.5)
+            wgt = np.exp(d * d * (-0.5 / (hh * hh))) * ok
             num += W * wgt[..., None]
             den += wgt
-        avg = num / den[..., None]
-        return _to_u8(cur + self.strength * (avg - cur))
+        return _to_u8(cur + self.strength * (num / den[..., None] - cur))
+
+    def _probe_grain(self, rec: _Frame, k: int, side: int = 160) -> float:
+        """Grain level (levels) between this frame and neighbour k, measured on a central crop at full size."""
+        h, w = self.size
+        ch, cw = min(h, side), min(w, side)
+        y0, x0 = (h - ch) // 2, (w - cw) // 2
+        xs, ys = _grid(ch, cw)
+        xs, ys = xs + x0, ys + y0
+        fl, ok = self._chain(rec, k)
+        if self.scale != 1.0:  # sample the small flow at the crop's pixels (same centres as cv2.resize)
+            sx, sy = (xs + 0.5) * self.scale - 0.5, (ys + 0.5) * self.scale - 0.5
+            fl = cv2.remap(fl, sx, sy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE) * (1.0 / self.scale)
+            ok = cv2.remap(ok.view(np.uint8), sx, sy, cv2.INTER_NEAREST, borderMode=cv2.BORDER_REPLICATE).view(bool)
+        else:
+            fl, ok = fl[y0:y0 + ch, x0:x0 + cw], ok[y0:y0 + ch, x0:x0 + cw]
+        W = _remap(self.frames[rec.index + k].corrected, xs + fl[..., 0], ys + fl[..., 1], cv2.INTER_CUBIC)
+        return _grain(W, rec.corrected[y0:y0 + ch, x0:x0 + cw], ok)
+
+
+def _gain_field(num: np.ndarray, den: np.ndarray, cover: np.ndarray) -> np.ndarray:
+    """Smooth gain field on the grid taking ``den`` to ``num`` (trusted luma sums per cell); falls back to 1 where
+    little was trusted (occlusions, the borders of a pan)."""
+    sigma = 0.08 * max(num.shape)
+    num, den, cover = (cv2.GaussianBlur(a, (0, 0), sigma, borderType=cv2.BORDER_REPLICATE) for a in (num, den, cover))
+    trust = np.clip(cover / 0.3, 0.0, 1.0)
+    return (trust * num / np.maximum(den, 1e-3) + (1.0 - trust)).astype(np.float32)
+
+
+def _grain(warped: np.ndarray, cur: np.ndarray, ok: np.ndarray) -> float:
+    """Fine grain that differs between two aligned frames (robust std per frame, levels): the high-pass part of
+    their difference, so leftover low-frequency flicker and smooth warp error do not count."""
+    diff = _luma(warped) - _luma(cur)
+    hp = diff - cv2.GaussianBlur(diff, (0, 0), 2.0)
+    return _robust_std(hp[ok]) / np.sqrt(2.0) if ok.any() else 0.0
 
 
 def _robust_std(x: np.ndarray) -> float:
