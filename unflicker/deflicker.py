@@ -61,6 +61,13 @@ def resolve_kinds(kinds) -> tuple[frozenset, bool]:
     return frozenset(chosen), False
 
 
+def check_settings(kinds, strength: float, window: int) -> tuple[frozenset, bool]:
+    """Validate the user's settings (raises UnflickerError naming the input); returns resolve_kinds(kinds)."""
+    check_range("strength", float(strength), 0.0, 1.0)
+    check_range("window", int(window), 3, 31)
+    return resolve_kinds(kinds)
+
+
 def deflicker_frames(frames: Iterable[np.ndarray], fps: float, kinds="auto", strength: float = 1.0,
                      window: int = DEFAULT_WINDOW, progress: Optional[ProgressFn] = None,
                      total: int = 0) -> Iterator[np.ndarray]:
@@ -72,12 +79,14 @@ def deflicker_frames(frames: Iterable[np.ndarray], fps: float, kinds="auto", str
     ``window``: frames in the centred window, 3-31 (odd; even is rounded up). ``fps`` is accepted for the
     shared signature (the window is counted in frames).
     """
-    chosen, auto = resolve_kinds(kinds)
-    check_range("strength", float(strength), 0.0, 1.0)
-    check_range("window", int(window), 3, 31)
+    chosen, auto = check_settings(kinds, strength, window)
     if not fps or fps <= 0:
         raise UnflickerError(f"fps must be positive, got {fps!r}")
     engine = _Deflicker(chosen, auto, float(strength), int(window) // 2)
+    return _stream(engine, frames, progress, total)
+
+
+def _stream(engine: "_Deflicker", frames, progress, total) -> Iterator[np.ndarray]:
     done = 0
     for frame in frames:
         for out in engine.push(_check_frame(frame)):
