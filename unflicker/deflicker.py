@@ -13,7 +13,8 @@ Classical, no weights. Every frame is compared with its neighbours *after* linin
   averaged with weights that fall to zero where they disagree (occlusions, flow failures), so re-sampled grain
   averages out while edges stay put.
 
-Scene cuts end a shot: no window reaches across one. Frames stream through; at most ``window`` + 4 are held.
+Scene cuts end a shot: no window reaches across one. Frames stream through: full-size frames are held for at most
+``window`` + 2 frames (about twice that at the start of a shot); small copies for 2 ``window``.
 """
 
 from __future__ import annotations
@@ -71,7 +72,7 @@ def check_settings(kinds, strength: float, window: int) -> tuple[frozenset, bool
 def deflicker_frames(frames: Iterable[np.ndarray], fps: float, kinds="auto", strength: float = 1.0,
                      window: int = DEFAULT_WINDOW, progress: Optional[ProgressFn] = None,
                      total: int = 0) -> Iterator[np.ndarray]:
-    """Yield one deflickered uint8 RGB frame per input frame, in order, holding at most ``window`` + 4 frames.
+    """Yield one deflickered uint8 RGB frame per input frame, in order; a bounded window of frames is held.
 
     ``kinds``: "auto" (low-frequency corrections always, texture filtering where grain is measured), "all", a
     single kind, or an iterable of kind names — "brightness", "regional", "colour", "texture" (the analyzer's
@@ -140,10 +141,12 @@ def _luma(img: np.ndarray) -> np.ndarray:
 @dataclass
 class _Frame:
     index: int
-    full: np.ndarray  # uint8 input
+    full: Optional[np.ndarray]  # uint8 input, dropped once the low-frequency stage has used it
     small: np.ndarray  # float32 RGB at work size
+    thumb: np.ndarray  # uint8 RGB at work size, for the scene-cut test
     gray: np.ndarray  # uint8 luma at work size, for flow
     shot: int
+    shot_start: int
     fw: Optional[np.ndarray] = None  # flow this -> next (work size), None at a cut / the end
     fw_ok: Optional[np.ndarray] = None  # forward-backward check of fw, in this frame
     bw: Optional[np.ndarray] = None  # flow this -> previous
@@ -162,6 +165,7 @@ class _Deflicker:
         self.next_low = 0  # next frame for the low-frequency stage
         self.next_tex = 0  # next frame for the texture stage
         self.shot = 0
+        self.shot_start = 0
         self.scale = 1.0
 
     # -------------------------------------------------------- streaming
@@ -178,21 +182,25 @@ class _Deflicker:
         if i == 0:
             self.size = (h, w)
             self.scale = min(1.0, _WORK_SIDE / max(h, w))
-            self.work = (max(8, int(round(w * self.scale))), max(8, int(round(h * self.scale))))
+            self.work = (max(1, int(round(w * self.scale))), max(1, int(round(h * self.scale))))
             side = max(h, w)
             self.grid = (max(2, int(round(_GRID_SIDE * w / side))), max(2, int(round(_GRID_SIDE * h / side))))
         elif (h, w) != self.size:
             raise UnflickerError(f"all frames must have the same size: frame {i} is {w}x{h}, the first {self.size[1]}x{self.size[0]}")
         small = frame if self.work == (w, h) else cv2.resize(frame, self.work, interpolation=cv2.INTER_AREA)
-        rec = _Frame(i, frame, small.astype(np.float32), flow.to_gray(small), self.shot)
+        rec = _Frame(i, frame, small.astype(np.float32), small, flow.to_gray(small), self.shot, self.shot_start)
         prev = self.frames.get(i - 1)
         if prev is not None:
-            if scenecut.cut_score(prev.full, frame) >= _CUT_THRESHOLD:
+            if scenecut.cut_score(prev.thumb, small) >= _CUT_THRESHOLD:
                 self.shot += 1
-                rec.shot = self.shot
+                self.shot_start = i
+                rec.shot, rec.shot_start = self.shot, i
             else:
-                fw = flow.dis_flow(prev.gray, rec.gray, "ultrafast")
-                bw = flow.dis_flow(rec.gray, prev.gray, "ultrafast")
+                if min(self.work) >= 16:
+                    fw = flow.dis_flow(prev.gray, rec.gray, "ultrafast")
+                    bw = flow.dis_flow(rec.gray, prev.gray, "ultrafast")
+                else:  # too small for DIS: compare pixel to pixel
+                    fw = bw = np.zeros((self.work[1], self.work[0], 2), np.float32)
                 prev.fw, prev.fw_ok = fw, flow.occlusion_mask(fw, bw)
                 rec.bw, rec.bw_ok = bw, flow.occlusion_mask(bw, fw)
         self.frames[i] = rec
@@ -202,30 +210,52 @@ class _Deflicker:
         last = self.count - 1
         return final or last >= t + reach or self.frames[last].shot != self.frames[t].shot
 
+    def _low_reach(self, t: int) -> int:
+        """Frames ahead the low-frequency window of t needs: r, or up to 2r near the start of a shot, where the
+        window is shifted forward so that it still holds 2r + 1 frames."""
+        if not self.low:
+            return 0
+        return self.radius + max(0, self.radius - (t - self.frames[t].shot_start))
+
     def _run(self, final: bool) -> list[np.ndarray]:
         out = []
-        while self.next_low < self.count and self._ready(self.next_low, self.radius if self.low else 0, final):
-            self._low_stage(self.frames[self.next_low])
+        while self.next_low < self.count and self._ready(self.next_low, self._low_reach(self.next_low), final):
+            rec = self.frames[self.next_low]
+            self._low_stage(rec)
+            rec.full = None
             self.next_low += 1
         while self.next_tex < self.next_low and (final or self.next_tex + self.tex_radius < self.next_low
                                                   or self.frames[self.next_low - 1].shot != self.frames[self.next_tex].shot):
-            out.append(self._texture_stage(self.frames[self.next_tex]))
+            rec = self.frames[self.next_tex]
+            out.append(self._texture_stage(rec))
+            rec.chained.clear()
             self.next_tex += 1
-        keep_from = min(self.next_low - self.radius, self.next_tex - self.tex_radius)
-        for i in [i for i in self.frames if i < keep_from]:
+        # small copies and flows stay for 2r frames (a shifted window at a shot's end reaches that far back);
+        # full-size frames only until both stages have used them
+        for i in [i for i in self.frames if i < self.next_low - 2 * self.radius and i < self.next_tex - self.tex_radius]:
             del self.frames[i]
+        for i, rec in self.frames.items():
+            if i < self.next_tex - self.tex_radius:
+                rec.corrected = None
         return out
 
     # -------------------------------------------------------- alignment
-    def _neighbours(self, rec: _Frame, reach: int) -> list[int]:
-        ks = []
+    def _neighbours(self, rec: _Frame, reach: int, shifted: bool = False) -> list[int]:
+        """Offsets k of the frames in rec's window (same shot, present): +-reach, or with ``shifted`` a window of
+        2 reach + 1 frames moved forward or back where the shot ends on one side."""
+        avail = {}
         for step in (1, -1):
-            for k in range(1, reach + 1):
-                other = self.frames.get(rec.index + step * k)
+            n = 0
+            while n < (2 * reach if shifted else reach):
+                other = self.frames.get(rec.index + step * (n + 1))
                 if other is None or other.shot != rec.shot:
                     break
-                ks.append(step * k)
-        return sorted(ks)
+                n += 1
+            avail[step] = n
+        fwd, back = min(avail[1], reach), min(avail[-1], reach)
+        if shifted:
+            fwd, back = min(avail[1], 2 * reach - back), min(avail[-1], 2 * reach - fwd)
+        return list(range(-back, 0)) + list(range(1, fwd + 1))
 
     def _chain(self, rec: _Frame, k: int):
         """Flow rec -> rec+k and its trusted mask, composed from frame-to-frame flows (cached per frame)."""
@@ -258,7 +288,7 @@ class _Deflicker:
         L = rec.small
         npx = L.shape[0] * L.shape[1]
         gains, fields, offsets, used = [], [], [], []
-        for k in self._neighbours(rec, self.radius):
+        for k in self._neighbours(rec, self.radius, shifted=True):
             fl, ok = self._chain(rec, k)
             if ok.sum() < 0.2 * npx:
                 continue  # too little trusted overlap to compare
