@@ -343,7 +343,7 @@ class _Deflicker:
         if self.auto and self._probe_grain(rec, ks[0]) < _TEXTURE_MIN_NOISE:
             return _to_u8(cur)  # no grain measured: leave the frame's detail alone
         h, w = self.size
-        lum_cur = cv2.GaussianBlur(_luma(cur), (0, 0), 1.0)
+        lum_cur = _luma(cur)
         num = cur.copy()
         den = np.ones((h, w), np.float32)
         for k in ks:
@@ -353,10 +353,17 @@ class _Deflicker:
                 ok = cv2.resize(ok.view(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST).view(bool)
             mx, my = _maps(fl)
             W = _remap(self.frames[rec.index + k].corrected, mx, my, cv2.INTER_CUBIC)
-            d = cv2.GaussianBlur(_luma(W), (0, 0), 1.0) - lum_cur
-            # weights fall off where the aligned neighbour disagrees by more than its usual (grain) difference
-            hh = 2.0 * max(_robust_std(d[::3, ::3][ok[::3, ::3]]), 0.5)
-            wgt = np.exp(d * d * (-0.5 / (hh * hh))) * ok
+            # only high frequencies are averaged: the neighbour's low frequencies (a fade's step, what is left
+            # of low-frequency flicker) are replaced by this frame's, so a one-sided window cannot shift them
+            W -= _lowpass(W - cur)
+            # patch distance (as in non-local means): its expected value where the two frames differ by grain
+            # alone is the pair's grain variance; weights fall off as it rises above that (misalignment)
+            d = _luma(W) - lum_cur
+            dd = d * d
+            sample = dd[::3, ::3][ok[::3, ::3]]
+            var = max(float(np.median(sample)) / 0.455 if sample.size else 0.0, 0.25)
+            dist = cv2.GaussianBlur(dd, (0, 0), 1.5)
+            wgt = np.exp(np.minimum(0.0, 1.0 - dist * (1.0 / var))) * ok
             num += W * wgt[..., None]
             den += wgt
         return _to_u8(cur + self.strength * (num / den[..., None] - cur))
@@ -377,6 +384,14 @@ class _Deflicker:
             fl, ok = fl[y0:y0 + ch, x0:x0 + cw], ok[y0:y0 + ch, x0:x0 + cw]
         W = _remap(self.frames[rec.index + k].corrected, xs + fl[..., 0], ys + fl[..., 1], cv2.INTER_CUBIC)
         return _grain(W, rec.corrected[y0:y0 + ch, x0:x0 + cw], ok)
+
+
+def _lowpass(img: np.ndarray, sigma: float = 4.0) -> np.ndarray:
+    """Gaussian-like low-pass (std ~``sigma`` px) computed at quarter size: cheap at any frame size."""
+    h, w = img.shape[:2]
+    small = cv2.resize(img, (max(1, w // 4), max(1, h // 4)), interpolation=cv2.INTER_AREA)
+    small = cv2.GaussianBlur(small, (0, 0), sigma / 4.0, borderType=cv2.BORDER_REPLICATE)
+    return cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
 
 
 def _gain_field(num: np.ndarray, den: np.ndarray, cover: np.ndarray) -> np.ndarray:
