@@ -108,6 +108,15 @@ def test_scene_cut_resets_the_window():
         assert fc.psnr(out[t:t + 1], clip[t:t + 1]) >= 40.0, t
 
 
+def test_a_real_lighting_change_is_not_smeared():
+    clip = clean_clip("pan").astype(np.float32)
+    clip[12:] *= 0.55  # the light goes down for good at frame 12
+    clip = np.clip(clip, 0, 255).astype(np.uint8)
+    out = np.stack(list(deflicker_frames(iter(clip), FPS)))
+    gap = np.abs(fc.mean_luma(out) - fc.mean_luma(clip))
+    assert gap.max() <= 1.0, gap
+
+
 def test_streams_with_a_bounded_window():
     clip = flickered("brightness", "pan")
     pulled = [0]

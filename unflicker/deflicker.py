@@ -43,6 +43,7 @@ _GRID_SIDE = 24  # long side of the regional gain grid
 _REGIONAL_DEADZONE = 0.004  # field deviations below this are measurement noise, not regional flicker
 _TEXTURE_MIN_NOISE = 1.6  # auto: temporal grain (levels, robust std) above which texture is filtered
 _CUT_THRESHOLD = 0.5
+_MAX_PAIR_CHANGE = 0.3  # |log gain| between two aligned frames above which it is a real change (~35 %)
 _LUMA = np.float32([0.2126, 0.7152, 0.0722])
 
 
@@ -134,7 +135,7 @@ def _inside(mx: np.ndarray, my: np.ndarray) -> np.ndarray:
 
 
 def _luma(img: np.ndarray) -> np.ndarray:
-    return img @ _LUMA
+    return cv2.transform(img, _LUMA[None, :]) if img.dtype == np.float32 else img @ _LUMA
 
 
 # ---------------------------------------------------------------- per-frame record
@@ -300,7 +301,10 @@ class _Deflicker:
             B = cv2.resize(L * m[..., None], self.grid, interpolation=cv2.INTER_AREA)
             C = cv2.resize(m, self.grid, interpolation=cv2.INTER_AREA)
             lumA, lumB = _luma(A), _luma(B)
-            g = float(lumA.sum() / max(lumB.sum(), 1e-3)) if gained else 1.0
+            g_pair = float(lumA.sum() / max(lumB.sum(), 1e-3))
+            if abs(np.log(max(g_pair, 1e-3))) > _MAX_PAIR_CHANGE:
+                continue  # a real change (a light switched on, a flash), not flicker: do not average across it
+            g = g_pair if gained else 1.0
             gain_cells = g
             if "regional" in self.kinds:
                 fld = _gain_field(lumA, lumB * g, C)
@@ -343,8 +347,7 @@ class _Deflicker:
         if self.auto and self._probe_grain(rec, ks[0]) < _TEXTURE_MIN_NOISE:
             return _to_u8(cur)  # no grain measured: leave the frame's detail alone
         h, w = self.size
-        lum_cur = _luma(cur)
-        num = cur.copy()
+        num = np.zeros_like(cur)
         den = np.ones((h, w), np.float32)
         for k in ks:
             fl, ok = self._chain(rec, k)
@@ -355,18 +358,24 @@ class _Deflicker:
             W = _remap(self.frames[rec.index + k].corrected, mx, my, cv2.INTER_CUBIC)
             # only high frequencies are averaged: the neighbour's low frequencies (a fade's step, what is left
             # of low-frequency flicker) are replaced by this frame's, so a one-sided window cannot shift them
-            W -= _lowpass(W - cur)
+            diff = cv2.subtract(W, cur)
+            diff -= _lowpass(diff)
             # patch distance (as in non-local means): its expected value where the two frames differ by grain
             # alone is the pair's grain variance; weights fall off as it rises above that (misalignment)
-            d = _luma(W) - lum_cur
-            dd = d * d
+            d = _luma(diff)
+            dd = cv2.multiply(d, d)
             sample = dd[::3, ::3][ok[::3, ::3]]
             var = max(float(np.median(sample)) / 0.455 if sample.size else 0.0, 0.25)
             dist = cv2.GaussianBlur(dd, (0, 0), 1.5)
-            wgt = np.exp(np.minimum(0.0, 1.0 - dist * (1.0 / var))) * ok
-            num += W * wgt[..., None]
+            wgt = cv2.exp(np.minimum(1.0 - dist * np.float32(1.0 / var), 0.0, out=dist))
+            wgt[~ok] = 0.0
+            # sum of weighted differences (cur + sum w diff / (1 + sum w) is the weighted mean)
+            num += diff * wgt[..., None]
             den += wgt
-        return _to_u8(cur + self.strength * (num / den[..., None] - cur))
+        num /= den[..., None]
+        if self.strength != 1.0:
+            num *= self.strength
+        return _to_u8(cv2.add(cur, num))
 
     def _probe_grain(self, rec: _Frame, k: int, side: int = 160) -> float:
         """Grain level (levels) between this frame and neighbour k, measured on a central crop at full size."""
