@@ -7,8 +7,9 @@ Classical, no weights. Every frame is compared with its neighbours *after* linin
   correction that makes this frame look like neighbour k where the flow is trusted — one gain (brightness) or a
   smooth gain field on a coarse grid (regional), then an offset per channel (colour). The corrections are averaged
   over the window, so the frame is moved to the window's mean: the high-frequency part (flicker) goes, the smooth
-  trend (a fade, a lighting change) stays. At the ends of a shot the window is one-sided and a shrunk linear
-  trend is extrapolated, so a fade is not dragged towards its middle.
+  trend (a fade) stays. At the ends of a shot the window shifts to stay inside it and follows a linear trend
+  shrunk by its own uncertainty, so a fade is not dragged towards its middle; a jump of more than ~35 % between
+  two aligned frames is a real change (a light switched on) and is not averaged across.
 * high frequencies (``texture``): the neighbours, already corrected, are warped onto the frame at full size and
   averaged with weights that fall to zero where they disagree (occlusions, flow failures), so re-sampled grain
   averages out while edges stay put.
@@ -19,7 +20,6 @@ Scene cuts end a shot: no window reaches across one. Frames stream through: full
 
 from __future__ import annotations
 
-from collections import deque
 from dataclasses import dataclass, field
 from typing import Iterable, Iterator, Optional
 
@@ -115,6 +115,8 @@ _grids: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
 def _grid(h: int, w: int):
     g = _grids.get((h, w))
     if g is None:
+        if len(_grids) > 8:
+            _grids.clear()
         ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
         g = _grids[(h, w)] = (xs, ys)
     return g
