@@ -368,8 +368,11 @@ class _Deflicker:
             dd = cv2.multiply(d, d)
             sample = dd[::3, ::3][ok[::3, ::3]]
             var = max(float(np.median(sample)) / 0.455 if sample.size else 0.0, 0.25)
-            dist = cv2.GaussianBlur(dd, (0, 0), 1.5)
+            # the distance is smooth (a 1.5 px Gaussian), so it is computed at half size and scaled back up
+            half = cv2.resize(dd, (max(1, w // 2), max(1, h // 2)), interpolation=cv2.INTER_AREA)
+            dist = cv2.GaussianBlur(half, (0, 0), 0.75)
             wgt = cv2.exp(np.minimum(1.0 - dist * np.float32(1.0 / var), 0.0, out=dist))
+            wgt = cv2.resize(wgt, (w, h), interpolation=cv2.INTER_LINEAR)
             wgt[~ok] = 0.0
             # sum of weighted differences (cur + sum w diff / (1 + sum w) is the weighted mean)
             num += diff * wgt[..., None]
@@ -433,8 +436,10 @@ def _window_mean(k: np.ndarray, values: np.ndarray) -> np.ndarray:
     ends) a linear trend whose slope is shrunk by its own uncertainty, so a fade is followed but noise is not."""
     kbar = float(k.mean())
     mean = values.mean(axis=0)
-    if abs(kbar) < 1e-6 or len(k) < 3:
+    if abs(kbar) < 1e-6:
         return mean
+    if len(k) < 3:  # one neighbour on one side: no trend can be told from flicker, so change nothing
+        return values[0]
     dk = (k - kbar).reshape((-1,) + (1,) * (values.ndim - 1))
     sxx = float((dk ** 2).sum())
     slope = (dk * (values - mean)).sum(axis=0) / sxx
