@@ -63,7 +63,7 @@ def _add_fix(sub) -> None:
                    help="auto (default): the recommended fix, today the flow-guided one; flow: the flow-guided fix; "
                         "ffmpeg: FFmpeg deflicker (size 5, am) + deband 0.02")
     p.add_argument("--mode", choices=_FIX_MODES, default="auto",
-                   help="what the flow-guided fix removes (method flow): " + ", ".join(_FIX_MODES) + " (default auto)")
+                   help="what the flow-guided fix removes (methods auto and flow): " + ", ".join(_FIX_MODES) + " (default auto)")
     p.add_argument("--strength", type=float, default=1.0, help="0-1 (default 1: remove the measured flicker fully)")
     p.add_argument("--window", type=int, default=_FIX_WINDOW, help=f"frames compared, 3-31 (default {_FIX_WINDOW})")
     p.add_argument("--crf", type=int, default=16)
