@@ -3,7 +3,7 @@
 Imported only as part of the pack (relative imports); never as a top-level ``nodes`` (ComfyUI owns that name).
 """
 
-from . import animatediff, compare, ffmpeg_fix, openpose, svd, video_io
+from . import animatediff, compare, deflicker, ffmpeg_fix, openpose, svd, video_io
 
 NODES = {
     "UnflickerLoadVideo": (video_io.LoadVideo, "Load Video (Unflicker)"),
@@ -18,6 +18,7 @@ NODES = {
     "UnflickerMotionLora": (animatediff.MotionLora, "Motion LoRA"),
     "UnflickerControlNetLoader": (animatediff.ControlNetLoader, "ControlNet Loader (AnimateDiff)"),
     "UnflickerAnimateDiffGenerate": (animatediff.AnimateDiffGenerate, "AnimateDiff Generate"),
+    "UnflickerDeflicker": (deflicker.Deflicker, "Deflicker (flow-guided)"),
 }
 
 NODE_CLASS_MAPPINGS = {name: cls for name, (cls, _) in NODES.items()}

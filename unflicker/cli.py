@@ -49,6 +49,51 @@ def _run_ffmpeg_fix(args) -> int:
     return 0
 
 
+# ---------------------------------------------------------------- fix
+# kept equal to deflicker.MODES / DEFAULT_WINDOW (a test checks) so building the parser imports no OpenCV
+_FIX_MODES = ("auto", "brightness", "regional", "colour", "texture", "all")
+_FIX_WINDOW = 9
+
+
+def _add_fix(sub) -> None:
+    p = sub.add_parser("fix", help="remove flicker from a file: flow-guided deflicker (ours) or FFmpeg deflicker+deband")
+    p.add_argument("input")
+    p.add_argument("output", help="output file: .mp4, .webp or .gif")
+    p.add_argument("--method", choices=("auto", "flow", "ffmpeg"), default="auto",
+                   help="auto (default): the recommended fix, today the flow-guided one; flow: the flow-guided fix; "
+                        "ffmpeg: FFmpeg deflicker (size 5, am) + deband 0.02")
+    p.add_argument("--mode", choices=_FIX_MODES, default="auto",
+                   help="what the flow-guided fix removes (methods auto and flow): " + ", ".join(_FIX_MODES) + " (default auto)")
+    p.add_argument("--strength", type=float, default=1.0, help="0-1 (default 1: remove the measured flicker fully)")
+    p.add_argument("--window", type=int, default=_FIX_WINDOW, help=f"frames compared, 3-31 (default {_FIX_WINDOW})")
+    p.add_argument("--crf", type=int, default=16)
+    p.add_argument("--preset", default="slow")
+    p.set_defaults(func=_run_fix)
+
+
+def _run_fix(args) -> int:
+    from . import video
+    from .deflicker import check_settings, deflicker_frames
+    from .ffmpeg_fix import FFmpegFixSettings, fix_frames
+
+    if args.method == "ffmpeg" and args.mode != "auto":
+        raise UnflickerError(f"--mode {args.mode} applies to the flow-guided fix: use --method flow or auto")
+    check_settings(args.mode, args.strength, args.window)
+    info, frames = video.iter_frames(args.input)
+    progress, close = _progress(f"fix ({args.method})", info.frame_count)
+    try:
+        if args.method == "ffmpeg":
+            fixed = fix_frames(frames, info.width, info.height, info.fps, FFmpegFixSettings().validated(), progress,
+                               info.frame_count)
+        else:
+            fixed = deflicker_frames(frames, info.fps, args.mode, args.strength, args.window, progress, info.frame_count)
+        video.write_video(args.output, fixed, info.fps, crf=args.crf, preset=args.preset)
+    finally:
+        close()
+    print(f"wrote {args.output}")
+    return 0
+
+
 # ---------------------------------------------------------------- compare
 def _add_compare(sub) -> None:
     p = sub.add_parser("compare", help="side-by-side video of two clips, optionally slowed down")
@@ -270,7 +315,7 @@ def _run_animatediff(args) -> int:
     return 0
 
 
-COMMANDS = (_add_ffmpeg_fix, _add_compare, _add_demo, _add_pose, _add_svd, _add_animatediff)
+COMMANDS = (_add_fix, _add_ffmpeg_fix, _add_compare, _add_demo, _add_pose, _add_svd, _add_animatediff)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,43 @@
+"""Deflicker (flow-guided): brightness, regional, colour and texture flicker removed along optical flow."""
+
+from __future__ import annotations
+
+from ..unflicker.deflicker import DEFAULT_WINDOW, MODES, deflicker_frames
+from .comfy_bridge import check_image, frames_to_image, image_frames, node_progress
+
+
+class Deflicker:
+    CATEGORY = "Unflicker/Fix"
+    DESCRIPTION = ("Removes flicker while keeping real motion, fades and sharpness: each frame is compared with its "
+                   "neighbours lined up by optical flow. Fixes whole-frame brightness pumping, regional breathing, "
+                   "colour casts that shift between frames and fine texture re-sampled every frame (which FFmpeg's "
+                   "deflicker cannot). Resets at scene cuts. Classical, no model weights.")
+    RETURN_TYPES = ("IMAGE",)
+    RETURN_NAMES = ("images",)
+    FUNCTION = "deflicker"
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {
+            "required": {
+                "images": ("IMAGE",),
+                "mode": (list(MODES), {"default": "auto", "tooltip": (
+                    "auto: brightness/regional/colour always, texture averaging only where grain is measured. "
+                    "brightness: one gain per frame. regional: a smooth gain field. colour: offsets per channel. "
+                    "texture: flow-aligned temporal averaging of fine grain. all: everything.")}),
+                "strength": ("FLOAT", {"default": 1.0, "min": 0.0, "max": 1.0, "step": 0.05,
+                                       "tooltip": "1 removes the measured flicker fully; 0 returns the input."}),
+                "window": ("INT", {"default": DEFAULT_WINDOW, "min": 3, "max": 31, "step": 2, "tooltip": (
+                    "Frames compared around each frame. Longer removes slower flicker but follows quick real "
+                    "lighting changes less closely.")}),
+            },
+            "optional": {
+                "fps": ("FLOAT", {"default": 8.0, "min": 0.01, "max": 240.0, "forceInput": True}),
+            },
+        }
+
+    def deflicker(self, images, mode, strength, window, fps=8.0):
+        check_image("images", images)
+        n = images.shape[0]
+        frames = deflicker_frames(image_frames(images), fps, mode, strength, window, node_progress(n), n)
+        return (frames_to_image(frames, n),)

@@ -1,0 +1,194 @@
+"""Flow-guided deflicker: the issue's quality margins on small seeded clips, streaming, cuts, errors."""
+
+import functools
+
+import numpy as np
+import pytest
+
+import flicker_cases as fc
+from unflicker import synthetic
+from unflicker.deflicker import DEFAULT_WINDOW, MODES, TEXTURE_RADIUS, deflicker_frames, resolve_kinds
+from unflicker.errors import UnflickerError
+from unflicker.ffmpeg_fix import FFmpegFixSettings, fix_frames
+
+MOTIONS = ("pan", "zoom", "objects", "fade")
+H, W, N, FPS = 96, 128, 24, 8.0
+
+
+@functools.lru_cache(maxsize=None)
+def clean_clip(motion: str) -> np.ndarray:
+    return synthetic.moving_clip(motion, N, H, W, seed=3 + MOTIONS.index(motion), speed=1.5)
+
+
+@functools.lru_cache(maxsize=None)
+def flickered(kind: str, motion: str) -> np.ndarray:
+    clean = clean_clip(motion)
+    return clean if kind == "clean" else fc.inject(kind, clean, seed=3 + 100 * MOTIONS.index(motion))
+
+
+@functools.lru_cache(maxsize=None)
+def ours(kind: str, motion: str, mode: str = "auto") -> np.ndarray:
+    return np.stack(list(deflicker_frames(iter(flickered(kind, motion)), FPS, mode)))
+
+
+def ffmpeg(clip: np.ndarray) -> np.ndarray:
+    settings = FFmpegFixSettings(deflicker=True, size=5, mode="am", deband=False)
+    return np.stack(list(fix_frames(iter(clip), W, H, FPS, settings)))
+
+
+def mean_psnr(kind: str, fixer) -> float:
+    return float(np.mean([fc.psnr(fixer(kind, m), clean_clip(m)) for m in MOTIONS]))
+
+
+# ---------------------------------------------------------------- the issue's margins (means over the clips)
+def test_brightness_beats_ffmpeg_by_2_5_db():
+    mine = mean_psnr("brightness", ours)
+    theirs = mean_psnr("brightness", lambda k, m: ffmpeg(flickered(k, m)))
+    assert mine >= theirs + 2.5, (mine, theirs)
+
+
+def test_regional_gains_3_db():
+    mine, before = mean_psnr("regional", ours), mean_psnr("regional", flickered)
+    assert mine >= before + 3.0, (mine, before)
+
+
+def test_colour_gains_4_db():
+    mine, before = mean_psnr("colour", ours), mean_psnr("colour", flickered)
+    assert mine >= before + 4.0, (mine, before)
+
+
+def test_texture_loses_no_psnr_and_cuts_warping_error_by_30_percent():
+    mine, before = mean_psnr("texture", ours), mean_psnr("texture", flickered)
+    assert mine >= before, (mine, before)
+    err_before, err_after = [], []
+    for m in MOTIONS:
+        flows = fc.clean_flows(clean_clip(m))
+        err_before.append(fc.warping_error(flickered("texture", m), flows))
+        err_after.append(fc.warping_error(ours("texture", m), flows))
+    assert np.mean(err_after) <= 0.7 * np.mean(err_before), (np.mean(err_after), np.mean(err_before))
+
+
+def test_clean_input_passes_through_at_45_db():
+    assert mean_psnr("clean", ours) >= 45.0
+    # every explicit mode too: what it measures on clean motion is too small to harm it
+    for mode in ("brightness", "regional", "colour"):
+        assert fc.psnr(ours("clean", "pan", mode), clean_clip("pan")) >= 45.0, mode
+
+
+@pytest.mark.parametrize("kind", ["clean", "brightness", "colour"])
+def test_the_fade_survives(kind):
+    clean = fc.mean_luma(clean_clip("fade"))
+    fixed = fc.mean_luma(ours(kind, "fade"))
+    assert clean[-1] < 0.3 * clean[0]  # the clip really fades
+    assert np.abs(fixed - clean).mean() <= 2.0 and np.abs(fixed - clean).max() <= 5.0, np.abs(fixed - clean)
+    # FFmpeg's forward-looking window drags the same fade (the comparison the issue asks for)
+    theirs = fc.mean_luma(ffmpeg(flickered(kind, "fade")))
+    assert np.abs(theirs - clean).mean() > np.abs(fixed - clean).mean()
+
+
+def test_real_motion_and_sharpness_are_kept():
+    grad = lambda c: float(np.mean([np.abs(np.diff(f.astype(np.float32), axis=1)).mean() for f in c]))
+    for m in ("pan", "objects"):
+        clean = clean_clip(m)
+        assert fc.ssim(ours("texture", m), clean) > fc.ssim(flickered("texture", m), clean) + 0.05
+        # every stage on (texture averaging included) over moving content: edges are not smeared
+        out = ours("brightness", m, "all")
+        assert abs(grad(out) / grad(clean) - 1.0) < 0.05, (grad(out), grad(clean))
+        assert fc.psnr(out, clean) >= fc.psnr(flickered("brightness", m), clean) + 5.0
+
+
+# ---------------------------------------------------------------- behaviour
+def test_scene_cut_resets_the_window():
+    a = synthetic.moving_clip("pan", 10, H, W, seed=21)
+    b = (synthetic.moving_clip("pan", 10, H, W, seed=55).astype(np.float32) * 0.5).astype(np.uint8)
+    clip = np.concatenate([a, b])
+    out = np.stack(list(deflicker_frames(iter(clip), FPS, "all")))
+    # without the reset the frames next to the cut would be pulled towards the other shot's brightness
+    for t in (8, 9, 10, 11):
+        assert fc.psnr(out[t:t + 1], clip[t:t + 1]) >= 40.0, t
+
+
+def test_a_real_lighting_change_is_not_smeared():
+    clip = clean_clip("pan").astype(np.float32)
+    clip[12:] *= 0.55  # the light goes down for good at frame 12
+    clip = np.clip(clip, 0, 255).astype(np.uint8)
+    out = np.stack(list(deflicker_frames(iter(clip), FPS)))
+    gap = np.abs(fc.mean_luma(out) - fc.mean_luma(clip))
+    assert gap.max() <= 1.0, gap
+
+
+def test_streams_with_a_bounded_window():
+    clip = flickered("brightness", "pan")
+    pulled = [0]
+
+    def source():
+        for f in clip:
+            pulled[0] += 1
+            yield f
+
+    lags = []
+    for i, _ in enumerate(deflicker_frames(source(), FPS, "all", window=5)):
+        lags.append(pulled[0] - i)
+    assert len(lags) == N
+    # lag: the window reaches r ahead (2r at the start of a shot), texture TEXTURE_RADIUS more
+    assert max(lags) <= 2 * (5 // 2) + TEXTURE_RADIUS + 1
+    assert max(lags[8:-4]) <= 5 // 2 + TEXTURE_RADIUS + 1
+
+
+def test_strength_zero_and_steady_return_the_input():
+    clip = flickered("regional", "objects")
+    half = np.stack(list(deflicker_frames(iter(clip), FPS, "regional", strength=0.5)))
+    clean = clean_clip("objects")
+    assert fc.psnr(clip, clean) < fc.psnr(half, clean) < fc.psnr(ours("regional", "objects"), clean)
+    assert np.array_equal(np.stack(list(deflicker_frames(iter(clip), FPS, "all", strength=0.0))), clip)
+    assert np.array_equal(np.stack(list(deflicker_frames(iter(clip), FPS, ["steady", "scene_cuts"]))), clip)
+
+
+def test_kinds_accept_modes_and_analyzer_names():
+    assert resolve_kinds("all")[0] == {"brightness", "regional", "colour", "texture"}
+    assert resolve_kinds(["codec", "colour"]) == (frozenset({"texture", "colour"}), False)
+    assert resolve_kinds("auto")[1] is True
+    assert set(MODES) == {"auto", "brightness", "regional", "colour", "texture", "all"}
+
+
+def test_progress_reports_each_frame_and_can_stop():
+    clip = flickered("brightness", "pan")[:8]
+    seen = []
+    list(deflicker_frames(iter(clip), FPS, "brightness", progress=lambda d, t: seen.append((d, t)), total=8))
+    assert seen == [(i, 8) for i in range(1, 9)]
+
+    class Stop(Exception):
+        pass
+
+    def stop(done, total):
+        if done == 3:
+            raise Stop
+
+    with pytest.raises(Stop):
+        list(deflicker_frames(iter(clip), FPS, "auto", progress=stop, total=8))
+
+
+@pytest.mark.parametrize("kwargs, word", [
+    ({"kinds": "sparkle"}, "kinds"), ({"kinds": ["brightness", "wobble"]}, "kinds"),
+    ({"strength": 1.5}, "strength"), ({"window": 1}, "window"), ({"window": 99}, "window"), ({"fps": 0}, "fps"),
+])
+def test_bad_settings_name_the_input(kwargs, word):
+    args = {"kinds": "auto", "strength": 1.0, "window": DEFAULT_WINDOW, "fps": FPS} | kwargs
+    with pytest.raises(UnflickerError, match=word):
+        deflicker_frames(iter([]), args.pop("fps"), **args)  # checked before any frame is read
+
+
+def test_bad_frames_are_refused():
+    with pytest.raises(UnflickerError, match="uint8"):
+        list(deflicker_frames(iter([np.zeros((8, 8, 3), np.float32)]), FPS))
+    with pytest.raises(UnflickerError, match="same size"):
+        list(deflicker_frames(iter([np.zeros((16, 16, 3), np.uint8), np.zeros((16, 20, 3), np.uint8)]), FPS))
+
+
+def test_short_and_tiny_clips():
+    assert list(deflicker_frames(iter([]), FPS)) == []
+    one = np.full((5, 7, 3), 100, np.uint8)
+    (out,) = list(deflicker_frames(iter([one]), FPS, "all"))
+    assert np.array_equal(out, one)
+    two = list(deflicker_frames(iter([one, one]), FPS, "all"))
+    assert len(two) == 2

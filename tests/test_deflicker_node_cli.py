@@ -1,0 +1,89 @@
+"""Deflicker (flow-guided) node through the pack as ComfyUI loads it; the fix command; the demo's new output."""
+
+import os
+
+import numpy as np
+import pytest
+import torch
+
+import flicker_cases as fc
+from unflicker import cli, deflicker, synthetic, video
+
+
+def _clip(n=12, h=64, w=80):
+    clean = synthetic.moving_clip("pan", n, h, w, seed=4, speed=1.5)
+    return clean, fc.brightness(clean, seed=4)
+
+
+def test_node_is_registered(pack):
+    cls, title = pack.nodes.NODES["UnflickerDeflicker"]
+    assert title == "Deflicker (flow-guided)"
+    assert pack.NODE_CLASS_MAPPINGS["UnflickerDeflicker"] is cls
+    req = cls.INPUT_TYPES()["required"]
+    assert req["mode"][0] == list(deflicker.MODES) and req["mode"][1]["default"] == "auto"
+    assert req["window"][1]["default"] == deflicker.DEFAULT_WINDOW
+    assert cls.CATEGORY.startswith("Unflicker/")
+
+
+def test_node_fixes_an_image_batch_and_moves_the_bar(pack):
+    import comfy.utils
+
+    clean, bad = _clip()
+    images = torch.from_numpy(bad).float() / 255.0
+    node = pack.nodes.deflicker.Deflicker()
+    comfy.utils.UPDATES.clear()
+    (out,) = node.deflicker(images, "brightness", 1.0, 9, fps=8.0)
+    assert out.shape == images.shape and out.dtype == torch.float32
+    fixed = (out.numpy() * 255).round().astype(np.uint8)
+    assert fc.psnr(fixed, clean) >= fc.psnr(bad, clean) + 5.0
+    assert comfy.utils.UPDATES[-1] == (len(bad), len(bad))
+
+
+def test_node_stops_on_interrupt(pack):
+    import comfy.model_management as mm
+
+    _, bad = _clip()
+    node = pack.nodes.deflicker.Deflicker()
+    mm.interrupt_current_processing(True)
+    try:
+        with pytest.raises(mm.InterruptProcessingException):
+            node.deflicker(torch.from_numpy(bad).float() / 255.0, "auto", 1.0, 9)
+    finally:
+        mm.interrupt_current_processing(False)
+
+
+def test_node_refuses_bad_settings(pack):
+    node = pack.nodes.deflicker.Deflicker()
+    with pytest.raises(pack.unflicker.errors.UnflickerError, match="strength"):
+        node.deflicker(torch.zeros((2, 16, 16, 3)), "auto", 2.0, 9)
+
+
+def test_fix_command_matches_the_engine_and_writes_files(tmp_path):
+    assert cli._FIX_MODES == deflicker.MODES and cli._FIX_WINDOW == deflicker.DEFAULT_WINDOW
+    clean, bad = _clip()
+    src = video.write_video(str(tmp_path / "in.mp4"), bad, 8.0, crf=10)
+    for method, extra in (("auto", []), ("flow", ["--mode", "regional", "--strength", "0.8"]), ("ffmpeg", [])):
+        dst = str(tmp_path / f"{method}.mp4")
+        assert cli.main(["fix", src, dst, "--method", method, *extra]) == 0
+        out, info = video.read_video(dst)
+        assert len(out) == len(bad) and (info.width, info.height) == (80, 64)
+    flow_out, _ = video.read_video(str(tmp_path / "auto.mp4"))
+    assert fc.psnr(flow_out, clean) > fc.psnr(bad, clean) + 3.0
+
+
+def test_fix_command_refuses_bad_arguments(tmp_path, capsys):
+    _, bad = _clip(4)
+    src = video.write_video(str(tmp_path / "in.mp4"), bad, 8.0)
+    assert cli.main(["fix", src, str(tmp_path / "o.mp4"), "--window", "99"]) == 2
+    assert "window" in capsys.readouterr().err
+    assert cli.main(["fix", src, str(tmp_path / "o.mp4"), "--method", "ffmpeg", "--mode", "colour"]) == 2
+    assert not os.path.exists(tmp_path / "o.mp4")
+
+
+def test_demo_writes_our_fix_beside_ffmpegs(tmp_path):
+    from unflicker.demo import run_demo
+
+    report = run_demo(str(tmp_path), frames=12, height=64, width=80)
+    for name in ("sample_flickering.mp4", "fixed_ffmpeg.mp4", "side_by_side.mp4", "fixed_flow.mp4", "report.txt"):
+        assert (tmp_path / name).exists(), name
+    assert "flow-guided" in report and "PSNR vs clean" in report
