@@ -92,9 +92,11 @@ def is_widget(spec: Any) -> bool:
     return spec_type(spec) in WIDGET_TYPES and not spec_options(spec).get("forceInput", False)
 
 
-def is_file_list(spec: Any) -> bool:
+def is_file_list(spec: Any, value: Any = None) -> bool:
     """A combo whose choices are files on the server (uploads, models): only the server can check them."""
     opts = spec_options(spec)
+    if isinstance(value, str) and value.lower().endswith(FILE_EXTENSIONS):
+        return True
     if any(opts.get(flag) for flag in UPLOAD_FLAGS):
         return True
     choices = combo_choices(spec)
@@ -145,9 +147,14 @@ def widget_slots(node_def: Mapping, legacy: bool = False) -> list[tuple[str, str
     return slots
 
 
-def widget_values(node: Mapping, node_def: Mapping) -> dict[str, Any]:
-    """Input name -> saved value for a UI node's widgets (editor-only widgets dropped)."""
+def widget_values(node: Mapping, node_def: Mapping, strict: bool = True) -> dict[str, Any]:
+    """Input name -> saved value for a UI node's widgets (editor-only widgets dropped).
+
+    A count that fits neither the current nor the pre-1.16 widget list is an error when ``strict``; otherwise
+    values are matched by position and missing ones take their defaults, as the editor does on load."""
     values = node.get("widgets_values")
+    if values is None:
+        values = [] if not strict and widget_slots(node_def) else None
     if values is None:
         return {}
     if isinstance(values, dict):  # some packs save widgets by name
@@ -158,6 +165,9 @@ def widget_values(node: Mapping, node_def: Mapping) -> dict[str, Any]:
         legacy = widget_slots(node_def, legacy=True)
         if len(legacy) != len(slots) and len(values) == len(legacy):
             slots = legacy
+        elif not strict:
+            specs = {name: spec for name, spec, _ in node_inputs(node_def)}
+            values = list(values[:len(slots)]) + [_default(specs.get(n)) for n, _ in slots[len(values):]]
         else:
             expected = [n for n, _ in slots]
             raise WorkflowError(f"{describe(node, node_def)}: {len(values)} widget values saved, the node has "
@@ -255,7 +265,7 @@ def ui_to_api(ui: Mapping, object_info: ObjectInfo) -> dict[str, dict]:
             raise WorkflowError(f"{describe(node)}: unknown node type {kind!r}; is the custom node pack that "
                                 f"provides it installed?")
         inputs: dict[str, Any] = {}
-        for name, value in widget_values(node, node_def).items():
+        for name, value in widget_values(node, node_def, strict=False).items():
             inputs[name] = {"__value__": value} if isinstance(value, list) else value
         specs = {name: spec for name, spec, _ in node_inputs(node_def)}
         for slot in node.get("inputs") or []:
@@ -357,7 +367,7 @@ def check_value(name: str, spec: Any, value: Any, files_known: bool = True) -> s
         value = value["__value__"]
     if kind == "COMBO":
         choices = combo_choices(spec) or []
-        if is_file_list(spec) and not files_known:
+        if not files_known and is_file_list(spec, value):
             return None if isinstance(value, str) and value else f"{name}: expected a file name, got {value!r}"
         if value not in choices:
             shown = ", ".join(map(repr, choices[:12])) + (", ..." if len(choices) > 12 else "")
@@ -529,6 +539,8 @@ class NodeHandle:
 
 
 def _default(spec: Any) -> Any:
+    if spec is None:
+        return None
     opts = spec_options(spec)
     if "default" in opts:
         return opts["default"]
