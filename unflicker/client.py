@@ -161,6 +161,8 @@ class ComfyClient:
         """Queue a workflow (API or UI format), follow it to the end, download its outputs into ``out_dir``."""
         fmt = workflow_format(workflow)
         overrides = list(overrides)
+        for text in overrides:
+            parse_override(text)  # a malformed --set is reported before anything is sent
         info = self.object_info() if fmt == "ui" or overrides else None
         api = to_api(workflow, info)
         self._upload_local_inputs(api, overrides, info, log)
