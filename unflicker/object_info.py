@@ -72,3 +72,17 @@ def pack_object_info(folder: str = REPO) -> dict[str, dict[str, Any]]:
     """/object_info for this pack's nodes alone, without a running ComfyUI."""
     pack = load_pack(folder)
     return build_object_info(pack.NODE_CLASS_MAPPINGS, pack.NODE_DISPLAY_NAME_MAPPINGS)
+
+
+CORE_NODES_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "comfy_core_nodes.json")
+
+
+def core_object_info() -> dict[str, dict[str, Any]]:
+    """The few core ComfyUI nodes the bundled workflows use (e.g. LoadImage), as /object_info serves them."""
+    with open(CORE_NODES_FILE, encoding="utf-8") as f:
+        return {k: v for k, v in json.load(f).items() if not k.startswith("_")}
+
+
+def offline_object_info(folder: str = REPO) -> dict[str, dict[str, Any]]:
+    """Core nodes used by the bundled workflows + this pack's nodes: enough to check and convert them offline."""
+    return {**core_object_info(), **pack_object_info(folder)}

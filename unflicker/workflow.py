@@ -102,7 +102,9 @@ def is_file_list(spec: Any, value: Any = None) -> bool:
     choices = combo_choices(spec)
     if choices is None:
         return False
-    return not choices or all(isinstance(c, str) and c.lower().endswith(FILE_EXTENSIONS) for c in choices)
+    # Model lists: files, folders like 'diffusers/x', or a '(no models ...)' placeholder when the folder is empty.
+    return not choices or all(isinstance(c, str) and (c.lower().endswith(FILE_EXTENSIONS) or c.startswith("(") or
+                                                      "/" in c) for c in choices)
 
 
 def node_inputs(node_def: Mapping) -> list[tuple[str, Any, bool]]:
@@ -668,9 +670,9 @@ def regenerate(object_info: ObjectInfo, folder: str = WORKFLOW_DIR, recipes: boo
     from workflow_recipes first). Returns the paths written."""
     written = []
     if recipes:
-        from .workflow_recipes import RECIPES
+        from .workflow_recipes import available_recipes
 
-        for name, build in RECIPES.items():
+        for name, build in available_recipes(object_info).items():
             path = os.path.join(folder, f"{name}.json")
             _write(path, dump(build(object_info)))
             written.append(path)
@@ -697,9 +699,9 @@ def _object_info_from(args) -> dict:
         from .client import ComfyClient
 
         return ComfyClient(args.server).object_info()
-    from .object_info import pack_object_info
+    from .object_info import offline_object_info
 
-    return pack_object_info()
+    return offline_object_info()
 
 
 def main(argv: list[str] | None = None) -> int:
