@@ -5,9 +5,10 @@ Needs a ComfyUI checkout: ``COMFYUI_DIR=/path/to/ComfyUI python -m pytest tests/
 runs with COMFYUI_PYTHON, else a venv in/beside the checkout, else this Python (see tests/comfy_server.py).
 Nothing is written into the checkout. Set UNFLICKER_E2E_SUMMARY=FILE to also keep the summary in a file.
 
-Adding a workflow that needs models: put tiny ones under the ``models`` folder (ComfyUI folder names, served
-through extra_model_paths) in ``_install_test_models`` and, if it needs inputs other than a clip for each Load
-Video, add its ``--set`` list to ``EXTRA_OVERRIDES``.
+Every bundled workflow's API twin runs with test inputs: a synthetic clip uploaded to each Load Video, a frame to
+each Load Image, and the small settings in NODE_OVERRIDES for each node of a listed type (tiny models, few frames).
+Adding a workflow whose nodes need models: build a tiny one in ``_install_test_models`` (ComfyUI folder names,
+served through extra_model_paths) and add the node type's settings to NODE_OVERRIDES.
 """
 
 import json
@@ -31,16 +32,37 @@ pytestmark = [pytest.mark.comfyui,
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUNDLED = bundled_workflows()
 CLIP_FRAMES = 12
-MODEL_FOLDERS = ("checkpoints", "diffusers", "animatediff_models", "controlnet", "loras", "unflicker")
-# workflow name -> extra --set overrides (beyond the test clip for each Load Video) needed to run it here.
-EXTRA_OVERRIDES: dict[str, list[str]] = {}
-SUMMARY: dict = {"nodes": [], "workflows": [], "errors": []}
+MODEL_FOLDERS = ("checkpoints", "diffusers", "animatediff_models", "controlnet", "loras", "rife", "unflicker")
+SHARED = os.path.join(os.path.dirname(REPO), "shared")
+# node type -> inputs set on every node of that type for the test run: tiny models, small sizes, few steps.
+NODE_OVERRIDES: dict[str, dict] = {
+    "UnflickerSVDLoader": {"model": "diffusers/tiny-svd"},
+    "UnflickerSVDGenerate": {"width": 64, "height": 64, "num_frames": 4, "steps": 2, "decode_chunk_size": 4},
+    "UnflickerSVDExtend": {"width": 64, "height": 64, "num_frames": 4, "steps": 2, "decode_chunk_size": 4,
+                           "segments": 2},
+    "UnflickerRIFEInterpolate": {"threads": 2},
+}
+SUMMARY: dict = {"nodes": [], "workflows": [], "errors": [], "models": []}
 
 
 def _install_test_models(models_dir: str) -> None:
-    """Tiny random-weight models for workflows that load models (none needed yet: codec_fix has none)."""
+    """Tiny random-weight models for the workflows that load models, where their builders are in the repo."""
     for name in MODEL_FOLDERS:
         os.makedirs(os.path.join(models_dir, name), exist_ok=True)
+    tests_dir = os.path.dirname(os.path.abspath(__file__))
+    if os.path.exists(os.path.join(tests_dir, "svd_tiny.py")):
+        from svd_tiny import build_tiny_svd
+
+        build_tiny_svd(os.path.join(models_dir, "diffusers", "tiny-svd"))
+        SUMMARY["models"].append("diffusers/tiny-svd")
+    rife_param = os.path.join(SHARED, "models", "rife-v4.6", "flownet.param")
+    try:
+        from unflicker.ncnn_weights import make_random_model
+    except ImportError:
+        make_random_model = None
+    if make_random_model and os.path.isfile(rife_param):
+        make_random_model(rife_param, os.path.join(models_dir, "rife", "rife-v4.6"), seed=0)
+        SUMMARY["models"].append("rife/rife-v4.6")
 
 
 @pytest.fixture(scope="module")
@@ -51,6 +73,7 @@ def comfy(tmp_path_factory, request):
     models = tmp_path_factory.mktemp("models")
     _install_test_models(str(models))
     server = ComfyServer(COMFYUI_DIR, models={name: str(models / name) for name in MODEL_FOLDERS})
+    SUMMARY["models"] = SUMMARY["models"] or ["none needed"]
     started = time.monotonic()
     server.start()
     SUMMARY["startup_s"] = time.monotonic() - started
@@ -63,7 +86,7 @@ def comfy(tmp_path_factory, request):
 
 def _report(config) -> None:
     lines = [f"ComfyUI e2e ({COMFYUI_DIR}, server python {SUMMARY.get('python')}): "
-             f"server up in {SUMMARY.get('startup_s', 0):.1f} s"]
+             f"server up in {SUMMARY.get('startup_s', 0):.1f} s; test models: {', '.join(SUMMARY['models'])}"]
     if SUMMARY["nodes"]:
         lines.append(f"  /object_info lists all {len(SUMMARY['nodes'])} pack nodes: {', '.join(SUMMARY['nodes'])}")
     for w in SUMMARY["workflows"]:
@@ -91,6 +114,16 @@ class _SummaryPrinter:
 
 
 @pytest.fixture(scope="module")
+def frame(tmp_path_factory):
+    """A still image for Load Image nodes."""
+    import cv2
+
+    path = str(tmp_path_factory.mktemp("frame") / "first_frame.png")
+    cv2.imwrite(path, synthetic.texture(64, 64, seed=5)[..., ::-1])
+    return path
+
+
+@pytest.fixture(scope="module")
 def clip(tmp_path_factory):
     """A short flickering clip made by unflicker.synthetic, on the client's side (it gets uploaded)."""
     frames = synthetic.moving_clip("pan", CLIP_FRAMES, 64, 96, seed=3)
@@ -109,6 +142,14 @@ def _cli(*args, timeout=300):
 
 def _clip_overrides(api: dict, clip: str) -> list[str]:
     return [f"{nid}.video={clip}" for nid, e in api.items() if e["class_type"] == "UnflickerLoadVideo"]
+
+
+def _test_overrides(api: dict, clip: str, frame: str) -> list[str]:
+    sets = _clip_overrides(api, clip)
+    sets += [f"{nid}.image={frame}" for nid, e in api.items() if e["class_type"] == "LoadImage"]
+    for nid, e in api.items():
+        sets += [f"{nid}.{k}={json.dumps(v)}" for k, v in NODE_OVERRIDES.get(e["class_type"], {}).items()]
+    return sets
 
 
 def test_object_info_lists_every_node(comfy, pack):
@@ -136,12 +177,12 @@ def test_workflows_served_as_templates(comfy):
 
 
 @pytest.mark.parametrize("path", BUNDLED, ids=lambda p: os.path.basename(p))
-def test_bundled_workflow_runs(comfy, clip, path, tmp_path):
+def test_bundled_workflow_runs(comfy, clip, frame, path, tmp_path):
     name = os.path.splitext(os.path.basename(path))[0]
     client = ComfyClient(comfy.url, timeout=600)
     assert check_workflow(load_workflow(path), client.object_info(), files_known=False) == []
     api = load_workflow(api_twin_path(path))
-    overrides = _clip_overrides(api, clip) + EXTRA_OVERRIDES.get(name, [])
+    overrides = _test_overrides(api, clip, frame)
     result = client.run(api, overrides, str(tmp_path / "out"), progress=False, log=lambda _: None)
     expected = [nid for nid, e in api.items() if client.object_info()[e["class_type"]]["output_node"]]
     assert set(result.outputs) >= set(expected), f"outputs from {sorted(result.outputs)}, expected {expected}"
@@ -204,6 +245,20 @@ def test_bad_widget_value_is_refused_with_the_servers_message(comfy, clip, tmp_p
     proc, seconds = _cli(api_path, "--server", comfy.url, "--out", str(tmp_path), *[
         a for o in _clip_overrides(api, clip) for a in ("--set", o)], "--set", f"{fix}.mode=bogus")
     _error_case("bad widget value", proc, seconds, "Value not in list: mode: 'bogus'")
+
+
+def test_partly_invalid_workflow_is_refused_and_cancelled(comfy, clip, tmp_path):
+    """ComfyUI would run the outputs that pass and skip the others; the client refuses the run instead."""
+    api_path = api_twin_path(BUNDLED[0])
+    api = load_workflow(api_path)
+    last_save = [nid for nid, e in api.items() if e["class_type"] == "UnflickerSaveVideo"][-1]
+    before = set(comfy.outputs())
+    proc, seconds = _cli(api_path, "--server", comfy.url, "--out", str(tmp_path), *[
+        a for o in _clip_overrides(api, clip) for a in ("--set", o)], "--set", f"{last_save}.crf=99")
+    _error_case("partly invalid workflow", proc, seconds, "crf")
+    assert "some outputs failed validation" in proc.stderr
+    time.sleep(2)
+    assert set(comfy.outputs()) == before, "the valid part ran anyway"
 
 
 def test_missing_input_file_is_refused(comfy, tmp_path):

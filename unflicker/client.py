@@ -124,10 +124,21 @@ class ComfyClient:
         except json.JSONDecodeError:
             answer = {}
         if status == 200 and "prompt_id" in answer:
+            if answer.get("node_errors"):
+                # ComfyUI queues the outputs that passed and skips the rest: a headless run wants all of them.
+                self.cancel(answer["prompt_id"])
+                answer = {"error": {"message": "some outputs failed validation (the run was cancelled)"},
+                          "node_errors": answer["node_errors"]}
+                raise PromptRejected(format_rejection(answer, api), answer)
             return answer["prompt_id"]
         if status == 400 or answer.get("error") or answer.get("node_errors"):
             raise PromptRejected(format_rejection(answer, api), answer)
         raise ComfyError(f"POST /prompt -> HTTP {status}: {data[:300].decode('utf-8', 'replace')}")
+
+    def cancel(self, prompt_id: str) -> None:
+        """Take a prompt off the queue, or stop it if it already runs (only that prompt)."""
+        for path, body in (("/queue", {"delete": [prompt_id]}), ("/interrupt", {"prompt_id": prompt_id})):
+            self._request("POST", path, json.dumps(body).encode(), {"Content-Type": "application/json"})
 
     def history(self, prompt_id: str) -> dict:
         return self.get_json(f"/history/{urllib.parse.quote(prompt_id)}").get(prompt_id, {})
@@ -172,11 +183,12 @@ class ComfyClient:
         try:
             prompt_id = self.queue(api)
             log(f"queued prompt {prompt_id} ({len(api)} nodes) on {self.server}")
-            cached = self._follow(ws, prompt_id, api, progress, started)
+            executed: dict = {}
+            cached = self._follow(ws, prompt_id, api, progress, started, executed)
         finally:
             ws.close()
         result = RunResult(prompt_id, seconds=time.monotonic() - started, cached=cached)
-        result.outputs = self.history(prompt_id).get("outputs", {})
+        result.outputs = {**executed, **self._final_outputs(prompt_id)}
         if out_dir is not None:
             seen = set()
             for node_id, output in result.outputs.items():
@@ -193,6 +205,16 @@ class ComfyClient:
                         log(f"saved {path}  (node {node_id}, {_title(api, node_id)})")
         return result
 
+    def _final_outputs(self, prompt_id: str, wait: float = 15.0) -> dict:
+        """The history entry's outputs. ComfyUI announces success just before it files the history entry, so
+        give it a moment to appear (cached nodes' outputs are only there, not in 'executed' messages)."""
+        deadline = time.monotonic() + wait
+        while True:
+            entry = self.history(prompt_id)
+            if entry or time.monotonic() > deadline:
+                return entry.get("outputs", {})
+            time.sleep(0.2)
+
     def _upload_local_inputs(self, api: dict, overrides: list[str], info: Mapping | None, log) -> None:
         """--set NODE.video=/local/file on an upload input: upload the file and use the server's name."""
         for i, text in enumerate(overrides):
@@ -208,7 +230,8 @@ class ComfyClient:
             log(f"uploaded {value} -> input/{uploaded}")
             overrides[i] = f"{nid}.{name}={json.dumps(uploaded)}"
 
-    def _follow(self, ws, prompt_id: str, api: Mapping, progress: bool, started: float) -> list[str]:
+    def _follow(self, ws, prompt_id: str, api: Mapping, progress: bool, started: float,
+                executed: dict) -> list[str]:
         import websocket
 
         bars = _Bars(api, progress)
@@ -243,6 +266,8 @@ class ComfyClient:
                     if data.get("node") is None and data.get("prompt_id") == prompt_id:
                         return cached
                     bars.start(str(data["node"]))
+                elif kind == "executed" and isinstance(data.get("output"), dict):
+                    executed[str(data.get("display_node") or data.get("node"))] = data["output"]
                 elif kind == "progress":
                     bars.update(str(data.get("node")), data.get("value", 0), data.get("max", 1))
                 elif kind == "execution_success":
