@@ -66,13 +66,14 @@ def test_pack_object_info_matches_classes(pack):
 
 
 def test_codec_fix_widget_layout(pack_info):
-    """Load Video's upload button sits between its required and optional widgets, as the editor builds it."""
+    """Load Video's upload button comes after all its widgets (optional ones too), as the editor 1.27 builds and
+    saves it (seen in test_browser_workflows: the editor's own save of this node)."""
     slots = widget_slots(pack_info["UnflickerLoadVideo"])
     assert [n for n, _ in slots] == ["video", "force_rate", "skip_first_frames", "select_every_nth",
-                                     "frame_load_cap", "upload", "path", "folder_fps"]
+                                     "frame_load_cap", "path", "folder_fps", "upload"]
     ui = load_workflow(os.path.join(wfmod.WORKFLOW_DIR, "codec_fix.json"))
     load = next(n for n in ui["nodes"] if n["type"] == "UnflickerLoadVideo")
-    assert load["widgets_values"][5] == "image"
+    assert load["widgets_values"][-1] == "image"
 
 
 # ------------------------------------------------------------------------------------------ converter

@@ -126,11 +126,8 @@ def widget_slots(node_def: Mapping, legacy: bool = False) -> list[tuple[str, str
     editor-only widgets whose saved values are never sent to the server. ``legacy``: editors before 1.16 also
     saved a dummy value for each forceInput input (kind 'dummy')."""
     slots: list[tuple[str, str]] = []
-    upload_after_required = False
+    upload = False
     for name, spec, required in node_inputs(node_def):
-        if not required and upload_after_required:
-            slots.append(("upload", "upload"))  # the editor appends the button to the required inputs
-            upload_after_required = False
         if not is_widget(spec):
             if legacy and spec_type(spec) in WIDGET_TYPES:
                 slots.append((name, "dummy"))
@@ -142,10 +139,9 @@ def widget_slots(node_def: Mapping, legacy: bool = False) -> list[tuple[str, str
             slots.append(("control_after_generate", "control"))
         elif kind == "COMBO" and opts.get("control_after_generate"):
             slots += [("control_after_generate", "control"), ("control_filter_list", "filter")]
-        if kind == "COMBO" and required and any(opts.get(flag) for flag in UPLOAD_FLAGS):
-            upload_after_required = True
-    if upload_after_required:
-        slots.append(("upload", "upload"))
+        upload = upload or (kind == "COMBO" and required and any(opts.get(flag) for flag in UPLOAD_FLAGS))
+    if upload:
+        slots.append(("upload", "upload"))  # the editor's upload button comes after all other widgets
     return slots
 
 
@@ -179,7 +175,7 @@ def widget_values(node: Mapping, node_def: Mapping, strict: bool = True) -> dict
 
 
 def describe(node: Mapping, node_def: Mapping | None = None) -> str:
-    title = node.get("title") or (node_def or {}).get("display_name") or node.get("type")
+    title = node.get("title") or (node_def or {}).get("display_name") or node.get("type")  # as the editor
     return f"node {node.get('id')} ({title})"
 
 
@@ -280,7 +276,7 @@ def ui_to_api(ui: Mapping, object_info: ObjectInfo) -> dict[str, dict]:
             what, value = found
             inputs[name] = value if what == "link" else ({"__value__": value} if isinstance(value, list) else value)
         api[str(node["id"])] = {"inputs": inputs, "class_type": kind,
-                                "_meta": {"title": node.get("title") or node_def.get("display_name", kind)}}
+                                "_meta": {"title": node.get("title") or node_def.get("display_name") or kind}}
     # Inputs fed by nodes that were left out (muted) are dropped, as the editor does.
     for entry in api.values():
         for name, value in list(entry["inputs"].items()):
