@@ -315,7 +315,33 @@ def _run_animatediff(args) -> int:
     return 0
 
 
-COMMANDS = (_add_fix, _add_ffmpeg_fix, _add_compare, _add_demo, _add_pose, _add_svd, _add_animatediff)
+# ---------------------------------------------------------------- run (ComfyUI HTTP API)
+def _add_run(sub) -> None:
+    p = sub.add_parser("run", help="run a workflow (API or UI format) on a ComfyUI server and download its outputs")
+    p.add_argument("workflow", help="workflow JSON: API format, or the editor's format (converted via /object_info)")
+    p.add_argument("--server", default=os.environ.get("COMFYUI_URL", "http://127.0.0.1:8188"),
+                   help="ComfyUI address (default $COMFYUI_URL or http://127.0.0.1:8188)")
+    p.add_argument("--set", action="append", default=[], metavar="NODE.INPUT=VALUE",
+                   help="override an input; NODE is a node id or title, VALUE is JSON or a string; a local file "
+                        "given to an upload input (Load Video's video) is uploaded first. Repeatable.")
+    p.add_argument("--out", default="unflicker-output", help="folder for the downloaded outputs")
+    p.add_argument("--timeout", type=float, default=3600.0, help="seconds to wait for the run (default 3600)")
+    p.add_argument("--previews", action="store_true", help="also download temp previews")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.set_defaults(func=_run_run)
+
+
+def _run_run(args) -> int:
+    from .client import run_workflow_file
+
+    result = run_workflow_file(args.workflow, args.server, args.set, args.out, args.timeout,
+                               progress=not args.no_progress, previews=args.previews)
+    cached = f", {len(result.cached)} nodes cached" if result.cached else ""
+    print(f"done in {result.seconds:.1f} s: {len(result.files)} file(s) in {args.out}{cached}")
+    return 0
+
+
+COMMANDS = (_add_fix, _add_ffmpeg_fix, _add_compare, _add_demo, _add_run, _add_pose, _add_svd, _add_animatediff)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,287 @@
+"""End to end in a real ComfyUI: the pack loads, /object_info lists every node, the bundled workflows are served
+as templates and run through the headless client, and failures come back as clear messages.
+
+Needs a ComfyUI checkout: ``COMFYUI_DIR=/path/to/ComfyUI python -m pytest tests/test_e2e_comfyui.py``; the server
+runs with COMFYUI_PYTHON, else a venv in/beside the checkout, else this Python (see tests/comfy_server.py).
+Nothing is written into the checkout. Set UNFLICKER_E2E_SUMMARY=FILE to also keep the summary in a file.
+
+Every bundled workflow's API twin runs with test inputs: a synthetic clip uploaded to each Load Video, a frame to
+each Load Image, and the small settings in NODE_OVERRIDES for each node of a listed type (tiny models, few frames).
+Adding a workflow whose nodes need models: build a tiny one in ``_install_test_models`` (ComfyUI folder names,
+served through extra_model_paths) and add the node type's settings to NODE_OVERRIDES.
+"""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+
+from unflicker import synthetic, video
+from unflicker.client import ComfyClient
+from unflicker.workflow import api_twin_path, bundled_workflows, check_workflow, load_workflow
+
+COMFYUI_DIR = os.environ.get("COMFYUI_DIR", "")
+pytestmark = [pytest.mark.comfyui,
+              pytest.mark.skipif(not COMFYUI_DIR, reason="COMFYUI_DIR is not set: the end-to-end tests need a "
+                                                         "real ComfyUI checkout")]
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BUNDLED = bundled_workflows()
+CLIP_FRAMES = 12
+MODEL_FOLDERS = ("checkpoints", "diffusers", "animatediff_models", "controlnet", "loras", "rife", "unflicker")
+SHARED = os.path.join(os.path.dirname(REPO), "shared")
+# node type -> inputs set on every node of that type for the test run: tiny models, small sizes, few steps.
+NODE_OVERRIDES: dict[str, dict] = {
+    "UnflickerSVDLoader": {"model": "diffusers/tiny-svd"},
+    "UnflickerSVDGenerate": {"width": 64, "height": 64, "num_frames": 4, "steps": 2, "decode_chunk_size": 4},
+    "UnflickerSVDExtend": {"width": 64, "height": 64, "num_frames": 4, "steps": 2, "decode_chunk_size": 4,
+                           "segments": 2},
+    "UnflickerRIFEInterpolate": {"threads": 2},
+}
+SUMMARY: dict = {"nodes": [], "workflows": [], "errors": [], "models": []}
+
+
+def _install_test_models(models_dir: str) -> None:
+    """Tiny random-weight models for the workflows that load models, where their builders are in the repo."""
+    for name in MODEL_FOLDERS:
+        os.makedirs(os.path.join(models_dir, name), exist_ok=True)
+    tests_dir = os.path.dirname(os.path.abspath(__file__))
+    if os.path.exists(os.path.join(tests_dir, "svd_tiny.py")):
+        from svd_tiny import build_tiny_svd
+
+        build_tiny_svd(os.path.join(models_dir, "diffusers", "tiny-svd"))
+        SUMMARY["models"].append("diffusers/tiny-svd")
+    rife_param = os.path.join(SHARED, "models", "rife-v4.6", "flownet.param")
+    try:
+        from unflicker.ncnn_weights import make_random_model
+    except ImportError:
+        make_random_model = None
+    if make_random_model and os.path.isfile(rife_param):
+        make_random_model(rife_param, os.path.join(models_dir, "rife", "rife-v4.6"), seed=0)
+        SUMMARY["models"].append("rife/rife-v4.6")
+
+
+@pytest.fixture(scope="module")
+def comfy(tmp_path_factory, request):
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from comfy_server import ComfyServer
+
+    models = tmp_path_factory.mktemp("models")
+    _install_test_models(str(models))
+    server = ComfyServer(COMFYUI_DIR, models={name: str(models / name) for name in MODEL_FOLDERS})
+    SUMMARY["models"] = SUMMARY["models"] or ["none needed"]
+    started = time.monotonic()
+    server.start()
+    SUMMARY["startup_s"] = time.monotonic() - started
+    SUMMARY["python"] = server.python
+    yield server
+    server.cleanup()
+    assert server.proc is None
+    _report(request.config)
+
+
+def _report(config) -> None:
+    lines = [f"ComfyUI e2e ({COMFYUI_DIR}, server python {SUMMARY.get('python')}): "
+             f"server up in {SUMMARY.get('startup_s', 0):.1f} s; test models: {', '.join(SUMMARY['models'])}"]
+    if SUMMARY["nodes"]:
+        lines.append(f"  /object_info lists all {len(SUMMARY['nodes'])} pack nodes: {', '.join(SUMMARY['nodes'])}")
+    for w in SUMMARY["workflows"]:
+        lines.append(f"  workflow {w['name']} ({w['format']}): {w['seconds']:.1f} s, {len(w['files'])} output(s): "
+                     f"{', '.join(w['files'])}")
+    for e in SUMMARY["errors"]:
+        lines.append(f"  error case {e['case']}: exit {e['rc']}, {e['seconds']:.1f} s: {e['message']}")
+    text = "\n".join(lines)
+    if os.environ.get("UNFLICKER_E2E_SUMMARY"):
+        with open(os.environ["UNFLICKER_E2E_SUMMARY"], "w", encoding="utf-8") as f:
+            f.write(text + "\n")
+    config.pluginmanager.register(_SummaryPrinter(lines), "unflicker-e2e-summary")
+
+
+class _SummaryPrinter:
+    """Prints the summary in pytest's end-of-run section (also under -q)."""
+
+    def __init__(self, lines):
+        self.lines = lines
+
+    def pytest_terminal_summary(self, terminalreporter):
+        terminalreporter.section("ComfyUI end-to-end summary")
+        for line in self.lines:
+            terminalreporter.write_line(line)
+
+
+@pytest.fixture(scope="module")
+def frame(tmp_path_factory):
+    """A still image for Load Image nodes."""
+    import cv2
+
+    path = str(tmp_path_factory.mktemp("frame") / "first_frame.png")
+    cv2.imwrite(path, synthetic.texture(64, 64, seed=5)[..., ::-1])
+    return path
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory):
+    """A short flickering clip made by unflicker.synthetic, on the client's side (it gets uploaded)."""
+    frames = synthetic.moving_clip("pan", CLIP_FRAMES, 64, 96, seed=3)
+    frames, _ = synthetic.brightness_flicker(frames, 0.15, seed=3)
+    path = str(tmp_path_factory.mktemp("clip") / "flicker_clip.mp4")
+    video.write_video(path, iter(frames), 8.0, crf=12)
+    return path
+
+
+def _cli(*args, timeout=300):
+    started = time.monotonic()
+    proc = subprocess.run([sys.executable, "-m", "unflicker", "run", "--no-progress", *args], cwd=REPO,
+                          capture_output=True, text=True, timeout=timeout)
+    return proc, time.monotonic() - started
+
+
+def _clip_overrides(api: dict, clip: str) -> list[str]:
+    return [f"{nid}.video={clip}" for nid, e in api.items() if e["class_type"] == "UnflickerLoadVideo"]
+
+
+def _test_overrides(api: dict, clip: str, frame: str) -> list[str]:
+    sets = _clip_overrides(api, clip)
+    sets += [f"{nid}.image={frame}" for nid, e in api.items() if e["class_type"] == "LoadImage"]
+    for nid, e in api.items():
+        sets += [f"{nid}.{k}={json.dumps(v)}" for k, v in NODE_OVERRIDES.get(e["class_type"], {}).items()]
+    return sets
+
+
+def test_object_info_lists_every_node(comfy, pack):
+    info = ComfyClient(comfy.url).object_info()
+    missing = sorted(set(pack.NODE_CLASS_MAPPINGS) - set(info))
+    assert not missing, f"not in /object_info: {missing}\n{comfy.log_tail()}"
+    from unflicker.object_info import build_object_info
+
+    offline = build_object_info(pack.NODE_CLASS_MAPPINGS, pack.NODE_DISPLAY_NAME_MAPPINGS)
+    for name, entry in offline.items():  # the offline definitions are what the server serves
+        live = info[name]
+        for key in ("input_order", "output", "output_name", "display_name", "category", "output_node"):
+            assert live[key] == entry[key], (name, key)
+    SUMMARY["nodes"] = sorted(pack.NODE_CLASS_MAPPINGS)
+
+
+def test_workflows_served_as_templates(comfy):
+    client = ComfyClient(comfy.url)
+    listed = client.get_json("/workflow_templates")
+    names = sorted(os.path.splitext(os.path.basename(p))[0] for p in BUNDLED)
+    assert sorted(listed.get("ComfyUI-Unflicker", [])) == names  # api/ twins are not listed as templates
+    for path in BUNDLED:
+        served = client.get_json(f"/api/workflow_templates/ComfyUI-Unflicker/{os.path.basename(path)}")
+        assert served == load_workflow(path)
+
+
+@pytest.mark.parametrize("path", BUNDLED, ids=lambda p: os.path.basename(p))
+def test_bundled_workflow_runs(comfy, clip, frame, path, tmp_path):
+    name = os.path.splitext(os.path.basename(path))[0]
+    client = ComfyClient(comfy.url, timeout=600)
+    assert check_workflow(load_workflow(path), client.object_info(), files_known=False) == []
+    api = load_workflow(api_twin_path(path))
+    overrides = _test_overrides(api, clip, frame)
+    result = client.run(api, overrides, str(tmp_path / "out"), progress=False, log=lambda _: None)
+    expected = [nid for nid, e in api.items() if client.object_info()[e["class_type"]]["output_node"]]
+    assert set(result.outputs) >= set(expected), f"outputs from {sorted(result.outputs)}, expected {expected}"
+    assert result.files, "no output files were downloaded"
+    for f in result.files:
+        assert os.path.getsize(f) > 0
+        if f.endswith((".mp4", ".webp", ".gif")):
+            info, frames = video.iter_frames(f)
+            assert sum(1 for _ in frames) >= 1 and info.width > 0
+    SUMMARY["workflows"].append({"name": name, "format": "api", "seconds": result.seconds,
+                                 "files": [os.path.relpath(f, tmp_path / "out") for f in result.files]})
+
+
+def test_ui_workflow_runs_through_cli(comfy, clip, tmp_path):
+    """The editor's format, converted with the server's /object_info, with a local clip uploaded by --set."""
+    path = BUNDLED[0]
+    name = os.path.splitext(os.path.basename(path))[0]
+    ui = load_workflow(path)
+    loads = [n for n in ui["nodes"] if n["type"] == "UnflickerLoadVideo"]
+    sets = [a for n in loads for a in ("--set", f"{n['id']}.video={clip}")]
+    proc, seconds = _cli(path, "--server", comfy.url, "--out", str(tmp_path), *sets)
+    assert proc.returncode == 0, proc.stderr
+    saved = [line.split()[1] for line in proc.stdout.splitlines() if line.startswith("saved ")]
+    assert saved and all(os.path.getsize(p) > 0 for p in saved)
+    info, frames = video.iter_frames(saved[0])
+    assert sum(1 for _ in frames) == CLIP_FRAMES
+    SUMMARY["workflows"].append({"name": name, "format": "ui via CLI", "seconds": seconds,
+                                 "files": [os.path.relpath(p, tmp_path) for p in saved]})
+
+
+def _error_case(case: str, proc, seconds: float, expect: str) -> None:
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0, out
+    assert "Traceback" not in out, out
+    assert expect in proc.stderr, out
+    message = [line for line in proc.stderr.splitlines() if line.strip()]
+    SUMMARY["errors"].append({"case": case, "rc": proc.returncode, "seconds": seconds,
+                              "message": " | ".join(message)[:220]})
+
+
+def test_unknown_node_type_is_refused(comfy, tmp_path):
+    api = load_workflow(api_twin_path(BUNDLED[0]))
+    first = next(iter(api))
+    api[first]["class_type"] = "UnflickerNoSuchNode"
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(api))
+    proc, seconds = _cli(str(bad), "--server", comfy.url, "--out", str(tmp_path / "out"))
+    _error_case("unknown node type (API)", proc, seconds, "UnflickerNoSuchNode")
+    ui = load_workflow(BUNDLED[0])
+    ui["nodes"][0]["type"] = "UnflickerNoSuchNode"
+    bad.write_text(json.dumps(ui))
+    proc, seconds = _cli(str(bad), "--server", comfy.url, "--out", str(tmp_path / "out"))
+    _error_case("unknown node type (UI)", proc, seconds, "unknown node type 'UnflickerNoSuchNode'")
+
+
+def test_bad_widget_value_is_refused_with_the_servers_message(comfy, clip, tmp_path):
+    api_path = api_twin_path(BUNDLED[0])
+    api = load_workflow(api_path)
+    fix = next(nid for nid, e in api.items() if e["class_type"] == "UnflickerFFmpegDeflickerDeband")
+    proc, seconds = _cli(api_path, "--server", comfy.url, "--out", str(tmp_path), *[
+        a for o in _clip_overrides(api, clip) for a in ("--set", o)], "--set", f"{fix}.mode=bogus")
+    _error_case("bad widget value", proc, seconds, "Value not in list: mode: 'bogus'")
+
+
+def test_partly_invalid_workflow_is_refused_and_cancelled(comfy, clip, tmp_path):
+    """ComfyUI would run the outputs that pass and skip the others; the client refuses the run instead."""
+    api_path = api_twin_path(BUNDLED[0])
+    api = load_workflow(api_path)
+    last_save = [nid for nid, e in api.items() if e["class_type"] == "UnflickerSaveVideo"][-1]
+    before = set(comfy.outputs())
+    proc, seconds = _cli(api_path, "--server", comfy.url, "--out", str(tmp_path), *[
+        a for o in _clip_overrides(api, clip) for a in ("--set", o)], "--set", f"{last_save}.crf=99")
+    _error_case("partly invalid workflow", proc, seconds, "crf")
+    assert "some outputs failed validation" in proc.stderr
+    time.sleep(2)
+    assert set(comfy.outputs()) == before, "the valid part ran anyway"
+
+
+def test_missing_input_file_is_refused(comfy, tmp_path):
+    api_path = api_twin_path(BUNDLED[0])
+    proc, seconds = _cli(api_path, "--server", comfy.url, "--out", str(tmp_path),
+                         "--set", "Load Video (Unflicker).video=no_such_clip.mp4")
+    _error_case("missing input file", proc, seconds, "video not found: 'no_such_clip.mp4'")
+
+
+def test_failing_node_reports_its_own_message(comfy, clip, tmp_path):
+    api_path = api_twin_path(BUNDLED[0])
+    api = load_workflow(api_path)
+    save = next(nid for nid, e in api.items() if e["class_type"] == "UnflickerSaveVideo")
+    proc, seconds = _cli(api_path, "--server", comfy.url, "--out", str(tmp_path), *[
+        a for o in _clip_overrides(api, clip) for a in ("--set", o)], "--set", f"{save}.filename_prefix=../../escape")
+    _error_case("failing node", proc, seconds, "filename_prefix '../../escape' is not allowed")
+    assert not any("escape" in p for p in comfy.outputs()) and not os.path.exists(os.path.join(comfy.base, "..",
+                                                                                               "escape"))
+
+
+def test_stopped_server(comfy, tmp_path):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc, seconds = _cli(BUNDLED[0], "--server", f"http://127.0.0.1:{port}", "--out", str(tmp_path))
+    _error_case("stopped server", proc, seconds, f"cannot reach ComfyUI at http://127.0.0.1:{port}")

@@ -1,0 +1,123 @@
+"""The bundled workflows as short Python specs: each function builds one editor-format workflow.
+
+``python -m unflicker.workflow regen --recipes`` writes workflows/<name>.json from every recipe whose nodes
+exist (``needs``) and then the API twins workflows/api/<name>.json. A recipe whose nodes are not in the pack yet is
+skipped, so recipes can be written before their nodes land. Once written, a UI file can also be opened, edited
+and saved in ComfyUI (then drop its recipe, or edit the recipe instead); ``regen`` without ``--recipes`` refreshes
+only the API twins. tests/test_workflows.py checks every bundled workflow against the node definitions.
+
+To add a workflow: write a function here taking ``object_info`` and returning ``UIGraph(...).to_json()``,
+register it with ``@recipe(name, needs=(node types...))``, run ``python -m unflicker.workflow regen --recipes``.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Mapping
+
+from .workflow import ObjectInfo, UIGraph
+
+SAMPLE_VIDEO = "sample_flickering.mp4"  # what `python -m unflicker demo` writes; copy it into ComfyUI/input/
+SAMPLE_IMAGE = "first_frame.png"
+SVD_MODEL = "checkpoints/svd_xt.safetensors"
+RIFE_MODEL = "rife-v4.6"
+
+Recipe = Callable[[ObjectInfo], dict]
+RECIPES: dict[str, Recipe] = {}
+NEEDS: dict[str, tuple[str, ...]] = {}
+
+
+def recipe(name: str, needs: tuple[str, ...]):
+    def register(build: Recipe) -> Recipe:
+        RECIPES[name] = build
+        NEEDS[name] = needs
+        return build
+
+    return register
+
+
+def available_recipes(object_info: Mapping) -> dict[str, Recipe]:
+    """The recipes whose node types all exist in ``object_info``."""
+    return {name: build for name, build in RECIPES.items() if all(n in object_info for n in NEEDS[name])}
+
+
+@recipe("codec_fix", needs=("UnflickerLoadVideo", "UnflickerFFmpegDeflickerDeband", "UnflickerSideBySide",
+                            "UnflickerSaveVideo"))
+def codec_fix(object_info: ObjectInfo) -> dict:
+    """Load a clip -> FFmpeg deflicker + deband (seed settings) -> save; plus a slowed before/after comparison."""
+    g = UIGraph(object_info)
+    load = g.add("UnflickerLoadVideo", video=SAMPLE_VIDEO)
+    fix = g.add("UnflickerFFmpegDeflickerDeband", images=load["images"], fps=load["fps"])
+    g.add("UnflickerSaveVideo", title="Save fixed video", images=fix["images"], fps=load["fps"],
+          filename_prefix="Unflicker/codec_fix", format="mp4", crf=16)
+    compare = g.add("UnflickerSideBySide", images_a=load["images"], images_b=fix["images"], fps=load["fps"],
+                    label_a="before", label_b="deflicker + deband", slow_motion=4.0)
+    g.add("UnflickerSaveVideo", title="Save before/after", images=compare["images"], fps=compare["fps"],
+          filename_prefix="Unflicker/codec_fix_compare", format="mp4", crf=18)
+    g.note("**Codec fix** (FFmpeg deflicker + deband)\n\nFixes whole-frame brightness pumping and codec banding. "
+           "Pick your clip in *Load Video*; the result and a quarter-speed before/after comparison are written to "
+           "`output/Unflicker/`. For regional, colour or texture flicker use the flow-guided Deflicker instead.",
+           title="About this workflow")
+    return g.to_json()
+
+
+@recipe("diagnose_fix_verify", needs=("UnflickerLoadVideo", "UnflickerAnalyzeFlicker", "UnflickerDeflicker",
+                                      "UnflickerCompareFlicker", "UnflickerSideBySide", "UnflickerSaveVideo"))
+def diagnose_fix_verify(object_info: ObjectInfo) -> dict:
+    """Analyze a clip, fix it with the flow-guided deflicker, measure again, show and save before/after."""
+    g = UIGraph(object_info)
+    load = g.add("UnflickerLoadVideo", video=SAMPLE_VIDEO)
+    g.add("UnflickerAnalyzeFlicker", title="1. Diagnose", images=load["images"], fps=load["fps"])
+    fix = g.add("UnflickerDeflicker", title="2. Fix", images=load["images"], fps=load["fps"], mode="auto")
+    g.add("UnflickerCompareFlicker", title="3. Verify", before=load["images"], after=fix["images"], fps=load["fps"])
+    g.add("UnflickerSaveVideo", title="Save fixed video", images=fix["images"], fps=load["fps"],
+          filename_prefix="Unflicker/deflickered", format="mp4", crf=16)
+    compare = g.add("UnflickerSideBySide", images_a=load["images"], images_b=fix["images"], fps=load["fps"],
+                    label_a="before", label_b="deflickered", slow_motion=4.0)
+    g.add("UnflickerSaveVideo", title="Save before/after", images=compare["images"], fps=compare["fps"],
+          filename_prefix="Unflicker/deflickered_compare", format="mp4", crf=18)
+    g.note("**Diagnose -> fix -> verify** (no model weights)\n\n*Analyze Flicker* says which kinds of flicker the "
+           "clip has; *Deflicker* (auto) removes them while keeping real motion; *Compare Flicker* measures the "
+           "change. The fixed clip and a quarter-speed before/after comparison go to `output/Unflicker/`.",
+           title="About this workflow")
+    return g.to_json()
+
+
+@recipe("svd_to_24fps", needs=("LoadImage", "UnflickerSVDLoader", "UnflickerSVDGenerate", "UnflickerRIFEInterpolate",
+                               "UnflickerSaveVideo"))
+def svd_to_24fps(object_info: ObjectInfo) -> dict:
+    """SVD image-to-video with the stability settings, then RIFE x4: 6 fps -> 24 fps."""
+    g = UIGraph(object_info)
+    image = g.add("LoadImage", image=SAMPLE_IMAGE)
+    svd = g.add("UnflickerSVDLoader", model=SVD_MODEL)
+    gen = g.add("UnflickerSVDGenerate", svd=svd["svd"], image=image["IMAGE"], width=1024, height=576, num_frames=25,
+                steps=25, min_guidance=1.0, max_guidance=3.0, motion_bucket_id=127, fps=6, noise_aug_strength=0.02,
+                decode_chunk_size=8, seed=42, stability_guard=True)
+    g.add("UnflickerSaveVideo", title="Save SVD (6 fps)", images=gen["images"], fps=gen["fps"],
+          filename_prefix="Unflicker/svd_6fps", format="mp4", crf=16)
+    rife = g.add("UnflickerRIFEInterpolate", images=gen["images"], fps=gen["fps"], multiplier=4, model=RIFE_MODEL,
+                 backend="auto")
+    g.add("UnflickerSaveVideo", title="Save 24 fps", images=rife["images"], fps=rife["fps"],
+          filename_prefix="Unflicker/svd_24fps", format="mp4", crf=16)
+    g.note("**SVD image-to-video -> RIFE to 24 fps**\n\nStability settings: noise_aug_strength 0.02 (the guard "
+           "clamps anything above 0.05, the usual flicker cause), guidance 1 -> 3, motion_bucket_id 127, "
+           "decode_chunk_size 8, a fixed seed. Put `svd_xt.safetensors` in `models/checkpoints` and an ncnn RIFE "
+           "model in `models/rife/rife-v4.6/` (without it RIFE falls back to its weight-free flow backend).",
+           title="About this workflow")
+    return g.to_json()
+
+
+@recipe("svd_long_video", needs=("LoadImage", "UnflickerSVDLoader", "UnflickerSVDExtend", "UnflickerSaveVideo"))
+def svd_long_video(object_info: ObjectInfo) -> dict:
+    """Chained SVD segments (last frame starts the next) with drift correction at the seams."""
+    g = UIGraph(object_info)
+    image = g.add("LoadImage", image=SAMPLE_IMAGE)
+    svd = g.add("UnflickerSVDLoader", model=SVD_MODEL)
+    ext = g.add("UnflickerSVDExtend", svd=svd["svd"], image=image["IMAGE"], width=1024, height=576, num_frames=25,
+                steps=25, min_guidance=1.0, max_guidance=3.0, motion_bucket_id=127, fps=6, noise_aug_strength=0.02,
+                decode_chunk_size=8, seed=42, stability_guard=True, segments=3, drift_correction=1.0)
+    g.add("UnflickerSaveVideo", title="Save long video", images=ext["images"], fps=ext["fps"],
+          filename_prefix="Unflicker/svd_long", format="mp4", crf=16)
+    g.note("**SVD long video**\n\nThree 25-frame segments chained from the last frame of each (73 frames); colour "
+           "and brightness drift is pulled back toward the first segment so the seams do not jump.",
+           title="About this workflow")
+    return g.to_json()
