@@ -79,9 +79,11 @@ def get_filename_list(folder_name):
 
 
 def get_full_path(folder_name, filename):
+    """Files only, like ComfyUI's: a folder of the same name is not found."""
+    filename = os.path.relpath(os.path.join("/", filename), "/")
     for base in get_folder_paths(folder_name):
         full = os.path.join(base, filename)
-        if os.path.isfile(full) or os.path.isdir(full):
+        if os.path.isfile(full):
             return full
     return None
 
