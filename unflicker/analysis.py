@@ -1,0 +1,493 @@
+"""Flicker analysis: separate flicker from motion, name its kind, say where it is and which fix to use.
+
+The seed measured one number, the mean absolute difference of consecutive frames, and called it "generative"
+above 12 and "codec" below. That number is mostly motion. Here every consecutive pair is first lined up with
+DIS optical flow (on a downscaled luma, for speed), pixels that fail the forward-backward check are masked out
+(occlusions, things entering the frame), and only then are the changes measured:
+
+- warping error (Lai et al. 2018): mean squared residual after motion compensation, on the 0-1 scale;
+- brightness: the motion-compensated gain between frames, integrated to a brightness curve whose fast part
+  (curve minus its centred moving median over a few frames) is flicker - fades are slow and do not count;
+- colour: the same per channel, after removing the common (luma) part;
+- regional: per-block gains, their spatial spread after removing the frame's global gain;
+- texture: fine-detail residual energy after motion compensation and gain removal (re-sampled detail);
+- codec: 8x8 blockiness on each full-resolution frame, banding, and residual spikes at a GOP period;
+- scene cuts (unflicker.scenecut): pairs across a cut are skipped by every motion-compensated measure.
+
+Everything streams over frame pairs: only the previous frame and per-frame numbers are kept.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from dataclasses import dataclass, field
+from typing import Iterable, Optional
+
+import cv2
+import numpy as np
+
+from . import flow, scenecut
+from .errors import UnflickerError, check_choice, check_range
+from .progress import ProgressFn, report
+
+KINDS = ("steady", "brightness", "regional", "colour", "texture", "codec", "scene_cuts")
+FLICKER_KINDS = ("brightness", "regional", "colour", "texture", "codec")
+SEED_THRESHOLD = 12.0  # the seed's rule: classic mean diff above this is "generative", else "codec"
+LUMA_WEIGHTS = np.array([0.2126, 0.7152, 0.0722], np.float32)  # BT.709, as demo.mean_luma
+CUT_MAX_VALID = 0.5  # a pair whose flow lines up more than this share of pixels is no cut
+GRID = 4  # regional gain blocks per side
+
+# Detection thresholds on the clip-level measures (units as in FlickerReport.measures). Calibrated on the
+# labelled synthetic set in tests/test_analysis.py: clean clips with pan/zoom/objects/fade stay well below.
+THRESHOLDS = {
+    "brightness": 1.0,  # luma_hf_pct: RMS of the fast part of the brightness curve, % of mean brightness
+    "colour": 1.0,      # colour_hf_pct: RMS of the fast part of channel-minus-luma curves, %
+    "regional": 2.0,    # regional_pct: RMS spatial spread of per-block gains, %
+    "texture": 0.5,     # texture_ratio: median fine residual / median fine detail after compensation
+    "codec": 1.13,      # blockiness: 8x8 grid edge strength / edge strength beside the grid
+}
+
+
+@dataclass(frozen=True)
+class AnalysisSettings:
+    long_side: int = 256          # flow and photometric measures run at this size (0 = full size)
+    flow_preset: str = "fast"     # DIS preset: ultrafast, fast, medium
+    cut_threshold: float = 0.5    # scenecut score at which a pair counts as a cut
+    window: int = 5               # frames in the centred moving median that defines "slow" change
+
+    def validated(self) -> "AnalysisSettings":
+        check_range("long_side", self.long_side, 0, 4096)
+        check_choice("flow_preset", self.flow_preset, tuple(flow._PRESETS))
+        check_range("cut_threshold", self.cut_threshold, 0.0, 1.0)
+        check_range("window", self.window, 3, 31)
+        return self
+
+
+# ---------------------------------------------------------------- per-frame and per-pair measures
+def pair_abs_diff(a: np.ndarray, b: np.ndarray) -> float:
+    """The classic measure for one pair: mean |b - a| over pixels and channels, 0-255 (exact, no float copy)."""
+    return float(cv2.norm(a, b, cv2.NORM_L1)) / a.size
+
+
+def blockiness(gray: np.ndarray) -> float:
+    """Edge strength on the 8x8 coding grid against the edges beside it: ~1 for camera/AI frames, >1 blocky.
+
+    Two estimates, and the lower one is kept, because picture content can fake either: the grid columns against
+    all other columns (fooled by content that happens to repeat every 8 px), and the median over grid lines of
+    each line against its own neighbours (fooled when many edges in the picture line up with the grid).
+    """
+    g = gray[: gray.shape[0] // 8 * 8, : gray.shape[1] // 8 * 8]
+    if g.shape[0] < 32 or g.shape[1] < 32:
+        return 1.0
+    dx = cv2.reduce(cv2.absdiff(g[:, 1:], g[:, :-1]), 0, cv2.REDUCE_AVG, dtype=cv2.CV_32F).ravel()
+    dy = cv2.reduce(cv2.absdiff(g[1:], g[:-1]), 1, cv2.REDUCE_AVG, dtype=cv2.CV_32F).ravel()
+    global_ratio, local_ratio = [], []
+    for d in (dx, dy):
+        on_grid = d[7::8]
+        global_ratio.append((on_grid.mean() + 1e-3) / (np.delete(d, np.s_[7::8]).mean() + 1e-3))
+        lines = np.arange(15, len(d) - 2, 8)
+        beside = (d[lines - 2] + d[lines - 1] + d[lines + 1] + d[lines + 2]) / 4
+        local_ratio.append(float(np.median((d[lines] + 0.1) / (beside + 0.1))))
+    return float(min(np.mean(global_ratio), np.mean(local_ratio)))
+
+
+def banding(gray: np.ndarray) -> float:
+    """Share of gentle-gradient pixels that sit on 1-level steps between flat runs (posterised gradients), 0-1."""
+    g = gray.astype(np.int16)
+    dx = np.abs(np.diff(g, axis=1))
+    smooth = dx <= 1
+    steps = (dx[:, 1:-1] == 1) & (dx[:, :-2] == 0) & (dx[:, 2:] == 0)
+    denom = smooth.sum()
+    return float(steps.sum()) / denom if denom else 0.0
+
+
+def _inside(flow_ab: np.ndarray) -> np.ndarray:
+    h, w = flow_ab.shape[:2]
+    xs, ys = flow._grid(h, w)
+    x, y = xs + flow_ab[..., 0], ys + flow_ab[..., 1]
+    return (x >= 0) & (x <= w - 1) & (y >= 0) & (y <= h - 1)
+
+
+def _highpass(img: np.ndarray, sigma: float = 2.0) -> np.ndarray:
+    return img - cv2.GaussianBlur(img, (0, 0), sigma)
+
+
+@dataclass
+class _PairMeasures:
+    warp_error: float       # mean squared residual (0-1 scale) over consistent pixels, Lai et al. 2018
+    mc_mae: float           # mean |residual| in levels over consistent pixels
+    log_gain: np.ndarray    # (4,) log gains R, G, B, luma between the aligned frames
+    regional: float         # spatial std of per-block log gains after removing the global gain
+    texture: float          # fine residual RMS / fine detail RMS
+    texture_rms: float      # fine residual RMS, levels
+    valid: float            # share of pixels that passed the consistency check
+
+
+def _measure_pair(a: np.ndarray, b: np.ndarray, ga: np.ndarray, gb: np.ndarray, preset: str) -> _PairMeasures:
+    fw = flow.dis_flow(ga, gb, preset)
+    bw = flow.dis_flow(gb, ga, preset)
+    mask = flow.occlusion_mask(fw, bw) & _inside(fw)
+    # one pixel of erosion: residuals at motion boundaries are interpolation, not flicker
+    mask = cv2.erode(mask.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+    valid = float(mask.mean())
+    if valid < 0.05:
+        return _PairMeasures(0.0, 0.0, np.zeros(4), 0.0, 0.0, 0.0, valid)
+    af = a.astype(np.float32)
+    bf = flow.warp(b, fw).astype(np.float32)  # b lined up with a
+    res = bf - af
+    m = mask
+    rm = res[m]
+    warp_error = float(np.mean(rm * rm)) / (255.0 * 255.0)
+    mc_mae = float(np.mean(np.abs(rm)))
+    ma, mb = af[m].mean(0), bf[m].mean(0)
+    la, lb = af @ LUMA_WEIGHTS, bf @ LUMA_WEIGHTS
+    mla, mlb = float(la[m].mean()), float(lb[m].mean())
+    log_gain = np.log(np.append(mb, mlb) + 1.0) - np.log(np.append(ma, mla) + 1.0)
+
+    # regional: gains per block of the grid, spread after removing the global gain
+    h, w = m.shape
+    mf = m.astype(np.float32)
+    sum_a = cv2.resize(la * mf, (GRID, GRID), interpolation=cv2.INTER_AREA)
+    sum_b = cv2.resize(lb * mf, (GRID, GRID), interpolation=cv2.INTER_AREA)
+    cover = cv2.resize(mf, (GRID, GRID), interpolation=cv2.INTER_AREA)
+    ok = cover > 0.3
+    regional = 0.0
+    if ok.sum() >= 4:
+        # blocks against a global affine change (gain and offset: brightness and colour-cast flicker)
+        va, vb = la[m], lb[m]
+        var_a = float(va.var())
+        gain = float(np.mean((va - mla) * (vb - mlb))) / var_a if var_a > 1e-6 else 1.0
+        block_a, block_b = sum_a[ok] / cover[ok], sum_b[ok] / cover[ok]
+        predicted = mlb + gain * (block_a - mla)
+        deviation = (block_b - predicted) / (block_a + 32.0)  # floor: dark blocks are noisy and hide flicker
+        deviation -= np.average(deviation, weights=cover[ok])
+        regional = float(np.sqrt(np.average(deviation ** 2, weights=cover[ok])))
+
+    # texture: fine residual after removing the smooth (gain, regional) part, against the fine detail present
+    # medians, not means: flow failures are local, re-sampled detail is everywhere
+    lb_matched = lb * (mla + 1.0) / (mlb + 1.0)
+    fine_res = np.abs(_highpass(lb_matched - la)[m])
+    fine_detail = 0.5 * (np.abs(_highpass(la)[m]) + np.abs(_highpass(lb_matched)[m]))
+    texture_rms = float(np.sqrt(np.mean(fine_res ** 2)))
+    texture = float(np.median(fine_res)) / (float(np.median(fine_detail)) + 0.25)
+    return _PairMeasures(warp_error, mc_mae, log_gain, regional, texture, texture_rms, valid)
+
+
+def _segments(n: int, cuts: list[int]) -> list[tuple[int, int]]:
+    bounds = [0, *cuts, n]
+    return [(bounds[i], bounds[i + 1]) for i in range(len(bounds) - 1) if bounds[i + 1] > bounds[i]]
+
+
+def _fast_part(pair_log_gain: np.ndarray, segments: list[tuple[int, int]], window: int) -> np.ndarray:
+    """Integrate pairwise log gains to a curve per shot and keep its fast part (curve - moving median)."""
+    out = np.zeros_like(pair_log_gain)
+    for s, e in segments:
+        curve = np.cumsum(np.concatenate([[0.0], pair_log_gain[s + 1:e]]))
+        if e - s >= 3:
+            out[s:e] = curve - _moving_median(curve, window)
+    return out
+
+
+def _moving_median(x: np.ndarray, window: int) -> np.ndarray:
+    """Centred moving median; the ends are padded by odd reflection so a steady trend (a fade) passes whole."""
+    half = min(window // 2, len(x) - 1)
+    if half < 1:
+        return x.copy()
+    padded = np.concatenate([2 * x[0] - x[half:0:-1], x, 2 * x[-1] - x[-2:-half - 2:-1]])
+    return np.array([np.median(padded[i:i + 2 * half + 1]) for i in range(len(x))])
+
+
+def _gop_period(energy: np.ndarray, valid: np.ndarray) -> int:
+    """Lag (frames) at which spikes of the residual energy repeat, 0 if none stands out."""
+    x = np.log(energy[valid] + 1e-9) if valid.sum() >= 8 else np.zeros(0)
+    if len(x) < 12:
+        return 0
+    x = x - _moving_median(x, 5)
+    x = x / (np.sqrt(np.mean(x * x)) + 1e-12)
+    best, best_lag = 0.0, 0
+    for lag in range(3, len(x) // 3 + 1):
+        c = float(np.mean(x[lag:] * x[:-lag]))
+        if c > best:
+            best, best_lag = c, lag
+    return best_lag if best > 0.5 else 0
+
+
+# ---------------------------------------------------------------- streaming pass
+@dataclass
+class _Series:
+    n: int = 0
+    mean_diff: list = field(default_factory=list)
+    luma: list = field(default_factory=list)
+    rgb: list = field(default_factory=list)
+    blockiness: list = field(default_factory=list)
+    banding: list = field(default_factory=list)
+    pairs: list = field(default_factory=list)  # _PairMeasures or None (frame 0, cuts)
+    cuts: list = field(default_factory=list)
+    size: tuple = (0, 0)
+
+
+def _small(frame: np.ndarray, long_side: int) -> np.ndarray:
+    h, w = frame.shape[:2]
+    scale = long_side / max(h, w) if long_side else 1.0
+    if scale >= 1.0:
+        return frame
+    return cv2.resize(frame, (max(8, round(w * scale)), max(8, round(h * scale))), interpolation=cv2.INTER_AREA)
+
+
+def _collect(frames: Iterable[np.ndarray], settings: AnalysisSettings, progress, total: int) -> _Series:
+    s = _Series()
+    prev = prev_small = prev_gray = None
+    for i, frame in enumerate(frames):
+        frame = np.asarray(frame)
+        if frame.dtype != np.uint8 or frame.ndim != 3 or frame.shape[2] != 3:
+            raise UnflickerError(f"frames must be uint8 RGB (H, W, 3); frame {i} is {frame.dtype} {frame.shape}")
+        if prev is not None and frame.shape != prev.shape:
+            raise UnflickerError(f"frame {i} is {frame.shape[1]}x{frame.shape[0]}, frame 0 is {s.size[1]}x{s.size[0]}: one clip needs one size")
+        if prev is None:
+            s.size = frame.shape[:2]
+        means = cv2.mean(frame)[:3]
+        s.rgb.append(means)
+        s.luma.append(float(np.dot(means, LUMA_WEIGHTS)))
+        gray_full = flow.to_gray(frame)
+        s.blockiness.append(blockiness(gray_full))
+        s.banding.append(banding(gray_full[::2]))
+        small = _small(frame, settings.long_side)
+        gray = flow.to_gray(small)
+        if prev is None:
+            s.mean_diff.append(0.0)
+            s.pairs.append(None)
+        else:
+            s.mean_diff.append(pair_abs_diff(prev, frame))
+            pair = _measure_pair(prev_small, small, prev_gray, gray, settings.flow_preset)
+            # a colour cast plus fast motion can look like a cut to the histogram test; a real cut also
+            # breaks the optical flow, so a pair that flow lines up well stays in the shot
+            if pair.valid < CUT_MAX_VALID and scenecut.is_cut(prev_small, small, settings.cut_threshold):
+                s.cuts.append(i)
+                s.pairs.append(None)
+            else:
+                s.pairs.append(pair)
+        prev, prev_small, prev_gray = frame, small, gray
+        s.n = i + 1
+        report(progress, s.n, max(total, s.n))
+    if s.n == 0:
+        raise UnflickerError("the clip has no frames: analysis needs at least two")
+    return s
+
+
+# ---------------------------------------------------------------- diagnosis
+EXPLAIN = {
+    "steady": "No flicker stands out: frame-to-frame changes are explained by motion.",
+    "brightness": "The whole picture pumps brighter and darker from frame to frame (global brightness flicker), "
+                  "faster than any fade or exposure change.",
+    "regional": "Patches of the picture brighten and darken on their own (regional / local flicker) while the "
+                "frame as a whole stays level.",
+    "colour": "The colour balance jumps between frames (colour-cast flicker): the channels move against each "
+              "other, not together.",
+    "texture": "Fine detail is re-drawn on every frame (texture boiling / generative re-sampling): after lining "
+               "frames up with the motion, small-scale detail still changes.",
+    "codec": "Compression damage: 8x8 block edges (and banding) from a low-bitrate encode; it shimmers as the "
+             "blocks are re-coded.",
+    "scene_cuts": "The clip contains scene cuts; pairs across a cut are left out of every measure.",
+}
+FIXES = {
+    "steady": "Nothing to fix.",
+    "brightness": "FFmpeg Deflicker + Deband: deflicker size 5, mode am (deband optional); or Deflicker "
+                  "(flow-guided) with kinds = brightness. Verify with Compare Flicker.",
+    "regional": "Deflicker (flow-guided) with kinds = regional (FFmpeg deflicker only evens out the whole frame). "
+                "At the source: SVD noise_aug_strength <= 0.05, or AnimateDiff with a longer context overlap.",
+    "colour": "Deflicker (flow-guided) with kinds = colour; FFmpeg Deflicker + Deband mode am also damps it.",
+    "texture": "Best fixed at the source: regenerate with SVD noise_aug_strength <= 0.05 (lower motion_bucket_id) "
+               "or AnimateDiff with more context overlap; in post, Deflicker (flow-guided) with kinds = texture, "
+               "then RIFE Interpolate for smoother motion.",
+    "codec": "Re-export from the source at a higher quality (Save Video crf <= 18); to hide what is there: "
+             "FFmpeg Deflicker + Deband with deband threshold 0.02-0.04 and blur on.",
+    "scene_cuts": "Fix each shot on its own (deflicker windows must not cross a cut); the measures already skip cuts.",
+}
+_MEASURE_FOR_KIND = {"brightness": "luma_hf_pct", "colour": "colour_hf_pct", "regional": "regional_pct",
+                     "texture": "texture_ratio", "codec": "blockiness"}
+_SERIES_FOR_KIND = {"brightness": "luma_hf", "colour": "colour_hf", "regional": "regional",
+                    "texture": "texture", "codec": "blockiness"}
+
+
+def _severity(ratio: float) -> str:
+    return "strong" if ratio >= 4 else "moderate" if ratio >= 2 else "mild"
+
+
+@dataclass
+class Finding:
+    kind: str
+    severity: str       # mild / moderate / strong ("none" for steady)
+    score: float        # measure / detection threshold (>= 1 means detected)
+    explanation: str
+    frames: list        # frames most affected (indices), worst first
+    fix: str
+
+    def to_dict(self) -> dict:
+        return {"kind": self.kind, "severity": self.severity, "score": round(self.score, 3),
+                "explanation": self.explanation, "frames": self.frames, "fix": self.fix}
+
+
+@dataclass
+class FlickerReport:
+    frame_count: int
+    fps: float
+    width: int
+    height: int
+    kinds: list
+    findings: list
+    measures: dict
+    series: dict
+    scene_cuts: list
+    verdict: str
+
+    def to_dict(self) -> dict:
+        return {
+            "version": 1,
+            "frame_count": self.frame_count, "fps": self.fps, "width": self.width, "height": self.height,
+            "verdict": self.verdict, "kinds": list(self.kinds),
+            "findings": [f.to_dict() for f in self.findings],
+            "measures": {k: _finite(v) for k, v in self.measures.items()},
+            "series": {k: [_finite(x) for x in v] for k, v in self.series.items()},
+            "scene_cuts": list(self.scene_cuts),
+        }
+
+    def to_json(self, indent: int | None = 1) -> str:
+        return json.dumps(self.to_dict(), indent=indent)
+
+    def text(self) -> str:
+        m = self.measures
+        lines = [self.verdict, "",
+                 f"{self.frame_count} frames, {self.width}x{self.height}, {self.fps:g} fps; "
+                 f"{len(self.scene_cuts)} scene cut(s){' at ' + ', '.join(map(str, self.scene_cuts)) if self.scene_cuts else ''}.", ""]
+        for f in self.findings:
+            head = f.kind if f.kind == "steady" else f"{f.kind} ({f.severity}, {f.score:.1f}x threshold)"
+            lines.append(f"* {head}: {f.explanation}")
+            if f.frames:
+                lines.append(f"  frames most affected: {', '.join(map(str, f.frames))}")
+            lines.append(f"  fix: {f.fix}")
+        lines += ["", "Measures (motion-compensated unless marked):",
+                  f"  warping error (Lai et al.)        {m['warp_error']:.5f}  (mean squared residual, 0-1 scale)",
+                  f"  temporal flickering (VBench)      {m['temporal_flickering']:.4f} raw, {m['temporal_flickering_mc']:.4f} motion-compensated (1 = steady)",
+                  f"  brightness fast part              {m['luma_hf_pct']:.2f} % RMS",
+                  f"  colour fast part                  {m['colour_hf_pct']:.2f} % RMS",
+                  f"  regional gain spread              {m['regional_pct']:.2f} % RMS",
+                  f"  fine-detail residual              {m['texture_ratio']:.3f} of detail ({m['texture_rms']:.2f} levels RMS)",
+                  f"  8x8 blockiness / banding          {m['blockiness']:.3f} / {m['banding']:.3f}"
+                  + (f"  (residual repeats every {int(m['gop_period'])} frames)" if m['gop_period'] else ""),
+                  f"  classic mean abs diff (seed)      {m['mean_diff']:.2f} -> seed rule says \"{seed_rule(m['mean_diff'])}\""
+                  " (motion counts as flicker there)"]
+        return "\n".join(lines)
+
+
+def _finite(x):
+    x = float(x)
+    return round(x, 6) if math.isfinite(x) else 0.0
+
+
+def seed_rule(mean_diff: float) -> str:
+    """The seed's one-number diagnosis, kept for comparison."""
+    return "generative" if mean_diff > SEED_THRESHOLD else "codec"
+
+
+def _top_frames(values: np.ndarray, count: int = 5) -> list:
+    values = np.abs(np.nan_to_num(values))
+    order = np.argsort(-values, kind="stable")
+    return [int(i) for i in order[:count] if values[i] > 0]
+
+
+def _diagnose(s: _Series, fps: float, settings: AnalysisSettings) -> FlickerReport:
+    n = s.n
+    pairs = s.pairs
+    valid = np.array([p is not None and p.valid >= 0.05 for p in pairs])
+    get = lambda attr: np.array([getattr(p, attr) if p is not None else 0.0 for p in pairs], np.float64)
+    log_gain = np.array([p.log_gain if p is not None else np.zeros(4) for p in pairs], np.float64).reshape(n, 4)
+    segments = _segments(n, s.cuts)
+    fast = np.stack([_fast_part(log_gain[:, k], segments, settings.window) for k in range(4)], 1)
+    common = fast[:, :3].mean(1, keepdims=True)
+    luma_hf = fast[:, 3] * 100
+    colour_dev = (fast[:, :3] - common) * 100  # per channel, %
+    colour_hf = np.sqrt(np.mean(colour_dev ** 2, axis=1))
+    regional = get("regional") * 100
+    texture = get("texture")
+    warp_error = get("warp_error")
+    mc_mae = get("mc_mae")
+    mean_diff = np.array(s.mean_diff)
+    rms = lambda x: float(np.sqrt(np.mean(x ** 2))) if len(x) else 0.0
+    in_shot = np.ones(n, bool)  # frames whose curves are defined (a shot of at least 3 frames)
+    for a, b in segments:
+        if b - a < 3:
+            in_shot[a:b] = False
+    v = valid
+    measures = {
+        "mean_diff": float(mean_diff[1:].mean()) if n > 1 else 0.0,
+        "warp_error": float(warp_error[v].mean()) if v.any() else 0.0,
+        "warp_error_max": float(warp_error[v].max()) if v.any() else 0.0,
+        "temporal_flickering": (255.0 - (float(mean_diff[1:].mean()) if n > 1 else 0.0)) / 255.0,
+        "temporal_flickering_mc": (255.0 - (float(mc_mae[v].mean()) if v.any() else 0.0)) / 255.0,
+        "luma_hf_pct": rms(luma_hf[in_shot]),
+        "colour_hf_pct": rms(colour_hf[in_shot]),
+        "regional_pct": rms(regional[v]),
+        "texture_ratio": float(np.median(texture[v])) if v.any() else 0.0,
+        "texture_rms": float(np.median(get("texture_rms")[v])) if v.any() else 0.0,
+        "blockiness": float(np.mean(s.blockiness)),
+        "banding": float(np.mean(s.banding)),
+        "gop_period": float(_gop_period(warp_error, v)),
+        "luma_mean": float(np.mean(s.luma)),
+        "luma_std": float(np.std(s.luma)),
+        "scene_cut_count": float(len(s.cuts)),
+        "compensated_share": float(np.mean(get("valid")[v])) if v.any() else 0.0,
+        "pairs_measured": float(v.sum()),
+    }
+    series = {
+        "mean_diff": mean_diff, "warp_error": warp_error * 1000, "luma": np.array(s.luma), "luma_hf": luma_hf,
+        "colour_hf": colour_hf, "regional": regional, "texture": texture, "blockiness": np.array(s.blockiness),
+    }
+    scores = {k: measures[_MEASURE_FOR_KIND[k]] / THRESHOLDS[k] for k in FLICKER_KINDS}
+    scores["codec"] = max(0.0, measures["blockiness"] - 1.0) / (THRESHOLDS["codec"] - 1.0)
+    # a colour cast moves luma too; call it brightness only when the channels move together
+    if measures["luma_hf_pct"] < 2.0 * measures["colour_hf_pct"]:
+        scores["brightness"] = min(scores["brightness"], 0.99)
+    if not v.any():
+        for k in ("brightness", "colour", "regional", "texture"):
+            scores[k] = 0.0
+    kinds, findings = [], []
+    for k in sorted(FLICKER_KINDS, key=lambda k: -scores[k]):
+        if scores[k] >= 1.0:
+            kinds.append(k)
+            findings.append(Finding(k, _severity(scores[k]), scores[k], EXPLAIN[k],
+                                    _top_frames(series[_SERIES_FOR_KIND[k]] - (1.0 if k == "codec" else 0.0)), FIXES[k]))
+    if not kinds:
+        kinds.append("steady")
+        findings.append(Finding("steady", "none", max(scores.values()) if scores else 0.0, EXPLAIN["steady"], [], FIXES["steady"]))
+    if s.cuts:
+        kinds.append("scene_cuts")
+        findings.append(Finding("scene_cuts", "info", float(len(s.cuts)), EXPLAIN["scene_cuts"], list(s.cuts), FIXES["scene_cuts"]))
+    if kinds[0] == "steady":
+        verdict = "Steady: no flicker beyond what motion explains"
+    else:
+        worst = findings[0]
+        others = [f.kind for f in findings[1:] if f.kind != "scene_cuts"]
+        verdict = f"{worst.severity.capitalize()} {worst.kind} flicker" + (f", also {', '.join(others)}" if others else "")
+    verdict += f" (classic diff {measures['mean_diff']:.1f}; seed rule: {seed_rule(measures['mean_diff'])})"
+    return FlickerReport(n, float(fps), s.size[1], s.size[0], kinds, findings, measures, series, list(s.cuts), verdict)
+
+
+def analyze_frames(frames: Iterable[np.ndarray], fps: float, progress: Optional[ProgressFn] = None, total: int = 0,
+                   settings: AnalysisSettings = AnalysisSettings()) -> FlickerReport:
+    """Analyse a clip given as uint8 RGB frames (any iterable; consumed once, frame pairs only in memory)."""
+    check_range("fps", fps, 0.01, 1000)
+    settings = settings.validated()
+    series = _collect(frames, settings, progress, total)
+    return _diagnose(series, fps, settings)
+
+
+def analyze_file(path: str, progress: Optional[ProgressFn] = None, settings: AnalysisSettings = AnalysisSettings()) -> FlickerReport:
+    from . import video
+
+    info, frames = video.iter_frames(path)
+    try:
+        return analyze_frames(frames, info.fps, progress, info.frame_count, settings)
+    finally:
+        frames.close()
