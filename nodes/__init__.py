@@ -3,13 +3,15 @@
 Imported only as part of the pack (relative imports); never as a top-level ``nodes`` (ComfyUI owns that name).
 """
 
-from . import compare, ffmpeg_fix, video_io
+from . import analysis, compare, ffmpeg_fix, video_io
 
 NODES = {
     "UnflickerLoadVideo": (video_io.LoadVideo, "Load Video (Unflicker)"),
     "UnflickerSaveVideo": (video_io.SaveVideo, "Save Video (Unflicker)"),
     "UnflickerFFmpegDeflickerDeband": (ffmpeg_fix.FFmpegDeflickerDeband, "FFmpeg Deflicker + Deband"),
     "UnflickerSideBySide": (compare.SideBySide, "Side by Side (before/after)"),
+    "UnflickerAnalyzeFlicker": (analysis.AnalyzeFlicker, "Analyze Flicker"),
+    "UnflickerCompareFlicker": (analysis.CompareFlicker, "Compare Flicker"),
 }
 
 NODE_CLASS_MAPPINGS = {name: cls for name, (cls, _) in NODES.items()}

@@ -271,8 +271,8 @@ def _collect(frames: Iterable[np.ndarray], settings: AnalysisSettings, progress,
         prev, prev_small, prev_gray = frame, small, gray
         s.n = i + 1
         report(progress, s.n, max(total, s.n))
-    if s.n == 0:
-        raise UnflickerError("the clip has no frames: analysis needs at least two")
+    if s.n < 2:
+        raise UnflickerError(f"the clip has {s.n} frame(s): flicker analysis needs at least two")
     return s
 
 
@@ -491,3 +491,125 @@ def analyze_file(path: str, progress: Optional[ProgressFn] = None, settings: Ana
         return analyze_frames(frames, info.fps, progress, info.frame_count, settings)
     finally:
         frames.close()
+
+
+# ---------------------------------------------------------------- before / after
+COMPARED = (  # (measure, lower is better, label)
+    ("warp_error", True, "warping error"),
+    ("temporal_flickering_mc", False, "temporal flickering, motion-compensated (VBench-style)"),
+    ("luma_hf_pct", True, "brightness fast part"),
+    ("colour_hf_pct", True, "colour fast part"),
+    ("regional_pct", True, "regional gain spread"),
+    ("texture_ratio", True, "fine-detail residual"),
+    ("blockiness", True, "8x8 blockiness"),
+    ("mean_diff", True, "classic mean abs diff"),
+    ("temporal_flickering", False, "temporal flickering (VBench, raw)"),
+)
+
+
+@dataclass
+class Comparison:
+    before: dict
+    after: dict
+    changes: dict  # measure -> percent change (after vs before)
+    verdict: str
+    text: str
+
+
+def _pct(before: float, after: float) -> float:
+    return 0.0 if abs(before) < 1e-12 else 100.0 * (after - before) / abs(before)
+
+
+def compare_reports(before: FlickerReport, after: FlickerReport) -> Comparison:
+    """Percent change per measure and a verdict judged on the motion-compensated measures."""
+    b, a = before.measures, after.measures
+    changes = {name: _pct(b[name], a[name]) for name, _, _ in COMPARED}
+    # the flicker measures that matter: those of the kinds found before (warping error always)
+    focus = ["warp_error"] + [_MEASURE_FOR_KIND[k] for k in before.kinds if k in _MEASURE_FOR_KIND]
+    drops = [-changes[m] for m in focus]
+    main = float(np.mean(drops))
+    remaining = [k for k in after.kinds if k in FLICKER_KINDS]
+    if main >= 30 and not set(remaining) & set(before.kinds):
+        verdict = f"Fixed: flicker down {main:.0f} % on the motion-compensated measures"
+    elif main >= 15:
+        verdict = f"Improved: flicker down {main:.0f} % on the motion-compensated measures"
+    elif main > -15:
+        verdict = f"Unchanged: flicker changed {-main:+.0f} % on the motion-compensated measures"
+    else:
+        verdict = f"Worse: flicker up {-main:.0f} % on the motion-compensated measures"
+    if remaining:
+        verdict += f"; still present: {', '.join(remaining)}"
+    verdict += f" (classic diff {changes['mean_diff']:+.0f} %; the seed expected -30 to -60 % after a good fix)"
+    lines = [verdict, "", f"{'measure':58s} {'before':>10s} {'after':>10s} {'change':>8s}"]
+    for name, lower, label in COMPARED:
+        better = (changes[name] < 0) == lower
+        mark = "" if abs(changes[name]) < 1 else (" better" if better else " worse")
+        lines.append(f"{label:58s} {b[name]:10.4f} {a[name]:10.4f} {changes[name]:+7.1f}%{mark}")
+    lines += ["", f"before: {before.verdict}", f"after:  {after.verdict}"]
+    return Comparison({k: b[k] for k, _, _ in COMPARED}, {k: a[k] for k, _, _ in COMPARED}, changes, verdict,
+                      "\n".join(lines))
+
+
+# ---------------------------------------------------------------- chart
+_PANELS = (
+    ("Frame-to-frame change", (("mean_diff", "classic mean diff (levels)", (150, 150, 150)),
+                               ("warp_error", "warping error x1000", (220, 60, 40)))),
+    ("Brightness and colour flicker (fast part, %)", (("luma_hf", "brightness", (240, 170, 0)),
+                                                      ("colour_hf", "colour", (150, 60, 200)))),
+    ("Local flicker", (("regional", "regional gain spread %", (0, 140, 200)),
+                       ("texture", "fine-detail residual ratio", (40, 160, 60)))),
+)
+
+
+def render_chart(rep: FlickerReport, width: int = 960, height: int = 600) -> np.ndarray:
+    """A readable picture of the per-frame curves, scene cuts marked in red; uint8 (H, W, 3)."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    img = Image.new("RGB", (width, height), (255, 255, 255))
+    draw = ImageDraw.Draw(img)
+    try:
+        font, small = ImageFont.load_default(15), ImageFont.load_default(12)
+    except TypeError:  # Pillow < 10.1
+        font = small = ImageFont.load_default()
+    draw.text((12, 8), rep.verdict[:130], fill=(0, 0, 0), font=font)
+    left, right, top, bottom = 64, width - 16, 36, height - 30
+    panel_h = (bottom - top) / len(_PANELS)
+    n = max(rep.frame_count, 2)
+    xs = lambda i: left + (right - left) * i / (n - 1)
+    for p, (title, curves) in enumerate(_PANELS):
+        y0 = top + p * panel_h + 18
+        y1 = top + (p + 1) * panel_h - 8
+        draw.rectangle((left, y0, right, y1), outline=(180, 180, 180))
+        draw.text((left + 4, y0 - 17), title, fill=(40, 40, 40), font=small)
+        values = [np.abs(np.asarray(rep.series[name], np.float64)) for name, _, _ in curves]
+        vmax = max([float(v.max()) for v in values if len(v)] + [1e-6]) * 1.1
+        for frac in (0.0, 0.5, 1.0):
+            y = y1 - (y1 - y0) * frac
+            draw.line((left - 4, y, left, y), fill=(120, 120, 120))
+            draw.text((4, y - 7), f"{vmax * frac:.3g}", fill=(90, 90, 90), font=small)
+        for cut in rep.scene_cuts:
+            x = xs(cut - 0.5)
+            for yy in range(int(y0), int(y1), 8):
+                draw.line((x, yy, x, min(yy + 4, y1)), fill=(230, 0, 0), width=2)
+        lx = right - 10
+        for (name, label, colour), v in reversed(list(zip(curves, values))):
+            pts = [(xs(i), y1 - (y1 - y0) * float(v[i]) / vmax) for i in range(len(v))]
+            if len(pts) > 1:
+                draw.line(pts, fill=colour, width=2)
+            tw = draw.textlength(label, font=small)
+            lx -= tw + 26
+            draw.line((lx, y0 + 9, lx + 16, y0 + 9), fill=colour, width=3)
+            draw.text((lx + 20, y0 + 2), label, fill=(40, 40, 40), font=small)
+    step = max(1, int(round(n / 12)))
+    for i in range(0, n, step):
+        draw.text((xs(i) - 6, bottom - 4), str(i), fill=(90, 90, 90), font=small)
+    draw.text((right - 230, height - 16), "frame" + ("   | red dashes: scene cuts" if rep.scene_cuts else ""),
+              fill=(90, 90, 90), font=small)
+    return np.asarray(img)
+
+
+def save_chart(rep: FlickerReport, path: str) -> str:
+    from PIL import Image
+
+    Image.fromarray(render_chart(rep)).save(path)
+    return path

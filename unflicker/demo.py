@@ -24,6 +24,23 @@ def mean_abs_diff(frames) -> float:
     return float(np.mean(diffs)) if diffs else 0.0
 
 
+def _analysis_lines(before: np.ndarray, after: np.ndarray, fps: float, out_dir: str) -> list[str]:
+    """Analyse the sample and the fix, write their JSON and charts, and return the comparison text."""
+    from . import analysis
+
+    reports = {}
+    for name, clip in (("before", before), ("after", after)):
+        rep = analysis.analyze_frames(clip, fps)
+        with open(os.path.join(out_dir, f"analysis_{name}.json"), "w") as f:
+            f.write(rep.to_json() + "\n")
+        analysis.save_chart(rep, os.path.join(out_dir, f"analysis_{name}.png"))
+        reports[name] = rep
+    cmp = analysis.compare_reports(reports["before"], reports["after"])
+    return ["Flicker analysis of the sample (before):", reports["before"].text(), "",
+            "Before / after the FFmpeg fix:", cmp.text,
+            f"(JSON and charts: {os.path.join(out_dir, 'analysis_before.json')}, analysis_after.json, analysis_*.png)"]
+
+
 def run_demo(out_dir: str = "unflicker-demo", frames: int = 48, height: int = 256, width: int = 320) -> str:
     os.makedirs(out_dir, exist_ok=True)
     clean = synthetic.moving_clip("pan", frames, height, width, seed=7, speed=1.5)
@@ -48,6 +65,7 @@ def run_demo(out_dir: str = "unflicker-demo", frames: int = 48, height: int = 25
         f"std of per-frame mean luma: {luma_before:.2f} -> {luma_after:.2f} ({100 * (1 - luma_after / luma_before):.0f} % lower)",
         f"mean abs diff of consecutive frames (classic measure): {mean_abs_diff(sample):.2f} -> {mean_abs_diff(fixed):.2f}",
     ]
+    lines += ["", *_analysis_lines(sample, fixed, info.fps, out_dir)]
     report = "\n".join(lines)
     with open(os.path.join(out_dir, "report.txt"), "w") as f:
         f.write(report + "\n")
