@@ -114,64 +114,72 @@ def _highpass(img: np.ndarray, sigma: float = 2.0) -> np.ndarray:
     return img - cv2.GaussianBlur(img, (0, 0), sigma)
 
 
+_LUMA_ROW = LUMA_WEIGHTS[None, :]
+_ERODE = np.ones((3, 3), np.uint8)
+
+
 @dataclass
 class _PairMeasures:
     warp_error: float       # mean squared residual (0-1 scale) over consistent pixels, Lai et al. 2018
     mc_mae: float           # mean |residual| in levels over consistent pixels
     log_gain: np.ndarray    # (4,) log gains R, G, B, luma between the aligned frames
-    regional: float         # spatial std of per-block log gains after removing the global gain
-    texture: float          # fine residual RMS / fine detail RMS
+    regional: float         # RMS spread of per-block gains after removing a global gain and offset
+    texture: float          # median fine residual / median fine detail
     texture_rms: float      # fine residual RMS, levels
     valid: float            # share of pixels that passed the consistency check
 
 
 def _measure_pair(a: np.ndarray, b: np.ndarray, ga: np.ndarray, gb: np.ndarray, preset: str) -> _PairMeasures:
+    """Line b up with a by DIS flow, mask inconsistent pixels, measure what changed. Masked statistics go
+    through OpenCV (cv2.mean / cv2.norm with a mask) so no masked copies are made."""
     fw = flow.dis_flow(ga, gb, preset)
     bw = flow.dis_flow(gb, ga, preset)
-    mask = flow.occlusion_mask(fw, bw) & _inside(fw)
+    consistent = (flow.occlusion_mask(fw, bw) & _inside(fw)).view(np.uint8)
     # one pixel of erosion: residuals at motion boundaries are interpolation, not flicker
-    mask = cv2.erode(mask.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
-    valid = float(mask.mean())
+    mask = cv2.erode(consistent, _ERODE)
+    count = cv2.countNonZero(mask)
+    valid = count / mask.size
     if valid < 0.05:
         return _PairMeasures(0.0, 0.0, np.zeros(4), 0.0, 0.0, 0.0, valid)
-    af = a.astype(np.float32)
-    bf = flow.warp(b, fw).astype(np.float32)  # b lined up with a
-    res = bf - af
-    m = mask
-    rm = res[m]
-    warp_error = float(np.mean(rm * rm)) / (255.0 * 255.0)
-    mc_mae = float(np.mean(np.abs(rm)))
-    ma, mb = af[m].mean(0), bf[m].mean(0)
-    la, lb = af @ LUMA_WEIGHTS, bf @ LUMA_WEIGHTS
-    mla, mlb = float(la[m].mean()), float(lb[m].mean())
+    bw8 = flow.warp(b, fw)  # b lined up with a
+    warp_error = cv2.norm(a, bw8, cv2.NORM_L2SQR, mask) / (3 * count) / (255.0 * 255.0)
+    mc_mae = cv2.norm(a, bw8, cv2.NORM_L1, mask) / (3 * count)
+    ma, mb = np.array(cv2.mean(a, mask)[:3]), np.array(cv2.mean(bw8, mask)[:3])
+    mla, mlb = float(ma @ LUMA_WEIGHTS), float(mb @ LUMA_WEIGHTS)
     log_gain = np.log(np.append(mb, mlb) + 1.0) - np.log(np.append(ma, mla) + 1.0)
+    la = cv2.transform(a.astype(np.float32), _LUMA_ROW)
+    lb = cv2.transform(bw8.astype(np.float32), _LUMA_ROW)
 
-    # regional: gains per block of the grid, spread after removing the global gain
-    h, w = m.shape
-    mf = m.astype(np.float32)
+    # regional: per-block means against a global affine change (gain and offset: brightness and colour-cast
+    # flicker), spread of what is left
+    mf = mask.astype(np.float32)
     sum_a = cv2.resize(la * mf, (GRID, GRID), interpolation=cv2.INTER_AREA)
     sum_b = cv2.resize(lb * mf, (GRID, GRID), interpolation=cv2.INTER_AREA)
     cover = cv2.resize(mf, (GRID, GRID), interpolation=cv2.INTER_AREA)
     ok = cover > 0.3
     regional = 0.0
     if ok.sum() >= 4:
-        # blocks against a global affine change (gain and offset: brightness and colour-cast flicker)
-        va, vb = la[m], lb[m]
-        var_a = float(va.var())
-        gain = float(np.mean((va - mla) * (vb - mlb))) / var_a if var_a > 1e-6 else 1.0
+        var_a = cv2.mean(la * la, mask)[0] - mla * mla
+        cov_ab = cv2.mean(la * lb, mask)[0] - mla * mlb
+        gain = cov_ab / var_a if var_a > 1e-3 else 1.0
         block_a, block_b = sum_a[ok] / cover[ok], sum_b[ok] / cover[ok]
         predicted = mlb + gain * (block_a - mla)
         deviation = (block_b - predicted) / (block_a + 32.0)  # floor: dark blocks are noisy and hide flicker
         deviation -= np.average(deviation, weights=cover[ok])
         regional = float(np.sqrt(np.average(deviation ** 2, weights=cover[ok])))
 
-    # texture: fine residual after removing the smooth (gain, regional) part, against the fine detail present
-    # medians, not means: flow failures are local, re-sampled detail is everywhere
-    lb_matched = lb * (mla + 1.0) / (mlb + 1.0)
-    fine_res = np.abs(_highpass(lb_matched - la)[m])
-    fine_detail = 0.5 * (np.abs(_highpass(la)[m]) + np.abs(_highpass(lb_matched)[m]))
-    texture_rms = float(np.sqrt(np.mean(fine_res ** 2)))
-    texture = float(np.median(fine_res)) / (float(np.median(fine_detail)) + 0.25)
+    # texture: fine residual after removing the smooth (gain, regional) part, against the fine detail present;
+    # medians, not means: flow failures are local, re-sampled detail is everywhere (a quarter of the pixels
+    # is plenty for a median)
+    lb_matched = lb * ((mla + 1.0) / (mlb + 1.0))
+    fine_res = np.abs(_highpass(lb_matched - la))
+    texture_rms = math.sqrt(cv2.norm(fine_res, cv2.NORM_L2SQR, mask) / count)
+    sub = mask[::2, ::2].view(bool)
+    detail = np.abs(_highpass(la)[::2, ::2][sub]) + np.abs(_highpass(lb_matched)[::2, ::2][sub])
+    res_sub = fine_res[::2, ::2][sub]
+    if res_sub.size < 16:
+        return _PairMeasures(warp_error, mc_mae, log_gain, regional, 0.0, texture_rms, valid)
+    texture = float(np.median(res_sub)) / (0.5 * float(np.median(detail)) + 0.25)
     return _PairMeasures(warp_error, mc_mae, log_gain, regional, texture, texture_rms, valid)
 
 
@@ -196,7 +204,7 @@ def _moving_median(x: np.ndarray, window: int) -> np.ndarray:
     if half < 1:
         return x.copy()
     padded = np.concatenate([2 * x[0] - x[half:0:-1], x, 2 * x[-1] - x[-2:-half - 2:-1]])
-    return np.array([np.median(padded[i:i + 2 * half + 1]) for i in range(len(x))])
+    return np.median(np.lib.stride_tricks.sliding_window_view(padded, 2 * half + 1), axis=1)
 
 
 def _gop_period(energy: np.ndarray, valid: np.ndarray) -> int:
