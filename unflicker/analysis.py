@@ -37,6 +37,7 @@ FLICKER_KINDS = ("brightness", "regional", "colour", "texture", "codec")
 SEED_THRESHOLD = 12.0  # the seed's rule: classic mean diff above this is "generative", else "codec"
 LUMA_WEIGHTS = np.array([0.2126, 0.7152, 0.0722], np.float32)  # BT.709, as demo.mean_luma
 CUT_MAX_VALID = 0.5  # a pair whose flow lines up more than this share of pixels is no cut
+CODEC_CROP = 256  # side of the native-resolution centre crop used for blockiness and banding
 GRID = 4  # regional gain blocks per side
 
 # Detection thresholds on the clip-level measures (units as in FlickerReport.measures). Calibrated on the
@@ -222,6 +223,19 @@ def _gop_period(energy: np.ndarray, valid: np.ndarray) -> int:
     return best_lag if best > 0.5 else 0
 
 
+def classic_measures(frames: Iterable[np.ndarray], progress: Optional[ProgressFn] = None, total: int = 0) -> dict:
+    """Only the seed's measures, streamed: per-frame mean abs diff (0 for frame 0), its average, per-frame mean
+    luma, and the seed rule's verdict. A fast first look; it cannot tell motion from flicker."""
+    diffs, luma, prev = [], [], None
+    for i, frame in enumerate(frames):
+        diffs.append(pair_abs_diff(prev, frame) if prev is not None else 0.0)
+        luma.append(float(np.dot(cv2.mean(frame)[:3], LUMA_WEIGHTS)))
+        prev = frame
+        report(progress, i + 1, max(total, i + 1))
+    average = float(np.mean(diffs[1:])) if len(diffs) > 1 else 0.0
+    return {"mean_diff": diffs, "mean_diff_avg": average, "luma": luma, "seed_verdict": seed_rule(average)}
+
+
 # ---------------------------------------------------------------- streaming pass
 @dataclass
 class _Series:
@@ -244,6 +258,13 @@ def _small(frame: np.ndarray, long_side: int) -> np.ndarray:
     return cv2.resize(frame, (max(8, round(w * scale)), max(8, round(h * scale))), interpolation=cv2.INTER_AREA)
 
 
+def _grid_crop(frame: np.ndarray, size: int) -> np.ndarray:
+    h, w = frame.shape[:2]
+    y0 = max(0, (h - size) // 2) // 8 * 8
+    x0 = max(0, (w - size) // 2) // 8 * 8
+    return np.ascontiguousarray(frame[y0:y0 + size, x0:x0 + size])
+
+
 def _collect(frames: Iterable[np.ndarray], settings: AnalysisSettings, progress, total: int) -> _Series:
     s = _Series()
     prev = prev_small = prev_gray = None
@@ -258,9 +279,12 @@ def _collect(frames: Iterable[np.ndarray], settings: AnalysisSettings, progress,
         means = cv2.mean(frame)[:3]
         s.rgb.append(means)
         s.luma.append(float(np.dot(means, LUMA_WEIGHTS)))
-        gray_full = flow.to_gray(frame)
-        s.blockiness.append(blockiness(gray_full))
-        s.banding.append(banding(gray_full[::2]))
+        # codec evidence at native resolution (the 8x8 grid is lost in any rescale), on a grid-aligned
+        # centre crop: blocking covers the whole frame, so 256x256 pixels are evidence enough
+        crop = _grid_crop(frame, CODEC_CROP)
+        gray_crop = flow.to_gray(crop)
+        s.blockiness.append(blockiness(gray_crop))
+        s.banding.append(banding(gray_crop))
         small = _small(frame, settings.long_side)
         gray = flow.to_gray(small)
         if prev is None:
@@ -439,7 +463,7 @@ def _diagnose(s: _Series, fps: float, settings: AnalysisSettings) -> FlickerRepo
         "regional_pct": rms(regional[v]),
         "texture_ratio": float(np.median(texture[v])) if v.any() else 0.0,
         "texture_rms": float(np.median(get("texture_rms")[v])) if v.any() else 0.0,
-        "blockiness": float(np.mean(s.blockiness)),
+        "blockiness": float(np.median(s.blockiness)),  # median: content can line up with the grid now and then
         "banding": float(np.mean(s.banding)),
         "gop_period": float(_gop_period(warp_error, v)),
         "luma_mean": float(np.mean(s.luma)),
