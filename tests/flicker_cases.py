@@ -42,39 +42,40 @@ def _inject(kind: str, clip: np.ndarray, seed: int) -> np.ndarray:
     raise ValueError(kind)
 
 
-def build_cases():
+def build_cases(seed: int = 0):
+    """The set; ``seed`` shifts every scene and injection seed (0 = the set the tests use)."""
     cases = []
     kinds = ("clean", "brightness", "regional", "colour", "texture", "codec")
     for m, motion in enumerate(syn.MOTIONS):
-        clip = scene(motion, N, 11 + m, 2.5)
+        clip = scene(motion, N, seed + 11 + m, 2.5)
         for k, kind in enumerate(kinds):
             expected = {"steady"} if kind == "clean" else {kind}
-            cases.append((f"{motion}/{kind}", _inject(kind, clip, 100 + 7 * m + k), expected))
+            cases.append((f"{motion}/{kind}", _inject(kind, clip, seed + 100 + 7 * m + k), expected))
     # fast motion, clean: the seed rule calls these "generative"
     for i, (motion, speed) in enumerate((("pan", 10.0), ("pan", 14.0), ("zoom", 6.0), ("objects", 9.0), ("pan", 17.0), ("pan", 20.0))):
-        clip = scene(motion, N, 40 + i, speed)
+        clip = scene(motion, N, seed + 40 + i, speed)
         cases.append((f"fast-{motion}{speed:g}/clean", clip, {"steady"}))
     # two shots joined by a cut, clean or flickering: the cut must not read as flicker
     for i, (kind, motions) in enumerate((("clean", ("pan", "zoom")), ("clean", ("static", "objects")),
                                          ("brightness", ("pan", "static")), ("colour", ("zoom", "pan")),
                                          ("texture", ("objects", "pan")))):
-        a = scene(motions[0], N // 2 + 2, 60 + i, 2.0)
-        b = scene(motions[1], N // 2 + 2, 70 + i, 2.0)
-        clip = _inject(kind, np.concatenate([a, b]), 200 + i)
+        a = scene(motions[0], N // 2 + 2, seed + 60 + i, 2.0)
+        b = scene(motions[1], N // 2 + 2, seed + 70 + i, 2.0)
+        clip = _inject(kind, np.concatenate([a, b]), seed + 200 + i)
         expected = {"steady" if kind == "clean" else kind, "scene_cuts"}
         cases.append((f"cut-{'+'.join(motions)}/{kind}", clip, expected))
     # weaker doses on other scenes
     for i, (motion, kind) in enumerate((("pan", "brightness"), ("objects", "colour"), ("zoom", "regional"),
                                         ("static", "texture"), ("fade", "codec"))):
-        clip = scene(motion, N, 80 + i, 3.0)
+        clip = scene(motion, N, seed + 80 + i, 3.0)
         if kind == "brightness":
-            bad = syn.brightness_flicker(clip, 0.05, i)[0]
+            bad = syn.brightness_flicker(clip, 0.05, seed + i)[0]
         elif kind == "colour":
-            bad = syn.colour_flicker(clip, 5, i)
+            bad = syn.colour_flicker(clip, 5, seed + i)
         elif kind == "regional":
-            bad = syn.regional_flicker(clip, 0.06, i)
+            bad = syn.regional_flicker(clip, 0.06, seed + i)
         elif kind == "texture":
-            bad = syn.texture_flicker(clip, 4.0, i)
+            bad = syn.texture_flicker(clip, 4.0, seed + i)
         else:
             bad = syn.codec_damage(clip, 42, FPS)
         cases.append((f"weak-{motion}/{kind}", bad, {kind}))

@@ -44,11 +44,12 @@ GRID = 4  # regional gain blocks per side
 # labelled synthetic set in tests/test_analysis.py: clean clips with pan/zoom/objects/fade stay well below.
 THRESHOLDS = {
     "brightness": 1.0,  # luma_hf_pct: RMS of the fast part of the brightness curve, % of mean brightness
-    "colour": 1.0,      # colour_hf_pct: RMS of the fast part of channel-minus-luma curves, %
-    "regional": 2.0,    # regional_pct: RMS spatial spread of per-block gains, %
+    "colour": 0.8,      # colour_hf_pct: RMS of the fast part of channel-minus-luma curves, %
+    "regional": 1.1,    # regional_pct: median over pairs of the spread of per-block gains, %
     "texture": 0.5,     # texture_ratio: median fine residual / median fine detail after compensation
     "codec": 1.13,      # blockiness: 8x8 grid edge strength / edge strength beside the grid
 }
+CODEC_WITH_TEXTURE = 1.05  # blockiness that, with texture change, already means codec re-quantisation
 
 
 @dataclass(frozen=True)
@@ -152,17 +153,31 @@ def _measure_pair(a: np.ndarray, b: np.ndarray, ga: np.ndarray, gb: np.ndarray, 
     lb = cv2.transform(bw8.astype(np.float32), _LUMA_ROW)
 
     # regional: per-block means against a global affine change (gain and offset: brightness and colour-cast
-    # flicker), spread of what is left
-    mf = mask.astype(np.float32)
+    # flicker), spread of what is left. Pixels with outlying residuals are left out first: where flow slips
+    # (flat areas, edges of fast-moving shapes) residuals are tens of levels, while a gain field of +-10 %
+    # moves pixels by a few
+    sub = mask[::2, ::2].view(bool)
+    diff = lb - la
+    d_sub = diff[::2, ::2][sub]
+    if d_sub.size >= 16:
+        centre = float(np.median(d_sub))
+        spread = float(np.median(np.abs(d_sub - centre)))
+        inlier = (np.abs(diff - centre) <= max(12.0, 6.0 * spread)).view(np.uint8)
+        mask_regional = mask & inlier
+    else:
+        mask_regional = mask
+    mf = mask_regional.astype(np.float32)
     sum_a = cv2.resize(la * mf, (GRID, GRID), interpolation=cv2.INTER_AREA)
     sum_b = cv2.resize(lb * mf, (GRID, GRID), interpolation=cv2.INTER_AREA)
     cover = cv2.resize(mf, (GRID, GRID), interpolation=cv2.INTER_AREA)
     ok = cover > 0.3
     regional = 0.0
     if ok.sum() >= 4:
+        # gain as the ratio of spreads, not a least-squares slope: noise in both frames (grain, re-sampled
+        # texture) would bias a slope towards 0 and fake a regional pattern
         var_a = cv2.mean(la * la, mask)[0] - mla * mla
-        cov_ab = cv2.mean(la * lb, mask)[0] - mla * mlb
-        gain = cov_ab / var_a if var_a > 1e-3 else 1.0
+        var_b = cv2.mean(lb * lb, mask)[0] - mlb * mlb
+        gain = math.sqrt(var_b / var_a) if var_a > 1e-3 and var_b > 0 else 1.0
         block_a, block_b = sum_a[ok] / cover[ok], sum_b[ok] / cover[ok]
         predicted = mlb + gain * (block_a - mla)
         deviation = (block_b - predicted) / (block_a + 32.0)  # floor: dark blocks are noisy and hide flicker
@@ -175,7 +190,6 @@ def _measure_pair(a: np.ndarray, b: np.ndarray, ga: np.ndarray, gb: np.ndarray, 
     lb_matched = lb * ((mla + 1.0) / (mlb + 1.0))
     fine_res = np.abs(_highpass(lb_matched - la))
     texture_rms = math.sqrt(cv2.norm(fine_res, cv2.NORM_L2SQR, mask) / count)
-    sub = mask[::2, ::2].view(bool)
     detail = np.abs(_highpass(la)[::2, ::2][sub]) + np.abs(_highpass(lb_matched)[::2, ::2][sub])
     res_sub = fine_res[::2, ::2][sub]
     if res_sub.size < 16:
@@ -190,12 +204,20 @@ def _segments(n: int, cuts: list[int]) -> list[tuple[int, int]]:
 
 
 def _fast_part(pair_log_gain: np.ndarray, segments: list[tuple[int, int]], window: int) -> np.ndarray:
-    """Integrate pairwise log gains to a curve per shot and keep its fast part (curve - moving median)."""
+    """Integrate pairwise log gains to a curve per shot and keep its fast part.
+
+    A fade is a steady slope in the pairwise gains: the moving median of the gains is that slope and is taken
+    out first (otherwise a steep fade swallows the flicker riding on it); what is left is integrated and its
+    moving median removed."""
     out = np.zeros_like(pair_log_gain)
     for s, e in segments:
-        curve = np.cumsum(np.concatenate([[0.0], pair_log_gain[s + 1:e]]))
-        if e - s >= 3:
-            out[s:e] = curve - _moving_median(curve, window)
+        if e - s < 3:
+            continue
+        steps = pair_log_gain[s + 1:e]
+        if len(steps) >= 3:
+            steps = steps - _moving_median(steps, window)
+        curve = np.cumsum(np.concatenate([[0.0], steps]))
+        out[s:e] = curve - _moving_median(curve, window)
     return out
 
 
@@ -460,7 +482,9 @@ def _diagnose(s: _Series, fps: float, settings: AnalysisSettings) -> FlickerRepo
         "temporal_flickering_mc": (255.0 - (float(mc_mae[v].mean()) if v.any() else 0.0)) / 255.0,
         "luma_hf_pct": rms(luma_hf[in_shot]),
         "colour_hf_pct": rms(colour_hf[in_shot]),
-        "regional_pct": rms(regional[v]),
+        # median over pairs: regional flicker is in every frame, a pair where the flow slipped is not
+        "regional_pct": float(np.median(regional[v])) if v.any() else 0.0,
+        "regional_rms_pct": rms(regional[v]),
         "texture_ratio": float(np.median(texture[v])) if v.any() else 0.0,
         "texture_rms": float(np.median(get("texture_rms")[v])) if v.any() else 0.0,
         "blockiness": float(np.median(s.blockiness)),  # median: content can line up with the grid now and then
@@ -478,8 +502,12 @@ def _diagnose(s: _Series, fps: float, settings: AnalysisSettings) -> FlickerRepo
     }
     scores = {k: measures[_MEASURE_FOR_KIND[k]] / THRESHOLDS[k] for k in FLICKER_KINDS}
     scores["codec"] = max(0.0, measures["blockiness"] - 1.0) / (THRESHOLDS["codec"] - 1.0)
+    # detail that changes every frame *and* edges on the coding grid: re-quantisation by the codec
+    if scores["texture"] >= 1.0 and measures["blockiness"] >= CODEC_WITH_TEXTURE:
+        scores["codec"] = max(scores["codec"], 1.0)
     # a colour cast moves luma too; call it brightness only when the channels move together
-    if measures["luma_hf_pct"] < 2.0 * measures["colour_hf_pct"]:
+    # (and a regional pattern shifts the mean of what is visible a little)
+    if measures["luma_hf_pct"] < max(2.0 * measures["colour_hf_pct"], 0.5 * measures["regional_pct"]):
         scores["brightness"] = min(scores["brightness"], 0.99)
     if not v.any():
         for k in ("brightness", "colour", "regional", "texture"):
