@@ -149,3 +149,52 @@ def test_cli_analyze_writes_json_and_plot(tmp_path, capsys):
     assert "brightness" in out
     assert json.load(open(tmp_path / "r.json"))["kinds"][0] == "brightness"
     assert os.path.getsize(tmp_path / "r.png") > 5000
+
+
+def _encode_with_keyframes(clip, tmp_path, crf: int, gop: int):
+    """A real x264 encode with a keyframe every ``gop`` frames (the usual cause of periodic pumping)."""
+    import subprocess
+
+    from unflicker import ffmpeg
+
+    src = video.write_video(str(tmp_path / "src.mp4"), clip, FPS, crf=0)
+    out = str(tmp_path / "gop.mp4")
+    subprocess.run([ffmpeg.ffmpeg_exe(), "-y", "-loglevel", "error", "-i", src, "-c:v", "libx264", "-crf", str(crf),
+                    "-g", str(gop), "-keyint_min", str(gop), "-sc_threshold", "0", out], check=True)
+    return video.read_video(out)[0]
+
+
+def test_keyframe_pumping_reads_as_codec(tmp_path):
+    from flicker_cases import scene
+
+    clip = scene("pan", 40, 7, 2.0)
+    assert analysis.analyze_frames(clip, FPS).kinds == ["steady"]
+    rep = analysis.analyze_frames(_encode_with_keyframes(clip, tmp_path, 40, 8), FPS)
+    assert "codec" in rep.kinds and rep.measures["gop_period"] == 8
+    codec = next(f for f in rep.findings if f.kind == "codec")
+    assert "every 8 frames" in codec.explanation and set(codec.frames) <= {8, 16, 24, 32}
+
+
+def test_streaming_memory_does_not_grow_with_the_clip():
+    import tracemalloc
+
+    size = 192
+    base = synthetic.texture(size, size + 2 * 120, seed=9)
+
+    def frames(n):
+        for t in range(n):
+            yield np.ascontiguousarray(base[:, 2 * t:2 * t + size])
+
+    def peak(n):
+        tracemalloc.start()
+        try:
+            assert analysis.analyze_frames(frames(n), FPS).frame_count == n
+            return tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+
+    peak(4)  # first-use imports
+    short, long = peak(15), peak(120)
+    clip_bytes = 120 * size * size * 3
+    assert long < short * 1.25 + 200_000, (short, long)  # per-pair working set only
+    assert long < 0.5 * clip_bytes, (long, clip_bytes)  # a float copy of the clip would be 4x its bytes

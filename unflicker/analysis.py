@@ -49,6 +49,7 @@ THRESHOLDS = {
     "texture": 0.5,     # texture_ratio: median fine residual / median fine detail after compensation
     "codec": 1.13,      # blockiness: 8x8 grid edge strength / edge strength beside the grid
 }
+KEYFRAME_PULSE = 2.5  # residual spikes this many times the other pairs, at a fixed period: keyframes
 CODEC_WITH_TEXTURE = 1.05  # blockiness that, with texture change, already means codec re-quantisation
 
 
@@ -146,26 +147,31 @@ def _measure_pair(a: np.ndarray, b: np.ndarray, ga: np.ndarray, gb: np.ndarray, 
     bw8 = flow.warp(b, fw)  # b lined up with a
     warp_error = cv2.norm(a, bw8, cv2.NORM_L2SQR, mask) / (3 * count) / (255.0 * 255.0)
     mc_mae = cv2.norm(a, bw8, cv2.NORM_L1, mask) / (3 * count)
-    ma, mb = np.array(cv2.mean(a, mask)[:3]), np.array(cv2.mean(bw8, mask)[:3])
-    mla, mlb = float(ma @ LUMA_WEIGHTS), float(mb @ LUMA_WEIGHTS)
-    log_gain = np.log(np.append(mb, mlb) + 1.0) - np.log(np.append(ma, mla) + 1.0)
     la = cv2.transform(a.astype(np.float32), _LUMA_ROW)
     lb = cv2.transform(bw8.astype(np.float32), _LUMA_ROW)
-
-    # regional: per-block means against a global affine change (gain and offset: brightness and colour-cast
-    # flicker), spread of what is left. Pixels with outlying residuals are left out first: where flow slips
-    # (flat areas, edges of fast-moving shapes) residuals are tens of levels, while a gain field of +-10 %
-    # moves pixels by a few
-    sub = mask[::2, ::2].view(bool)
+    # photometric measures use "clean" pixels only: unclipped (a brightened highlight clips channel by channel
+    # and would read as a colour change) and without outlying residuals (where flow slips - flat areas, edges
+    # of fast-moving shapes - residuals are tens of levels, while flicker of +-10 % moves pixels by a few)
+    unclipped = cv2.inRange(a, (4, 4, 4), (251, 251, 251)) & cv2.inRange(bw8, (4, 4, 4), (251, 251, 251))
+    photo = mask & (unclipped >> 7)
+    if cv2.countNonZero(photo) < 0.25 * count:
+        photo = mask
     diff = lb - la
-    d_sub = diff[::2, ::2][sub]
+    d_sub = diff[::2, ::2][photo[::2, ::2].view(bool)]
     if d_sub.size >= 16:
         centre = float(np.median(d_sub))
         spread = float(np.median(np.abs(d_sub - centre)))
         inlier = (np.abs(diff - centre) <= max(12.0, 6.0 * spread)).view(np.uint8)
-        mask_regional = mask & inlier
-    else:
-        mask_regional = mask
+        if cv2.countNonZero(photo & inlier) >= 0.25 * count:
+            photo = photo & inlier
+    ma, mb = np.array(cv2.mean(a, photo)[:3]), np.array(cv2.mean(bw8, photo)[:3])
+    mla, mlb = float(ma @ LUMA_WEIGHTS), float(mb @ LUMA_WEIGHTS)
+    log_gain = np.log(np.append(mb, mlb) + 1.0) - np.log(np.append(ma, mla) + 1.0)
+    sub = photo[::2, ::2].view(bool)
+
+    # regional: per-block means against a global affine change (gain and offset: brightness and colour-cast
+    # flicker), spread of what is left
+    mask_regional = photo
     mf = mask_regional.astype(np.float32)
     sum_a = cv2.resize(la * mf, (GRID, GRID), interpolation=cv2.INTER_AREA)
     sum_b = cv2.resize(lb * mf, (GRID, GRID), interpolation=cv2.INTER_AREA)
@@ -175,8 +181,8 @@ def _measure_pair(a: np.ndarray, b: np.ndarray, ga: np.ndarray, gb: np.ndarray, 
     if ok.sum() >= 4:
         # gain as the ratio of spreads, not a least-squares slope: noise in both frames (grain, re-sampled
         # texture) would bias a slope towards 0 and fake a regional pattern
-        var_a = cv2.mean(la * la, mask)[0] - mla * mla
-        var_b = cv2.mean(lb * lb, mask)[0] - mlb * mlb
+        var_a = cv2.mean(la * la, photo)[0] - mla * mla
+        var_b = cv2.mean(lb * lb, photo)[0] - mlb * mlb
         gain = math.sqrt(var_b / var_a) if var_a > 1e-3 and var_b > 0 else 1.0
         block_a, block_b = sum_a[ok] / cover[ok], sum_b[ok] / cover[ok]
         predicted = mlb + gain * (block_a - mla)
@@ -230,32 +236,31 @@ def _moving_median(x: np.ndarray, window: int) -> np.ndarray:
     return np.median(np.lib.stride_tricks.sliding_window_view(padded, 2 * half + 1), axis=1)
 
 
-def _gop_period(energy: np.ndarray, valid: np.ndarray) -> int:
-    """Lag (frames) at which spikes of the residual energy repeat, 0 if none stands out."""
-    x = np.log(energy[valid] + 1e-9) if valid.sum() >= 8 else np.zeros(0)
-    if len(x) < 12:
-        return 0
-    x = x - _moving_median(x, 5)
-    x = x / (np.sqrt(np.mean(x * x)) + 1e-12)
-    best, best_lag = 0.0, 0
-    for lag in range(3, len(x) // 3 + 1):
-        c = float(np.mean(x[lag:] * x[:-lag]))
-        if c > best:
-            best, best_lag = c, lag
-    return best_lag if best > 0.5 else 0
+def keyframe_pulse(energy: np.ndarray, valid: np.ndarray) -> tuple[int, float, list]:
+    """Residual spikes repeating at a fixed period (a codec's keyframes, each re-coding the picture at once).
 
-
-def classic_measures(frames: Iterable[np.ndarray], progress: Optional[ProgressFn] = None, total: int = 0) -> dict:
-    """Only the seed's measures, streamed: per-frame mean abs diff (0 for frame 0), its average, per-frame mean
-    luma, and the seed rule's verdict. A fast first look; it cannot tell motion from flicker."""
-    diffs, luma, prev = [], [], None
-    for i, frame in enumerate(frames):
-        diffs.append(pair_abs_diff(prev, frame) if prev is not None else 0.0)
-        luma.append(float(np.dot(cv2.mean(frame)[:3], LUMA_WEIGHTS)))
-        prev = frame
-        report(progress, i + 1, max(total, i + 1))
-    average = float(np.mean(diffs[1:])) if len(diffs) > 1 else 0.0
-    return {"mean_diff": diffs, "mean_diff_avg": average, "luma": luma, "seed_verdict": seed_rule(average)}
+    Returns (period in frames, spike ratio = typical spike / typical other pair, spike frames), or (0, 1, [])
+    when no period stands clear: every spike of the period above every other pair, at least three of them.
+    """
+    idx = np.flatnonzero(valid)
+    if len(idx) < 9:
+        return 0, 1.0, []
+    x = np.full(len(energy), np.nan)
+    x[idx] = np.log(energy[idx] + 1e-7)
+    best = (0, 1.0, [])
+    for period in range(3, len(energy) // 3 + 1):
+        for phase in range(period):
+            on = np.arange(phase, len(energy), period)
+            on = on[np.isfinite(x[on])]
+            if len(on) < 3:
+                continue
+            off = np.setdiff1d(idx, on)
+            if len(off) < 2 * len(on) or x[on].min() <= x[off].max():
+                continue
+            ratio = float(np.exp(np.median(x[on]) - np.median(x[off])))
+            if ratio > best[1]:
+                best = (period, ratio, [int(i) for i in on])
+    return best
 
 
 # ---------------------------------------------------------------- streaming pass
@@ -429,7 +434,7 @@ class FlickerReport:
                   f"  regional gain spread              {m['regional_pct']:.2f} % RMS",
                   f"  fine-detail residual              {m['texture_ratio']:.3f} of detail ({m['texture_rms']:.2f} levels RMS)",
                   f"  8x8 blockiness / banding          {m['blockiness']:.3f} / {m['banding']:.3f}"
-                  + (f"  (residual repeats every {int(m['gop_period'])} frames)" if m['gop_period'] else ""),
+                  + (f"  (residual spikes {m['keyframe_pulse']:.1f}x every {int(m['gop_period'])} frames)" if m['gop_period'] else ""),
                   f"  classic mean abs diff (seed)      {m['mean_diff']:.2f} -> seed rule says \"{seed_rule(m['mean_diff'])}\""
                   " (motion counts as flicker there)"]
         return "\n".join(lines)
@@ -469,6 +474,7 @@ def _diagnose(s: _Series, fps: float, settings: AnalysisSettings) -> FlickerRepo
     mc_mae = get("mc_mae")
     mean_diff = np.array(s.mean_diff)
     rms = lambda x: float(np.sqrt(np.mean(x ** 2))) if len(x) else 0.0
+    pulse = keyframe_pulse(warp_error, valid)
     in_shot = np.ones(n, bool)  # frames whose curves are defined (a shot of at least 3 frames)
     for a, b in segments:
         if b - a < 3:
@@ -489,7 +495,8 @@ def _diagnose(s: _Series, fps: float, settings: AnalysisSettings) -> FlickerRepo
         "texture_rms": float(np.median(get("texture_rms")[v])) if v.any() else 0.0,
         "blockiness": float(np.median(s.blockiness)),  # median: content can line up with the grid now and then
         "banding": float(np.mean(s.banding)),
-        "gop_period": float(_gop_period(warp_error, v)),
+        "gop_period": float(pulse[0]),
+        "keyframe_pulse": pulse[1],
         "luma_mean": float(np.mean(s.luma)),
         "luma_std": float(np.std(s.luma)),
         "scene_cut_count": float(len(s.cuts)),
@@ -502,6 +509,9 @@ def _diagnose(s: _Series, fps: float, settings: AnalysisSettings) -> FlickerRepo
     }
     scores = {k: measures[_MEASURE_FOR_KIND[k]] / THRESHOLDS[k] for k in FLICKER_KINDS}
     scores["codec"] = max(0.0, measures["blockiness"] - 1.0) / (THRESHOLDS["codec"] - 1.0)
+    # the whole picture re-coded at a fixed period: keyframe pumping
+    if pulse[0] and pulse[1] >= KEYFRAME_PULSE:
+        scores["codec"] = max(scores["codec"], pulse[1] / KEYFRAME_PULSE)
     # detail that changes every frame *and* edges on the coding grid: re-quantisation by the codec
     if scores["texture"] >= 1.0 and measures["blockiness"] >= CODEC_WITH_TEXTURE:
         scores["codec"] = max(scores["codec"], 1.0)
@@ -516,8 +526,13 @@ def _diagnose(s: _Series, fps: float, settings: AnalysisSettings) -> FlickerRepo
     for k in sorted(FLICKER_KINDS, key=lambda k: -scores[k]):
         if scores[k] >= 1.0:
             kinds.append(k)
-            findings.append(Finding(k, _severity(scores[k]), scores[k], EXPLAIN[k],
-                                    _top_frames(series[_SERIES_FOR_KIND[k]] - (1.0 if k == "codec" else 0.0)), FIXES[k]))
+            frames = _top_frames(series[_SERIES_FOR_KIND[k]] - (1.0 if k == "codec" else 0.0))
+            explanation = EXPLAIN[k]
+            if k == "codec" and pulse[0] and pulse[1] >= KEYFRAME_PULSE:
+                frames = pulse[2][:5]
+                explanation += (f" The picture also pulses every {pulse[0]} frames, where the encoder puts a keyframe "
+                                f"(residual {pulse[1]:.1f}x the other frames).")
+            findings.append(Finding(k, _severity(scores[k]), scores[k], explanation, frames, FIXES[k]))
     if not kinds:
         kinds.append("steady")
         findings.append(Finding("steady", "none", max(scores.values()) if scores else 0.0, EXPLAIN["steady"], [], FIXES["steady"]))
