@@ -240,19 +240,20 @@ def keyframe_pulse(energy: np.ndarray, valid: np.ndarray) -> tuple[int, float, l
     """Residual spikes repeating at a fixed period (a codec's keyframes, each re-coding the picture at once).
 
     Returns (period in frames, spike ratio = typical spike / typical other pair, spike frames), or (0, 1, [])
-    when no period stands clear: every spike of the period above every other pair, at least three of them.
+    when no period stands clear: every spike of the period above every other pair, at least four of them
+    (with three, chance coincidences in a short clip are too common).
     """
     idx = np.flatnonzero(valid)
-    if len(idx) < 9:
+    if len(idx) < 12:
         return 0, 1.0, []
     x = np.full(len(energy), np.nan)
     x[idx] = np.log(energy[idx] + 1e-7)
     best = (0, 1.0, [])
-    for period in range(3, len(energy) // 3 + 1):
+    for period in range(3, len(energy) // 4 + 1):
         for phase in range(period):
             on = np.arange(phase, len(energy), period)
             on = on[np.isfinite(x[on])]
-            if len(on) < 3:
+            if len(on) < 4:
                 continue
             off = np.setdiff1d(idx, on)
             if len(off) < 2 * len(on) or x[on].min() <= x[off].max():
