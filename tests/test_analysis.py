@@ -60,6 +60,10 @@ def test_fade_is_not_flicker(results):
 def test_classic_measure_matches_the_seed(results):
     name, clip, _, rep = results[7]
     assert rep.measures["mean_diff"] == pytest.approx(demo.mean_abs_diff(clip), rel=1e-6)
+    classic = analysis.classic_measures(iter(clip))
+    assert classic["mean_diff_avg"] == pytest.approx(rep.measures["mean_diff"], rel=1e-9)
+    assert classic["mean_diff"] == pytest.approx(list(rep.series["mean_diff"]))
+    assert classic["seed_verdict"] == analysis.seed_rule(rep.measures["mean_diff"])
     assert rep.series["luma"] == pytest.approx(demo.mean_luma(clip), abs=1e-3)
     assert rep.measures["temporal_flickering"] == pytest.approx((255 - demo.mean_abs_diff(clip)) / 255)
 

@@ -264,6 +264,19 @@ def keyframe_pulse(energy: np.ndarray, valid: np.ndarray) -> tuple[int, float, l
     return best
 
 
+def classic_measures(frames: Iterable[np.ndarray], progress: Optional[ProgressFn] = None, total: int = 0) -> dict:
+    """Only the seed's measures, streamed: per-frame mean abs diff (0 for frame 0), its average, per-frame mean
+    luma, and the seed rule's verdict. A fast first look; it cannot tell motion from flicker."""
+    diffs, luma, prev = [], [], None
+    for i, frame in enumerate(frames):
+        diffs.append(pair_abs_diff(prev, frame) if prev is not None else 0.0)
+        luma.append(float(np.dot(cv2.mean(frame)[:3], LUMA_WEIGHTS)))
+        prev = frame
+        report(progress, i + 1, max(total, i + 1))
+    average = float(np.mean(diffs[1:])) if len(diffs) > 1 else 0.0
+    return {"mean_diff": diffs, "mean_diff_avg": average, "luma": luma, "seed_verdict": seed_rule(average)}
+
+
 # ---------------------------------------------------------------- streaming pass
 @dataclass
 class _Series:
