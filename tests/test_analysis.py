@@ -105,6 +105,10 @@ def test_compare_verdict_uses_motion_compensated_measures():
     assert "classic diff" in cmp.verdict and "mean_diff" in cmp.changes
     worse = analysis.compare_reports(analysis.analyze_frames(clean, FPS), analysis.analyze_frames(flicker, FPS))
     assert worse.verdict.startswith("Worse")
+    # a fix that trades brightness flicker for a colour cast is not "Fixed"
+    traded = analysis.compare_reports(analysis.analyze_frames(flicker, FPS),
+                                      analysis.analyze_frames(synthetic.colour_flicker(clean, 5, seed=2), FPS))
+    assert not traded.verdict.startswith("Fixed") and "colour (new)" in traded.verdict
 
 
 def test_streams_a_generator_and_reports_progress():

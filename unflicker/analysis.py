@@ -618,7 +618,7 @@ def compare_reports(before: FlickerReport, after: FlickerReport) -> Comparison:
     drops = [-changes[m] for m in focus]
     main = float(np.mean(drops))
     remaining = [k for k in after.kinds if k in FLICKER_KINDS]
-    if main >= 30 and not set(remaining) & set(before.kinds):
+    if main >= 30 and not remaining:
         verdict = f"Fixed: flicker down {main:.0f} % on the motion-compensated measures"
     elif main >= 15:
         verdict = f"Improved: flicker down {main:.0f} % on the motion-compensated measures"
@@ -627,7 +627,7 @@ def compare_reports(before: FlickerReport, after: FlickerReport) -> Comparison:
     else:
         verdict = f"Worse: flicker up {-main:.0f} % on the motion-compensated measures"
     if remaining:
-        verdict += f"; still present: {', '.join(remaining)}"
+        verdict += "; after: " + ", ".join(k if k in before.kinds else f"{k} (new)" for k in remaining)
     verdict += f" (classic diff {changes['mean_diff']:+.0f} %; the seed expected -30 to -60 % after a good fix)"
     lines = [verdict, "", f"{'measure':58s} {'before':>10s} {'after':>10s} {'change':>8s}"]
     for name, lower, label in COMPARED:
