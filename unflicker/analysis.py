@@ -487,6 +487,7 @@ def _diagnose(s: _Series, fps: float, settings: AnalysisSettings) -> FlickerRepo
     warp_error = get("warp_error")
     mc_mae = get("mc_mae")
     mean_diff = np.array(s.mean_diff)
+    rgb = np.array(s.rgb, np.float64).reshape(n, 3)
     rms = lambda x: float(np.sqrt(np.mean(x ** 2))) if len(x) else 0.0
     pulse = keyframe_pulse(warp_error, valid)
     in_shot = np.ones(n, bool)  # frames whose curves are defined (a shot of at least 3 frames)
@@ -520,6 +521,7 @@ def _diagnose(s: _Series, fps: float, settings: AnalysisSettings) -> FlickerRepo
     series = {
         "mean_diff": mean_diff, "warp_error": warp_error * 1000, "luma": np.array(s.luma), "luma_hf": luma_hf,
         "colour_hf": colour_hf, "regional": regional, "texture": texture, "blockiness": np.array(s.blockiness),
+        "mean_r": rgb[:, 0], "mean_g": rgb[:, 1], "mean_b": rgb[:, 2],
     }
     scores = {k: measures[_MEASURE_FOR_KIND[k]] / THRESHOLDS[k] for k in FLICKER_KINDS}
     scores["codec"] = max(0.0, measures["blockiness"] - 1.0) / (THRESHOLDS["codec"] - 1.0)
