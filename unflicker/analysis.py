@@ -6,12 +6,13 @@ DIS optical flow (on a downscaled luma, for speed), pixels that fail the forward
 (occlusions, things entering the frame), and only then are the changes measured:
 
 - warping error (Lai et al. 2018): mean squared residual after motion compensation, on the 0-1 scale;
-- brightness: the motion-compensated gain between frames, integrated to a brightness curve whose fast part
-  (curve minus its centred moving median over a few frames) is flicker - fades are slow and do not count;
+- brightness: the motion-compensated gain between frames (steady slope taken out), integrated to a brightness
+  curve whose fast part (curve minus its centred moving median over a few frames) is flicker - fades are slow
+  and do not count;
 - colour: the same per channel, after removing the common (luma) part;
-- regional: per-block gains, their spatial spread after removing the frame's global gain;
+- regional: per-block gains, their spatial spread after removing the frame's global gain and offset;
 - texture: fine-detail residual energy after motion compensation and gain removal (re-sampled detail);
-- codec: 8x8 blockiness on each full-resolution frame, banding, and residual spikes at a GOP period;
+- codec: 8x8 blockiness at native resolution, banding, and residual spikes at a fixed (keyframe) period;
 - scene cuts (unflicker.scenecut): pairs across a cut are skipped by every motion-compensated measure.
 
 Everything streams over frame pairs: only the previous frame and per-frame numbers are kept.
@@ -21,7 +22,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from dataclasses import dataclass, field
 from typing import Iterable, Optional
 
@@ -40,8 +40,9 @@ CUT_MAX_VALID = 0.5  # a pair whose flow lines up more than this share of pixels
 CODEC_CROP = 256  # side of the native-resolution centre crop used for blockiness and banding
 GRID = 4  # regional gain blocks per side
 
-# Detection thresholds on the clip-level measures (units as in FlickerReport.measures). Calibrated on the
-# labelled synthetic set in tests/test_analysis.py: clean clips with pan/zoom/objects/fade stay well below.
+# Detection thresholds on the clip-level measures (units as in FlickerReport.measures), set between the
+# clean and the flickering clips of the labelled synthetic set (tests/flicker_cases.py, draws 0-6000 of
+# bench/analyze_accuracy.py); brightness and colour are % of the mean level, so they hold at any resolution.
 THRESHOLDS = {
     "brightness": 1.0,  # luma_hf_pct: RMS of the fast part of the brightness curve, % of mean brightness
     "colour": 0.8,      # colour_hf_pct: RMS of the fast part of channel-minus-luma curves, %
