@@ -3,7 +3,7 @@
 Imported only as part of the pack (relative imports); never as a top-level ``nodes`` (ComfyUI owns that name).
 """
 
-from . import animatediff, compare, deflicker, ffmpeg_fix, openpose, svd, video_io
+from . import analysis, animatediff, compare, deflicker, ffmpeg_fix, openpose, svd, video_io
 
 NODES = {
     "UnflickerLoadVideo": (video_io.LoadVideo, "Load Video (Unflicker)"),
@@ -19,6 +19,8 @@ NODES = {
     "UnflickerControlNetLoader": (animatediff.ControlNetLoader, "ControlNet Loader (AnimateDiff)"),
     "UnflickerAnimateDiffGenerate": (animatediff.AnimateDiffGenerate, "AnimateDiff Generate"),
     "UnflickerDeflicker": (deflicker.Deflicker, "Deflicker (flow-guided)"),
+    "UnflickerAnalyzeFlicker": (analysis.AnalyzeFlicker, "Analyze Flicker"),
+    "UnflickerCompareFlicker": (analysis.CompareFlicker, "Compare Flicker"),
 }
 
 NODE_CLASS_MAPPINGS = {name: cls for name, (cls, _) in NODES.items()}

@@ -123,6 +123,33 @@ def _run_compare(args) -> int:
     return 0
 
 
+# ---------------------------------------------------------------- analyze
+def _add_analyze(sub) -> None:
+    p = sub.add_parser("analyze", help="diagnose flicker: kind, severity, frames most affected, recommended fix")
+    p.add_argument("input", help="video file, animated GIF/WebP or folder of frames")
+    p.add_argument("--json", metavar="F", help="write the full report as JSON to F")
+    p.add_argument("--plot", metavar="F.png", help="write the per-frame chart to F.png")
+    p.set_defaults(func=_run_analyze)
+
+
+def _run_analyze(args) -> int:
+    from .analysis import analyze_file, save_chart
+
+    progress, close = _progress("analyze", 0)
+    try:
+        rep = analyze_file(args.input, progress)
+    finally:
+        close()
+    print(rep.text())
+    if args.json:
+        with open(args.json, "w") as f:
+            f.write(rep.to_json() + "\n")
+        print(f"wrote {args.json}")
+    if args.plot:
+        print(f"wrote {save_chart(rep, args.plot)}")
+    return 0
+
+
 # ---------------------------------------------------------------- demo
 def _add_demo(sub) -> None:
     p = sub.add_parser("demo", help="make a flickering sample clip, fix it, write results to ./unflicker-demo/")
@@ -341,7 +368,7 @@ def _run_run(args) -> int:
     return 0
 
 
-COMMANDS = (_add_fix, _add_ffmpeg_fix, _add_compare, _add_demo, _add_run, _add_pose, _add_svd, _add_animatediff)
+COMMANDS = (_add_analyze, _add_fix, _add_ffmpeg_fix, _add_compare, _add_demo, _add_run, _add_pose, _add_svd, _add_animatediff)
 
 
 def build_parser() -> argparse.ArgumentParser:

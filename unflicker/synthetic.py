@@ -82,3 +82,60 @@ def brightness_flicker(clip: np.ndarray, amplitude: float = 0.1, seed: int = 0) 
     gains = 1.0 + rng.uniform(-amplitude, amplitude, len(clip))
     out = np.clip(clip.astype(np.float32) * gains[:, None, None, None], 0, 255).round().astype(np.uint8)
     return out, gains
+
+
+def _smooth_field(rng: np.random.Generator, height: int, width: int, cells: tuple[int, int] = (3, 4)) -> np.ndarray:
+    """A smooth random field in about [-1, 1] with zero mean: a few broad blobs, no fine structure."""
+    import cv2
+
+    coarse = rng.uniform(-1, 1, cells).astype(np.float32)
+    field = cv2.resize(coarse, (width, height), interpolation=cv2.INTER_CUBIC)
+    field -= field.mean()
+    return field / (np.abs(field).max() + 1e-6)
+
+
+def regional_flicker(clip: np.ndarray, amplitude: float = 0.1, seed: int = 0) -> np.ndarray:
+    """Local flicker: each frame is multiplied by its own smooth gain field 1 ± amplitude (zero mean, so the
+    frame's overall brightness hardly changes while patches of it pump)."""
+    rng = np.random.default_rng(seed)
+    n, h, w = clip.shape[:3]
+    out = np.empty_like(clip)
+    for t in range(n):
+        gain = 1.0 + amplitude * _smooth_field(rng, h, w)
+        out[t] = np.clip(clip[t].astype(np.float32) * gain[..., None], 0, 255).round().astype(np.uint8)
+    return out
+
+
+def colour_flicker(clip: np.ndarray, levels: float = 8, seed: int = 0) -> np.ndarray:
+    """Colour-cast flicker: each frame gets its own random offset in [-levels, levels] per channel."""
+    rng = np.random.default_rng(seed)
+    offsets = rng.uniform(-levels, levels, (len(clip), 1, 1, 3)).astype(np.float32)
+    return np.clip(clip.astype(np.float32) + offsets, 0, 255).round().astype(np.uint8)
+
+
+def texture_flicker(clip: np.ndarray, strength: float = 6.0, seed: int = 0) -> np.ndarray:
+    """Generative re-sampling: fine detail (grain about 1-2 px, std ``strength`` levels) drawn anew each frame,
+    while the scene and its lighting stay put - what a diffusion model does when it re-invents texture."""
+    import cv2
+
+    rng = np.random.default_rng(seed)
+    n, h, w = clip.shape[:3]
+    out = np.empty_like(clip)
+    for t in range(n):
+        grain = cv2.GaussianBlur(rng.standard_normal((h, w)).astype(np.float32), (0, 0), 0.8)
+        grain *= strength / (grain.std() + 1e-6)
+        out[t] = np.clip(clip[t].astype(np.float32) + grain[..., None], 0, 255).round().astype(np.uint8)
+    return out
+
+
+def codec_damage(clip: np.ndarray, crf: int = 40, fps: float = 8) -> np.ndarray:
+    """Round-trip through the real ffmpeg (h264 at a high crf): blocking, banding and quantisation noise."""
+    import os
+    import tempfile
+
+    from . import video
+
+    with tempfile.TemporaryDirectory(prefix="unflicker-codec-") as tmp:
+        path = video.write_video(os.path.join(tmp, "damaged.mp4"), clip, fps, crf=crf, preset="veryfast")
+        frames, _ = video.read_video(path)
+    return frames

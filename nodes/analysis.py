@@ -1,0 +1,66 @@
+"""Analyze Flicker and Compare Flicker: what kind of flicker a clip has, where, which fix; and did the fix work."""
+
+from __future__ import annotations
+
+import torch
+
+from ..unflicker import analysis
+from .comfy_bridge import check_image, image_frames, node_progress
+
+_FPS = ("FLOAT", {"default": 8.0, "min": 0.01, "max": 240.0, "step": 0.01,
+                  "tooltip": "Frame rate of the clip (fades and exposure changes are judged in frames)."})
+
+
+def _ui_report(rep: analysis.FlickerReport) -> dict:
+    d = rep.to_dict()
+    return {"verdict": rep.verdict, "kinds": list(rep.kinds), "measures": d["measures"], "series": d["series"],
+            "scene_cuts": list(rep.scene_cuts), "fps": float(rep.fps)}
+
+
+def _analyze(images, fps, name: str) -> analysis.FlickerReport:
+    check_image(name, images)
+    n = len(images)
+    return analysis.analyze_frames(image_frames(images), fps, progress=node_progress(n), total=n)
+
+
+class AnalyzeFlicker:
+    CATEGORY = "Unflicker/Analyze"
+    DESCRIPTION = ("Tell flicker from motion: lines consecutive frames up with optical flow, then measures what "
+                   "still changes - brightness, colour, regional, texture (generative re-sampling), codec damage - "
+                   "and names the fix. The seed's classic mean-diff number is kept for comparison.")
+    RETURN_TYPES = ("STRING", "STRING", "IMAGE", "STRING")
+    RETURN_NAMES = ("report", "json", "chart", "verdict")
+    OUTPUT_NODE = True
+    FUNCTION = "analyze"
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {"required": {"images": ("IMAGE", {"tooltip": "The clip, at least two frames."}), "fps": _FPS}}
+
+    def analyze(self, images, fps):
+        rep = _analyze(images, fps, "images")
+        chart = torch.from_numpy(analysis.render_chart(rep).copy()).float().div_(255.0)[None]
+        return {"ui": {"unflicker_report": [_ui_report(rep)]},
+                "result": (rep.text(), rep.to_json(), chart, rep.verdict)}
+
+
+class CompareFlicker:
+    CATEGORY = "Unflicker/Analyze"
+    DESCRIPTION = ("Before/after: analyses both clips and reports the percent change of every measure. The verdict "
+                   "is judged on the motion-compensated measures; the classic mean diff is shown too (the seed "
+                   "expected it to drop 30-60 % after a good fix, but it also counts motion).")
+    RETURN_TYPES = ("STRING", "STRING")
+    RETURN_NAMES = ("report", "verdict")
+    OUTPUT_NODE = True
+    FUNCTION = "compare"
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {"required": {"before": ("IMAGE",), "after": ("IMAGE",), "fps": _FPS}}
+
+    def compare(self, before, after, fps):
+        cmp = analysis.compare_reports(_analyze(before, fps, "before"), _analyze(after, fps, "after"))
+        ui = {"verdict": cmp.verdict, "changes": {k: round(v, 3) for k, v in cmp.changes.items()},
+              "before": {k: round(v, 6) for k, v in cmp.before.items()},
+              "after": {k: round(v, 6) for k, v in cmp.after.items()}}
+        return {"ui": {"unflicker_compare": [ui]}, "result": (cmp.text, cmp.verdict)}
