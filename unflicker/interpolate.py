@@ -235,7 +235,7 @@ def open_backend(backend: str = "auto", model: Optional[str] = None, gpu_id: int
         return interp, interp.description
     if not model:
         interp = FlowInterpolator()
-        return interp, f"{interp.description}; ncnn not used: no RIFE model given"
+        return interp, f"{interp.description}; ncnn not used: no RIFE model given ({MODEL_LAYOUT})"
     try:
         interp = NcnnInterpolator(model, gpu_id, threads, uhd, tta)
         return interp, interp.description

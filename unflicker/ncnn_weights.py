@@ -45,7 +45,7 @@ def write_random_weights(param_path: str, bin_path: str, seed: int = 0, std: flo
             if params.get("8", "0") != "0":
                 raise ValueError(f"layer {name}: int8 convolutions are not supported")
             out.write(np.uint32(0).tobytes())
-            out.write((rng.standard_normal(int(params["6"])) * std).astype(np.float32).tobytes())
+            out.write((rng.standard_normal(int(params["6"]), dtype=np.float32) * np.float32(std)).tobytes())
             if params.get("5", "0") == "1":
                 out.write(np.zeros(int(params["0"]), np.float32).tobytes())
         return out.tell()
