@@ -126,7 +126,7 @@ def _run_interpolate(args) -> int:
                           progress=progress, total=output_count(info.frame_count, args.multiplier))
     finally:
         close()
-    print(run.summary())
+    print(f"backend: {run.summary()}")
     print(f"wrote {args.output} at {info.fps * args.multiplier:g} fps")
     return 0
 

@@ -257,7 +257,7 @@ class InterpolationRun:
     duplicates: int = 0
 
     def summary(self) -> str:
-        return (f"backend: {self.backend}; x{self.multiplier}; {self.pairs} pairs: {self.interpolated} interpolated, "
+        return (f"{self.backend}; x{self.multiplier}; {self.pairs} pairs: {self.interpolated} interpolated, "
                 f"{len(self.cuts)} scene cut(s) held{' at ' + str(self.cuts) if self.cuts else ''}, "
                 f"{self.duplicates} near-duplicate(s) repeated")
 
