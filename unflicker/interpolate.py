@@ -221,6 +221,20 @@ def _consistent(flow_fw: np.ndarray, flow_bw: np.ndarray) -> np.ndarray:
     return (err < 0.05 * mag + 1.0).astype(np.float32)
 
 
+_loaded: dict[tuple, NcnnInterpolator] = {}  # the last ncnn model loaded, reused while its files are unchanged
+
+
+def load_ncnn(model_dir: str, gpu_id: int = -1, threads: int = 2, uhd: bool = False, tta: bool = False):
+    """NcnnInterpolator, kept loaded between calls (a node run should not pay the model load each time)."""
+    check_model_dir(model_dir)
+    stat = os.stat(os.path.join(model_dir, "flownet.bin"))
+    key = (os.path.abspath(model_dir), stat.st_mtime_ns, stat.st_size, gpu_id, threads, uhd, tta)
+    if key not in _loaded:
+        _loaded.clear()  # free the previous model first: one model in memory at a time
+        _loaded[key] = NcnnInterpolator(model_dir, gpu_id, threads, uhd, tta)
+    return _loaded[key]
+
+
 def open_backend(backend: str = "auto", model: Optional[str] = None, gpu_id: int = -1, threads: int = 2,
                  uhd: bool = False, tta: bool = False):
     """Return (interpolator, report line). ``ncnn`` asked for explicitly raises when it cannot run."""
@@ -231,13 +245,13 @@ def open_backend(backend: str = "auto", model: Optional[str] = None, gpu_id: int
     if backend == "ncnn":
         if not model:
             raise UnflickerError(f"backend ncnn needs a RIFE model folder: {MODEL_LAYOUT}; or use backend flow")
-        interp = NcnnInterpolator(model, gpu_id, threads, uhd, tta)
+        interp = load_ncnn(model, gpu_id, threads, uhd, tta)
         return interp, interp.description
     if not model:
         interp = FlowInterpolator()
         return interp, f"{interp.description}; ncnn not used: no RIFE model given ({MODEL_LAYOUT})"
     try:
-        interp = NcnnInterpolator(model, gpu_id, threads, uhd, tta)
+        interp = load_ncnn(model, gpu_id, threads, uhd, tta)
         return interp, interp.description
     except UnflickerError as exc:
         interp = FlowInterpolator()
