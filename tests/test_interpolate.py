@@ -242,3 +242,18 @@ def test_cli_interpolate(tmp_path, capsys):
     assert "backend: flow" in capsys.readouterr().out
     assert main(["interpolate", src, dst, "--backend", "ncnn", "--model", str(tmp_path)]) == 2
     assert "missing flownet.param" in capsys.readouterr().err
+
+
+def test_ncnn_uhd_and_tta_modes_run(rife_model):
+    clip = moving_clip("pan", frames=2, height=32, width=40, seed=3, speed=3)
+    run, frames, _ = run_all(clip, 2, backend="ncnn", model=rife_model, threads=1, uhd=True, tta=True)
+    assert "uhd, tta" in run.backend and len(frames) == 3 and frames[1].shape == (32, 40, 3)
+
+
+def test_flow_downscaled_flow_keeps_quality():
+    """Frames larger than flow_side get their flow at a smaller size, scaled back up."""
+    clip = moving_clip("pan", frames=5, height=96, width=128, seed=1, speed=3.0)
+    _, it = ip.interpolate_frames(clip[::2], 2, interpolator=ip.FlowInterpolator(flow_side=64))
+    frames = [f for f, _ in it]
+    blend = ((clip[0].astype(np.float32) + clip[2]) / 2 + 0.5).astype(np.uint8)
+    assert psnr(frames[1], clip[1]) >= psnr(blend, clip[1]) + 1.5

@@ -157,12 +157,12 @@ class FlowInterpolator:
 
     name = "flow"
 
-    def __init__(self, preset: str = "fast", flow_side: int = 320):
+    def __init__(self, preset: str = "fast", flow_side: int = 640):
         check_choice("flow preset", preset, ("ultrafast", "fast", "medium"))
         check_range("flow_side", flow_side, 32, 8192)
         self.preset = preset
         # flows and occlusion are estimated with the long side at most flow_side, then scaled up: DIS works
-        # coarse-to-fine anyway, and this keeps 512x512 fast on two cores
+        # coarse-to-fine anyway, and this keeps HD frames fast on two cores
         self.flow_side = flow_side
         self.description = f"flow (DIS {preset}, occlusion-aware bidirectional warp)"
         self._state = None
