@@ -178,7 +178,7 @@ def main() -> None:
             return
         print(f"load average at start: {load_avg()}")
         if os.path.isfile(RIFE_PARAM):
-            bench_node_vs_bare(root, 6 if args.quick else 10, 256, 2 if args.quick else 3)
+            bench_node_vs_bare(root, 6 if args.quick else 10, 256, 2 if args.quick else 5)
         else:
             print(f"[1] skipped: RIFE graph missing at {RIFE_PARAM}")
         bench_flow(16 if args.quick else 40)

@@ -2,6 +2,7 @@
 quality against plain blending, scene-cut safety, duplicates, streaming, errors, and the CLI."""
 
 import os
+import shutil
 import sys
 
 import numpy as np
@@ -182,6 +183,20 @@ def test_incomplete_model_folder(tmp_path):
         ip.check_model_dir(str(folder))
     with pytest.raises(UnflickerError, match="not found"):
         ip.check_model_dir(str(tmp_path / "nope"))
+
+
+def test_truncated_or_mismatched_weights_refused_before_ncnn(tmp_path, rife_model):
+    """A short flownet.bin makes ncnn itself segfault while loading; the folder check catches it first."""
+    folder = tmp_path / "rife-v4.6"
+    folder.mkdir()
+    shutil.copyfile(os.path.join(rife_model, "flownet.param"), folder / "flownet.param")
+    with open(os.path.join(rife_model, "flownet.bin"), "rb") as f:
+        (folder / "flownet.bin").write_bytes(f.read(1_000_000))
+    with pytest.raises(UnflickerError, match=r"flownet.bin does not fit flownet.param: .*layer conv_22 .*truncated"):
+        ip.interpolate_frames(np.zeros((2, 32, 32, 3), np.uint8), 2, backend="ncnn", model=str(folder))
+    (folder / "flownet.param").write_text("not a graph\n")
+    with pytest.raises(UnflickerError, match="not a readable ncnn graph"):
+        ip.check_model_dir(str(folder))
 
 
 def test_explicit_ncnn_without_usable_model_raises(tmp_path):

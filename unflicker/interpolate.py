@@ -25,6 +25,7 @@ import numpy as np
 from . import flow as flowlib
 from . import scenecut
 from .errors import UnflickerError, check_choice, check_range
+from .ncnn_weights import weight_file_problem
 from .progress import ProgressFn, report
 
 MULTIPLIERS = (2, 4, 8)
@@ -51,6 +52,10 @@ def check_model_dir(path: str) -> str:
     if missing:
         raise UnflickerError(f"RIFE model folder {path!r} is incomplete: missing {', '.join(missing)}. "
                              f"Expected layout: {MODEL_LAYOUT}")
+    problem = weight_file_problem(os.path.join(path, "flownet.param"), os.path.join(path, "flownet.bin"))
+    if problem:
+        raise UnflickerError(f"RIFE model folder {path!r}: flownet.bin does not fit flownet.param: {problem}. "
+                             "Copy both files from the same model release.")
     if not _is_v4_graph(path):
         # RIFE v1-v3 need their context and fusion networks next to the flow network
         extra = [f"{net}.{ext}" for net in ("contextnet", "fusionnet") for ext in ("param", "bin")

@@ -33,6 +33,55 @@ def _layers(param_path: str):
         yield parts[0], parts[1], params
 
 
+_FP16, _INT8, _RAW_SCALED = 0x01306B47, 0x000D4B38, 0x0002C056
+
+
+def weight_file_problem(param_path: str, bin_path: str) -> str | None:
+    """Walk ``bin_path`` the way ncnn will load it; a short or mismatched file makes ncnn crash, not fail.
+
+    Returns None when every Convolution/Deconvolution (and PReLU) finds its data, else a sentence saying where
+    the file runs out. Graphs with other weight-carrying layers are not checked (None).
+    """
+    size = os.path.getsize(bin_path)
+    pos = 0
+    try:
+        layers = list(_layers(param_path))
+    except (ValueError, IndexError) as exc:
+        return f"{os.path.basename(param_path)} is not a readable ncnn graph ({exc})"
+    if any(kind in _UNSUPPORTED and kind != "PReLU" for kind, _, _ in layers):
+        return None
+    with open(bin_path, "rb") as f:
+        for kind, name, params in layers:
+            if kind == "PReLU":
+                pos += 4 * int(params.get("0", "1"))
+            elif kind in _WEIGHTED:
+                count = int(params["6"])
+                f.seek(pos)
+                tag_bytes = f.read(4)
+                if len(tag_bytes) < 4:
+                    return f"it ends at layer {name} ({kind}): the file is truncated or belongs to another graph"
+                tag = int.from_bytes(tag_bytes, "little")
+                pos += 4
+                if tag == _FP16:
+                    pos += (2 * count + 3) // 4 * 4
+                elif tag == _INT8:
+                    pos += (count + 3) // 4 * 4
+                elif tag == _RAW_SCALED or tag == 0:
+                    pos += 4 * count
+                elif sum(tag_bytes) != 0:  # 8-bit codebook: 256 floats, then one index byte per weight
+                    pos += 1024 + (count + 3) // 4 * 4
+                else:
+                    pos += 4 * count
+                if params.get("5", "0") == "1":
+                    pos += 4 * int(params["0"])
+            else:
+                continue
+            if pos > size:
+                return (f"it is {size} bytes but layer {name} ({kind}) needs data up to byte {pos}: the file is "
+                        "truncated or belongs to another graph")
+    return None
+
+
 def write_random_weights(param_path: str, bin_path: str, seed: int = 0, std: float = 0.01) -> int:
     """Write a .bin of N(0, std) weights and zero biases matching ``param_path``; returns its size in bytes."""
     rng = np.random.default_rng(seed)
