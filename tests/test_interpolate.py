@@ -130,6 +130,17 @@ def test_near_duplicates_repeat_the_earlier_frame():
     assert run.duplicates == 1 and run.interpolated == 2
 
 
+def test_near_duplicate_rule():
+    rng = np.random.default_rng(0)
+    still = texture(96, 128, seed=4)
+    noisy = np.clip(still.astype(int) + rng.integers(-2, 3, still.shape), 0, 255).astype(np.uint8)
+    assert ip.is_near_duplicate(still, noisy)  # codec-like noise: same picture
+    moved = still.copy()
+    moved[40:48, 60:68] = moved[40:48, 50:58]  # a small object moved: mean difference tiny, but it moved
+    assert float(np.mean(np.abs(moved.astype(int) - still))) < 1.0
+    assert not ip.is_near_duplicate(still, moved)
+
+
 def test_streams_one_pair_at_a_time():
     clip = moving_clip("pan", frames=6, height=32, width=48, seed=2)
     pulled = []

@@ -34,8 +34,11 @@ MODEL_FILES = ("flownet.param", "flownet.bin")
 MODEL_LAYOUT = ("<model folder>/flownet.param + <model folder>/flownet.bin (an ncnn RIFE model such as rife-v4.6/, "
                 "keep its folder name: the version in it picks the padding)")
 VULKAN_HELP = "apt-get install libvulkan1 mesa-vulkan-drivers, or use gpu_id -1 (ncnn on CPU) or backend flow"
-# mean absolute difference (0..255) under which two frames count as the same picture (held frames, re-encodes)
-DUPLICATE_MAD = 0.5
+# two frames are the same picture (a held frame, a re-encode) when their mean absolute difference (0..255) is at
+# most DUPLICATE_MAD and almost no pixel moved by more than a codec's noise: a small object moving over a still
+# background has a tiny mean difference, but its pixels change a lot, and it must still be interpolated
+DUPLICATE_MAD = 1.5
+_CHANGED_LEVEL, _CHANGED_FRACTION = 12, 1e-4
 
 
 def output_count(n: int, multiplier: int) -> int:
@@ -336,8 +339,15 @@ def _stream(frames: Iterator[np.ndarray], m: int, interp, scene_threshold: float
     yield prev, {"index": out_index, "source": k, "t": 0.0, "kind": "original"}
 
 
+def is_near_duplicate(a: np.ndarray, b: np.ndarray, mad: float = DUPLICATE_MAD) -> bool:
+    if float(cv2.norm(a, b, cv2.NORM_L1)) / a.size > mad:
+        return False
+    changed = cv2.countNonZero((cv2.absdiff(a, b).max(axis=2) > _CHANGED_LEVEL).view(np.uint8))
+    return changed <= _CHANGED_FRACTION * a.shape[0] * a.shape[1]
+
+
 def _pair_kind(a: np.ndarray, b: np.ndarray, scene_threshold: float, duplicate_mad: float) -> str:
-    if float(cv2.norm(a, b, cv2.NORM_L1)) / a.size <= duplicate_mad:
+    if is_near_duplicate(a, b, duplicate_mad):
         return "repeated_duplicate"
     if scene_threshold < 1.0 and scenecut.is_cut(a, b, scene_threshold):
         return "held_cut"
