@@ -6,8 +6,9 @@
    rife-v4.6 graph with random weights (../shared/models/rife-v4.6/flownet.param), ncnn on CPU (gpuid -1).
    Ratio = node seconds / bare seconds, best of a few alternating rounds (target <= 1.1).
 2. Flow fallback at 512x512 x2 with OpenCV limited to 2 threads: output frames per second (and pairs per second).
-3. Peak RAM (VmHWM of a fresh process, reset after imports) for 300 input frames at 512x512 x2, flow backend: the engine streaming
-   frames through (as the CLI does), and the node (whose IMAGE input and output tensors are inherent).
+3. Peak RAM (VmHWM of a fresh process, reset after imports) for 300 input frames at 512x512 x2, flow backend:
+   the engine streaming frames through (as the CLI does), and the node (whose IMAGE input and output tensors
+   are inherent to ComfyUI).
 
 Figures on a shared machine are taken under CPU contention; the script prints the 1-minute load average.
 """
@@ -88,13 +89,16 @@ def bench_node_vs_bare(root: str, frames: int, size: int, rounds: int) -> None:
         outs = [pil[0]]
         for a, b in zip(pil, pil[1:]):
             outs += [bare.process(a, b, 0.5), b]
-        best["bare"] = [min(best["bare"][0], time.perf_counter() - wall), min(best["bare"][1], time.process_time() - cpu)]
+        best["bare"] = [min(best["bare"][0], time.perf_counter() - wall),
+                        min(best["bare"][1], time.process_time() - cpu)]
         wall, cpu = time.perf_counter(), time.process_time()
         result, fps, backend = node.interpolate(images, 8.0, 2, "rife-v4.6", "ncnn", 0.5, -1, threads, False, False)
-        best["node"] = [min(best["node"][0], time.perf_counter() - wall), min(best["node"][1], time.process_time() - cpu)]
+        best["node"] = [min(best["node"][0], time.perf_counter() - wall),
+                        min(best["node"][1], time.process_time() - cpu)]
     assert len(result) == len(outs) == 2 * frames - 1
     (node_wall, node_cpu), (bare_wall, bare_cpu) = best["node"], best["bare"]
-    print(f"[1] ncnn CPU ({threads} threads), {frames} frames {size}x{size} x2 -> {len(outs)} frames, best of {rounds}: "
+    print(f"[1] ncnn CPU ({threads} threads), {frames} frames {size}x{size} x2 -> {len(outs)} frames, "
+          f"best of {rounds}: "
           f"bare Rife.process loop {bare_wall:.2f} s wall / {bare_cpu:.2f} s CPU, node {node_wall:.2f} s wall / "
           f"{node_cpu:.2f} s CPU; ratio {node_wall / bare_wall:.3f} wall, {node_cpu / bare_cpu:.3f} CPU "
           f"(target <= 1.1); node backend: {backend}")

@@ -69,7 +69,8 @@ class RIFEInterpolate:
                                    "tooltip": "Vulkan device for ncnn; -1 runs ncnn on the CPU."}),
                 "threads": ("INT", {"default": 4, "min": 1, "max": 64, "tooltip": "ncnn worker threads."}),
                 "uhd": ("BOOLEAN", {"default": False, "tooltip": "RIFE UHD mode: flow at half scale, for 4K input."}),
-                "tta": ("BOOLEAN", {"default": False, "tooltip": "RIFE test-time augmentation: slower, a bit cleaner."}),
+                "tta": ("BOOLEAN", {"default": False,
+                                    "tooltip": "RIFE test-time augmentation: slower, a bit cleaner."}),
             },
         }
 

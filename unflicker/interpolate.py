@@ -257,7 +257,8 @@ def open_backend(backend: str = "auto", model: Optional[str] = None, gpu_id: int
         return interp, interp.description
     if not model:
         interp = FlowInterpolator()
-        return interp, f"{interp.description}; ncnn not used: no RIFE model given ({MODEL_LAYOUT})"
+        return interp, (f"{interp.description}; ncnn not used: no RIFE model given "
+                        "(a folder with flownet.param + flownet.bin)")
     try:
         interp = load_ncnn(model, gpu_id, threads, uhd, tta)
         return interp, interp.description
