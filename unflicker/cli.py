@@ -99,9 +99,11 @@ def _add_interpolate(sub) -> None:
     p = sub.add_parser("interpolate", help="more frames per second: RIFE (ncnn) or the weight-free flow backend")
     p.add_argument("input")
     p.add_argument("output", help="output file: .mp4, .webp or .gif (fps = input fps x multiplier)")
-    p.add_argument("--multiplier", type=int, default=2, help="2, 4 or 8: n frames become n + (n-1)(m-1) (default 2)")
+    p.add_argument("--multiplier", type=int, default=2, choices=(2, 4, 8),
+                   help="n frames become n + (n-1)(m-1) (default 2)")
     p.add_argument("--model", default=None, help="ncnn RIFE model folder holding flownet.param + flownet.bin")
-    p.add_argument("--backend", default="auto", help="auto (ncnn if --model works, else flow), ncnn or flow")
+    p.add_argument("--backend", default="auto", choices=("auto", "ncnn", "flow"),
+                   help="auto: ncnn if --model works, else flow (says why); ncnn; flow (default auto)")
     p.add_argument("--gpu-id", type=int, default=-1, help="Vulkan device for ncnn; -1 = CPU (default -1)")
     p.add_argument("--threads", type=int, default=max(1, min(4, os.cpu_count() or 1)), help="ncnn threads")
     p.add_argument("--uhd", action="store_true", help="RIFE UHD mode (for 4K input)")
