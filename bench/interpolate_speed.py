@@ -173,6 +173,8 @@ def measure_ram(mode: str, frames: int, root: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="fewer frames and rounds")
+    parser.add_argument("--ncnn-size", type=int, default=256, help="frame side for the node vs bare comparison")
+    parser.add_argument("--only-ncnn", action="store_true", help="run the node vs bare comparison only")
     parser.add_argument("--ram", choices=("engine", "node"), help=argparse.SUPPRESS)
     parser.add_argument("--frames", type=int, default=300, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -183,9 +185,11 @@ def main() -> None:
             return
         print(f"load average at start: {load_avg()}")
         if os.path.isfile(RIFE_PARAM):
-            bench_node_vs_bare(root, 6 if args.quick else 10, 256, 2 if args.quick else 5)
+            bench_node_vs_bare(root, 6 if args.quick else 10, args.ncnn_size, 2 if args.quick else 5)
         else:
             print(f"[1] skipped: RIFE graph missing at {RIFE_PARAM}")
+        if args.only_ncnn:
+            return
         bench_flow(16 if args.quick else 40)
         ram_frames = 60 if args.quick else 300
         for mode in ("engine", "node"):
