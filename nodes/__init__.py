@@ -3,7 +3,7 @@
 Imported only as part of the pack (relative imports); never as a top-level ``nodes`` (ComfyUI owns that name).
 """
 
-from . import analysis, animatediff, compare, deflicker, ffmpeg_fix, openpose, svd, video_io
+from . import analysis, animatediff, compare, deflicker, ffmpeg_fix, interpolate, openpose, svd, video_io
 
 NODES = {
     "UnflickerLoadVideo": (video_io.LoadVideo, "Load Video (Unflicker)"),
@@ -21,6 +21,7 @@ NODES = {
     "UnflickerDeflicker": (deflicker.Deflicker, "Deflicker (flow-guided)"),
     "UnflickerAnalyzeFlicker": (analysis.AnalyzeFlicker, "Analyze Flicker"),
     "UnflickerCompareFlicker": (analysis.CompareFlicker, "Compare Flicker"),
+    "UnflickerRIFEInterpolate": (interpolate.RIFEInterpolate, "RIFE Interpolate"),
 }
 
 NODE_CLASS_MAPPINGS = {name: cls for name, (cls, _) in NODES.items()}

@@ -368,7 +368,47 @@ def _run_run(args) -> int:
     return 0
 
 
-COMMANDS = (_add_analyze, _add_fix, _add_ffmpeg_fix, _add_compare, _add_demo, _add_run, _add_pose, _add_svd, _add_animatediff)
+# ---------------------------------------------------------------- interpolate
+def _add_interpolate(sub) -> None:
+    p = sub.add_parser("interpolate", help="more frames per second: RIFE (ncnn) or the weight-free flow backend")
+    p.add_argument("input")
+    p.add_argument("output", help="output file: .mp4, .webp or .gif (fps = input fps x multiplier)")
+    p.add_argument("--multiplier", type=int, default=2, choices=(2, 4, 8),
+                   help="n frames become n + (n-1)(m-1) (default 2)")
+    p.add_argument("--model", default=None, help="ncnn RIFE model folder holding flownet.param + flownet.bin")
+    p.add_argument("--backend", default="auto", choices=("auto", "ncnn", "flow"),
+                   help="auto: ncnn if --model works, else flow (says why); ncnn; flow (default auto)")
+    p.add_argument("--gpu-id", type=int, default=-1, help="Vulkan device for ncnn; -1 = CPU (default -1)")
+    p.add_argument("--threads", type=int, default=max(1, min(4, os.cpu_count() or 1)), help="ncnn threads")
+    p.add_argument("--uhd", action="store_true", help="RIFE UHD mode (for 4K input)")
+    p.add_argument("--tta", action="store_true", help="RIFE test-time augmentation (slower)")
+    p.add_argument("--scene-threshold", type=float, default=0.5,
+                   help="cut score 0-1 at which the earlier frame is held instead of blending; 1 = off (default 0.5)")
+    p.add_argument("--crf", type=int, default=19)
+    p.set_defaults(func=_run_interpolate)
+
+
+def _run_interpolate(args) -> int:
+    from . import video
+    from .interpolate import interpolate_frames, output_count
+
+    info, frames = video.iter_frames(args.input)
+    run, out = interpolate_frames(frames, args.multiplier, args.backend, args.model, args.gpu_id, args.threads,
+                                  args.uhd, args.tta, args.scene_threshold, total=info.frame_count)
+    print(f"backend: {run.backend}", file=sys.stderr)
+    progress, close = _progress("interpolate", output_count(info.frame_count, args.multiplier))
+    try:
+        video.write_video(args.output, (frame for frame, _ in out), info.fps * args.multiplier, crf=args.crf,
+                          progress=progress, total=output_count(info.frame_count, args.multiplier))
+    finally:
+        close()
+    print(f"backend: {run.summary()}")
+    print(f"wrote {args.output} at {info.fps * args.multiplier:g} fps")
+    return 0
+
+
+COMMANDS = (_add_analyze, _add_fix, _add_ffmpeg_fix, _add_interpolate, _add_compare, _add_demo, _add_run, _add_pose,
+            _add_svd, _add_animatediff)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,105 @@
+"""RIFE Interpolate: more frames per second from an IMAGE batch, RIFE (ncnn) or the weight-free flow backend."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import torch
+
+import folder_paths
+
+from ..unflicker.errors import UnflickerError
+from ..unflicker.interpolate import BACKENDS, MODEL_LAYOUT, MULTIPLIERS, interpolate_frames, list_models, output_count
+from .comfy_bridge import check_image, node_progress
+
+# models/rife/<model name>/flownet.param + flownet.bin, one sub-folder per model
+if "rife" not in folder_paths.folder_names_and_paths:
+    folder_paths.add_model_folder_path("rife", os.path.join(folder_paths.models_dir, "rife"))
+NO_MODELS = "(no models: put rife-v4.6/ with flownet.param + flownet.bin in models/rife)"
+
+
+def rife_models() -> list[str]:
+    return list_models(folder_paths.get_folder_paths("rife"))
+
+
+def rife_model_path(name: str) -> str | None:
+    """The folder of a listed model, or None for the no-model placeholder."""
+    if name == NO_MODELS:
+        return None
+    if name not in rife_models():
+        raise UnflickerError(f"model {name!r} is not in models/rife ({', '.join(rife_models()) or 'empty'}); "
+                             f"each model is a sub-folder: models/rife/{MODEL_LAYOUT}")
+    for root in folder_paths.get_folder_paths("rife"):
+        if os.path.isdir(os.path.join(root, name)):
+            return os.path.join(root, name)
+    return None
+
+
+class RIFEInterpolate:
+    CATEGORY = "Unflicker/Fix"
+    DESCRIPTION = ("Frame interpolation: n frames become n + (n-1)(multiplier-1) and fps becomes fps x multiplier. "
+                   "RIFE through ncnn (a model folder in models/rife/, Vulkan GPU or CPU) or a weight-free optical-"
+                   "flow backend. Scene cuts are never blended (the earlier frame is held) and identical frames are "
+                   "repeated. The backend output says which backend ran and why.")
+    RETURN_TYPES = ("IMAGE", "FLOAT", "STRING")
+    RETURN_NAMES = ("images", "fps", "backend")
+    FUNCTION = "interpolate"
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        models = rife_models() or [NO_MODELS]
+        return {
+            "required": {
+                "images": ("IMAGE",),
+                "fps": ("FLOAT", {"default": 8.0, "min": 0.01, "max": 1000.0, "step": 0.01,
+                                  "tooltip": "Input frame rate; the fps output is fps x multiplier."}),
+                "multiplier": (list(MULTIPLIERS), {"default": 2, "tooltip":
+                               "Frames out = n + (n-1)(multiplier-1) for n frames in (8 frames x4 -> 29); "
+                               "originals stay at positions 0, m, 2m, ..."}),
+                "model": (models, {"tooltip": "Sub-folders of models/rife/ holding flownet.param + flownet.bin "
+                                   "(an ncnn RIFE model, e.g. rife-v4.6/). Not needed by the flow backend."}),
+                "backend": (list(BACKENDS), {"default": "auto", "tooltip":
+                            "auto: ncnn when the model and device work, else flow (the reason is reported). "
+                            "ncnn: RIFE only, errors if it cannot run. flow: weight-free optical flow."}),
+                "scene_threshold": ("FLOAT", {"default": 0.5, "min": 0.0, "max": 1.0, "step": 0.01, "tooltip":
+                                    "Cut score at or above which a pair is a scene cut: the earlier frame is held "
+                                    "instead of blending two shots. Lower finds more cuts; 1.0 turns detection off."}),
+                "gpu_id": ("INT", {"default": 0, "min": -1, "max": 63,
+                                   "tooltip": "Vulkan device for ncnn; -1 runs ncnn on the CPU."}),
+                "threads": ("INT", {"default": 4, "min": 1, "max": 64, "tooltip": "ncnn worker threads."}),
+                "uhd": ("BOOLEAN", {"default": False, "tooltip": "RIFE UHD mode: flow at half scale, for 4K input."}),
+                "tta": ("BOOLEAN", {"default": False,
+                                    "tooltip": "RIFE test-time augmentation: slower, a bit cleaner."}),
+            },
+        }
+
+    def interpolate(self, images, fps, multiplier, model, backend, scene_threshold, gpu_id, threads, uhd, tta):
+        check_image("images", images)
+        n = len(images)
+        if n < 2:
+            raise UnflickerError(f"images has {n} frame; interpolation needs at least 2")
+        if backend == "ncnn" and model == NO_MODELS:
+            raise UnflickerError(f"backend ncnn needs a model: put one in {folder_paths.get_folder_paths('rife')[0]} "
+                                 f"as {MODEL_LAYOUT}; or choose backend flow")
+        run, frames = interpolate_frames(_uint8_frames(images), multiplier, backend, rife_model_path(model), gpu_id,
+                                         threads, uhd, tta, scene_threshold, progress=node_progress(n - 1), total=n)
+        out = _fill_image((frame for frame, _ in frames), output_count(n, multiplier), images.shape[1:3])
+        return (out, fps * multiplier, run.summary())
+
+
+# IMAGE <-> uint8 in numpy rather than torch: torch's thread pool spins after each parallel op and, interleaved
+# with ncnn's own threads, slowed RIFE by over a third on two cores (bench/interpolate_speed.py)
+def _uint8_frames(images: torch.Tensor):
+    for frame in images:
+        pixels = frame[..., :3].detach().cpu().numpy()
+        yield np.rint(np.clip(pixels, 0.0, 1.0) * 255.0).astype(np.uint8)
+
+
+def _fill_image(frames, count: int, size) -> torch.Tensor:
+    out = torch.empty((count, *size, 3), dtype=torch.float32)
+    view = out.numpy()
+    i = 0
+    for i, frame in enumerate(frames, start=1):
+        np.divide(frame, np.float32(255.0), out=view[i - 1], casting="unsafe")
+    return out[:i]

