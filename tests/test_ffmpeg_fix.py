@@ -47,4 +47,20 @@ def test_hostile_and_out_of_range_settings_are_refused(kwargs, match):
 
 def test_filtergraph_is_built_from_numbers_only():
     graph = FFmpegFixSettings(size=7, mode="gm", threshold=0.03, blur=True).filtergraph()
-    assert graph == "format=gbrp,deflicker=size=7:mode=gm,deband=1thr=0.030000:2thr=0.030000:3thr=0.030000:range=16:blur=1"
+    d = "deflicker=size=7:mode=gm"
+    assert graph == ("format=gbrp,extractplanes=r+g+b[r][g][b];"
+                     f"[r]{d}[r2];[g]{d}[g2];[b]{d}[b2];[g2][b2][r2]mergeplanes=map0s=0:map1s=1:map2s=2:format=gbrp,"
+                     "deband=1thr=0.030000:2thr=0.030000:3thr=0.030000:range=16:blur=1")
+
+
+def test_deflicker_keeps_colours_together():
+    """A brightness pump on a coloured frame comes back as a brightness change, not a colour cast."""
+    base = np.zeros((32, 48, 3), np.float32)
+    base[..., 0], base[..., 1], base[..., 2] = 200, 100, 50
+    base[:16, :, 1] = 40
+    gains = np.array([1, 1.1, 0.9, 1.05, 0.95, 1.1, 0.92, 1.0, 1.08, 0.94] * 2)
+    pumped = np.stack([np.clip(base * g, 0, 255).round().astype(np.uint8) for g in gains])
+    out = np.stack(list(fix_frames(pumped, 48, 32, 8.0, FFmpegFixSettings(deband=False)))).astype(np.float32)
+    means = out.reshape(len(out), -1, 3).mean(1)
+    ratios = means / means.mean(1, keepdims=True)  # each channel relative to the frame's overall level
+    assert ratios.std(0).max() < 0.01, ratios.std(0)  # channels move together: no colour flicker

@@ -51,13 +51,17 @@ class FFmpegFixSettings:
     def filtergraph(self) -> str:
         s = self.validated()
         # Work in planar RGB: no YUV round trip, so the colours we hand back are the colours we got.
-        stages = ["format=gbrp"]
+        graph = "format=gbrp"
         if s.deflicker:
-            stages.append(f"deflicker=size={int(s.size)}:mode={s.mode}")
+            # FFmpeg's deflicker corrects plane 0 only (luma in YUV, green in RGB), which turns brightness
+            # flicker into colour flicker on RGB frames. Run it on each channel and merge them back instead.
+            d = f"deflicker=size={int(s.size)}:mode={s.mode}"
+            graph += (f",extractplanes=r+g+b[r][g][b];[r]{d}[r2];[g]{d}[g2];[b]{d}[b2];"
+                      "[g2][b2][r2]mergeplanes=map0s=0:map1s=1:map2s=2:format=gbrp")
         if s.deband:
             t = f"{float(s.threshold):.6f}"
-            stages.append(f"deband=1thr={t}:2thr={t}:3thr={t}:range={int(s.deband_range)}:blur={int(bool(s.blur))}")
-        return ",".join(stages)
+            graph += f",deband=1thr={t}:2thr={t}:3thr={t}:range={int(s.deband_range)}:blur={int(bool(s.blur))}"
+        return graph
 
 
 def fix_frames(frames: Iterable[np.ndarray], width: int, height: int, fps: float,
