@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..unflicker.analysis import kinds_from_json
 from ..unflicker.deflicker import DEFAULT_WINDOW, MODES, deflicker_frames
 from .comfy_bridge import check_image, frames_to_image, image_frames, node_progress
 
@@ -33,11 +34,19 @@ class Deflicker:
             },
             "optional": {
                 "fps": ("FLOAT", {"default": 8.0, "min": 0.01, "max": 240.0, "forceInput": True}),
+                "diagnosis": ("STRING", {"forceInput": True, "tooltip": (
+                    "The json output of Analyze Flicker. With mode auto, fix exactly the kinds it found "
+                    "(a steady clip passes through untouched).")}),
             },
         }
 
-    def deflicker(self, images, mode, strength, window, fps=8.0):
+    def deflicker(self, images, mode, strength, window, fps=8.0, diagnosis=None):
         check_image("images", images)
+        kinds = mode
+        if mode == "auto" and diagnosis:
+            kinds = kinds_from_json(diagnosis)
+            if not set(kinds) - {"steady", "scene_cuts"}:
+                return (images,)  # the analyzer found nothing to fix
         n = images.shape[0]
-        frames = deflicker_frames(image_frames(images), fps, mode, strength, window, node_progress(n), n)
+        frames = deflicker_frames(image_frames(images), fps, kinds, strength, window, node_progress(n), n)
         return (frames_to_image(frames, n),)

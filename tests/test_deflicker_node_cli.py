@@ -87,3 +87,34 @@ def test_demo_writes_our_fix_beside_ffmpegs(tmp_path):
     for name in ("sample_flickering.mp4", "fixed_ffmpeg.mp4", "side_by_side.mp4", "fixed_flow.mp4", "report.txt"):
         assert (tmp_path / name).exists(), name
     assert "flow-guided" in report and "PSNR vs clean" in report
+
+
+def test_auto_mode_follows_the_analyzers_diagnosis(pack):
+    clean, bad = _clip(n=16, h=96, w=128)
+    analyze = pack.nodes.analysis.AnalyzeFlicker()
+    node = pack.nodes.deflicker.Deflicker()
+
+    def diagnosis(clip):
+        out = analyze.analyze(torch.from_numpy(clip).float() / 255.0, 8.0)
+        return out["result"][1] if isinstance(out, dict) else out[1]
+
+    flickering = diagnosis(bad)
+    assert "brightness" in pack.unflicker.analysis.kinds_from_json(flickering)
+    (out,) = node.deflicker(torch.from_numpy(bad).float() / 255.0, "auto", 1.0, 9, fps=8.0, diagnosis=flickering)
+    fixed = (out.numpy() * 255).round().astype(np.uint8)
+    assert fc.psnr(fixed, clean) >= fc.psnr(bad, clean) + 5.0
+
+    steady = diagnosis(clean)
+    assert pack.unflicker.analysis.kinds_from_json(steady) == ["steady"]
+    images = torch.from_numpy(clean).float() / 255.0
+    (out,) = node.deflicker(images, "auto", 1.0, 9, fps=8.0, diagnosis=steady)
+    assert out is images  # nothing to fix: untouched
+
+
+def test_diagnosis_must_be_the_analyzers_json(pack):
+    _, bad = _clip()
+    node = pack.nodes.deflicker.Deflicker()
+    with pytest.raises(ValueError, match="diagnosis must be"):
+        node.deflicker(torch.from_numpy(bad).float() / 255.0, "auto", 1.0, 9, diagnosis="not json")
+    with pytest.raises(ValueError, match="diagnosis kinds"):
+        node.deflicker(torch.from_numpy(bad).float() / 255.0, "auto", 1.0, 9, diagnosis='{"kinds": ["drawtext"]}')

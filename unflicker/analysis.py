@@ -575,6 +575,18 @@ def analyze_frames(frames: Iterable[np.ndarray], fps: float, progress: Optional[
     return _diagnose(series, fps, settings)
 
 
+def kinds_from_json(text: str) -> list[str]:
+    """The kinds named by an analysis JSON (the ``json`` output of Analyze Flicker / ``analyze --json``)."""
+    try:
+        data = json.loads(text)
+        kinds = data["kinds"]
+    except (TypeError, ValueError, KeyError) as exc:
+        raise UnflickerError("diagnosis must be the json output of Analyze Flicker (an object with a 'kinds' list)") from exc
+    if not isinstance(kinds, list) or not all(k in KINDS for k in kinds):
+        raise UnflickerError(f"diagnosis kinds must be a list of {', '.join(KINDS)}; got {kinds!r}")
+    return kinds
+
+
 def analyze_file(path: str, progress: Optional[ProgressFn] = None, settings: AnalysisSettings = AnalysisSettings()) -> FlickerReport:
     from . import video
 

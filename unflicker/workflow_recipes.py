@@ -66,8 +66,9 @@ def diagnose_fix_verify(object_info: ObjectInfo) -> dict:
     """Analyze a clip, fix it with the flow-guided deflicker, measure again, show and save before/after."""
     g = UIGraph(object_info)
     load = g.add("UnflickerLoadVideo", video=SAMPLE_VIDEO)
-    g.add("UnflickerAnalyzeFlicker", title="1. Diagnose", images=load["images"], fps=load["fps"])
-    fix = g.add("UnflickerDeflicker", title="2. Fix", images=load["images"], fps=load["fps"], mode="auto")
+    diagnose = g.add("UnflickerAnalyzeFlicker", title="1. Diagnose", images=load["images"], fps=load["fps"])
+    fix = g.add("UnflickerDeflicker", title="2. Fix", images=load["images"], fps=load["fps"], mode="auto",
+                diagnosis=diagnose["json"])
     g.add("UnflickerCompareFlicker", title="3. Verify", before=load["images"], after=fix["images"], fps=load["fps"])
     g.add("UnflickerSaveVideo", title="Save fixed video", images=fix["images"], fps=load["fps"],
           filename_prefix="Unflicker/deflickered", format="mp4", crf=16)
@@ -76,7 +77,7 @@ def diagnose_fix_verify(object_info: ObjectInfo) -> dict:
     g.add("UnflickerSaveVideo", title="Save before/after", images=compare["images"], fps=compare["fps"],
           filename_prefix="Unflicker/deflickered_compare", format="mp4", crf=18)
     g.note("**Diagnose -> fix -> verify** (no model weights)\n\n*Analyze Flicker* says which kinds of flicker the "
-           "clip has; *Deflicker* (auto) removes them while keeping real motion; *Compare Flicker* measures the "
+           "clip has; *Deflicker* (auto, fed the diagnosis) removes exactly those while keeping real motion; *Compare Flicker* measures the "
            "change. The fixed clip and a quarter-speed before/after comparison go to `output/Unflicker/`.",
            title="About this workflow")
     return g.to_json()
