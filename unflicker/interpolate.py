@@ -219,14 +219,8 @@ def _premultiplied(image: np.ndarray, visibility: np.ndarray) -> np.ndarray:
 
 
 def _consistent(flow_fw: np.ndarray, flow_bw: np.ndarray) -> np.ndarray:
-    """flow.occlusion_mask as float32 0/1, with the same test, in OpenCV calls (this runs once per pair)."""
-    h, w = flow_fw.shape[:2]
-    xs, ys = np.mgrid[0:h, 0:w][::-1].astype(np.float32)
-    bw_at = cv2.remap(flow_bw, xs + flow_fw[..., 0], ys + flow_fw[..., 1], cv2.INTER_LINEAR,
-                      borderMode=cv2.BORDER_REPLICATE)
-    err = cv2.magnitude(*cv2.split(flow_fw + bw_at)) ** 2
-    mag = cv2.magnitude(*cv2.split(flow_fw)) ** 2 + cv2.magnitude(*cv2.split(bw_at)) ** 2
-    return (err < 0.05 * mag + 1.0).astype(np.float32)
+    """flow.occlusion_mask as float32 0/1 weights for blending."""
+    return flowlib.occlusion_mask(flow_fw, flow_bw).astype(np.float32)
 
 
 _loaded: dict[tuple, NcnnInterpolator] = {}  # the last ncnn model loaded, reused while its files are unchanged
