@@ -29,21 +29,24 @@ def psnr(a, b) -> float:
     """PSNR (dB) of clip a against clip b, e.g. against the clean clip the sample was made from."""
     mse = float(np.mean((np.asarray(a, np.float64) - np.asarray(b, np.float64)) ** 2))
     return 99.0 if mse < 1e-10 else 10.0 * float(np.log10(255.0 ** 2 / mse))
-def _analysis_lines(before: np.ndarray, after: np.ndarray, fps: float, out_dir: str) -> list[str]:
-    """Analyse the sample and the fix, write their JSON and charts, and return the comparison text."""
+def _analysis_lines(before: np.ndarray, fixes: dict[str, np.ndarray], fps: float, out_dir: str) -> list[str]:
+    """Analyse the sample and each fix, write their JSON and charts, and return the comparison text."""
     from . import analysis
 
     reports = {}
-    for name, clip in (("before", before), ("after", after)):
+    for name, clip in (("before", before), *fixes.items()):
         rep = analysis.analyze_frames(clip, fps)
         with open(os.path.join(out_dir, f"analysis_{name}.json"), "w") as f:
             f.write(rep.to_json() + "\n")
         analysis.save_chart(rep, os.path.join(out_dir, f"analysis_{name}.png"))
         reports[name] = rep
-    cmp = analysis.compare_reports(reports["before"], reports["after"])
-    return ["Flicker analysis of the sample (before):", reports["before"].text(), "",
-            "Before / after the FFmpeg fix:", cmp.text,
-            f"(JSON and charts: {os.path.join(out_dir, 'analysis_before.json')}, analysis_after.json, analysis_*.png)"]
+    lines = ["Flicker analysis of the sample (before):", reports["before"].text()]
+    for name in fixes:
+        cmp = analysis.compare_reports(reports["before"], reports[name])
+        lines += ["", f"Before / after the {name} fix:", cmp.text]
+    names = ", ".join(f"analysis_{n}.json" for n in fixes)
+    lines.append(f"(JSON and charts: {os.path.join(out_dir, 'analysis_before.json')}, {names}, analysis_*.png)")
+    return lines
 
 
 def run_demo(out_dir: str = "unflicker-demo", frames: int = 48, height: int = 256, width: int = 320) -> str:
@@ -80,7 +83,7 @@ def run_demo(out_dir: str = "unflicker-demo", frames: int = 48, height: int = 25
         f"mean abs diff        {mean_abs_diff(clean):6.2f}  {mean_abs_diff(sample):10.2f}  {mean_abs_diff(fixed):6.2f}  {mean_abs_diff(flow_fixed):5.2f}",
         f"PSNR vs clean (dB)   {'':6}  {psnr(sample, clean):10.2f}  {psnr(fixed, clean):6.2f}  {psnr(flow_fixed, clean):5.2f}",
     ]
-    lines += ["", *_analysis_lines(sample, fixed, info.fps, out_dir)]
+    lines += ["", *_analysis_lines(sample, {"ffmpeg": fixed, "flow": flow_fixed}, info.fps, out_dir)]
     report = "\n".join(lines)
     with open(os.path.join(out_dir, "report.txt"), "w") as f:
         f.write(report + "\n")
