@@ -16,7 +16,6 @@ Figures on a shared machine are taken under CPU contention; the script prints th
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import os
 import shutil
 import subprocess
@@ -32,18 +31,12 @@ sys.path.insert(0, REPO)
 
 
 def load_pack(root: str):
-    """The pack as ComfyUI loads it, on tests/comfy_stub when no ComfyUI is importable."""
-    os.environ["UNFLICKER_TEST_ROOT"] = root
-    try:
-        import folder_paths  # noqa: F401
-    except ImportError:
-        sys.path.insert(0, os.path.join(REPO, "tests", "comfy_stub"))
-    spec = importlib.util.spec_from_file_location("ComfyUI-Unflicker", os.path.join(REPO, "__init__.py"),
-                                                  submodule_search_locations=[REPO])
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["ComfyUI-Unflicker"] = module
-    spec.loader.exec_module(module)
-    return module
+    """The pack as ComfyUI loads it, its ComfyUI folders under ``root``."""
+    os.environ["UNFLICKER_TEST_ROOT"] = root  # read by the ComfyUI stand-in when it is first imported
+    sys.path.insert(0, os.path.join(REPO, "bench"))
+    from _common import load_pack as load
+
+    return load()
 
 
 def frames_512(n: int, seed: int = 1):

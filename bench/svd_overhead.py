@@ -11,7 +11,6 @@ callback (ProgressBar + interrupt check) and the float32 IMAGE output.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import os
 import statistics
 import sys
@@ -20,19 +19,7 @@ import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(REPO, "tests"))
-try:
-    import folder_paths  # noqa: F401  (inside a real ComfyUI)
-except ImportError:
-    sys.path.insert(0, os.path.join(REPO, "tests", "comfy_stub"))
-
-
-def load_pack():
-    spec = importlib.util.spec_from_file_location("ComfyUI-Unflicker", os.path.join(REPO, "__init__.py"),
-                                                  submodule_search_locations=[REPO])
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["ComfyUI-Unflicker"] = module
-    spec.loader.exec_module(module)
-    return module
+from _common import load_pack  # noqa: E402  (the pack as ComfyUI loads it, with the ComfyUI stand-ins)
 
 
 def main():
