@@ -14,7 +14,7 @@ from unflicker.object_info import offline_object_info
 from unflicker.workflow import api_twin_path, bundled_workflows, load_workflow
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-UI = bundled_workflows()[0]
+UI = next(p for p in bundled_workflows() if os.path.basename(p) == "codec_fix.json")  # its node ids are used below
 API = api_twin_path(UI)
 
 

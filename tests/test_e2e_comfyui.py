@@ -3,12 +3,14 @@ as templates and run through the headless client, and failures come back as clea
 
 Needs a ComfyUI checkout: ``COMFYUI_DIR=/path/to/ComfyUI python -m pytest tests/test_e2e_comfyui.py``; the server
 runs with COMFYUI_PYTHON, else a venv in/beside the checkout, else this Python (see tests/comfy_server.py).
+The server python needs the pack's requirements.txt (e.g. peft for motion LoRAs), as ComfyUI-Manager installs them.
 Nothing is written into the checkout. Set UNFLICKER_E2E_SUMMARY=FILE to also keep the summary in a file.
 
 Every bundled workflow's API twin runs with test inputs: a synthetic clip uploaded to each Load Video, a frame to
 each Load Image, and the small settings in NODE_OVERRIDES for each node of a listed type (tiny models, few frames).
 Adding a workflow whose nodes need models: build a tiny one in ``_install_test_models`` (ComfyUI folder names,
-served through extra_model_paths) and add the node type's settings to NODE_OVERRIDES.
+served through extra_model_paths) and add the node type's settings to NODE_OVERRIDES (or to WORKFLOW_OVERRIDES for
+one workflow only).
 """
 
 import json
@@ -31,8 +33,10 @@ pytestmark = [pytest.mark.comfyui,
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUNDLED = bundled_workflows()
+CODEC_FIX = next(p for p in BUNDLED if os.path.basename(p) == "codec_fix.json")  # error cases use its node types
 CLIP_FRAMES = 12
-MODEL_FOLDERS = ("checkpoints", "diffusers", "animatediff_models", "controlnet", "loras", "rife", "unflicker")
+MODEL_FOLDERS = ("checkpoints", "diffusers", "animatediff_models", "animatediff_motion_lora", "controlnet", "loras",
+                 "openpose", "rife", "unflicker")
 SHARED = os.path.join(os.path.dirname(REPO), "shared")
 # node type -> inputs set on every node of that type for the test run: tiny models, small sizes, few steps.
 NODE_OVERRIDES: dict[str, dict] = {
@@ -41,6 +45,18 @@ NODE_OVERRIDES: dict[str, dict] = {
     "UnflickerSVDExtend": {"width": 64, "height": 64, "num_frames": 4, "steps": 2, "decode_chunk_size": 4,
                            "segments": 2},
     "UnflickerRIFEInterpolate": {"threads": 2},
+    # tiny SD/ControlNet as diffusers folders: single files are converted with the full-size SD 1.5 configs
+    "UnflickerAnimateDiffLoader": {"checkpoint": "[diffusers] tiny_sd", "motion_module": "tiny_mm.ckpt"},
+    "UnflickerMotionLora": {"lora_name": "tiny_motion_lora.ckpt"},
+    "UnflickerControlNetLoader": {"controlnet_name": "[diffusers] tiny_cn"},
+    "UnflickerAnimateDiffGenerate": {"num_frames": 4, "width": 64, "height": 64, "steps": 2, "context_length": 4,
+                                     "context_overlap": 2},
+    "UnflickerOpenPoseExtract": {"detect_resolution": 64},
+}
+# workflow name -> node type -> inputs, applied after NODE_OVERRIDES (OpenPose's full-size body net takes seconds
+# per frame on CPU, so its reference clip is cut to the frames generated)
+WORKFLOW_OVERRIDES: dict[str, dict[str, dict]] = {
+    "animatediff_openpose_controlnet": {"UnflickerLoadVideo": {"frame_load_cap": 4}},
 }
 SUMMARY: dict = {"nodes": [], "workflows": [], "errors": [], "models": []}
 
@@ -63,6 +79,44 @@ def _install_test_models(models_dir: str) -> None:
     if make_random_model and os.path.isfile(rife_param):
         make_random_model(rife_param, os.path.join(models_dir, "rife", "rife-v4.6"), seed=0)
         SUMMARY["models"].append("rife/rife-v4.6")
+    _install_animatediff_models(models_dir)
+    _install_openpose_body(models_dir)
+
+
+def _install_animatediff_models(models_dir: str) -> None:
+    """The AnimateDiff fixtures (tests/fixtures/animatediff): the tiny SD 1.5 single file and ControlNet saved as
+    diffusers folders (converted with their tiny configs), motion module and motion LoRA in their original layouts."""
+    import shutil
+
+    from unflicker import animatediff as ad
+
+    fixtures = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures", "animatediff")
+    config = os.path.join(fixtures, "tiny_config")
+    if not os.path.isdir(config):
+        return
+    from diffusers import StableDiffusionPipeline
+
+    sd = ad.load_sd15(os.path.join(fixtures, "tiny_sd15.safetensors"), config_dir=config)
+    StableDiffusionPipeline(**sd.components).save_pretrained(os.path.join(models_dir, "diffusers", "tiny_sd"))
+    shutil.copy(os.path.join(fixtures, "tiny_mm.ckpt"), os.path.join(models_dir, "animatediff_models"))
+    shutil.copy(os.path.join(fixtures, "tiny_motion_lora.ckpt"), os.path.join(models_dir, "animatediff_motion_lora"))
+    ad.load_controlnet(os.path.join(fixtures, "tiny_controlnet.pth"), config_dir=os.path.join(config, "controlnet")
+                       ).save_pretrained(os.path.join(models_dir, "controlnet", "tiny_cn"))
+    SUMMARY["models"] += ["diffusers/tiny_sd", "animatediff_models/tiny_mm.ckpt",
+                          "animatediff_motion_lora/tiny_motion_lora.ckpt", "controlnet/tiny_cn"]
+
+
+def _install_openpose_body(models_dir: str) -> None:
+    """A random-weight OpenPose body network (full size, ~200 MB) with the released file's key names."""
+    import torch
+
+    from unflicker import openpose as op
+
+    started = time.monotonic()
+    torch.manual_seed(0)
+    state = {op.standard_key(k): v for k, v in op.BodyPoseNet().state_dict().items()}
+    torch.save(state, os.path.join(models_dir, "openpose", op.BODY_WEIGHTS))
+    SUMMARY["models"].append(f"openpose/{op.BODY_WEIGHTS} (random, written in {time.monotonic() - started:.1f} s)")
 
 
 @pytest.fixture(scope="module")
@@ -144,11 +198,12 @@ def _clip_overrides(api: dict, clip: str) -> list[str]:
     return [f"{nid}.video={clip}" for nid, e in api.items() if e["class_type"] == "UnflickerLoadVideo"]
 
 
-def _test_overrides(api: dict, clip: str, frame: str) -> list[str]:
+def _test_overrides(api: dict, clip: str, frame: str, name: str = "") -> list[str]:
     sets = _clip_overrides(api, clip)
     sets += [f"{nid}.image={frame}" for nid, e in api.items() if e["class_type"] == "LoadImage"]
     for nid, e in api.items():
-        sets += [f"{nid}.{k}={json.dumps(v)}" for k, v in NODE_OVERRIDES.get(e["class_type"], {}).items()]
+        for table in (NODE_OVERRIDES, WORKFLOW_OVERRIDES.get(name, {})):
+            sets += [f"{nid}.{k}={json.dumps(v)}" for k, v in table.get(e["class_type"], {}).items()]
     return sets
 
 
@@ -182,7 +237,7 @@ def test_bundled_workflow_runs(comfy, clip, frame, path, tmp_path):
     client = ComfyClient(comfy.url, timeout=600)
     assert check_workflow(load_workflow(path), client.object_info(), files_known=False) == []
     api = load_workflow(api_twin_path(path))
-    overrides = _test_overrides(api, clip, frame)
+    overrides = _test_overrides(api, clip, frame, name)
     result = client.run(api, overrides, str(tmp_path / "out"), progress=False, log=lambda _: None)
     expected = [nid for nid, e in api.items() if client.object_info()[e["class_type"]]["output_node"]]
     assert set(result.outputs) >= set(expected), f"outputs from {sorted(result.outputs)}, expected {expected}"
@@ -198,7 +253,7 @@ def test_bundled_workflow_runs(comfy, clip, frame, path, tmp_path):
 
 def test_ui_workflow_runs_through_cli(comfy, clip, tmp_path):
     """The editor's format, converted with the server's /object_info, with a local clip uploaded by --set."""
-    path = BUNDLED[0]
+    path = CODEC_FIX
     name = os.path.splitext(os.path.basename(path))[0]
     ui = load_workflow(path)
     loads = [n for n in ui["nodes"] if n["type"] == "UnflickerLoadVideo"]
@@ -224,14 +279,14 @@ def _error_case(case: str, proc, seconds: float, expect: str) -> None:
 
 
 def test_unknown_node_type_is_refused(comfy, tmp_path):
-    api = load_workflow(api_twin_path(BUNDLED[0]))
+    api = load_workflow(api_twin_path(CODEC_FIX))
     first = next(iter(api))
     api[first]["class_type"] = "UnflickerNoSuchNode"
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps(api))
     proc, seconds = _cli(str(bad), "--server", comfy.url, "--out", str(tmp_path / "out"))
     _error_case("unknown node type (API)", proc, seconds, "UnflickerNoSuchNode")
-    ui = load_workflow(BUNDLED[0])
+    ui = load_workflow(CODEC_FIX)
     ui["nodes"][0]["type"] = "UnflickerNoSuchNode"
     bad.write_text(json.dumps(ui))
     proc, seconds = _cli(str(bad), "--server", comfy.url, "--out", str(tmp_path / "out"))
@@ -239,7 +294,7 @@ def test_unknown_node_type_is_refused(comfy, tmp_path):
 
 
 def test_bad_widget_value_is_refused_with_the_servers_message(comfy, clip, tmp_path):
-    api_path = api_twin_path(BUNDLED[0])
+    api_path = api_twin_path(CODEC_FIX)
     api = load_workflow(api_path)
     fix = next(nid for nid, e in api.items() if e["class_type"] == "UnflickerFFmpegDeflickerDeband")
     proc, seconds = _cli(api_path, "--server", comfy.url, "--out", str(tmp_path), *[
@@ -249,7 +304,7 @@ def test_bad_widget_value_is_refused_with_the_servers_message(comfy, clip, tmp_p
 
 def test_partly_invalid_workflow_is_refused_and_cancelled(comfy, clip, tmp_path):
     """ComfyUI would run the outputs that pass and skip the others; the client refuses the run instead."""
-    api_path = api_twin_path(BUNDLED[0])
+    api_path = api_twin_path(CODEC_FIX)
     api = load_workflow(api_path)
     last_save = [nid for nid, e in api.items() if e["class_type"] == "UnflickerSaveVideo"][-1]
     before = set(comfy.outputs())
@@ -262,14 +317,14 @@ def test_partly_invalid_workflow_is_refused_and_cancelled(comfy, clip, tmp_path)
 
 
 def test_missing_input_file_is_refused(comfy, tmp_path):
-    api_path = api_twin_path(BUNDLED[0])
+    api_path = api_twin_path(CODEC_FIX)
     proc, seconds = _cli(api_path, "--server", comfy.url, "--out", str(tmp_path),
                          "--set", "Load Video (Unflicker).video=no_such_clip.mp4")
     _error_case("missing input file", proc, seconds, "video not found: 'no_such_clip.mp4'")
 
 
 def test_failing_node_reports_its_own_message(comfy, clip, tmp_path):
-    api_path = api_twin_path(BUNDLED[0])
+    api_path = api_twin_path(CODEC_FIX)
     api = load_workflow(api_path)
     save = next(nid for nid, e in api.items() if e["class_type"] == "UnflickerSaveVideo")
     proc, seconds = _cli(api_path, "--server", comfy.url, "--out", str(tmp_path), *[
@@ -283,5 +338,5 @@ def test_stopped_server(comfy, tmp_path):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    proc, seconds = _cli(BUNDLED[0], "--server", f"http://127.0.0.1:{port}", "--out", str(tmp_path))
+    proc, seconds = _cli(CODEC_FIX, "--server", f"http://127.0.0.1:{port}", "--out", str(tmp_path))
     _error_case("stopped server", proc, seconds, f"cannot reach ComfyUI at http://127.0.0.1:{port}")

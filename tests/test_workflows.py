@@ -262,6 +262,7 @@ def test_workflow_cli_check_and_convert(capsys, tmp_path):
     assert wfmod.main(["check"]) == 0
     assert "ok " in capsys.readouterr().out
     out = tmp_path / "api.json"
-    assert wfmod.main(["convert", BUNDLED[0], "-o", str(out), "--set", "1.frame_load_cap=4"]) == 0
+    codec_fix = os.path.join(wfmod.WORKFLOW_DIR, "codec_fix.json")  # node 1 is its Load Video
+    assert wfmod.main(["convert", codec_fix, "-o", str(out), "--set", "1.frame_load_cap=4"]) == 0
     api = json.loads(out.read_text())
     assert api["1"]["inputs"]["frame_load_cap"] == 4

@@ -20,6 +20,12 @@ SAMPLE_VIDEO = "sample_flickering.mp4"  # what `python -m unflicker demo` writes
 SAMPLE_IMAGE = "first_frame.png"
 SVD_MODEL = "checkpoints/svd_xt.safetensors"
 RIFE_MODEL = "rife-v4.6"
+SD15_CHECKPOINT = "v1-5-pruned-emaonly.safetensors"
+ANIMATEDIFF_MODULE = "mm_sd_v15_v2.ckpt"
+ANIMATELCM_MODULE = "AnimateLCM_sd15_t2v.ckpt"
+ZOOM_IN_LORA = "v2_lora_ZoomIn.ckpt"
+OPENPOSE_CONTROLNET = "control_v11p_sd15_openpose.pth"
+SAMPLE_DANCE = "reference_dance.mp4"  # any clip of a person moving, in ComfyUI/input/
 
 Recipe = Callable[[ObjectInfo], dict]
 RECIPES: dict[str, Recipe] = {}
@@ -120,5 +126,63 @@ def svd_long_video(object_info: ObjectInfo) -> dict:
           filename_prefix="Unflicker/svd_long", format="mp4", crf=16)
     g.note("**SVD long video**\n\nThree 25-frame segments chained from the last frame of each (73 frames); colour "
            "and brightness drift is pulled back toward the first segment so the seams do not jump.",
+           title="About this workflow")
+    return g.to_json()
+
+
+@recipe("animatediff_motion_lora_lcm", needs=("UnflickerAnimateDiffLoader", "UnflickerMotionLora",
+                                              "UnflickerAnimateDiffGenerate", "UnflickerSaveVideo"))
+def animatediff_motion_lora_lcm(object_info: ObjectInfo) -> dict:
+    """AnimateDiff text-to-video: AnimateLCM motion module + zoom-in motion LoRA (0.8), LCM scheduler, 8 steps."""
+    g = UIGraph(object_info)
+    model = g.add("UnflickerAnimateDiffLoader", checkpoint=SD15_CHECKPOINT, motion_module=ANIMATELCM_MODULE,
+                  scheduler="LCM", beta_schedule="linear", vae_slicing=True, cpu_offload=False)
+    zoom = g.add("UnflickerMotionLora", animatediff=model["animatediff"], lora_name=ZOOM_IN_LORA, strength=0.8)
+    gen = g.add("UnflickerAnimateDiffGenerate", animatediff=zoom["animatediff"],
+                prompt="a lighthouse on a cliff above a stormy sea, dramatic clouds, best quality",
+                negative_prompt="worst quality, low quality, blurry", num_frames=16, width=512, height=512, steps=8,
+                guidance=1.5, seed=42, context_length=16, context_overlap=4, fps=8.0)
+    g.add("UnflickerSaveVideo", title="Save video", images=gen["images"], fps=gen["fps"],
+          filename_prefix="Unflicker/animatediff_lcm", format="mp4", crf=16)
+    g.note("**AnimateDiff + motion LoRA + LCM**\n\nText-to-video in 8 steps: the AnimateLCM motion module with the "
+           "LCM scheduler (guidance 1-2), and the zoom-in motion LoRA at 0.8 for a steady camera move. Put an SD 1.5 "
+           f"checkpoint in `models/checkpoints`, `{ANIMATELCM_MODULE}` in `models/animatediff_models` and "
+           f"`{ZOOM_IN_LORA}` in `models/animatediff_motion_lora`. For more than 16 frames raise *num_frames*: "
+           "longer clips are made in overlapping windows.", title="About this workflow")
+    return g.to_json()
+
+
+@recipe("animatediff_openpose_controlnet", needs=("UnflickerLoadVideo", "UnflickerOpenPoseExtract",
+                                                  "UnflickerControlNetLoader", "UnflickerAnimateDiffLoader",
+                                                  "UnflickerAnimateDiffGenerate", "UnflickerSideBySide",
+                                                  "UnflickerSaveVideo"))
+def animatediff_openpose_controlnet(object_info: ObjectInfo) -> dict:
+    """A reference video's poses (OpenPose, smoothed) drive AnimateDiff through the openpose ControlNet."""
+    g = UIGraph(object_info)
+    load = g.add("UnflickerLoadVideo", title="Reference video", video=SAMPLE_DANCE, frame_load_cap=16)
+    pose = g.add("UnflickerOpenPoseExtract", images=load["images"], detect_resolution=512, smoothing=True,
+                 smoothing_strength=0.5, hold_missing=2)
+    g.add("UnflickerSaveVideo", title="Save poses", images=pose["pose_images"], fps=load["fps"],
+          filename_prefix="Unflicker/animatediff_poses", format="mp4", crf=16)
+    model = g.add("UnflickerAnimateDiffLoader", checkpoint=SD15_CHECKPOINT, motion_module=ANIMATEDIFF_MODULE,
+                  scheduler="DPM++ 2M Karras", beta_schedule="linear", vae_slicing=True, cpu_offload=False)
+    controlnet = g.add("UnflickerControlNetLoader", controlnet_name=OPENPOSE_CONTROLNET)
+    gen = g.add("UnflickerAnimateDiffGenerate", animatediff=model["animatediff"],
+                prompt="an astronaut dancing on the moon, best quality",
+                negative_prompt="worst quality, low quality, blurry, extra limbs", num_frames=16, width=512,
+                height=512, steps=20, guidance=7.5, seed=42, context_length=16, context_overlap=4, fps=8.0,
+                controlnet=controlnet["controlnet"], control_frames=pose["pose_images"], controlnet_strength=1.0)
+    g.add("UnflickerSaveVideo", title="Save video", images=gen["images"], fps=gen["fps"],
+          filename_prefix="Unflicker/animatediff_openpose", format="mp4", crf=16)
+    compare = g.add("UnflickerSideBySide", images_a=load["images"], images_b=gen["images"], fps=gen["fps"],
+                    label_a="reference", label_b="AnimateDiff", slow_motion=1.0)
+    g.add("UnflickerSaveVideo", title="Save reference vs result", images=compare["images"], fps=compare["fps"],
+          filename_prefix="Unflicker/animatediff_openpose_compare", format="mp4", crf=18)
+    g.note("**AnimateDiff + ControlNet OpenPose from a reference video**\n\nPick a clip of a person moving in "
+           "*Reference video* (the first 16 frames are used; keep *num_frames* at most the frames loaded). "
+           "OpenPose Extract draws smoothed skeletons, which steer AnimateDiff through the openpose ControlNet. Put "
+           f"`body_pose_model.pth` in `models/openpose`, `{OPENPOSE_CONTROLNET}` in `models/controlnet`, an SD 1.5 "
+           f"checkpoint in `models/checkpoints` and `{ANIMATEDIFF_MODULE}` in `models/animatediff_models`. The "
+           "reference-vs-result comparison is optional: delete its two nodes if you do not need it.",
            title="About this workflow")
     return g.to_json()
