@@ -45,6 +45,7 @@ _TEXTURE_MIN_NOISE = 1.6  # auto: temporal grain (levels, robust std) above whic
 _CUT_THRESHOLD = 0.5
 _MAX_PAIR_CHANGE = 0.3  # |log gain| between two aligned frames above which it is a real change (~35 %)
 _LUMA = np.float32([0.2126, 0.7152, 0.0722])
+_ONES2 = np.ones((1, 2), np.float32)
 
 
 def resolve_kinds(kinds) -> tuple[frozenset, bool]:
@@ -127,6 +128,30 @@ def _maps(fl: np.ndarray):
     return xs + fl[..., 0], ys + fl[..., 1]
 
 
+_grids2: dict[tuple[int, int], np.ndarray] = {}
+
+
+def _grid2(h: int, w: int) -> np.ndarray:
+    """(x, y) of every pixel as one 2-channel float32 image: a CV_32FC2 remap map once a flow is added."""
+    g = _grids2.get((h, w))
+    if g is None:
+        if len(_grids2) > 8:
+            _grids2.clear()
+        g = _grids2[(h, w)] = cv2.merge(_grid(h, w))
+    return g
+
+
+def _occlusion_ok(fw: np.ndarray, bw: np.ndarray, tol: float = 1.0, rel: float = 0.05) -> np.ndarray:
+    """flow.occlusion_mask (forward-backward consistency, same test) with a cached grid and OpenCV arithmetic:
+    |fw + bw(x + fw)|^2 < rel * (|fw|^2 + |bw(x + fw)|^2) + tol."""
+    h, w = fw.shape[:2]
+    bw_at = cv2.remap(bw, cv2.add(_grid2(h, w), fw), None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    err = cv2.add(fw, bw_at)
+    err = cv2.transform(cv2.multiply(err, err), _ONES2)
+    mag = cv2.transform(cv2.add(cv2.multiply(fw, fw), cv2.multiply(bw_at, bw_at)), _ONES2)
+    return err < rel * mag + tol
+
+
 def _remap(image: np.ndarray, mx: np.ndarray, my: np.ndarray, interp=cv2.INTER_LINEAR) -> np.ndarray:
     return cv2.remap(image, mx, my, interp, borderMode=cv2.BORDER_REPLICATE)
 
@@ -156,6 +181,7 @@ class _Frame:
     bw_ok: Optional[np.ndarray] = None
     chained: dict = field(default_factory=dict)  # k -> (flow this -> this+k, trusted mask), work size
     corrected: Optional[np.ndarray] = None  # float32 full-size output of the low-frequency stage
+    detail: Optional[np.ndarray] = None  # high-pass part of corrected, made when the texture stage needs it
 
 
 class _Deflicker:
@@ -204,8 +230,8 @@ class _Deflicker:
                     bw = flow.dis_flow(rec.gray, prev.gray, "ultrafast")
                 else:  # too small for DIS: compare pixel to pixel
                     fw = bw = np.zeros((self.work[1], self.work[0], 2), np.float32)
-                prev.fw, prev.fw_ok = fw, flow.occlusion_mask(fw, bw)
-                rec.bw, rec.bw_ok = bw, flow.occlusion_mask(bw, fw)
+                prev.fw, prev.fw_ok = fw, _occlusion_ok(fw, bw)
+                rec.bw, rec.bw_ok = bw, _occlusion_ok(bw, fw)
         self.frames[i] = rec
         self.count += 1
 
@@ -239,7 +265,7 @@ class _Deflicker:
             del self.frames[i]
         for i, rec in self.frames.items():
             if i < self.next_tex - self.tex_radius:
-                rec.corrected = None
+                rec.corrected = rec.detail = None
         return out
 
     # -------------------------------------------------------- alignment
@@ -338,6 +364,22 @@ class _Deflicker:
         rec.corrected = out
 
     # -------------------------------------------------------- high frequencies
+    def _detail(self, rec: _Frame) -> np.ndarray:
+        """High-pass part of the corrected frame (float32), made once per frame and shared by every frame that
+        warps it: warping the detail equals the detail of the warp wherever the flow is smooth, and where it is
+        not the neighbour's weight is near zero anyway."""
+        if rec.detail is None:
+            rec.detail = cv2.subtract(rec.corrected, _lowpass(rec.corrected))
+        return rec.detail
+
+    def _full_map(self, fl: np.ndarray) -> np.ndarray:
+        """Work-size flow -> full-size CV_32FC2 remap map (x + flow(x), y + flow(y))."""
+        h, w = self.size
+        if self.scale == 1.0:
+            return cv2.add(_grid2(h, w), fl)
+        up = cv2.resize(fl, (w, h), interpolation=cv2.INTER_LINEAR)
+        return cv2.scaleAdd(up, 1.0 / self.scale, _grid2(h, w))
+
     def _texture_stage(self, rec: _Frame) -> np.ndarray:
         cur = rec.corrected
         if not self.tex_radius or self.strength == 0:
@@ -349,38 +391,40 @@ class _Deflicker:
         if self.auto and self._probe_grain(rec, ks[0]) < _TEXTURE_MIN_NOISE:
             return _to_u8(cur)  # no grain measured: leave the frame's detail alone
         h, w = self.size
+        hw, hh = max(1, w // 2), max(1, h // 2)
+        base = self._detail(rec)
+        # only high frequencies are averaged: the neighbour's low frequencies (a fade's step, what is left of
+        # low-frequency flicker) are replaced by this frame's, so a one-sided window cannot shift them.
+        # num = sum of weighted detail differences, den = 1 + sum of weights (3 channels, so OpenCV does the
+        # arithmetic in place); cur + num / den is the weighted mean
         num = np.zeros_like(cur)
-        den = np.ones((h, w), np.float32)
+        den = np.ones_like(cur)
         for k in ks:
             fl, ok = self._chain(rec, k)
-            if self.scale != 1.0:
-                fl = cv2.resize(fl, (w, h), interpolation=cv2.INTER_LINEAR) * (1.0 / self.scale)
-                ok = cv2.resize(ok.view(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST).view(bool)
-            mx, my = _maps(fl)
-            W = _remap(self.frames[rec.index + k].corrected, mx, my, cv2.INTER_CUBIC)
-            # only high frequencies are averaged: the neighbour's low frequencies (a fade's step, what is left
-            # of low-frequency flicker) are replaced by this frame's, so a one-sided window cannot shift them
-            diff = cv2.subtract(W, cur)
-            diff -= _lowpass(diff)
+            nb = self.frames[rec.index + k]
+            diff = cv2.remap(self._detail(nb), self._full_map(fl), None, cv2.INTER_CUBIC,
+                             borderMode=cv2.BORDER_REPLICATE)
+            cv2.subtract(diff, base, dst=diff)
             # patch distance (as in non-local means): its expected value where the two frames differ by grain
             # alone is the pair's grain variance; weights fall off as it rises above that (misalignment)
             d = _luma(diff)
             dd = cv2.multiply(d, d)
-            sample = dd[::3, ::3][ok[::3, ::3]]
+            ok_full = ok if self.scale == 1.0 else \
+                cv2.resize(ok.view(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST).view(bool)
+            sample = dd[::4, ::4][ok_full[::4, ::4]]
             var = max(float(np.median(sample)) / 0.455 if sample.size else 0.0, 0.25)
-            # the distance is smooth (a 1.5 px Gaussian), so it is computed at half size and scaled back up
-            half = cv2.resize(dd, (max(1, w // 2), max(1, h // 2)), interpolation=cv2.INTER_AREA)
+            # the distance is smooth (a 1.5 px Gaussian), so it and the weights are made at half size
+            half = cv2.resize(dd, (hw, hh), interpolation=cv2.INTER_AREA)
             dist = cv2.GaussianBlur(half, (0, 0), 0.75)
             wgt = cv2.exp(np.minimum(1.0 - dist * np.float32(1.0 / var), 0.0, out=dist))
-            wgt = cv2.resize(wgt, (w, h), interpolation=cv2.INTER_LINEAR)
-            wgt[~ok] = 0.0
-            # sum of weighted differences (cur + sum w diff / (1 + sum w) is the weighted mean)
-            num += diff * wgt[..., None]
-            den += wgt
-        num /= den[..., None]
+            wgt[cv2.resize(ok.view(np.uint8), (hw, hh), interpolation=cv2.INTER_NEAREST) == 0] = 0.0
+            wgt3 = cv2.resize(cv2.merge((wgt, wgt, wgt)), (w, h), interpolation=cv2.INTER_LINEAR)
+            cv2.accumulateProduct(diff, wgt3, num)
+            cv2.accumulate(wgt3, den)
+        cv2.divide(num, den, dst=num)
         if self.strength != 1.0:
             num *= self.strength
-        return _to_u8(cv2.add(cur, num))
+        return cv2.add(cur, num, dtype=cv2.CV_8U)
 
     def _probe_grain(self, rec: _Frame, k: int, side: int = 160) -> float:
         """Grain level (levels) between this frame and neighbour k, measured on a central crop at full size."""
@@ -450,4 +494,4 @@ def _window_mean(k: np.ndarray, values: np.ndarray) -> np.ndarray:
 
 
 def _to_u8(img: np.ndarray) -> np.ndarray:
-    return np.clip(img + 0.5, 0, 255).astype(np.uint8)
+    return cv2.add(img, 0.0, dtype=cv2.CV_8U)  # rounds and saturates
