@@ -349,18 +349,22 @@ class _Deflicker:
         kk = np.array([0] + used, np.float32)
         s = self.strength
         gain = _window_mean(kk, np.array([1.0] + gains, np.float32)) if gained else 1.0
-        out = rec.full.astype(np.float32)
         if fields:
             fld = _window_mean(kk, np.stack([np.ones_like(fields[0])] + fields))
             dev = fld - 1.0
             fld = 1.0 + np.sign(dev) * np.maximum(np.abs(dev) - _REGIONAL_DEADZONE, 0.0)
-            full_field = cv2.resize(fld * gain, (self.size[1], self.size[0]), interpolation=cv2.INTER_LINEAR)
-            out *= (1.0 + s * (full_field - 1.0))[..., None]
-        elif gain != 1.0:
-            out *= 1.0 + s * (gain - 1.0)
+            # the factor is affine in the field, so it is made on the grid and then resized (linear) in one go
+            factor = (1.0 + s * (fld * gain - 1.0)).astype(np.float32)
+            factor = cv2.resize(cv2.merge((factor, factor, factor)), (self.size[1], self.size[0]),
+                                interpolation=cv2.INTER_LINEAR)
+            out = cv2.multiply(rec.full, factor, dtype=cv2.CV_32F)
+        else:
+            out = rec.full.astype(np.float32)
+            if gain != 1.0:
+                out *= np.float32(1.0 + s * (gain - 1.0))
         if offsets:
             off = _window_mean(kk, np.stack([np.zeros(3, np.float32)] + offsets))
-            out += s * off.astype(np.float32)
+            cv2.add(out, tuple(float(v) for v in s * off) + (0.0,), dst=out)
         rec.corrected = out
 
     # -------------------------------------------------------- high frequencies
