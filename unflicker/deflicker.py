@@ -402,7 +402,7 @@ class _Deflicker:
         # num = sum of weighted detail differences, den = 1 + sum of weights (3 channels, so OpenCV does the
         # arithmetic in place); cur + num / den is the weighted mean
         num = np.zeros_like(cur)
-        den = np.ones_like(cur)
+        den = np.ones((hh, hw), np.float32)  # resizing is linear: the weights are summed at half size
         for k in ks:
             fl, ok = self._chain(rec, k)
             nb = self.frames[rec.index + k]
@@ -413,18 +413,18 @@ class _Deflicker:
             # alone is the pair's grain variance; weights fall off as it rises above that (misalignment)
             d = _luma(diff)
             dd = cv2.multiply(d, d)
-            ok_full = ok if self.scale == 1.0 else \
-                cv2.resize(ok.view(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST).view(bool)
-            sample = dd[::4, ::4][ok_full[::4, ::4]]
+            ok_half = cv2.resize(ok.view(np.uint8), (hw, hh), interpolation=cv2.INTER_NEAREST).view(bool)
+            sample = dd[:2 * hh:4, :2 * hw:4][ok_half[::2, ::2]]
             var = max(float(np.median(sample)) / 0.455 if sample.size else 0.0, 0.25)
             # the distance is smooth (a 1.5 px Gaussian), so it and the weights are made at half size
             half = cv2.resize(dd, (hw, hh), interpolation=cv2.INTER_AREA)
             dist = cv2.GaussianBlur(half, (0, 0), 0.75)
             wgt = cv2.exp(np.minimum(1.0 - dist * np.float32(1.0 / var), 0.0, out=dist))
-            wgt[cv2.resize(ok.view(np.uint8), (hw, hh), interpolation=cv2.INTER_NEAREST) == 0] = 0.0
+            wgt[~ok_half] = 0.0
+            cv2.accumulate(wgt, den)
             wgt3 = cv2.resize(cv2.merge((wgt, wgt, wgt)), (w, h), interpolation=cv2.INTER_LINEAR)
             cv2.accumulateProduct(diff, wgt3, num)
-            cv2.accumulate(wgt3, den)
+        den = cv2.resize(cv2.merge((den, den, den)), (w, h), interpolation=cv2.INTER_LINEAR)
         cv2.divide(num, den, dst=num)
         if self.strength != 1.0:
             num *= self.strength
