@@ -216,7 +216,11 @@ class _Deflicker:
             self.grid = (max(2, int(round(_GRID_SIDE * w / side))), max(2, int(round(_GRID_SIDE * h / side))))
         elif (h, w) != self.size:
             raise UnflickerError(f"all frames must have the same size: frame {i} is {w}x{h}, the first {self.size[1]}x{self.size[0]}")
-        small = frame if self.work == (w, h) else cv2.resize(frame, self.work, interpolation=cv2.INTER_AREA)
+        small = frame
+        if w >= 2 * self.work[0] and h >= 2 * self.work[1]:  # halving first takes OpenCV's fast 2x2 path
+            small = cv2.resize(small, (w // 2, h // 2), interpolation=cv2.INTER_AREA)
+        if small.shape[:2] != (self.work[1], self.work[0]):
+            small = cv2.resize(small, self.work, interpolation=cv2.INTER_AREA)
         rec = _Frame(i, frame, small.astype(np.float32), small, flow.to_gray(small), self.shot, self.shot_start)
         prev = self.frames.get(i - 1)
         if prev is not None:
@@ -397,6 +401,7 @@ class _Deflicker:
             return _to_u8(cur)  # no grain measured: leave the frame's detail alone
         h, w = self.size
         hw, hh = max(1, w // 2), max(1, h // 2)
+        step = max(1, int(np.sqrt(hw * hh / 4000)))  # ~4000 samples are plenty for a median
         base = self._detail(rec)
         # only high frequencies are averaged: the neighbour's low frequencies (a fade's step, what is left of
         # low-frequency flicker) are replaced by this frame's, so a one-sided window cannot shift them.
@@ -407,15 +412,17 @@ class _Deflicker:
         for k in ks:
             fl, ok = self._chain(rec, k)
             nb = self.frames[rec.index + k]
-            diff = cv2.remap(self._detail(nb), self._full_map(fl), None, cv2.INTER_CUBIC,
-                             borderMode=cv2.BORDER_REPLICATE)
+            # cubic for the nearest neighbours, which carry most weight; bilinear (twice as fast) for the others:
+            # its slight smoothing of their detail only adds to the averaging
+            diff = cv2.remap(self._detail(nb), self._full_map(fl), None,
+                             cv2.INTER_CUBIC if abs(k) == 1 else cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
             cv2.subtract(diff, base, dst=diff)
             # patch distance (as in non-local means): its expected value where the two frames differ by grain
             # alone is the pair's grain variance; weights fall off as it rises above that (misalignment)
             d = _luma(diff)
             dd = cv2.multiply(d, d)
             ok_half = cv2.resize(ok.view(np.uint8), (hw, hh), interpolation=cv2.INTER_NEAREST).view(bool)
-            sample = dd[:2 * hh:4, :2 * hw:4][ok_half[::2, ::2]]
+            sample = dd[:2 * hh:2 * step, :2 * hw:2 * step][ok_half[::step, ::step]]
             var = max(float(np.median(sample)) / 0.455 if sample.size else 0.0, 0.25)
             # the distance is smooth (a 1.5 px Gaussian), so it and the weights are made at half size
             half = cv2.resize(dd, (hw, hh), interpolation=cv2.INTER_AREA)
