@@ -123,11 +123,6 @@ def _grid(h: int, w: int):
     return g
 
 
-def _maps(fl: np.ndarray):
-    xs, ys = _grid(*fl.shape[:2])
-    return xs + fl[..., 0], ys + fl[..., 1]
-
-
 _grids2: dict[tuple[int, int], np.ndarray] = {}
 
 
@@ -156,9 +151,10 @@ def _remap(image: np.ndarray, mx: np.ndarray, my: np.ndarray, interp=cv2.INTER_L
     return cv2.remap(image, mx, my, interp, borderMode=cv2.BORDER_REPLICATE)
 
 
-def _inside(mx: np.ndarray, my: np.ndarray) -> np.ndarray:
-    h, w = mx.shape
-    return (mx >= 0) & (mx <= w - 1) & (my >= 0) & (my <= h - 1)
+def _inside2(mapping: np.ndarray) -> np.ndarray:
+    """Where a 2-channel remap map points inside the image."""
+    h, w = mapping.shape[:2]
+    return cv2.inRange(mapping, (0.0, 0.0), (w - 1.0, h - 1.0)) != 0
 
 
 def _luma(img: np.ndarray) -> np.ndarray:
@@ -296,19 +292,19 @@ class _Deflicker:
         if got is not None:
             return got
         step = 1 if k > 0 else -1
+        grid = _grid2(*rec.gray.shape[:2])
         if abs(k) == 1:
             fl, ok = (rec.fw, rec.fw_ok) if step == 1 else (rec.bw, rec.bw_ok)
-            mx, my = _maps(fl)
-            ok = ok & _inside(mx, my)
+            ok = ok & _inside2(cv2.add(grid, fl))
         else:
             prev_fl, prev_ok = self._chain(rec, k - step)
             mid = self.frames[rec.index + k - step]
             nxt_fl, nxt_ok = (mid.fw, mid.fw_ok) if step == 1 else (mid.bw, mid.bw_ok)
-            mx, my = _maps(prev_fl)
-            fl = prev_fl + _remap(nxt_fl, mx, my)
-            ok = prev_ok & (_remap(nxt_ok.astype(np.float32), mx, my) > 0.99)
-            mx, my = _maps(fl)
-            ok &= _inside(mx, my)
+            mapping = cv2.add(grid, prev_fl)
+            fl = cv2.add(prev_fl, cv2.remap(nxt_fl, mapping, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE))
+            moved_ok = cv2.remap(nxt_ok.astype(np.float32), mapping, None, cv2.INTER_LINEAR,
+                                 borderMode=cv2.BORDER_REPLICATE)
+            ok = prev_ok & (moved_ok > 0.99) & _inside2(cv2.add(grid, fl))
         rec.chained[k] = (fl, ok)
         return fl, ok
 
@@ -325,8 +321,8 @@ class _Deflicker:
             fl, ok = self._chain(rec, k)
             if ok.sum() < 0.2 * npx:
                 continue  # too little trusted overlap to compare
-            mx, my = _maps(fl)
-            W = _remap(self.frames[rec.index + k].small, mx, my)
+            W = cv2.remap(self.frames[rec.index + k].small, cv2.add(_grid2(*fl.shape[:2]), fl), None,
+                          cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
             m = ok.astype(np.float32)
             # statistics on a coarse grid: trusted sums of this frame (B) and of the aligned neighbour (A)
             m3 = cv2.merge((m, m, m))
