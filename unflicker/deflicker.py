@@ -10,9 +10,10 @@ Classical, no weights. Every frame is compared with its neighbours *after* linin
   trend (a fade) stays. At the ends of a shot the window shifts to stay inside it and follows a linear trend
   shrunk by its own uncertainty, so a fade is not dragged towards its middle; a jump of more than ~35 % between
   two aligned frames is a real change (a light switched on) and is not averaged across.
-* high frequencies (``texture``): the neighbours, already corrected, are warped onto the frame at full size and
-  averaged with weights that fall to zero where they disagree (occlusions, flow failures), so re-sampled grain
-  averages out while edges stay put.
+* high frequencies (``texture``): the high-pass detail of the neighbours, already corrected, is warped onto the
+  frame at full size (cubic for the nearest, bilinear for the next) and averaged with weights, computed at half
+  size, that fall to zero where they disagree (occlusions, flow failures), so re-sampled grain averages out while
+  edges stay put.
 
 Scene cuts end a shot: no window reaches across one. Frames stream through: full-size frames are held for at most
 ``window`` + 2 frames (about twice that at the start of a shot); small copies for 2 ``window``.
