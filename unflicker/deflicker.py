@@ -10,9 +10,10 @@ Classical, no weights. Every frame is compared with its neighbours *after* linin
   trend (a fade) stays. At the ends of a shot the window shifts to stay inside it and follows a linear trend
   shrunk by its own uncertainty, so a fade is not dragged towards its middle; a jump of more than ~35 % between
   two aligned frames is a real change (a light switched on) and is not averaged across.
-* high frequencies (``texture``): the neighbours, already corrected, are warped onto the frame at full size and
-  averaged with weights that fall to zero where they disagree (occlusions, flow failures), so re-sampled grain
-  averages out while edges stay put.
+* high frequencies (``texture``): the high-pass detail of the neighbours, already corrected, is warped onto the
+  frame at full size (cubic for the nearest, bilinear for the next) and averaged with weights, computed at half
+  size, that fall to zero where they disagree (occlusions, flow failures), so re-sampled grain averages out while
+  edges stay put.
 
 Scene cuts end a shot: no window reaches across one. Frames stream through: full-size frames are held for at most
 ``window`` + 2 frames (about twice that at the start of a shot); small copies for 2 ``window``.
@@ -45,6 +46,7 @@ _TEXTURE_MIN_NOISE = 1.6  # auto: temporal grain (levels, robust std) above whic
 _CUT_THRESHOLD = 0.5
 _MAX_PAIR_CHANGE = 0.3  # |log gain| between two aligned frames above which it is a real change (~35 %)
 _LUMA = np.float32([0.2126, 0.7152, 0.0722])
+_ONES2 = np.ones((1, 2), np.float32)
 
 
 def resolve_kinds(kinds) -> tuple[frozenset, bool]:
@@ -122,18 +124,38 @@ def _grid(h: int, w: int):
     return g
 
 
-def _maps(fl: np.ndarray):
-    xs, ys = _grid(*fl.shape[:2])
-    return xs + fl[..., 0], ys + fl[..., 1]
+_grids2: dict[tuple[int, int], np.ndarray] = {}
+
+
+def _grid2(h: int, w: int) -> np.ndarray:
+    """(x, y) of every pixel as one 2-channel float32 image: a CV_32FC2 remap map once a flow is added."""
+    g = _grids2.get((h, w))
+    if g is None:
+        if len(_grids2) > 8:
+            _grids2.clear()
+        g = _grids2[(h, w)] = cv2.merge(_grid(h, w))
+    return g
+
+
+def _occlusion_ok(fw: np.ndarray, bw: np.ndarray, tol: float = 1.0, rel: float = 0.05) -> np.ndarray:
+    """flow.occlusion_mask (forward-backward consistency, same test) with a cached grid and OpenCV arithmetic:
+    |fw + bw(x + fw)|^2 < rel * (|fw|^2 + |bw(x + fw)|^2) + tol."""
+    h, w = fw.shape[:2]
+    bw_at = cv2.remap(bw, cv2.add(_grid2(h, w), fw), None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    err = cv2.add(fw, bw_at)
+    err = cv2.transform(cv2.multiply(err, err), _ONES2)
+    mag = cv2.transform(cv2.add(cv2.multiply(fw, fw), cv2.multiply(bw_at, bw_at)), _ONES2)
+    return err < rel * mag + tol
 
 
 def _remap(image: np.ndarray, mx: np.ndarray, my: np.ndarray, interp=cv2.INTER_LINEAR) -> np.ndarray:
     return cv2.remap(image, mx, my, interp, borderMode=cv2.BORDER_REPLICATE)
 
 
-def _inside(mx: np.ndarray, my: np.ndarray) -> np.ndarray:
-    h, w = mx.shape
-    return (mx >= 0) & (mx <= w - 1) & (my >= 0) & (my <= h - 1)
+def _inside2(mapping: np.ndarray) -> np.ndarray:
+    """Where a 2-channel remap map points inside the image."""
+    h, w = mapping.shape[:2]
+    return cv2.inRange(mapping, (0.0, 0.0), (w - 1.0, h - 1.0)) != 0
 
 
 def _luma(img: np.ndarray) -> np.ndarray:
@@ -156,6 +178,7 @@ class _Frame:
     bw_ok: Optional[np.ndarray] = None
     chained: dict = field(default_factory=dict)  # k -> (flow this -> this+k, trusted mask), work size
     corrected: Optional[np.ndarray] = None  # float32 full-size output of the low-frequency stage
+    detail: Optional[np.ndarray] = None  # high-pass part of corrected, made when the texture stage needs it
 
 
 class _Deflicker:
@@ -190,7 +213,11 @@ class _Deflicker:
             self.grid = (max(2, int(round(_GRID_SIDE * w / side))), max(2, int(round(_GRID_SIDE * h / side))))
         elif (h, w) != self.size:
             raise UnflickerError(f"all frames must have the same size: frame {i} is {w}x{h}, the first {self.size[1]}x{self.size[0]}")
-        small = frame if self.work == (w, h) else cv2.resize(frame, self.work, interpolation=cv2.INTER_AREA)
+        small = frame
+        if w >= 2 * self.work[0] and h >= 2 * self.work[1]:  # halving first takes OpenCV's fast 2x2 path
+            small = cv2.resize(small, (w // 2, h // 2), interpolation=cv2.INTER_AREA)
+        if small.shape[:2] != (self.work[1], self.work[0]):
+            small = cv2.resize(small, self.work, interpolation=cv2.INTER_AREA)
         rec = _Frame(i, frame, small.astype(np.float32), small, flow.to_gray(small), self.shot, self.shot_start)
         prev = self.frames.get(i - 1)
         if prev is not None:
@@ -204,8 +231,8 @@ class _Deflicker:
                     bw = flow.dis_flow(rec.gray, prev.gray, "ultrafast")
                 else:  # too small for DIS: compare pixel to pixel
                     fw = bw = np.zeros((self.work[1], self.work[0], 2), np.float32)
-                prev.fw, prev.fw_ok = fw, flow.occlusion_mask(fw, bw)
-                rec.bw, rec.bw_ok = bw, flow.occlusion_mask(bw, fw)
+                prev.fw, prev.fw_ok = fw, _occlusion_ok(fw, bw)
+                rec.bw, rec.bw_ok = bw, _occlusion_ok(bw, fw)
         self.frames[i] = rec
         self.count += 1
 
@@ -239,7 +266,7 @@ class _Deflicker:
             del self.frames[i]
         for i, rec in self.frames.items():
             if i < self.next_tex - self.tex_radius:
-                rec.corrected = None
+                rec.corrected = rec.detail = None
         return out
 
     # -------------------------------------------------------- alignment
@@ -266,19 +293,19 @@ class _Deflicker:
         if got is not None:
             return got
         step = 1 if k > 0 else -1
+        grid = _grid2(*rec.gray.shape[:2])
         if abs(k) == 1:
             fl, ok = (rec.fw, rec.fw_ok) if step == 1 else (rec.bw, rec.bw_ok)
-            mx, my = _maps(fl)
-            ok = ok & _inside(mx, my)
+            ok = ok & _inside2(cv2.add(grid, fl))
         else:
             prev_fl, prev_ok = self._chain(rec, k - step)
             mid = self.frames[rec.index + k - step]
             nxt_fl, nxt_ok = (mid.fw, mid.fw_ok) if step == 1 else (mid.bw, mid.bw_ok)
-            mx, my = _maps(prev_fl)
-            fl = prev_fl + _remap(nxt_fl, mx, my)
-            ok = prev_ok & (_remap(nxt_ok.astype(np.float32), mx, my) > 0.99)
-            mx, my = _maps(fl)
-            ok &= _inside(mx, my)
+            mapping = cv2.add(grid, prev_fl)
+            fl = cv2.add(prev_fl, cv2.remap(nxt_fl, mapping, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE))
+            moved_ok = cv2.remap(nxt_ok.astype(np.float32), mapping, None, cv2.INTER_LINEAR,
+                                 borderMode=cv2.BORDER_REPLICATE)
+            ok = prev_ok & (moved_ok > 0.99) & _inside2(cv2.add(grid, fl))
         rec.chained[k] = (fl, ok)
         return fl, ok
 
@@ -295,12 +322,13 @@ class _Deflicker:
             fl, ok = self._chain(rec, k)
             if ok.sum() < 0.2 * npx:
                 continue  # too little trusted overlap to compare
-            mx, my = _maps(fl)
-            W = _remap(self.frames[rec.index + k].small, mx, my)
+            W = cv2.remap(self.frames[rec.index + k].small, cv2.add(_grid2(*fl.shape[:2]), fl), None,
+                          cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
             m = ok.astype(np.float32)
             # statistics on a coarse grid: trusted sums of this frame (B) and of the aligned neighbour (A)
-            A = cv2.resize(W * m[..., None], self.grid, interpolation=cv2.INTER_AREA)
-            B = cv2.resize(L * m[..., None], self.grid, interpolation=cv2.INTER_AREA)
+            m3 = cv2.merge((m, m, m))
+            A = cv2.resize(cv2.multiply(W, m3), self.grid, interpolation=cv2.INTER_AREA)
+            B = cv2.resize(cv2.multiply(L, m3), self.grid, interpolation=cv2.INTER_AREA)
             C = cv2.resize(m, self.grid, interpolation=cv2.INTER_AREA)
             lumA, lumB = _luma(A), _luma(B)
             g_pair = float(lumA.sum() / max(lumB.sum(), 1e-3))
@@ -323,21 +351,41 @@ class _Deflicker:
         kk = np.array([0] + used, np.float32)
         s = self.strength
         gain = _window_mean(kk, np.array([1.0] + gains, np.float32)) if gained else 1.0
-        out = rec.full.astype(np.float32)
         if fields:
             fld = _window_mean(kk, np.stack([np.ones_like(fields[0])] + fields))
             dev = fld - 1.0
             fld = 1.0 + np.sign(dev) * np.maximum(np.abs(dev) - _REGIONAL_DEADZONE, 0.0)
-            full_field = cv2.resize(fld * gain, (self.size[1], self.size[0]), interpolation=cv2.INTER_LINEAR)
-            out *= (1.0 + s * (full_field - 1.0))[..., None]
-        elif gain != 1.0:
-            out *= 1.0 + s * (gain - 1.0)
+            # the factor is affine in the field, so it is made on the grid and then resized (linear) in one go
+            factor = (1.0 + s * (fld * gain - 1.0)).astype(np.float32)
+            factor = cv2.resize(cv2.merge((factor, factor, factor)), (self.size[1], self.size[0]),
+                                interpolation=cv2.INTER_LINEAR)
+            out = cv2.multiply(rec.full, factor, dtype=cv2.CV_32F)
+        else:
+            out = rec.full.astype(np.float32)
+            if gain != 1.0:
+                out *= np.float32(1.0 + s * (gain - 1.0))
         if offsets:
             off = _window_mean(kk, np.stack([np.zeros(3, np.float32)] + offsets))
-            out += s * off.astype(np.float32)
+            cv2.add(out, tuple(float(v) for v in s * off) + (0.0,), dst=out)
         rec.corrected = out
 
     # -------------------------------------------------------- high frequencies
+    def _detail(self, rec: _Frame) -> np.ndarray:
+        """High-pass part of the corrected frame (float32), made once per frame and shared by every frame that
+        warps it: warping the detail equals the detail of the warp wherever the flow is smooth, and where it is
+        not the neighbour's weight is near zero anyway."""
+        if rec.detail is None:
+            rec.detail = cv2.subtract(rec.corrected, _lowpass(rec.corrected))
+        return rec.detail
+
+    def _full_map(self, fl: np.ndarray) -> np.ndarray:
+        """Work-size flow -> full-size CV_32FC2 remap map (x + flow(x), y + flow(y))."""
+        h, w = self.size
+        if self.scale == 1.0:
+            return cv2.add(_grid2(h, w), fl)
+        up = cv2.resize(fl, (w, h), interpolation=cv2.INTER_LINEAR)
+        return cv2.scaleAdd(up, 1.0 / self.scale, _grid2(h, w))
+
     def _texture_stage(self, rec: _Frame) -> np.ndarray:
         cur = rec.corrected
         if not self.tex_radius or self.strength == 0:
@@ -349,38 +397,43 @@ class _Deflicker:
         if self.auto and self._probe_grain(rec, ks[0]) < _TEXTURE_MIN_NOISE:
             return _to_u8(cur)  # no grain measured: leave the frame's detail alone
         h, w = self.size
+        hw, hh = max(1, w // 2), max(1, h // 2)
+        step = max(1, int(np.sqrt(hw * hh / 4000)))  # ~4000 samples are plenty for a median
+        base = self._detail(rec)
+        # only high frequencies are averaged: the neighbour's low frequencies (a fade's step, what is left of
+        # low-frequency flicker) are replaced by this frame's, so a one-sided window cannot shift them.
+        # num = sum of weighted detail differences, den = 1 + sum of weights (3 channels, so OpenCV does the
+        # arithmetic in place); cur + num / den is the weighted mean
         num = np.zeros_like(cur)
-        den = np.ones((h, w), np.float32)
+        den = np.ones((hh, hw), np.float32)  # resizing is linear: the weights are summed at half size
         for k in ks:
             fl, ok = self._chain(rec, k)
-            if self.scale != 1.0:
-                fl = cv2.resize(fl, (w, h), interpolation=cv2.INTER_LINEAR) * (1.0 / self.scale)
-                ok = cv2.resize(ok.view(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST).view(bool)
-            mx, my = _maps(fl)
-            W = _remap(self.frames[rec.index + k].corrected, mx, my, cv2.INTER_CUBIC)
-            # only high frequencies are averaged: the neighbour's low frequencies (a fade's step, what is left
-            # of low-frequency flicker) are replaced by this frame's, so a one-sided window cannot shift them
-            diff = cv2.subtract(W, cur)
-            diff -= _lowpass(diff)
+            nb = self.frames[rec.index + k]
+            # cubic for the nearest neighbours, which carry most weight; bilinear (twice as fast) for the others:
+            # its slight smoothing of their detail only adds to the averaging
+            diff = cv2.remap(self._detail(nb), self._full_map(fl), None,
+                             cv2.INTER_CUBIC if abs(k) == 1 else cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+            cv2.subtract(diff, base, dst=diff)
             # patch distance (as in non-local means): its expected value where the two frames differ by grain
             # alone is the pair's grain variance; weights fall off as it rises above that (misalignment)
             d = _luma(diff)
             dd = cv2.multiply(d, d)
-            sample = dd[::3, ::3][ok[::3, ::3]]
+            ok_half = cv2.resize(ok.view(np.uint8), (hw, hh), interpolation=cv2.INTER_NEAREST).view(bool)
+            sample = dd[:2 * hh:2 * step, :2 * hw:2 * step][ok_half[::step, ::step]]
             var = max(float(np.median(sample)) / 0.455 if sample.size else 0.0, 0.25)
-            # the distance is smooth (a 1.5 px Gaussian), so it is computed at half size and scaled back up
-            half = cv2.resize(dd, (max(1, w // 2), max(1, h // 2)), interpolation=cv2.INTER_AREA)
+            # the distance is smooth (a 1.5 px Gaussian), so it and the weights are made at half size
+            half = cv2.resize(dd, (hw, hh), interpolation=cv2.INTER_AREA)
             dist = cv2.GaussianBlur(half, (0, 0), 0.75)
             wgt = cv2.exp(np.minimum(1.0 - dist * np.float32(1.0 / var), 0.0, out=dist))
-            wgt = cv2.resize(wgt, (w, h), interpolation=cv2.INTER_LINEAR)
-            wgt[~ok] = 0.0
-            # sum of weighted differences (cur + sum w diff / (1 + sum w) is the weighted mean)
-            num += diff * wgt[..., None]
-            den += wgt
-        num /= den[..., None]
+            wgt[~ok_half] = 0.0
+            cv2.accumulate(wgt, den)
+            wgt3 = cv2.resize(cv2.merge((wgt, wgt, wgt)), (w, h), interpolation=cv2.INTER_LINEAR)
+            cv2.accumulateProduct(diff, wgt3, num)
+        den = cv2.resize(cv2.merge((den, den, den)), (w, h), interpolation=cv2.INTER_LINEAR)
+        cv2.divide(num, den, dst=num)
         if self.strength != 1.0:
             num *= self.strength
-        return _to_u8(cv2.add(cur, num))
+        return cv2.add(cur, num, dtype=cv2.CV_8U)
 
     def _probe_grain(self, rec: _Frame, k: int, side: int = 160) -> float:
         """Grain level (levels) between this frame and neighbour k, measured on a central crop at full size."""
@@ -450,4 +503,4 @@ def _window_mean(k: np.ndarray, values: np.ndarray) -> np.ndarray:
 
 
 def _to_u8(img: np.ndarray) -> np.ndarray:
-    return np.clip(img + 0.5, 0, 255).astype(np.uint8)
+    return cv2.add(img, 0.0, dtype=cv2.CV_8U)  # rounds and saturates
