@@ -46,7 +46,6 @@ _TEXTURE_MIN_NOISE = 1.6  # auto: temporal grain (levels, robust std) above whic
 _CUT_THRESHOLD = 0.5
 _MAX_PAIR_CHANGE = 0.3  # |log gain| between two aligned frames above which it is a real change (~35 %)
 _LUMA = np.float32([0.2126, 0.7152, 0.0722])
-_ONES2 = np.ones((1, 2), np.float32)
 
 
 def resolve_kinds(kinds) -> tuple[frozenset, bool]:
@@ -137,17 +136,6 @@ def _grid2(h: int, w: int) -> np.ndarray:
     return g
 
 
-def _occlusion_ok(fw: np.ndarray, bw: np.ndarray, tol: float = 1.0, rel: float = 0.05) -> np.ndarray:
-    """flow.occlusion_mask (forward-backward consistency, same test) with a cached grid and OpenCV arithmetic:
-    |fw + bw(x + fw)|^2 < rel * (|fw|^2 + |bw(x + fw)|^2) + tol."""
-    h, w = fw.shape[:2]
-    bw_at = cv2.remap(bw, cv2.add(_grid2(h, w), fw), None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    err = cv2.add(fw, bw_at)
-    err = cv2.transform(cv2.multiply(err, err), _ONES2)
-    mag = cv2.transform(cv2.add(cv2.multiply(fw, fw), cv2.multiply(bw_at, bw_at)), _ONES2)
-    return err < rel * mag + tol
-
-
 def _remap(image: np.ndarray, mx: np.ndarray, my: np.ndarray, interp=cv2.INTER_LINEAR) -> np.ndarray:
     return cv2.remap(image, mx, my, interp, borderMode=cv2.BORDER_REPLICATE)
 
@@ -231,8 +219,8 @@ class _Deflicker:
                     bw = flow.dis_flow(rec.gray, prev.gray, "ultrafast")
                 else:  # too small for DIS: compare pixel to pixel
                     fw = bw = np.zeros((self.work[1], self.work[0], 2), np.float32)
-                prev.fw, prev.fw_ok = fw, _occlusion_ok(fw, bw)
-                rec.bw, rec.bw_ok = bw, _occlusion_ok(bw, fw)
+                prev.fw, prev.fw_ok = fw, flow.occlusion_mask(fw, bw)
+                rec.bw, rec.bw_ok = bw, flow.occlusion_mask(bw, fw)
         self.frames[i] = rec
         self.count += 1
 
