@@ -48,7 +48,8 @@ def frames_to_image(frames: Iterable[np.ndarray], count: int | None = None) -> t
             view = out.numpy()  # shares memory with the tensor
         if i >= count:
             raise RuntimeError(f"got more frames than the {count} expected")
-        np.multiply(frame, np.float32(1.0 / 255.0), out=view[i], casting="unsafe")  # cast and scale in one pass
+        # cast and scale in one pass; x / 255 exactly as ComfyUI's own loaders compute it
+        np.divide(frame, np.float32(255.0), out=view[i], casting="unsafe")
         i += 1
     if out is None:
         raise ValueError("no frames were produced")

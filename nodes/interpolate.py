@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import os
 
-import numpy as np
-import torch
-
 import folder_paths
 
 from ..unflicker.errors import UnflickerError
 from ..unflicker.interpolate import BACKENDS, MODEL_LAYOUT, MULTIPLIERS, interpolate_frames, list_models, output_count
-from .comfy_bridge import check_image, node_progress
+from .comfy_bridge import check_image, frames_to_image, image_frames, node_progress
 
 # models/rife/<model name>/flownet.param + flownet.bin, one sub-folder per model
 if "rife" not in folder_paths.folder_names_and_paths:
@@ -82,24 +79,7 @@ class RIFEInterpolate:
         if backend == "ncnn" and model == NO_MODELS:
             raise UnflickerError(f"backend ncnn needs a model: put one in {folder_paths.get_folder_paths('rife')[0]} "
                                  f"as {MODEL_LAYOUT}; or choose backend flow")
-        run, frames = interpolate_frames(_uint8_frames(images), multiplier, backend, rife_model_path(model), gpu_id,
+        run, frames = interpolate_frames(image_frames(images), multiplier, backend, rife_model_path(model), gpu_id,
                                          threads, uhd, tta, scene_threshold, progress=node_progress(n - 1), total=n)
-        out = _fill_image((frame for frame, _ in frames), output_count(n, multiplier), images.shape[1:3])
+        out = frames_to_image((frame for frame, _ in frames), output_count(n, multiplier))
         return (out, fps * multiplier, run.summary())
-
-
-# IMAGE <-> uint8 in numpy rather than torch: torch's thread pool spins after each parallel op and, interleaved
-# with ncnn's own threads, slowed RIFE by over a third on two cores (bench/interpolate_speed.py)
-def _uint8_frames(images: torch.Tensor):
-    for frame in images:
-        pixels = frame[..., :3].detach().cpu().numpy()
-        yield np.rint(np.clip(pixels, 0.0, 1.0) * 255.0).astype(np.uint8)
-
-
-def _fill_image(frames, count: int, size) -> torch.Tensor:
-    out = torch.empty((count, *size, 3), dtype=torch.float32)
-    view = out.numpy()
-    i = 0
-    for i, frame in enumerate(frames, start=1):
-        np.divide(frame, np.float32(255.0), out=view[i - 1], casting="unsafe")
-    return out[:i]
