@@ -4,7 +4,6 @@ Without a real ComfyUI on sys.path, tests/comfy_stub provides folder_paths and c
 with ComfyUI's names, rooted in a temp folder, so node tests run on CI with no ComfyUI checkout.
 """
 
-import importlib.util
 import os
 import shutil
 import sys
@@ -25,17 +24,7 @@ try:
 except ImportError:
     sys.path.insert(0, os.path.join(REPO, "tests", "comfy_stub"))
 
-
-def load_pack(folder: str = REPO, name: str = PACK_NAME):
-    """Import the pack from a folder by file location under a hyphenated name, as ComfyUI's loader does."""
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, os.path.join(folder, "__init__.py"),
-                                                  submodule_search_locations=[folder])
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
+from unflicker.object_info import load_pack  # noqa: E402  (imports the pack by file location, as ComfyUI does)
 
 
 @pytest.fixture(scope="session")
