@@ -32,6 +32,18 @@ def pack():
     return load_pack()
 
 
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """Tiny models: thread start-up and spinning cost far more than the work, worst on a shared machine.
+    Use with ``pytestmark = pytest.mark.usefixtures("one_torch_thread")``."""
+    import torch
+
+    saved = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(saved)
+
+
 @pytest.fixture
 def comfy_dirs():
     """Fresh ComfyUI input/output/temp folders for one test."""

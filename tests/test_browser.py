@@ -20,12 +20,11 @@ import time
 import urllib.request
 
 import pytest
+from headless_chromium import chromium
 
 COMFYUI_DIR = os.environ.get("COMFYUI_DIR", "")
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ARTIFACTS = os.environ.get("UNFLICKER_ARTIFACTS") or os.path.join(REPO, "tests", "artifacts")
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-CHROMEDRIVER = os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver")
 EXTENSION = "Unflicker.NodeViews"
 CLIP = "unflicker_browser_clip.mp4"
 
@@ -137,25 +136,8 @@ def comfy():
 @pytest.fixture(scope="module")
 def page(comfy):
     """Headless Chromium on the ComfyUI page, with the error probe installed; yields the Selenium driver."""
-    webdriver = pytest.importorskip("selenium.webdriver", reason="pip install selenium")
-    from selenium.webdriver.chrome.service import Service
-
-    for tool, package in ((CHROMIUM, "chromium"), (CHROMEDRIVER, "chromium-driver")):
-        if not os.path.isfile(tool):
-            pytest.skip(f"{tool} not found: apt-get install {package}")
-    profile = tempfile.mkdtemp(prefix="unflicker-chromium-")
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 f"--user-data-dir={profile}", "--window-size=1600,1100", "--autoplay-policy=no-user-gesture-required",
-                 # loopback only: the page's update check and any other outside host fail to resolve
-                 "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"):
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    try:
-        driver.set_script_timeout(60)
+    with chromium(("--window-size=1600,1100", "--autoplay-policy=no-user-gesture-required"),
+                  {"goog:loggingPrefs": {"browser": "ALL"}}) as driver:
         driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": PAGE_PROBE})
         driver.get(comfy)
         _until(lambda: driver.execute_script(WAIT_READY), 90, "the ComfyUI app and the pack's node types")
@@ -166,9 +148,6 @@ def page(comfy):
                                    afterConfigureGraph(missing) { window.__unflickerMissing = [...(missing ?? [])]; }});
         """)
         yield driver
-    finally:
-        driver.quit()
-        shutil.rmtree(profile, ignore_errors=True)
 
 
 def _our_errors(driver) -> list[str]:

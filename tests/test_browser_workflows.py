@@ -11,19 +11,16 @@ from __future__ import annotations
 import glob
 import json
 import os
-import shutil
 import sys
-import tempfile
 import time
 
 import pytest
+from headless_chromium import chromium
 
 from unflicker.workflow import (WorkflowError, api_twin_path, bundled_workflows, load_workflow, node_inputs,
                                 ui_to_api)
 
 COMFYUI_DIR = os.environ.get("COMFYUI_DIR", "")
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-CHROMEDRIVER = os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver")
 TEMPLATE_SAMPLE = int(os.environ.get("UNFLICKER_TEMPLATE_SAMPLE", "40"))
 pytestmark = [pytest.mark.comfyui,
               pytest.mark.skipif(not COMFYUI_DIR, reason="COMFYUI_DIR is not set (needs a ComfyUI checkout)")]
@@ -54,22 +51,7 @@ def server():
 
 @pytest.fixture(scope="module")
 def page(server):
-    webdriver = pytest.importorskip("selenium.webdriver", reason="pip install selenium")
-    from selenium.webdriver.chrome.service import Service
-
-    for tool, package in ((CHROMIUM, "chromium"), (CHROMEDRIVER, "chromium-driver")):
-        if not os.path.isfile(tool):
-            pytest.skip(f"{tool} not found: apt-get install {package}")
-    profile = tempfile.mkdtemp(prefix="unflicker-chromium-")
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", f"--user-data-dir={profile}",
-                 "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    try:
-        driver.set_script_timeout(60)
+    with chromium() as driver:
         driver.get(server.url)
         deadline = time.monotonic() + 120
         while not driver.execute_script(READY):
@@ -77,9 +59,6 @@ def page(server):
                 pytest.fail("the ComfyUI page did not become ready")
             time.sleep(0.5)
         yield driver
-    finally:
-        driver.quit()
-        shutil.rmtree(profile, ignore_errors=True)
 
 
 def _editor(driver, workflow: dict) -> dict:

@@ -14,12 +14,7 @@ from test_animatediff import CKPT, CN, CONFIG, LORA, MM, no_network, stick_figur
 from unflicker import animatediff as ad
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    saved = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(saved)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

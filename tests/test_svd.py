@@ -16,14 +16,14 @@ from svd_tiny import cached_tiny_svd
 SMALL = dict(width=64, height=64, num_frames=4, steps=2)
 
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
+
 @pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    # Tiny tensors: extra threads only fight over a shared CPU.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
+def free_pipeline_after():
     yield
-    torch.set_num_threads(threads)
     svd.free_pipeline()
+
 
 
 @pytest.fixture(scope="session")

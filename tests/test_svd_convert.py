@@ -23,13 +23,14 @@ CHECKPOINT = os.path.join(FIXTURES, "svd_tiny_single_file.safetensors")
 TINY_CONFIG = os.path.join(FIXTURES, "svd_tiny_config")
 
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
+
 @pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
+def free_pipeline_after():
     yield
-    torch.set_num_threads(threads)
     svd.free_pipeline()
+
 
 
 @pytest.fixture(scope="module")
