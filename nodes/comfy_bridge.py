@@ -25,9 +25,10 @@ def node_progress(total: int):
 
 # IMAGE <-> uint8 with OpenCV/numpy rather than torch: torch's intra-op thread pool keeps spinning after each
 # parallel op and, interleaved with ffmpeg or ncnn working beside it, slows them down (measured: up to 1.8x).
-def image_frames(images: torch.Tensor) -> Iterator[np.ndarray]:
-    """IMAGE (B, H, W, C) float 0-1 -> uint8 RGB frames, one at a time (no uint8 copy of the whole batch)."""
-    check_image("images", images)
+def image_frames(images: torch.Tensor, name: str = "images") -> Iterator[np.ndarray]:
+    """IMAGE (B, H, W, C) float 0-1 -> uint8 RGB frames, one at a time (no uint8 copy of the whole batch).
+    ``name`` is the node input the batch came from, for the error message."""
+    check_image(name, images)
     for frame in images:
         pixels = np.ascontiguousarray(frame[..., :3].detach().cpu().numpy(), dtype=np.float32)
         h, w = pixels.shape[:2]

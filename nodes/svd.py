@@ -12,7 +12,7 @@ import folder_paths
 
 from ..unflicker import svd as engine
 from ..unflicker.errors import UnflickerError
-from .comfy_bridge import check_image, node_progress
+from .comfy_bridge import image_frames, node_progress
 
 SVD_TYPE = "UNFLICKER_SVD"
 NONE = "(none: use path)"
@@ -69,9 +69,8 @@ def _resolve(model: str, path: str) -> str:
     return full
 
 
-def _first_frame(image: torch.Tensor) -> np.ndarray:
-    check_image("image", image)
-    return (image[0, ..., :3].clamp(0, 1) * 255).round().to(torch.uint8).cpu().numpy()
+def _first_frame(image: torch.Tensor):
+    return next(image_frames(image, "image"))
 
 
 class SVDLoader:

@@ -28,6 +28,7 @@ import torch
 
 from .errors import UnflickerError, check_choice, check_range
 from .progress import ProgressFn, report
+from .video import to_uint8
 
 SD15_CONFIG_DIR = Path(__file__).resolve().parent / "configs" / "sd15"
 SCHEDULERS = ("DDIM", "Euler", "Euler a", "DPM++ 2M", "DPM++ 2M Karras", "LCM")
@@ -466,10 +467,8 @@ def _to_pil_frames(frames, count: int, width: int, height: int):
         if len(out) == count:
             break
         if isinstance(frame, torch.Tensor):
-            frame = (frame[..., :3].clamp(0, 1) * 255).round().to(torch.uint8).cpu().numpy()
-        frame = np.asarray(frame)
-        if frame.dtype != np.uint8:
-            frame = (np.clip(frame, 0, 1) * 255).round().astype(np.uint8)
+            frame = frame.detach().cpu().numpy()
+        frame = to_uint8(frame)
         out.append(Image.fromarray(frame[..., :3]).resize((width, height), Image.BICUBIC))
     if len(out) < count:
         raise UnflickerError(f"control_frames: {len(out)} frames given for {count} frames to generate; "

@@ -271,8 +271,7 @@ def _run_svd(args) -> int:
         close()
     for message in model.messages + result.messages:
         print(message, file=sys.stderr)
-    frames = ((np.clip(f, 0, 1) * 255).round().astype(np.uint8) for f in result.frames)
-    video.write_video(args.output, frames, result.fps, crf=args.crf)
+    video.write_video(args.output, (video.to_uint8(f) for f in result.frames), result.fps, crf=args.crf)
     print(f"wrote {args.output} ({len(result.frames)} frames at {result.fps:g} fps)")
     return 0
 
@@ -337,7 +336,7 @@ def _run_animatediff(args) -> int:
                                       controlnet_scale=args.controlnet_scale, progress=progress)
     finally:
         close()
-    video.write_video(args.output, ((f * 255).round().astype("uint8") for f in frames), args.fps)
+    video.write_video(args.output, (video.to_uint8(f) for f in frames), args.fps)
     print(f"wrote {args.output}")
     return 0
 

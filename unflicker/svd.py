@@ -21,6 +21,7 @@ import torch
 
 from .errors import UnflickerError, check_choice, check_range
 from .progress import ProgressFn, report
+from .video import to_uint8
 
 log = logging.getLogger(__name__)
 
@@ -221,9 +222,7 @@ def to_pil(image, width: int, height: int):
     arr = np.asarray(image)
     if arr.ndim != 3 or arr.shape[2] not in (3, 4):
         raise UnflickerError(f"image must be one H x W x 3 frame, got shape {arr.shape}")
-    arr = arr[..., :3]
-    if arr.dtype != np.uint8:
-        arr = (np.clip(arr.astype(np.float32), 0.0, 1.0) * 255.0).round().astype(np.uint8)
+    arr = to_uint8(arr[..., :3])
     h, w = arr.shape[:2]
     # Crop to the target aspect first so the subject is not squashed.
     if w * height > h * width:

@@ -59,6 +59,14 @@ class ReadOptions:
         return min(n, self.frame_load_cap) if self.frame_load_cap else n
 
 
+def to_uint8(frame) -> np.ndarray:
+    """A frame (or a stack of frames) as uint8: uint8 passes through; float 0..1 is clipped, scaled and rounded."""
+    arr = np.asarray(frame)
+    if arr.dtype == np.uint8:
+        return arr
+    return (np.clip(arr.astype(np.float32), 0.0, 1.0) * 255.0).round().astype(np.uint8)
+
+
 def source_kind(path: str) -> str:
     if os.path.isdir(path):
         return "folder"
