@@ -15,6 +15,7 @@ import cv2
 import numpy as np
 
 from unflicker import flow, synthetic
+from unflicker.demo import mean_luma, psnr  # noqa: F401  (the deflicker tests and bench use them from here)
 
 FLICKER_KINDS = ("brightness", "regional", "colour", "texture", "codec")
 
@@ -78,11 +79,6 @@ def inject(kind: str, clip: np.ndarray, seed: int = 0) -> np.ndarray:
 
 
 # ---------------------------------------------------------------- measures
-def psnr(a: np.ndarray, b: np.ndarray) -> float:
-    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
-    return 99.0 if mse < 1e-10 else 10.0 * np.log10(255.0 ** 2 / mse)
-
-
 def ssim(a: np.ndarray, b: np.ndarray) -> float:
     """Mean SSIM over frames (luma, Gaussian window 1.5, the usual constants)."""
     vals = []
@@ -119,5 +115,3 @@ def warping_error(frames: np.ndarray, flows) -> float:
     return float(np.mean(errs))
 
 
-def mean_luma(frames: np.ndarray) -> np.ndarray:
-    return np.array([float(flow.to_gray(f).mean()) for f in frames])

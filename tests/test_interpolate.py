@@ -10,6 +10,7 @@ import pytest
 
 from unflicker import interpolate as ip
 from unflicker import video
+from unflicker.demo import psnr
 from unflicker.errors import UnflickerError
 from unflicker.ncnn_weights import make_random_model
 from unflicker.synthetic import moving_clip, texture
@@ -31,11 +32,6 @@ def run_all(frames, multiplier, **kwargs):
     run, it = ip.interpolate_frames(frames, multiplier, **kwargs)
     out = list(it)
     return run, [f for f, _ in out], [m for _, m in out]
-
-
-def psnr(a, b):
-    mse = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
-    return 10 * np.log10(255.0 ** 2 / max(mse, 1e-10))
 
 
 def mad(a, b):

@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from unflicker import svd
+from unflicker.demo import mean_luma as luma
 from unflicker.errors import UnflickerError
 
 from svd_tiny import cached_tiny_svd
@@ -43,10 +44,6 @@ def first_frame():
     img = np.stack([np.add.outer(base[:80] * 0.5, base * 0.5)] * 3, axis=-1)
     img += rng.normal(0, 20, img.shape)
     return np.clip(img, 0, 255).astype(np.uint8)  # 80x96: not the output aspect, so the crop path runs too
-
-
-def luma(frames: np.ndarray) -> np.ndarray:
-    return (frames @ np.array([0.2126, 0.7152, 0.0722], dtype=np.float32)).reshape(len(frames), -1).mean(axis=1)
 
 
 def test_generate_frames_size_and_range(model, first_frame):

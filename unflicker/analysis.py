@@ -35,7 +35,7 @@ from .progress import ProgressFn, report
 KINDS = ("steady", "brightness", "regional", "colour", "texture", "codec", "scene_cuts")
 FLICKER_KINDS = ("brightness", "regional", "colour", "texture", "codec")
 SEED_THRESHOLD = 12.0  # the seed's rule: classic mean diff above this is "generative", else "codec"
-LUMA_WEIGHTS = np.array([0.2126, 0.7152, 0.0722], np.float32)  # BT.709, as demo.mean_luma
+LUMA_WEIGHTS = flow.LUMA_WEIGHTS
 CUT_MAX_VALID = 0.5  # a pair whose flow lines up more than this share of pixels is no cut
 CODEC_CROP = 256  # side of the native-resolution centre crop used for blockiness and banding
 GRID = 4  # regional gain blocks per side

@@ -45,7 +45,7 @@ _REGIONAL_DEADZONE = 0.004  # field deviations below this are measurement noise,
 _TEXTURE_MIN_NOISE = 1.6  # auto: temporal grain (levels, robust std) above which texture is filtered
 _CUT_THRESHOLD = 0.5
 _MAX_PAIR_CHANGE = 0.3  # |log gain| between two aligned frames above which it is a real change (~35 %)
-_LUMA = np.float32([0.2126, 0.7152, 0.0722])
+_LUMA = flow.LUMA_WEIGHTS
 
 
 def resolve_kinds(kinds) -> tuple[frozenset, bool]:

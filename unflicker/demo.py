@@ -6,7 +6,7 @@ import os
 
 import numpy as np
 
-from . import synthetic, video
+from . import flow, synthetic, video
 from .compare import side_by_side, slowed_fps
 from .deflicker import deflicker_frames
 from .ffmpeg_fix import FFmpegFixSettings, fix_frames
@@ -15,8 +15,7 @@ DEMO_FPS = 12.0
 
 
 def mean_luma(frames) -> np.ndarray:
-    weights = np.array([0.2126, 0.7152, 0.0722], np.float32)
-    return np.array([float(np.asarray(f, np.float32).reshape(-1, 3).mean(0) @ weights) for f in frames])
+    return np.array([float(np.asarray(f, np.float32).reshape(-1, 3).mean(0) @ flow.LUMA_WEIGHTS) for f in frames])
 
 
 def mean_abs_diff(frames) -> float:

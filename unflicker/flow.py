@@ -13,14 +13,15 @@ _PRESETS = {
     "medium": cv2.DISOPTICAL_FLOW_PRESET_MEDIUM,
 }
 _dis_cache: dict[str, "cv2.DISOpticalFlow"] = {}
+LUMA_WEIGHTS = np.array([0.2126, 0.7152, 0.0722], np.float32)  # BT.709 R, G, B: the one luma of the pack
 
 
 def to_gray(frame: np.ndarray) -> np.ndarray:
     """uint8 RGB (H, W, 3) -> uint8 luma (H, W), BT.709 weights as everywhere else in the pack."""
     if frame.ndim == 2:
         return frame
-    return cv2.transform(frame, np.array([[0.2126, 0.7152, 0.0722]], np.float32)).astype(np.uint8) \
-        if frame.dtype == np.uint8 else np.clip(frame @ np.float32([0.2126, 0.7152, 0.0722]), 0, 255).astype(np.uint8)
+    return cv2.transform(frame, LUMA_WEIGHTS[None, :]).astype(np.uint8) \
+        if frame.dtype == np.uint8 else np.clip(frame @ LUMA_WEIGHTS, 0, 255).astype(np.uint8)
 
 
 def dis_flow(gray_a: np.ndarray, gray_b: np.ndarray, preset: str = "fast") -> np.ndarray:
