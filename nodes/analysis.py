@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import torch
-
 from ..unflicker import analysis
-from .comfy_bridge import check_image, image_frames, node_progress
+from .comfy_bridge import check_image, frames_to_image, image_frames, node_progress
 
 _FPS = ("FLOAT", {"default": 8.0, "min": 0.01, "max": 240.0, "step": 0.01,
                   "tooltip": "Frame rate of the clip (fades and exposure changes are judged in frames)."})
@@ -39,7 +37,7 @@ class AnalyzeFlicker:
 
     def analyze(self, images, fps):
         rep = _analyze(images, fps, "images")
-        chart = torch.from_numpy(analysis.render_chart(rep).copy()).float().div_(255.0)[None]
+        chart = frames_to_image([analysis.render_chart(rep)], 1)
         return {"ui": {"unflicker_report": [_ui_report(rep)]},
                 "result": (rep.text(), rep.to_json(), chart, rep.verdict)}
 
