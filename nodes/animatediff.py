@@ -11,7 +11,7 @@ import comfy.model_management
 import folder_paths
 
 from ..unflicker import animatediff as engine
-from .comfy_bridge import node_progress
+from .comfy_bridge import model_dir, node_progress
 
 MODEL_TYPE = "UNFLICKER_ANIMATEDIFF"
 CONTROLNET_TYPE = "UNFLICKER_CONTROLNET"
@@ -59,10 +59,10 @@ def _choices(folder: str, dirs_from: str | None = None) -> list[str]:
 def _resolve(folder: str, name: str, dirs_from: str | None = None) -> str:
     if name.startswith(DIFFUSERS_PREFIX):
         entry = name[len(DIFFUSERS_PREFIX):]
-        for base in _folders(dirs_from or folder):
-            if os.path.isdir(os.path.join(base, entry)):
-                return os.path.join(base, entry)
-        raise FileNotFoundError(f"{entry} not found in the {dirs_from or folder} folders")
+        full = model_dir(dirs_from or folder, entry)
+        if full is None:
+            raise FileNotFoundError(f"{entry} not found in the {dirs_from or folder} folders")
+        return full
     return folder_paths.get_full_path_or_raise(folder, name)
 
 

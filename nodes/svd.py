@@ -12,7 +12,7 @@ import folder_paths
 
 from ..unflicker import svd as engine
 from ..unflicker.errors import UnflickerError
-from .comfy_bridge import image_frames, node_progress
+from .comfy_bridge import image_frames, model_dir, node_progress
 
 SVD_TYPE = "UNFLICKER_SVD"
 NONE = "(none: use path)"
@@ -55,13 +55,7 @@ def _resolve(model: str, path: str) -> str:
         raise UnflickerError("model: pick a model from the list or give a path")
     kind, _, name = model.partition("/")
     if kind == "diffusers":
-        # folder_paths.get_full_path only finds files; diffusers models are folders (as in ComfyUI's DiffusersLoader).
-        for base in folder_paths.get_folder_paths("diffusers"):
-            full = os.path.normpath(os.path.join(base, name))
-            if os.path.commonpath((os.path.abspath(base), os.path.abspath(full))) == os.path.abspath(base) \
-                    and os.path.isdir(full):
-                return full
-        full = None
+        full = model_dir("diffusers", name)
     else:
         full = folder_paths.get_full_path(kind, name)
     if full is None:
