@@ -431,8 +431,82 @@ def _run_interpolate(args) -> int:
     return 0
 
 
+# ---------------------------------------------------------------- workflow (convert / check / regen)
+def _add_workflow(sub) -> None:
+    p = sub.add_parser("workflow", help="convert, check and regenerate ComfyUI workflows (offline or via a server)")
+    actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    src = argparse.ArgumentParser(add_help=False)
+    where = src.add_mutually_exclusive_group()
+    where.add_argument("--object-info", help="a saved GET /object_info answer (JSON)")
+    where.add_argument("--server", help="ask a running ComfyUI, e.g. http://127.0.0.1:8188")
+    a = actions.add_parser("convert", parents=[src], help="UI-format workflow -> API format (stdout or -o)")
+    a.add_argument("workflow")
+    a.add_argument("-o", "--output")
+    a.add_argument("--set", action="append", default=[], metavar="NODE.INPUT=VALUE")
+    a.set_defaults(func=_run_workflow_convert)
+    a = actions.add_parser("check", parents=[src], help="check workflows against the node definitions")
+    a.add_argument("workflows", nargs="*", help="default: every bundled workflow and its API twin")
+    a.set_defaults(func=_run_workflow_check)
+    a = actions.add_parser("regen", parents=[src], help="rewrite workflows/api/* from workflows/*.json")
+    a.add_argument("--recipes", action="store_true", help="first rewrite the UI files from workflow_recipes.py")
+    a.set_defaults(func=_run_workflow_regen)
+
+
+def _object_info_from(args) -> dict:
+    """A saved /object_info, a running server's, or the offline one (core nodes + this pack's nodes)."""
+    if args.object_info:
+        import json
+
+        with open(args.object_info, encoding="utf-8") as f:
+            return json.load(f)
+    if args.server:
+        from .client import ComfyClient
+
+        return ComfyClient(args.server).object_info()
+    from .object_info import offline_object_info
+
+    return offline_object_info()
+
+
+def _run_workflow_convert(args) -> int:
+    from .workflow import apply_overrides, dump, load_workflow, to_api
+    from .workflow_recipes import write_text
+
+    info = _object_info_from(args)
+    api = to_api(load_workflow(args.workflow), info)
+    apply_overrides(api, args.set, info)
+    if args.output:
+        write_text(args.output, dump(api))
+    else:
+        sys.stdout.write(dump(api))
+    return 0
+
+
+def _run_workflow_check(args) -> int:
+    from .workflow import api_twin_path, bundled_workflows, check_workflow, load_workflow
+
+    info = _object_info_from(args)
+    paths = args.workflows or [p for ui in bundled_workflows() for p in (ui, api_twin_path(ui))]
+    bad = 0
+    for path in paths:
+        problems = check_workflow(load_workflow(path), info, files_known=bool(args.server))
+        print(f"{'ok ' if not problems else 'BAD'} {path}")
+        for problem in problems:
+            print(f"    {problem}")
+        bad += bool(problems)
+    return 1 if bad else 0
+
+
+def _run_workflow_regen(args) -> int:
+    from .workflow_recipes import regenerate
+
+    for path in regenerate(_object_info_from(args), recipes=args.recipes):
+        print(f"wrote {os.path.relpath(path)}")
+    return 0
+
+
 COMMANDS = (_add_analyze, _add_fix, _add_ffmpeg_fix, _add_interpolate, _add_compare, _add_demo, _add_run, _add_pose,
-            _add_svd, _add_animatediff)
+            _add_svd, _add_animatediff, _add_workflow)
 
 
 def build_parser() -> argparse.ArgumentParser:
