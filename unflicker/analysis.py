@@ -28,7 +28,7 @@ from typing import Iterable, Optional
 import cv2
 import numpy as np
 
-from . import flow, scenecut
+from . import flow, metrics, scenecut
 from .errors import UnflickerError, check_choice, check_range
 from .progress import ProgressFn, report
 
@@ -107,12 +107,6 @@ def banding(gray: np.ndarray) -> float:
     return float(steps.sum()) / denom if denom else 0.0
 
 
-def _inside(flow_ab: np.ndarray) -> np.ndarray:
-    h, w = flow_ab.shape[:2]
-    xs, ys = flow._grid(h, w)
-    x, y = xs + flow_ab[..., 0], ys + flow_ab[..., 1]
-    return (x >= 0) & (x <= w - 1) & (y >= 0) & (y <= h - 1)
-
 
 def _highpass(img: np.ndarray, sigma: float = 2.0) -> np.ndarray:
     return img - cv2.GaussianBlur(img, (0, 0), sigma)
@@ -138,7 +132,7 @@ def _measure_pair(a: np.ndarray, b: np.ndarray, ga: np.ndarray, gb: np.ndarray, 
     through OpenCV (cv2.mean / cv2.norm with a mask) so no masked copies are made."""
     fw = flow.dis_flow(ga, gb, preset)
     bw = flow.dis_flow(gb, ga, preset)
-    consistent = (flow.occlusion_mask(fw, bw) & _inside(fw)).view(np.uint8)
+    consistent = (flow.occlusion_mask(fw, bw) & metrics.flow_stays_inside(fw)).view(np.uint8)
     # one pixel of erosion: residuals at motion boundaries are interpolation, not flicker
     mask = cv2.erode(consistent, _ERODE)
     count = cv2.countNonZero(mask)
