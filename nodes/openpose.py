@@ -6,8 +6,8 @@ import os
 
 import comfy.model_management
 from ..unflicker.errors import UnflickerError
-from ..unflicker.openpose import (BODY_WEIGHTS, FACE_WEIGHTS, HAND_WEIGHTS, extract_poses, load_body_model,
-                                  load_face_model, load_hand_model, smoothing_params)
+from ..unflicker.pose import (BODY_WEIGHTS, FACE_WEIGHTS, HAND_WEIGHTS, extract_poses, load_body_model,
+                              load_face_model, load_hand_model, smoothing_params)
 from .comfy_bridge import check_image, frames_to_image, image_frames, node_progress
 from .inputs import IMAGES
 from .model_folders import ModelSource, register

@@ -206,7 +206,7 @@ def _run_pose(args) -> int:
     import cv2
 
     from . import video
-    from .openpose import extract_poses, load_body_model, load_face_model, load_hand_model, smoothing_params
+    from .pose import extract_poses, load_body_model, load_face_model, load_hand_model, smoothing_params
 
     model = load_body_model(args.body, args.device)
     hand_model = load_hand_model(args.hands, args.device) if args.hands else None
