@@ -50,17 +50,23 @@ def _add_ffmpeg_fix(sub) -> None:
 
 
 def _run_ffmpeg_fix(args) -> int:
-    from . import video
     from .ffmpeg_fix import FFmpegFixSettings, fix_frames
 
     settings = FFmpegFixSettings(deflicker=not args.no_deflicker, size=args.size, mode=args.mode,
                                  deband=not args.no_deband, threshold=args.threshold,
                                  deband_range=args.deband_range, blur=args.blur).validated()
+    return _fix_file(args, "ffmpeg-fix", lambda frames, info, progress: fix_frames(
+        frames, info.width, info.height, info.fps, settings, progress, info.frame_count))
+
+
+def _fix_file(args, desc: str, fix) -> int:
+    """Stream ``args.input`` through ``fix(frames, info, progress)`` into ``args.output`` (``--crf``, ``--preset``)."""
+    from . import video
+
     info, frames = video.iter_frames(args.input)
-    progress, close = _progress("ffmpeg-fix", info.frame_count)
+    progress, close = _progress(desc, info.frame_count)
     try:
-        fixed = fix_frames(frames, info.width, info.height, info.fps, settings, progress, info.frame_count)
-        video.write_video(args.output, fixed, info.fps, crf=args.crf, preset=args.preset)
+        video.write_video(args.output, fix(frames, info, progress), info.fps, crf=args.crf, preset=args.preset)
     finally:
         close()
     print(f"wrote {args.output}")
@@ -88,26 +94,20 @@ def _add_fix(sub) -> None:
 
 
 def _run_fix(args) -> int:
-    from . import video
     from .deflicker import check_settings, deflicker_frames
     from .ffmpeg_fix import FFmpegFixSettings, fix_frames
 
     if args.method == "ffmpeg" and args.mode != "auto":
         raise UnflickerError(f"--mode {args.mode} applies to the flow-guided fix: use --method flow or auto")
     check_settings(args.mode, args.strength, args.window)
-    info, frames = video.iter_frames(args.input)
-    progress, close = _progress(f"fix ({args.method})", info.frame_count)
-    try:
+
+    def fix(frames, info, progress):
         if args.method == "ffmpeg":
-            fixed = fix_frames(frames, info.width, info.height, info.fps, FFmpegFixSettings().validated(), progress,
-                               info.frame_count)
-        else:
-            fixed = deflicker_frames(frames, info.fps, args.mode, args.strength, args.window, progress, info.frame_count)
-        video.write_video(args.output, fixed, info.fps, crf=args.crf, preset=args.preset)
-    finally:
-        close()
-    print(f"wrote {args.output}")
-    return 0
+            return fix_frames(frames, info.width, info.height, info.fps, FFmpegFixSettings().validated(), progress,
+                              info.frame_count)
+        return deflicker_frames(frames, info.fps, args.mode, args.strength, args.window, progress, info.frame_count)
+
+    return _fix_file(args, f"fix ({args.method})", fix)
 
 
 # ---------------------------------------------------------------- compare
