@@ -14,8 +14,8 @@ def _setting(p, flag: str, cls, name: str, help: str | None = None, **kw) -> Non
     spec = cls.spec(name)
     default = kw.pop("default", spec["default"])
     text = help if help is not None else spec["help"].rstrip(".")
-    limits = (", ".join(map(str, spec["choices"])) if spec["choices"] is not None
-              else f"{spec['low']}-{spec['high']}" if spec["low"] is not None and spec["high"] < 10**6 else "")
+    # argparse lists choices itself; a range is shown unless it is only a technical limit (the seed's)
+    limits = f"{spec['low']}..{spec['high']}" if spec["low"] is not None and spec["high"] < 10**6 else ""
     text = "; ".join(t for t in (text, limits) if t)
     if default is not None:
         text = f"{text} (default {default})" if text else f"default {default}"
@@ -397,17 +397,17 @@ def _add_interpolate(sub) -> None:
     p = sub.add_parser("interpolate", help="more frames per second: RIFE (ncnn) or the weight-free flow backend")
     p.add_argument("input")
     p.add_argument("output", help="output file: .mp4, .webp or .gif (fps = input fps x multiplier)")
-    p.add_argument("--multiplier", type=int, default=2, choices=(2, 4, 8),
-                   help="n frames become n + (n-1)(m-1) (default 2)")
+    from .settings import InterpolateSettings as S
+
+    _setting(p, "--multiplier", S, "multiplier", "n frames become n + (n-1)(m-1)", type=int)
     p.add_argument("--model", default=None, help="ncnn RIFE model folder holding flownet.param + flownet.bin")
-    p.add_argument("--backend", default="auto", choices=("auto", "ncnn", "flow"),
-                   help="auto: ncnn if --model works, else flow (says why); ncnn; flow (default auto)")
-    p.add_argument("--gpu-id", type=int, default=-1, help="Vulkan device for ncnn; -1 = CPU (default -1)")
-    p.add_argument("--threads", type=int, default=max(1, min(4, os.cpu_count() or 1)), help="ncnn threads")
+    _setting(p, "--backend", S, "backend", "auto: ncnn if --model works, else flow (says why); ncnn; flow")
+    _setting(p, "--gpu-id", S, "gpu_id", "Vulkan device for ncnn; -1 = CPU", default=-1)
+    _setting(p, "--threads", S, "threads", "ncnn threads", default=max(1, min(4, os.cpu_count() or 1)))
     p.add_argument("--uhd", action="store_true", help="RIFE UHD mode (for 4K input)")
     p.add_argument("--tta", action="store_true", help="RIFE test-time augmentation (slower)")
-    p.add_argument("--scene-threshold", type=float, default=0.5,
-                   help="cut score 0-1 at which the earlier frame is held instead of blending; 1 = off (default 0.5)")
+    _setting(p, "--scene-threshold", S, "scene_threshold",
+             "cut score at which the earlier frame is held instead of blending; 1 = off")
     p.add_argument("--crf", type=int, default=19)
     p.set_defaults(func=_run_interpolate)
 
@@ -417,8 +417,9 @@ def _run_interpolate(args) -> int:
     from .interpolate import interpolate_frames, output_count
 
     info, frames = video.iter_frames(args.input)
-    run, out = interpolate_frames(frames, args.multiplier, args.backend, args.model, args.gpu_id, args.threads,
-                                  args.uhd, args.tta, args.scene_threshold, total=info.frame_count)
+    run, out = interpolate_frames(frames, multiplier=args.multiplier, backend=args.backend, model=args.model,
+                                  gpu_id=args.gpu_id, threads=args.threads, uhd=args.uhd, tta=args.tta,
+                                  scene_threshold=args.scene_threshold, total=info.frame_count)
     print(f"backend: {run.backend}", file=sys.stderr)
     progress, close = _progress("interpolate", output_count(info.frame_count, args.multiplier))
     try:
