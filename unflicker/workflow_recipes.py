@@ -48,6 +48,16 @@ def available_recipes(object_info: Mapping) -> dict[str, Recipe]:
     return {name: build for name, build in RECIPES.items() if all(n in object_info for n in NEEDS[name])}
 
 
+def _save_fixed_and_compare(g: UIGraph, load, fix, name: str, label: str) -> None:
+    """Save the fixed clip (output/Unflicker/<name>) and a quarter-speed before/after (<name>_compare)."""
+    g.add("UnflickerSaveVideo", title="Save fixed video", images=fix["images"], fps=load["fps"],
+          filename_prefix=f"Unflicker/{name}", format="mp4", crf=16)
+    compare = g.add("UnflickerSideBySide", images_a=load["images"], images_b=fix["images"], fps=load["fps"],
+                    label_a="before", label_b=label, slow_motion=4.0)
+    g.add("UnflickerSaveVideo", title="Save before/after", images=compare["images"], fps=compare["fps"],
+          filename_prefix=f"Unflicker/{name}_compare", format="mp4", crf=18)
+
+
 @recipe("codec_fix", needs=("UnflickerLoadVideo", "UnflickerFFmpegDeflickerDeband", "UnflickerSideBySide",
                             "UnflickerSaveVideo"))
 def codec_fix(object_info: ObjectInfo) -> dict:
@@ -55,12 +65,7 @@ def codec_fix(object_info: ObjectInfo) -> dict:
     g = UIGraph(object_info)
     load = g.add("UnflickerLoadVideo", video=SAMPLE_VIDEO)
     fix = g.add("UnflickerFFmpegDeflickerDeband", images=load["images"], fps=load["fps"])
-    g.add("UnflickerSaveVideo", title="Save fixed video", images=fix["images"], fps=load["fps"],
-          filename_prefix="Unflicker/codec_fix", format="mp4", crf=16)
-    compare = g.add("UnflickerSideBySide", images_a=load["images"], images_b=fix["images"], fps=load["fps"],
-                    label_a="before", label_b="deflicker + deband", slow_motion=4.0)
-    g.add("UnflickerSaveVideo", title="Save before/after", images=compare["images"], fps=compare["fps"],
-          filename_prefix="Unflicker/codec_fix_compare", format="mp4", crf=18)
+    _save_fixed_and_compare(g, load, fix, "codec_fix", "deflicker + deband")
     g.note("**Codec fix** (FFmpeg deflicker + deband)\n\nFixes whole-frame brightness pumping and codec banding. "
            "Pick your clip in *Load Video*; the result and a quarter-speed before/after comparison are written to "
            "`output/Unflicker/`. For regional, colour or texture flicker use the flow-guided Deflicker instead.",
@@ -78,12 +83,7 @@ def diagnose_fix_verify(object_info: ObjectInfo) -> dict:
     fix = g.add("UnflickerDeflicker", title="2. Fix", images=load["images"], fps=load["fps"], mode="auto",
                 diagnosis=diagnose["json"])
     g.add("UnflickerCompareFlicker", title="3. Verify", before=load["images"], after=fix["images"], fps=load["fps"])
-    g.add("UnflickerSaveVideo", title="Save fixed video", images=fix["images"], fps=load["fps"],
-          filename_prefix="Unflicker/deflickered", format="mp4", crf=16)
-    compare = g.add("UnflickerSideBySide", images_a=load["images"], images_b=fix["images"], fps=load["fps"],
-                    label_a="before", label_b="deflickered", slow_motion=4.0)
-    g.add("UnflickerSaveVideo", title="Save before/after", images=compare["images"], fps=compare["fps"],
-          filename_prefix="Unflicker/deflickered_compare", format="mp4", crf=18)
+    _save_fixed_and_compare(g, load, fix, "deflickered", "deflickered")
     g.note("**Diagnose -> fix -> verify** (no model weights)\n\n*Analyze Flicker* says which kinds of flicker the "
            "clip has; *Deflicker* (auto, fed the diagnosis) removes exactly those while keeping real motion; *Compare Flicker* measures the "
            "change. The fixed clip and a quarter-speed before/after comparison go to `output/Unflicker/`.",
