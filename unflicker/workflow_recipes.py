@@ -28,6 +28,11 @@ ANIMATELCM_MODULE = "AnimateLCM_sd15_t2v.ckpt"
 ZOOM_IN_LORA = "v2_lora_ZoomIn.ckpt"
 OPENPOSE_CONTROLNET = "control_v11p_sd15_openpose.pth"
 SAMPLE_DANCE = "reference_dance.mp4"  # any clip of a person moving, in ComfyUI/input/
+# the SVD settings that keep frames coherent (both SVD recipes): noise_aug_strength under the guard's 0.05,
+# guidance 1 -> 3, a fixed seed; 25 frames at 6 fps for SVD-XT
+SVD_STABLE = dict(width=1024, height=576, num_frames=25, steps=25, min_guidance=1.0, max_guidance=3.0,
+                  motion_bucket_id=127, fps=6, noise_aug_strength=0.02, decode_chunk_size=8, seed=42,
+                  stability_guard=True)
 
 Recipe = Callable[[ObjectInfo], dict]
 RECIPES: dict[str, Recipe] = {}
@@ -98,9 +103,7 @@ def svd_to_24fps(object_info: ObjectInfo) -> dict:
     g = UIGraph(object_info)
     image = g.add("LoadImage", image=SAMPLE_IMAGE)
     svd = g.add("UnflickerSVDLoader", model=SVD_MODEL)
-    gen = g.add("UnflickerSVDGenerate", svd=svd["svd"], image=image["IMAGE"], width=1024, height=576, num_frames=25,
-                steps=25, min_guidance=1.0, max_guidance=3.0, motion_bucket_id=127, fps=6, noise_aug_strength=0.02,
-                decode_chunk_size=8, seed=42, stability_guard=True)
+    gen = g.add("UnflickerSVDGenerate", svd=svd["svd"], image=image["IMAGE"], **SVD_STABLE)
     g.add("UnflickerSaveVideo", title="Save SVD (6 fps)", images=gen["images"], fps=gen["fps"],
           filename_prefix="Unflicker/svd_6fps", format="mp4", crf=16)
     rife = g.add("UnflickerRIFEInterpolate", images=gen["images"], fps=gen["fps"], multiplier=4, model=RIFE_MODEL,
@@ -121,9 +124,8 @@ def svd_long_video(object_info: ObjectInfo) -> dict:
     g = UIGraph(object_info)
     image = g.add("LoadImage", image=SAMPLE_IMAGE)
     svd = g.add("UnflickerSVDLoader", model=SVD_MODEL)
-    ext = g.add("UnflickerSVDExtend", svd=svd["svd"], image=image["IMAGE"], width=1024, height=576, num_frames=25,
-                steps=25, min_guidance=1.0, max_guidance=3.0, motion_bucket_id=127, fps=6, noise_aug_strength=0.02,
-                decode_chunk_size=8, seed=42, stability_guard=True, segments=3, drift_correction=1.0)
+    ext = g.add("UnflickerSVDExtend", svd=svd["svd"], image=image["IMAGE"], **SVD_STABLE, segments=3,
+                drift_correction=1.0)
     g.add("UnflickerSaveVideo", title="Save long video", images=ext["images"], fps=ext["fps"],
           filename_prefix="Unflicker/svd_long", format="mp4", crf=16)
     g.note("**SVD long video**\n\nThree 25-frame segments chained from the last frame of each (73 frames); colour "
