@@ -391,7 +391,7 @@ def pipeline_kwargs(model: VideoModel, s: GenerateSettings, image=None) -> tuple
         if model.image_pipe is not None:
             pipe = model.image_pipe
     elif info.image_to_video:
-        raise UnflickerError(f"image: {info.variant} is image-to-video and needs a first image")
+        raise UnflickerError(f"image: {info.variant} needs a first image (plug one into image)")
     if info.family == "cogvideox":
         # The text length the transformer's positional embeddings were built for (226 in the published models).
         kwargs["max_sequence_length"] = int(pipe.transformer.config.max_text_seq_length)

@@ -1,0 +1,243 @@
+"""CogVideoX and Wan nodes: loaders (offline, from ComfyUI's model folders) and generate nodes with the recipe's
+coherence settings."""
+
+from __future__ import annotations
+
+import os
+
+import torch
+
+import comfy.model_management
+
+from ..unflicker import videogen as engine
+from ..unflicker.errors import UnflickerError
+from .comfy_bridge import image_frames, node_progress
+from .model_folders import ModelSource
+
+COGVIDEOX_TYPE = "UNFLICKER_COGVIDEOX"
+WAN_TYPE = "UNFLICKER_WAN"
+NONE = "(none: use path)"
+NO_FILE = "(none)"
+WEIGHTS = (".safetensors", ".sft", ".ckpt", ".pt", ".pth", ".bin")
+
+FOLDERS = ModelSource("model", folders="diffusers", markers=("model_index.json",),
+                      hint="Put the diffusers download (model_index.json, transformer/, vae/, text_encoder/, "
+                           "tokenizer/, scheduler/) in models/diffusers, or give a path.")
+TRANSFORMER = ModelSource("transformer", files="diffusion_models", extensions=WEIGHTS, prefer=("wan",),
+                          hint="Put e.g. wan2.1_t2v_1.3B_fp16.safetensors in models/diffusion_models.")
+TRANSFORMER_2 = ModelSource("transformer_2", files="diffusion_models", extensions=WEIGHTS, prefer=("low_noise",))
+VAE = ModelSource("vae", files="vae", extensions=WEIGHTS, prefer=("wan",),
+                  hint="Put wan_2.1_vae.safetensors in models/vae.")
+TEXT_ENCODER = ModelSource("text_encoder", files="text_encoders", extensions=WEIGHTS, prefer=("umt5",),
+                           hint="Put umt5_xxl_fp16.safetensors in models/text_encoders.")
+
+
+def _folders(family: str) -> list[str]:
+    """The diffusers folders under models/diffusers holding a pipeline of ``family``."""
+    found = []
+    for name in FOLDERS.folder_choices():
+        full = FOLDERS.resolve(name)
+        kind = engine.pipeline_kind(full)
+        if kind and kind[0] == family:
+            found.append(name)
+    return found
+
+
+def _device_dtype(dtype: str):
+    device = comfy.model_management.get_torch_device()
+    if device.type != "cpu":
+        if dtype == "auto":  # the recipe says bf16; GPUs without it get fp16 (ComfyUI knows which)
+            mm = comfy.model_management
+            dtype = ("bf16" if mm.should_use_bf16(device, prioritize_performance=False)
+                     else "fp16" if mm.should_use_fp16(device, prioritize_performance=False) else "fp32")
+        comfy.model_management.unload_all_models()  # these models are big: make room next to ComfyUI's own
+        comfy.model_management.soft_empty_cache()
+    return device, dtype
+
+
+def _memory_inputs() -> dict:
+    return {
+        "dtype": (list(engine.DTYPES), {"default": "auto", "tooltip": "auto: bf16 on a GPU that has it (the recipe's precision), else fp16; fp32 on the CPU."}),
+        "offload": (list(engine.OFFLOAD), {"default": "none", "tooltip": "model: only the running part (text encoder, transformer, VAE) sits on the GPU - about the transformer's size in VRAM, a little slower. sequential: weights stream layer by layer - least VRAM, several times slower."}),
+        "vae_tiling": ("BOOLEAN", {"default": False, "tooltip": "Decode the video in overlapping tiles: much lower VRAM peak at the end of long/large clips (tile seams are blended)."}),
+        "vae_slicing": ("BOOLEAN", {"default": False, "tooltip": "Decode one video of the batch at a time (lower peak with batches)."}),
+        "keep_loaded": ("BOOLEAN", {"default": True, "tooltip": "Cache the pipeline in the pack so the next run with the same settings reuses it. Off: the pack keeps no copy (memory returns once ComfyUI drops this node's output)."}),
+    }
+
+
+def _folder_path(model: str, path: str) -> str:
+    if path.strip():
+        return os.path.expanduser(path.strip())
+    if model == NONE:
+        raise UnflickerError("model: pick a model from the list or give a path")
+    return FOLDERS.resolve(model)
+
+
+class CogVideoXLoader:
+    CATEGORY = "Unflicker/Generate"
+    DESCRIPTION = ("Loads CogVideoX (2b / 5b text-to-video, 5b-I2V image-to-video, CogVideoX 1.5) for CogVideoX "
+                   "Generate, from a diffusers folder in models/diffusers or a path. Local files only.")
+    RETURN_TYPES = (COGVIDEOX_TYPE,)
+    RETURN_NAMES = ("cogvideox",)
+    FUNCTION = "load"
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {"required": {"model": (_folders("cogvideox") + [NONE], {"tooltip": "CogVideoX diffusers folders in models/diffusers."}),
+                             **_memory_inputs()},
+                "optional": {"path": ("STRING", {"default": "", "tooltip": "A CogVideoX diffusers folder anywhere on disk; overrides model."})}}
+
+    @classmethod
+    def VALIDATE_INPUTS(cls, model=None, path=None):
+        if model == NONE or (isinstance(path, str) and path.strip()):
+            return True
+        return FOLDERS.validate(model)
+
+    def load(self, model, dtype, offload, vae_tiling, vae_slicing, keep_loaded, path=""):
+        device, dtype = _device_dtype(dtype)
+        loaded = engine.load_pipeline(_folder_path(model, path), device, dtype, offload, vae_tiling, vae_slicing,
+                                      cache=keep_loaded)
+        if loaded.info.family != "cogvideox":
+            raise UnflickerError(f"model: {loaded.source} is {loaded.info.variant}; load it with the Wan Loader")
+        return (loaded,)
+
+
+class WanLoader:
+    CATEGORY = "Unflicker/Generate"
+    DESCRIPTION = ("Loads Wan 2.1 / 2.2 (T2V 1.3B/14B, I2V 14B, TI2V 5B, A14B) for Wan Generate from a diffusers "
+                   "folder in models/diffusers or a path. For ComfyUI's split files use Wan Loader (split files).")
+    RETURN_TYPES = (WAN_TYPE,)
+    RETURN_NAMES = ("wan",)
+    FUNCTION = "load"
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {"required": {"model": (_folders("wan") + [NONE], {"tooltip": "Wan diffusers folders in models/diffusers."}),
+                             **_memory_inputs()},
+                "optional": {"path": ("STRING", {"default": "", "tooltip": "A Wan diffusers folder anywhere on disk; overrides model."})}}
+
+    @classmethod
+    def VALIDATE_INPUTS(cls, model=None, path=None):
+        if model == NONE or (isinstance(path, str) and path.strip()):
+            return True
+        return FOLDERS.validate(model)
+
+    def load(self, model, dtype, offload, vae_tiling, vae_slicing, keep_loaded, path=""):
+        device, dtype = _device_dtype(dtype)
+        loaded = engine.load_pipeline(_folder_path(model, path), device, dtype, offload, vae_tiling, vae_slicing,
+                                      cache=keep_loaded)
+        if loaded.info.family != "wan":
+            raise UnflickerError(f"model: {loaded.source} is {loaded.info.variant}; load it with the CogVideoX Loader")
+        return (loaded,)
+
+
+class WanSplitLoader:
+    CATEGORY = "Unflicker/Generate"
+    DESCRIPTION = ("Loads Wan from ComfyUI's own split files: the transformer from models/diffusion_models "
+                   "(wan2.1_t2v_1.3B_fp16.safetensors, ...; Wan 2.2 A14B: high-noise file here, low-noise as "
+                   "transformer_2), the VAE from models/vae (wan_2.1_vae.safetensors) and UMT5-XXL from "
+                   "models/text_encoders (umt5_xxl_fp16.safetensors; fp8-scaled files are dequantised). Configs ship "
+                   "with the pack; the tokenizer is the one ComfyUI's UMT5 file carries. Nothing is downloaded.")
+    RETURN_TYPES = (WAN_TYPE,)
+    RETURN_NAMES = ("wan",)
+    FUNCTION = "load"
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {"required": {
+                    "transformer": (TRANSFORMER.choices(), {"tooltip": TRANSFORMER.where()}),
+                    "vae": (VAE.choices(), {"tooltip": VAE.where() + ". Wan 2.1 VAE (the Wan 2.2 TI2V VAE loads from a diffusers folder)."}),
+                    "text_encoder": (TEXT_ENCODER.choices(), {"tooltip": TEXT_ENCODER.where()}),
+                    **_memory_inputs()},
+                "optional": {
+                    "transformer_2": ([NO_FILE] + TRANSFORMER_2.choices(), {"default": NO_FILE, "tooltip": "Wan 2.2 A14B only: the low-noise expert (…_low_noise_….safetensors)."}),
+                    "tokenizer": ("STRING", {"default": "", "tooltip": "Only for a UMT5 file without an embedded tokenizer: the tokenizer/ folder of a Wan diffusers download."}),
+                    "config_dir": ("STRING", {"default": "", "tooltip": "Advanced: a folder with transformer/, vae/, text_encoder/ (and scheduler/) config.json files for a model the shipped configs do not describe. Empty: the shipped Wan configs, picked by the transformer's shapes."}),
+                }}
+
+    @classmethod
+    def VALIDATE_INPUTS(cls, transformer=None, vae=None, text_encoder=None, transformer_2=None):
+        for source, choice in ((TRANSFORMER, transformer), (VAE, vae), (TEXT_ENCODER, text_encoder)):
+            ok = source.validate(choice)
+            if ok is not True:
+                return ok
+        return True if transformer_2 in (None, NO_FILE) else TRANSFORMER_2.validate(transformer_2)
+
+    def load(self, transformer, vae, text_encoder, dtype, offload, vae_tiling, vae_slicing, keep_loaded,
+             transformer_2=NO_FILE, tokenizer="", config_dir=""):
+        device, dtype = _device_dtype(dtype)
+        files = engine.WanFiles(TRANSFORMER.resolve(transformer), VAE.resolve(vae), TEXT_ENCODER.resolve(text_encoder),
+                                "" if transformer_2 in ("", NO_FILE) else TRANSFORMER_2.resolve(transformer_2),
+                                os.path.expanduser(tokenizer.strip()), os.path.expanduser(config_dir.strip()))
+        return (engine.load_pipeline(files, device, dtype, offload, vae_tiling, vae_slicing, cache=keep_loaded),)
+
+
+def _generate_inputs(model_type: str, family: str) -> dict:
+    native = {"cogvideox": (49, 720, 480), "wan": (81, 832, 480)}[family]
+    name = engine.FAMILY_NAMES[family]
+    inputs = {
+        "model": (model_type,),
+        "prompt": ("STRING", {"multiline": True, "default": "", "tooltip": "What the video shows. Describe motion and camera: these models were trained on long, detailed captions."}),
+        "negative_prompt": ("STRING", {"multiline": True, "default": "", "tooltip": "What to avoid (used when guidance > 1)."}),
+        "num_frames": ("INT", {"default": native[0], "min": 1, "max": 1025, "step": 4 if family == "wan" else 8, "tooltip": f"{native[0]} is {name}'s native length. " + ("CogVideoX makes 8k+1 frames (CogVideoX 1.5: 81 or 161)." if family == "cogvideox" else "Wan makes 4k+1 frames (TI2V 5B: 121).") + " Other counts are refused with the nearest valid ones."}),
+        "width": ("INT", {"default": native[1], "min": 32, "max": 4096, "step": 16, "tooltip": "Native: " + ("720x480 (CogVideoX 1.5: 1360x768)." if family == "cogvideox" else "832x480 (14B also 1280x720; TI2V 5B 1280x704).")}),
+        "height": ("INT", {"default": native[2], "min": 32, "max": 4096, "step": 16}),
+        "steps": ("INT", {"default": engine.DEFAULT_STEPS, "min": 1, "max": 200, "tooltip": "40 per the recipe; under 35 temporal coherence degrades (a note says so)."}),
+        "guidance": ("FLOAT", {"default": engine.DEFAULT_GUIDANCE[family], "min": 0.0, "max": 30.0, "step": 0.1, "tooltip": "Higher = more prompt adherence, less frame drift. " + ("7.5 per the recipe." if family == "cogvideox" else "5.0 is Wan's own setting.")}),
+    }
+    if family == "wan":
+        inputs["flow_shift"] = ("FLOAT", {"default": engine.WAN_FLOW_SHIFT["480p"], "min": 0.5, "max": 20.0, "step": 0.5, "tooltip": "Noise schedule shift: 3.0 for 480p, 5.0 for 720p (Wan's settings)."})
+    inputs["seed"] = ("INT", {"default": 0, "min": 0, "max": engine.MAX_SEED, "tooltip": "Kept as set: the noise is drawn on the CPU, so a seed gives the same video on any GPU."})
+    inputs["fps"] = ("INT", {"default": engine.DEFAULT_FPS[family], "min": 1, "max": 120, "tooltip": f"Frame rate of the output ({engine.DEFAULT_FPS[family]} is {name}'s native rate; CogVideoX 1.5 and Wan 14B: 16, TI2V 5B: 24)."})
+    return inputs
+
+
+def _notes(messages) -> str:
+    return "\n".join(messages) if messages else "ok"
+
+
+def _run(model: engine.VideoModel, image, steps: int, **settings):
+    first = next(image_frames(image, "image")) if image is not None else None
+    result = engine.generate(model, image=first, steps=steps, progress=node_progress(steps), **settings)
+    notes = _notes(result.messages)
+    return {"ui": {"text": [notes]}, "result": (torch.from_numpy(result.frames), result.fps, notes)}
+
+
+class CogVideoXGenerate:
+    CATEGORY = "Unflicker/Generate"
+    DESCRIPTION = ("CogVideoX text-to-video (or image-to-video with 5b-I2V: plug a first image) through diffusers "
+                   "with the recipe's coherence settings: 49 frames, 40 steps, guidance 7.5, a locked seed. The notes "
+                   "output says when settings cost temporal coherence. Progress per step; Cancel stops between steps.")
+    RETURN_TYPES = ("IMAGE", "FLOAT", "STRING")
+    RETURN_NAMES = ("images", "fps", "notes")
+    FUNCTION = "generate"
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {"required": _generate_inputs(COGVIDEOX_TYPE, "cogvideox"),
+                "optional": {"image": ("IMAGE", {"tooltip": "First frame for an image-to-video model (the first image of the batch)."})}}
+
+    def generate(self, model, prompt, negative_prompt, num_frames, width, height, steps, guidance, seed, fps,
+                 image=None):
+        return _run(model, image, steps, prompt=prompt, negative_prompt=negative_prompt, num_frames=num_frames,
+                    width=width, height=height, guidance=guidance, seed=seed, fps=fps)
+
+
+class WanGenerate:
+    CATEGORY = "Unflicker/Generate"
+    DESCRIPTION = ("Wan 2.1 / 2.2 text-to-video (or image-to-video with an I2V / TI2V model: plug a first image) "
+                   "through diffusers: 81 frames, 40 steps, guidance 5.0, flow shift 3.0 (480p) / 5.0 (720p), a "
+                   "locked seed. The notes output says when settings cost temporal coherence.")
+    RETURN_TYPES = ("IMAGE", "FLOAT", "STRING")
+    RETURN_NAMES = ("images", "fps", "notes")
+    FUNCTION = "generate"
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {"required": _generate_inputs(WAN_TYPE, "wan"),
+                "optional": {"image": ("IMAGE", {"tooltip": "First frame for an image-to-video model (the first image of the batch)."})}}
+
+    def generate(self, model, prompt, negative_prompt, num_frames, width, height, steps, guidance, flow_shift, seed,
+                 fps, image=None):
+        return _run(model, image, steps, prompt=prompt, negative_prompt=negative_prompt, num_frames=num_frames,
+                    width=width, height=height, guidance=guidance, flow_shift=flow_shift, seed=seed, fps=fps)
