@@ -225,3 +225,30 @@ def test_bad_paths_are_reported(tmp_path):
     (tmp_path / "notes.txt").write_text("x")
     with pytest.raises(UnflickerError, match="not a folder"):
         vg.load_pipeline(str(tmp_path / "notes.txt"), "cpu")
+
+
+def test_cli_generate_text_and_image_to_video(first_frame, tmp_path, capsys):
+    from PIL import Image
+
+    from unflicker import cli, video
+
+    out = str(tmp_path / "wan.mp4")
+    args = ["generate", WAN_FILES["transformer"], out, "--prompt", "a red fox", "--vae", WAN_FILES["vae"],
+            "--text-encoder", WAN_FILES["text_encoder"], "--config-dir", WAN_FILES["config_dir"], "--device", "cpu",
+            "--frames", "5", "--width", "64", "--height", "64", "--steps", "2"]
+    assert cli.main(args) == 0
+    info, frames = video.iter_frames(out)
+    assert (info.width, info.height, len(list(frames)), info.fps) == (64, 64, 5, 16.0)
+    captured = capsys.readouterr()
+    assert "steps 2 is under 35" in captured.err and "wrote" in captured.out
+    image = str(tmp_path / "first.png")
+    Image.fromarray(first_frame).save(image)
+    out = str(tmp_path / "cog.mp4")
+    assert cli.main(["generate", cached_tiny("cogvideox-i2v"), out, "--prompt", "a cat", "--image", image,
+                     "--device", "cpu", "--steps", "1"]) == 0
+    info, frames = video.iter_frames(out)
+    assert (info.width, info.height, len(list(frames)), info.fps) == (32, 32, 9, 8.0)  # the tiny model's native
+    assert cli.main(["generate", cached_tiny("cogvideox-i2v"), out, "--prompt", "a cat", "--image", image,
+                     "--device", "cpu", "--frames", "10"]) == 2
+    assert "nearest valid: 9 or 17" in capsys.readouterr().err
+    assert cli.main(["generate", WAN_FILES["transformer"], out, "--prompt", "a cat"]) == 2
