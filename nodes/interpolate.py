@@ -5,6 +5,7 @@ from __future__ import annotations
 from ..unflicker.errors import UnflickerError
 from ..unflicker.interpolate import BACKENDS, MODEL_LAYOUT, MULTIPLIERS, interpolate_frames, output_count
 from .comfy_bridge import check_image, frames_to_image, image_frames, node_progress
+from .inputs import IMAGES, fps_input
 from .model_folders import ModelSource, folders, register
 
 # models/rife/<model name>/flownet.param + flownet.bin, one sub-folder per model
@@ -38,9 +39,8 @@ class RIFEInterpolate:
         models = rife_models() or [NO_MODELS]
         return {
             "required": {
-                "images": ("IMAGE",),
-                "fps": ("FLOAT", {"default": 8.0, "min": 0.01, "max": 1000.0, "step": 0.01,
-                                  "tooltip": "Input frame rate; the fps output is fps x multiplier."}),
+                "images": IMAGES,
+                "fps": fps_input("Input frame rate; the fps output is fps x multiplier."),
                 "multiplier": (list(MULTIPLIERS), {"default": 2, "tooltip":
                                "Frames out = n + (n-1)(multiplier-1) for n frames in (8 frames x4 -> 29); "
                                "originals stay at positions 0, m, 2m, ..."}),

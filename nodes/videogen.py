@@ -83,7 +83,7 @@ class CogVideoXLoader:
 
     @classmethod
     def INPUT_TYPES(cls):
-        return {"required": {"model": (_folders("cogvideox") + [NONE], {"tooltip": "CogVideoX diffusers folders in models/diffusers."}),
+        return {"required": {"model": (_folders("cogvideox") + [NONE], {"tooltip": "CogVideoX diffusers folders in models/diffusers.", "model_list": True}),
                              **_memory_inputs()},
                 "optional": {"path": ("STRING", {"default": "", "tooltip": "A CogVideoX diffusers folder anywhere on disk; overrides model."})}}
 
@@ -112,7 +112,7 @@ class WanLoader:
 
     @classmethod
     def INPUT_TYPES(cls):
-        return {"required": {"model": (_folders("wan") + [NONE], {"tooltip": "Wan diffusers folders in models/diffusers."}),
+        return {"required": {"model": (_folders("wan") + [NONE], {"tooltip": "Wan diffusers folders in models/diffusers.", "model_list": True}),
                              **_memory_inputs()},
                 "optional": {"path": ("STRING", {"default": "", "tooltip": "A Wan diffusers folder anywhere on disk; overrides model."})}}
 

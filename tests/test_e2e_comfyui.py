@@ -38,7 +38,6 @@ CLIP_FRAMES = 12
 MODEL_FOLDERS = ("checkpoints", "diffusers", "animatediff_models", "animatediff_motion_lora", "controlnet", "loras",
                  "openpose", "rife", "unflicker", "diffusion_models", "vae", "text_encoders")
 WAN_SPLIT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures", "wan_split")
-SHARED = os.path.join(os.path.dirname(REPO), "shared")
 # node type -> inputs set on every node of that type for the test run: tiny models, small sizes, few steps.
 NODE_OVERRIDES: dict[str, dict] = {
     "UnflickerSVDLoader": {"model": "tiny-svd"},
@@ -80,7 +79,7 @@ def _install_test_models(models_dir: str) -> None:
 
         build_tiny_svd(os.path.join(models_dir, "diffusers", "tiny-svd"))
         SUMMARY["models"].append("diffusers/tiny-svd")
-    rife_param = os.path.join(SHARED, "models", "rife-v4.6", "flownet.param")
+    rife_param = os.path.join(REPO, "tests", "fixtures", "rife-v4.6", "flownet.param")
     try:
         from unflicker.ncnn_weights import make_random_model
     except ImportError:
