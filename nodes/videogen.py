@@ -3,6 +3,7 @@ coherence settings."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 
 import torch
@@ -11,7 +12,9 @@ import comfy.model_management
 
 from ..unflicker import videogen as engine
 from ..unflicker.errors import UnflickerError
+from ..unflicker.settings import CogVideoXSettings, WanSettings
 from .comfy_bridge import image_frames, node_progress
+from .inputs import setting_input, setting_inputs
 from .model_folders import ModelSource
 
 COGVIDEOX_TYPE = "UNFLICKER_COGVIDEOX"
@@ -172,24 +175,15 @@ class WanSplitLoader:
         return (engine.load_pipeline(files, device, dtype, offload, vae_tiling, vae_slicing, cache=keep_loaded),)
 
 
-def _generate_inputs(model_type: str, family: str) -> dict:
-    native = {"cogvideox": (49, 720, 480), "wan": (81, 832, 480)}[family]
-    name = engine.FAMILY_NAMES[family]
-    inputs = {
-        "model": (model_type,),
-        "prompt": ("STRING", {"multiline": True, "default": "", "tooltip": "What the video shows. Describe motion and camera: these models were trained on long, detailed captions."}),
-        "negative_prompt": ("STRING", {"multiline": True, "default": "", "tooltip": "What to avoid (used when guidance > 1)."}),
-        "num_frames": ("INT", {"default": native[0], "min": 1, "max": 1025, "step": 4 if family == "wan" else 8, "tooltip": f"{native[0]} is {name}'s native length. " + ("CogVideoX makes 8k+1 frames (CogVideoX 1.5: 81 or 161)." if family == "cogvideox" else "Wan makes 4k+1 frames (TI2V 5B: 121).") + " Other counts are refused with the nearest valid ones."}),
-        "width": ("INT", {"default": native[1], "min": 32, "max": 4096, "step": 16, "tooltip": "Native: " + ("720x480 (CogVideoX 1.5: 1360x768)." if family == "cogvideox" else "832x480 (14B also 1280x720; TI2V 5B 1280x704).")}),
-        "height": ("INT", {"default": native[2], "min": 32, "max": 4096, "step": 16}),
-        "steps": ("INT", {"default": engine.DEFAULT_STEPS, "min": 1, "max": 200, "tooltip": "40 per the recipe; under 35 temporal coherence degrades (a note says so)."}),
-        "guidance": ("FLOAT", {"default": engine.DEFAULT_GUIDANCE[family], "min": 0.0, "max": 30.0, "step": 0.1, "tooltip": "Higher = more prompt adherence, less frame drift. " + ("7.5 per the recipe." if family == "cogvideox" else "5.0 is Wan's own setting.")}),
-    }
-    if family == "wan":
-        inputs["flow_shift"] = ("FLOAT", {"default": engine.WAN_FLOW_SHIFT["480p"], "min": 0.5, "max": 20.0, "step": 0.5, "tooltip": "Noise schedule shift: 3.0 for 480p, 5.0 for 720p (Wan's settings)."})
-    inputs["seed"] = ("INT", {"default": 0, "min": 0, "max": engine.MAX_SEED, "tooltip": "Kept as set: the noise is drawn on the CPU, so a seed gives the same video on any GPU."})
-    inputs["fps"] = ("INT", {"default": engine.DEFAULT_FPS[family], "min": 1, "max": 120, "tooltip": f"Frame rate of the output ({engine.DEFAULT_FPS[family]} is {name}'s native rate; CogVideoX 1.5 and Wan 14B: 16, TI2V 5B: 24)."})
-    return inputs
+_GENERATE = ("num_frames", "width", "height", "steps", "guidance")
+
+
+def _generate_inputs(model_type: str, settings) -> dict:
+    extra = ("flow_shift",) if "flow_shift" in {f.name for f in dataclasses.fields(settings)} else ()
+    return {"model": (model_type,),
+            "prompt": setting_input(settings, "prompt", multiline=True),
+            "negative_prompt": setting_input(settings, "negative_prompt", multiline=True),
+            **setting_inputs(settings, *_GENERATE, *extra, "seed", "fps")}
 
 
 def _notes(messages) -> str:
@@ -214,11 +208,12 @@ class CogVideoXGenerate:
 
     @classmethod
     def INPUT_TYPES(cls):
-        return {"required": _generate_inputs(COGVIDEOX_TYPE, "cogvideox"),
+        return {"required": _generate_inputs(COGVIDEOX_TYPE, CogVideoXSettings),
                 "optional": {"image": ("IMAGE", {"tooltip": "First frame for an image-to-video model (the first image of the batch)."})}}
 
     def generate(self, model, prompt, negative_prompt, num_frames, width, height, steps, guidance, seed, fps,
                  image=None):
+        CogVideoXSettings(prompt, negative_prompt, num_frames, width, height, steps, guidance, seed, fps).validated()
         return _run(model, image, steps, prompt=prompt, negative_prompt=negative_prompt, num_frames=num_frames,
                     width=width, height=height, guidance=guidance, seed=seed, fps=fps)
 
@@ -234,10 +229,12 @@ class WanGenerate:
 
     @classmethod
     def INPUT_TYPES(cls):
-        return {"required": _generate_inputs(WAN_TYPE, "wan"),
+        return {"required": _generate_inputs(WAN_TYPE, WanSettings),
                 "optional": {"image": ("IMAGE", {"tooltip": "First frame for an image-to-video model (the first image of the batch)."})}}
 
     def generate(self, model, prompt, negative_prompt, num_frames, width, height, steps, guidance, flow_shift, seed,
                  fps, image=None):
+        WanSettings(prompt, negative_prompt, num_frames, width, height, steps, guidance, seed, fps,
+                    flow_shift).validated()
         return _run(model, image, steps, prompt=prompt, negative_prompt=negative_prompt, num_frames=num_frames,
                     width=width, height=height, guidance=guidance, flow_shift=flow_shift, seed=seed, fps=fps)

@@ -23,7 +23,8 @@ import torch
 
 from .errors import UnflickerError, check_choice, check_range
 from .progress import ProgressFn, report
-from .svd import MAX_SEED, to_pil
+from .settings import MAX_SEED, CogVideoXSettings, WanSettings
+from .svd import to_pil
 
 log = logging.getLogger(__name__)
 
@@ -37,14 +38,15 @@ PIPELINES = {
     "WanImageToVideoPipeline": ("wan", True),
 }
 FAMILY_NAMES = {"cogvideox": "CogVideoX", "wan": "Wan"}
-# The recipe's coherence floor and defaults (see the module docstring).
+# The recipe's coherence floor; the defaults are the node settings' (unflicker.settings).
 MIN_COHERENT_STEPS = 35
-DEFAULT_STEPS = 40
-DEFAULT_GUIDANCE = {"cogvideox": 7.5, "wan": 5.0}
+SETTINGS = {"cogvideox": CogVideoXSettings, "wan": WanSettings}
+DEFAULT_STEPS = CogVideoXSettings.default("steps")
+DEFAULT_GUIDANCE = {family: cls.default("guidance") for family, cls in SETTINGS.items()}
 # Below this guidance the prompt barely holds the content from frame to frame.
 LOW_GUIDANCE = {"cogvideox": 4.0, "wan": 3.0}
-DEFAULT_FPS = {"cogvideox": 8, "wan": 16}
-WAN_FLOW_SHIFT = {"480p": 3.0, "720p": 5.0}
+DEFAULT_FPS = {family: cls.default("fps") for family, cls in SETTINGS.items()}
+WAN_FLOW_SHIFT = {"480p": WanSettings.default("flow_shift"), "720p": 5.0}
 
 
 @dataclass(frozen=True)
