@@ -252,3 +252,40 @@ def test_cli_generate_text_and_image_to_video(first_frame, tmp_path, capsys):
                      "--device", "cpu", "--frames", "10"]) == 2
     assert "nearest valid: 9 or 17" in capsys.readouterr().err
     assert cli.main(["generate", WAN_FILES["transformer"], out, "--prompt", "a cat"]) == 2
+
+
+def test_cogvideox_15_layout():
+    model = load("cogvideox15")
+    assert model.info.variant == "CogVideoX 1.5" and model.info.fps == 16 and model.info.max_trained_frames == 161
+    for n in (9, 17):  # the pipeline pads to whole temporal patches and drops the padding again
+        assert vg.generate(model, "a cat", **dict(COG, num_frames=n)).frames.shape == (n, 32, 32, 3)
+    with pytest.raises(UnflickerError, match="nearest valid: 9 or 17"):
+        vg.generate(model, "a cat", **dict(COG, num_frames=13))
+
+
+def test_wan_ti2v_takes_an_optional_first_image(first_frame):
+    model = load("wan-ti2v")
+    assert model.info.variant == "Wan 2.2 TI2V 5B" and model.info.accepts_image and not model.info.image_to_video
+    assert (model.info.frames, model.info.width, model.info.height, model.info.fps) == (121, 1280, 704, 24)
+    text = vg.generate(model, "a cat", seed=3, **WAN).frames
+    again = vg.generate(model, "a cat", seed=3, **WAN).frames
+    with_image = vg.generate(model, "a cat", image=first_frame, seed=3, **WAN).frames
+    np.testing.assert_array_equal(text, again)
+    assert with_image.shape == text.shape and np.abs(with_image - text).mean() > 1e-3
+
+
+def test_wan22_two_experts_from_split_files(tmp_path):
+    """Wan 2.2 A14B: high-noise transformer, then the low-noise transformer_2 after the boundary step."""
+    from safetensors.torch import load_file, save_file
+
+    single = vg.load_pipeline(vg.WanFiles(**WAN_FILES), "cpu", cache=False)
+    same = vg.load_pipeline(vg.WanFiles(**dict(WAN_FILES, transformer_2=WAN_FILES["transformer"])), "cpu", cache=False)
+    assert same.pipe.config.boundary_ratio == 0.875 and same.info.variant == "Wan 2.2 A14B text-to-video"
+    size = dict(WAN, steps=4)
+    reference = vg.generate(single, "a cat", seed=2, **size).frames
+    np.testing.assert_array_equal(vg.generate(same, "a cat", seed=2, **size).frames, reference)  # same expert twice
+    low = {k: v * 1.1 if v.ndim == 2 else v for k, v in load_file(WAN_FILES["transformer"]).items()}
+    save_file(low, str(tmp_path / "wan_tiny_low_noise.safetensors"))
+    two = vg.load_pipeline(vg.WanFiles(**dict(WAN_FILES, transformer_2=str(tmp_path / "wan_tiny_low_noise.safetensors"))),
+                           "cpu", cache=False)
+    assert np.abs(vg.generate(two, "a cat", seed=2, **size).frames - reference).mean() > 1e-4  # the 2nd expert ran

@@ -86,6 +86,36 @@ def build_tiny_cogvideox(folder: str, image_to_video: bool = False, seed: int = 
     return folder
 
 
+def build_tiny_cogvideox15(folder: str, seed: int = 0) -> str:
+    """CogVideoX 1.5's layout: temporal patches of 2 latent frames (patch_size_t), no patch bias."""
+    from diffusers import (AutoencoderKLCogVideoX, CogVideoXDPMScheduler, CogVideoXPipeline,
+                           CogVideoXTransformer3DModel)
+    from transformers import T5Config, T5EncoderModel
+
+    torch.manual_seed(seed)
+    transformer = CogVideoXTransformer3DModel(**dict(COG_TRANSFORMER, patch_size_t=2, patch_bias=False))
+    vae = AutoencoderKLCogVideoX(**COG_VAE)
+    text_encoder = T5EncoderModel(T5Config(**T5))
+    _signal(transformer, vae, text_encoder)
+    tokenizer = t5_tokenizer(folder + "-tok")
+    CogVideoXPipeline(tokenizer=tokenizer, text_encoder=text_encoder, vae=vae, transformer=transformer,
+                      scheduler=CogVideoXDPMScheduler(**COG_SCHEDULER)).save_pretrained(folder)
+    shutil.rmtree(folder + "-tok", ignore_errors=True)
+    return folder
+
+
+def build_tiny_wan_ti2v(folder: str) -> str:
+    """Wan 2.2 TI2V's pipeline layout (expand_timesteps: one model for text- and image-to-video) on the tiny Wan."""
+    from diffusers import WanPipeline
+
+    from unflicker.videogen import WanFiles, load_pipeline
+
+    p = load_pipeline(WanFiles(**WAN_FILES), "cpu", cache=False).pipe
+    WanPipeline(tokenizer=p.tokenizer, text_encoder=p.text_encoder, vae=p.vae, scheduler=p.scheduler,
+                transformer=p.transformer, expand_timesteps=True).save_pretrained(folder)
+    return folder
+
+
 def build_tiny_wan_folder(folder: str) -> str:
     """The split-file fixtures (ComfyUI layout) loaded and saved as a diffusers WanPipeline folder."""
     from unflicker.videogen import WanFiles, load_pipeline
@@ -128,6 +158,8 @@ BUILDERS = {
     "cogvideox-i2v": lambda d: build_tiny_cogvideox(d, image_to_video=True),
     "wan": build_tiny_wan_folder,
     "wan-i2v": build_tiny_wan_i2v,
+    "cogvideox15": build_tiny_cogvideox15,
+    "wan-ti2v": build_tiny_wan_ti2v,
 }
 _built: dict = {}
 
