@@ -31,6 +31,8 @@ TRANSFORMER = ModelSource("transformer", files="diffusion_models", extensions=WE
 TRANSFORMER_2 = ModelSource("transformer_2", files="diffusion_models", extensions=WEIGHTS, prefer=("low_noise",))
 VAE = ModelSource("vae", files="vae", extensions=WEIGHTS, prefer=("wan",),
                   hint="Put wan_2.1_vae.safetensors in models/vae.")
+CLIP_VISION = ModelSource("clip_vision", files="clip_vision", extensions=WEIGHTS, prefer=("clip_vision_h",),
+                          hint="Put clip_vision_h.safetensors in models/clip_vision (Wan 2.1 image-to-video only).")
 TEXT_ENCODER = ModelSource("text_encoder", files="text_encoders", extensions=WEIGHTS, prefer=("umt5",),
                            hint="Put umt5_xxl_fp16.safetensors in models/text_encoders.")
 
@@ -139,7 +141,8 @@ class WanSplitLoader:
     DESCRIPTION = ("Loads Wan from ComfyUI's own split files: the transformer from models/diffusion_models "
                    "(wan2.1_t2v_1.3B_fp16.safetensors, ...; Wan 2.2 A14B: high-noise file here, low-noise as "
                    "transformer_2), the VAE from models/vae (wan_2.1_vae.safetensors) and UMT5-XXL from "
-                   "models/text_encoders (umt5_xxl_fp16.safetensors; fp8-scaled files are dequantised). Configs ship "
+                   "models/text_encoders (umt5_xxl_fp16.safetensors; fp8-scaled files are dequantised); Wan 2.1 I2V also "
+                   "its CLIP image encoder from models/clip_vision (clip_vision_h.safetensors). Configs ship "
                    "with the pack; the tokenizer is the one ComfyUI's UMT5 file carries. Nothing is downloaded.")
     RETURN_TYPES = (WAN_TYPE,)
     RETURN_NAMES = ("wan",)
@@ -154,24 +157,30 @@ class WanSplitLoader:
                     **_memory_inputs()},
                 "optional": {
                     "transformer_2": ([NO_FILE] + TRANSFORMER_2.choices(), {"default": NO_FILE, "tooltip": "Wan 2.2 A14B only: the low-noise expert (…_low_noise_….safetensors)."}),
+                    "clip_vision": ([NO_FILE] + CLIP_VISION.choices(), {"default": NO_FILE, "tooltip": "Wan 2.1 image-to-video 14B only: its CLIP image encoder, clip_vision_h.safetensors from models/clip_vision."}),
                     "tokenizer": ("STRING", {"default": "", "tooltip": "Only for a UMT5 file without an embedded tokenizer: the tokenizer/ folder of a Wan diffusers download."}),
                     "config_dir": ("STRING", {"default": "", "tooltip": "Advanced: a folder with transformer/, vae/, text_encoder/ (and scheduler/) config.json files for a model the shipped configs do not describe. Empty: the shipped Wan configs, picked by the transformer's shapes."}),
                 }}
 
     @classmethod
-    def VALIDATE_INPUTS(cls, transformer=None, vae=None, text_encoder=None, transformer_2=None):
-        for source, choice in ((TRANSFORMER, transformer), (VAE, vae), (TEXT_ENCODER, text_encoder)):
-            ok = source.validate(choice)
+    def VALIDATE_INPUTS(cls, transformer=None, vae=None, text_encoder=None, transformer_2=None, clip_vision=None):
+        for source, choice in ((TRANSFORMER, transformer), (VAE, vae), (TEXT_ENCODER, text_encoder),
+                               (TRANSFORMER_2, transformer_2), (CLIP_VISION, clip_vision)):
+            ok = True if choice == NO_FILE else source.validate(choice)
             if ok is not True:
                 return ok
-        return True if transformer_2 in (None, NO_FILE) else TRANSFORMER_2.validate(transformer_2)
+        return True
 
     def load(self, transformer, vae, text_encoder, dtype, offload, vae_tiling, vae_slicing, keep_loaded,
-             transformer_2=NO_FILE, tokenizer="", config_dir=""):
+             transformer_2=NO_FILE, clip_vision=NO_FILE, tokenizer="", config_dir=""):
         device, dtype = _device_dtype(dtype)
+
+        def optional(source, choice):
+            return "" if choice in ("", NO_FILE) else source.resolve(choice)
+
         files = engine.WanFiles(TRANSFORMER.resolve(transformer), VAE.resolve(vae), TEXT_ENCODER.resolve(text_encoder),
-                                "" if transformer_2 in ("", NO_FILE) else TRANSFORMER_2.resolve(transformer_2),
-                                os.path.expanduser(tokenizer.strip()), os.path.expanduser(config_dir.strip()))
+                                optional(TRANSFORMER_2, transformer_2), os.path.expanduser(tokenizer.strip()),
+                                os.path.expanduser(config_dir.strip()), optional(CLIP_VISION, clip_vision))
         return (engine.load_pipeline(files, device, dtype, offload, vae_tiling, vae_slicing, cache=keep_loaded),)
 
 

@@ -160,3 +160,52 @@ def test_tokenizer_from_a_folder(tmp_path):
     _, tokenizer = wc.load_text_encoder(path, torch.float32, config("text_encoder"), tokenizer_dir=folder_tok)
     _, embedded = wc.load_text_encoder(WAN_FILES["text_encoder"], torch.float32, config("text_encoder"))
     assert tokenizer("waves crash on the beach").input_ids == embedded("waves crash on the beach").input_ids
+
+
+@pytest.fixture(scope="module")
+def wan21_i2v_files(tmp_path_factory):
+    """Wan 2.1 image-to-video split files: the ComfyUI-made tiny I2V transformer, plus a tiny CLIP vision model
+    saved as ComfyUI's models/clip_vision files are (transformers' CLIPVisionModelWithProjection names)."""
+    import shutil
+
+    from transformers import CLIPVisionConfig, CLIPVisionModelWithProjection
+
+    root = tmp_path_factory.mktemp("wan21-i2v")
+    config = root / "config"
+    shutil.copytree(CONFIG, config)
+    shutil.rmtree(config / "transformer")
+    (config / "transformer_i2v").rename(config / "transformer")
+    torch.manual_seed(0)
+    with open(config / "image_encoder" / "config.json", encoding="utf-8") as f:
+        clip = CLIPVisionModelWithProjection(CLIPVisionConfig(**json.load(f)))
+    save_file({k: v.half().contiguous() for k, v in clip.state_dict().items()}, str(root / "clip_vision_tiny.safetensors"))
+    return dict(WAN_FILES, transformer=os.path.join(WAN_SPLIT, "wan_tiny_i2v.safetensors"), config_dir=str(config),
+                clip_vision=str(root / "clip_vision_tiny.safetensors"))
+
+
+def test_i2v_transformer_computes_what_comfyui_computes(reference, wan21_i2v_files):
+    with open(os.path.join(wan21_i2v_files["config_dir"], "transformer", "config.json"), encoding="utf-8") as f:
+        cfg = json.load(f)
+    model, _ = wc.load_transformer(wan21_i2v_files["transformer"], torch.float32, cfg)
+    with torch.no_grad():
+        out = model(reference["i2v_x"], reference["tr_t"], reference["i2v_context"],
+                    encoder_hidden_states_image=reference["i2v_clip"], return_dict=False)[0]
+    torch.testing.assert_close(out, reference["i2v_out"], atol=1e-4, rtol=1e-4)
+
+
+def test_wan21_i2v_split_files_make_the_same_video_as_a_diffusers_folder(wan21_i2v_files, tmp_path):
+    files = vg.WanFiles(**wan21_i2v_files)
+    with pytest.raises(UnflickerError, match="needs its CLIP image encoder: pick clip_vision_h.safetensors"):
+        vg.load_pipeline(vg.WanFiles(**dict(wan21_i2v_files, clip_vision="")), "cpu", cache=False)
+    split = vg.load_pipeline(files, "cpu", cache=False)
+    assert split.info.image_to_video and split.pipe.image_encoder is not None
+    split.pipe.save_pretrained(str(tmp_path / "wan21-i2v"))
+    folder = vg.load_pipeline(str(tmp_path / "wan21-i2v"), "cpu", cache=False)
+    rng = np.random.default_rng(1)
+    image = (rng.random((48, 40, 3)) * 255).astype(np.uint8)
+    a = vg.generate(split, "a cat", image=image, seed=5, **WAN).frames
+    b = vg.generate(folder, "a cat", image=image, seed=5, **WAN).frames
+    c = vg.generate(split, "a cat", image=image[::-1].copy(), seed=5, **WAN).frames
+    assert a.shape == (5, 64, 64, 3)
+    np.testing.assert_array_equal(a, b)
+    assert np.abs(a - c).mean() > 1e-3  # the image reaches the model

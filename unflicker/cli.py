@@ -310,6 +310,7 @@ def _add_generate(sub) -> None:
     p.add_argument("--vae", default="", help="Wan split files: the VAE file (wan_2.1_vae.safetensors)")
     p.add_argument("--text-encoder", default="", help="Wan split files: the UMT5 file (umt5_xxl_fp16.safetensors)")
     p.add_argument("--transformer-2", default="", help="Wan 2.2 A14B split files: the low-noise expert")
+    p.add_argument("--clip-vision", default="", help="Wan 2.1 I2V split files: clip_vision_h.safetensors")
     p.add_argument("--tokenizer", default="", help="UMT5 tokenizer folder, for a text-encoder file without one")
     p.add_argument("--config-dir", default="", help="component configs for a model the shipped ones do not describe")
     p.add_argument("--device", default="auto", help="auto (cuda, mps, else cpu), cpu, cuda, cuda:1, ...")
@@ -360,7 +361,7 @@ def _run_generate(args) -> int:
             raise UnflickerError("model: a Wan transformer file needs --vae and --text-encoder too (or give a "
                                  "diffusers folder)")
         source = videogen.WanFiles(args.model, args.vae, args.text_encoder, args.transformer_2, args.tokenizer,
-                                   args.config_dir)
+                                   args.config_dir, args.clip_vision)
     model = videogen.load_pipeline(source, _device(args.device), args.dtype, args.offload, args.vae_tiling,
                                    args.vae_slicing, cache=False)
     progress, close = _progress("generate", args.steps)

@@ -173,6 +173,7 @@ class WanFiles:
     transformer_2: str = ""
     tokenizer: str = ""  # a folder with the UMT5 tokenizer; "" = the one embedded in the text-encoder file
     config_dir: str = ""  # component configs instead of the shipped ones (tests: tiny models)
+    clip_vision: str = ""  # Wan 2.1 image-to-video: CLIP ViT-H (clip_vision_h.safetensors)
 
 
 _cache: dict = {}
@@ -180,7 +181,8 @@ _cache: dict = {}
 
 def _source_key(source) -> tuple:
     paths = [source] if isinstance(source, str) else [p for p in (source.transformer, source.vae, source.text_encoder,
-                                                                   source.transformer_2, source.tokenizer) if p]
+                                                                   source.transformer_2, source.tokenizer,
+                                                                   source.clip_vision) if p]
     for p in paths:
         if not p or not os.path.exists(p):
             raise UnflickerError(f"model: {p!r} does not exist")
@@ -211,7 +213,8 @@ def load_pipeline(source, device, dtype: str = "auto", offload: str = "none", va
         from .wan_convert import pipeline_from_split_files
 
         pipe, variant = pipeline_from_split_files(source.transformer, source.vae, source.text_encoder, torch_dtype,
-                                                  source.transformer_2, source.tokenizer, source.config_dir)
+                                                  source.transformer_2, source.tokenizer, source.config_dir,
+                                                  source.clip_vision)
         family, i2v = "wan", type(pipe).__name__ == "WanImageToVideoPipeline"
         messages.append(f"loaded from split files as {variant}")
         name = os.path.basename(source.transformer)

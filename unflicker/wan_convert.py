@@ -87,7 +87,7 @@ def _build(cls, config: dict, sd: dict, name: str, path: str, dtype: torch.dtype
     unexpected = sorted(set(sd) - expected)
     if missing or unexpected:
         raise UnflickerError(
-            f"{name}: {os.path.basename(path)} does not match the {config.get('_class_name', cls.__name__)} "
+            f"{name}: {os.path.basename(path)} does not match the {cls.__name__} "
             f"layout it was detected as ({len(missing)} missing keys, e.g. {missing[:3]}; {len(unexpected)} "
             f"unexpected, e.g. {unexpected[:3]})")
     # What diffusers keeps in fp32 at a bf16/fp16 load (norms, time embedding, modulation), kept here too.
@@ -200,30 +200,60 @@ def load_text_encoder(path: str, dtype: torch.dtype, config: Optional[dict] = No
     return model, load_tokenizer(spiece, tokenizer_dir, os.path.basename(path))
 
 
+# --------------------------------------------------------------------------------------------- image encoder
+
+def load_image_encoder(path: str, dtype: torch.dtype, config: Optional[dict] = None):
+    """ComfyUI's models/clip_vision CLIP ViT-H file (clip_vision_h.safetensors, transformers' key names) ->
+    (CLIPVisionModel, CLIPImageProcessor), for Wan 2.1 image-to-video."""
+    from transformers import CLIPImageProcessor, CLIPVisionConfig, CLIPVisionModel
+
+    sd = _strip(dequantize(read_state_dict(path, "clip_vision"), dtype), ("clip_vision.",))
+    sd.pop("visual_projection.weight", None)  # Wan uses the penultimate hidden states, not the projection
+    if "vision_model.embeddings.class_embedding" not in sd:
+        raise UnflickerError(f"clip_vision: {os.path.basename(path)} is not a CLIP vision model in transformers' "
+                             "layout; pick clip_vision_h.safetensors from models/clip_vision")
+    cfg = CLIPVisionConfig(**(config or _config("image_encoder", "clip_vision_h.json")))
+    from accelerate import init_empty_weights
+
+    with init_empty_weights():
+        names = CLIPVisionModel(cfg).state_dict().keys()
+    if not any(k.startswith("vision_model.") for k in names):  # transformers 5 drops the prefix in the module tree
+        sd = _strip(sd, ("vision_model.",))
+    model = _build(CLIPVisionModel, cfg, sd, "clip_vision", path, dtype)
+    with open(os.path.join(CONFIG_DIR, "image_encoder", "preprocessor_config.json"), encoding="utf-8") as f:
+        processor = CLIPImageProcessor(**{k: v for k, v in json.load(f).items() if k != "image_processor_type"})
+    return model, processor
+
+
 # --------------------------------------------------------------------------------------------- pipeline
 
 def pipeline_from_split_files(transformer: str, vae: str, text_encoder: str, dtype: torch.dtype,
                               transformer_2: str = "", tokenizer_dir: str = "", config_dir: str = "",
-                              image_to_video: Optional[bool] = None):
+                              clip_vision: str = ""):
     """WanPipeline (or WanImageToVideoPipeline when the transformer takes an image) from ComfyUI's split files.
 
     ``transformer_2``: Wan 2.2 A14B's low-noise expert (the ``..._low_noise_...`` file; ``transformer`` is then the
-    high-noise one). ``config_dir``: a folder with transformer/, vae/, text_encoder/ (and scheduler/) configs to use
+    high-noise one). ``clip_vision``: Wan 2.1 image-to-video's CLIP ViT-H image encoder (clip_vision_h.safetensors).
+    ``config_dir``: a folder with transformer/, vae/, text_encoder/ (image_encoder/, scheduler/) configs to use
     instead of the shipped ones (tests use it for tiny models). The VAE is kept in fp32 as Wan's own code does.
     """
     from diffusers import UniPCMultistepScheduler, WanImageToVideoPipeline, WanPipeline
 
     def cfg(part: str, file: str = "config.json") -> Optional[dict]:
-        if not config_dir:
+        if not config_dir or not os.path.isfile(os.path.join(config_dir, part, file)):
             return None
         with open(os.path.join(config_dir, part, file), encoding="utf-8") as f:
             return json.load(f)
 
     tr, variant = load_transformer(transformer, dtype, cfg("transformer"))
+    image_parts = {}
     if tr.config.image_dim is not None:
-        raise UnflickerError(
-            f"transformer: {os.path.basename(transformer)} is Wan 2.1 image-to-video, which also needs its CLIP image "
-            "encoder; load it from its diffusers folder (models/diffusers) instead")
+        if not clip_vision:
+            raise UnflickerError(
+                f"clip_vision: {os.path.basename(transformer)} is Wan 2.1 image-to-video, which also needs its CLIP "
+                "image encoder: pick clip_vision_h.safetensors (models/clip_vision)")
+        encoder, processor = load_image_encoder(clip_vision, dtype, cfg("image_encoder"))
+        image_parts = dict(image_encoder=encoder, image_processor=processor)
     tr2 = None
     if transformer_2:
         tr2, variant_2 = load_transformer(transformer_2, dtype, cfg("transformer"))
@@ -237,11 +267,12 @@ def pipeline_from_split_files(transformer: str, vae: str, text_encoder: str, dty
                              f"the transformer ({tr.config.in_channels} input channels)")
     scheduler = UniPCMultistepScheduler.from_config(
         cfg("scheduler", "scheduler_config.json") or _config("scheduler", "scheduler_config.json"))
-    i2v = tr.config.in_channels != tr.config.out_channels if image_to_video is None else image_to_video
+    i2v = tr.config.in_channels != tr.config.out_channels
     kind = "i2v" if i2v else "t2v"
     parts = dict(tokenizer=tokenizer, text_encoder=te, vae=vae_model, scheduler=scheduler, transformer=tr)
     if tr2 is not None:
         parts.update(transformer_2=tr2, boundary_ratio=BOUNDARY_RATIO[kind])
     if i2v:
-        return WanImageToVideoPipeline(image_encoder=None, image_processor=None, **parts), variant
+        image_parts = image_parts or dict(image_encoder=None, image_processor=None)  # Wan 2.2 I2V: no CLIP
+        return WanImageToVideoPipeline(**image_parts, **parts), variant
     return WanPipeline(**parts), variant
