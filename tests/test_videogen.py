@@ -289,3 +289,13 @@ def test_wan22_two_experts_from_split_files(tmp_path):
     two = vg.load_pipeline(vg.WanFiles(**dict(WAN_FILES, transformer_2=str(tmp_path / "wan_tiny_low_noise.safetensors"))),
                            "cpu", cache=False)
     assert np.abs(vg.generate(two, "a cat", seed=2, **size).frames - reference).mean() > 1e-4  # the 2nd expert ran
+
+
+def test_learned_positional_embeddings_fix_length_and_size():
+    """CogVideoX 5b-I2V learns its positional embeddings at 49 frames, 720x480: other lengths/sizes cannot run."""
+    info = vg.ModelInfo("cogvideox", "CogVideoX image-to-video", True, True, 49, 49, 720, 480, 8, 8, 16, 49, True)
+    assert vg.GenerateSettings("x").resolved(info).num_frames == 49
+    with pytest.raises(UnflickerError, match="more than CogVideoX image-to-video can take: .* 49 frames"):
+        vg.GenerateSettings("x", num_frames=57).resolved(info)
+    with pytest.raises(UnflickerError, match="generates at 720x480 only"):
+        vg.GenerateSettings("x", width=832).resolved(info)

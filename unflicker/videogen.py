@@ -65,6 +65,7 @@ class ModelInfo:
     frame_step: int = 4  # valid counts are frame_step * k + 1 (the VAE's temporal compression)
     size_multiple: int = 16  # the VAE's spatial factor x the transformer's patch size
     max_frames: Optional[int] = None  # a hard limit (learned positional embeddings), None: none
+    fixed_size: bool = False  # learned positional embeddings also fix width x height to the native size
 
 
 @dataclass
@@ -123,8 +124,8 @@ def describe(pipe, family: str, image_to_video: bool) -> ModelInfo:
             # The VAE packs 4 frames per latent after the first and decodes an odd number of latents unchanged
             # (an even count comes back padded), so CogVideoX makes 8k+1 frames.
             int(cfg.sample_height) * scale, 16 if v15 else 8, 2 * pipe.vae_scale_factor_temporal, multiple,
-            # Learned positional embeddings (5b-I2V) exist for the trained length only.
-            trained if learned and not v15 else None)
+            # Learned positional embeddings (5b-I2V) exist for the trained length and size only.
+            trained if learned and not v15 else None, learned and not v15)
     z = pipe.vae.config.z_dim
     ti2v = bool(pipe.config.get("expand_timesteps")) or z == 48
     a14b = getattr(pipe, "transformer_2", None) is not None
@@ -154,7 +155,7 @@ def _from_folder(folder: str, dtype: torch.dtype):
         cls = getattr(diffusers, json.load(f)["_class_name"])
     extra = {}
     if family == "wan":
-        # Wan's VAE runs in fp32 as Wan's own code does (bf16 decoding bands); it is small.
+        # Wan's VAE runs in fp32, as Wan's own code and diffusers' Wan examples load it; it is small (0.13 B).
         extra["vae"] = diffusers.AutoencoderKLWan.from_pretrained(folder, subfolder="vae", torch_dtype=torch.float32,
                                                                   local_files_only=True)
     with warnings.catch_warnings():
@@ -327,6 +328,9 @@ class GenerateSettings:
             if info and info.max_frames and self.num_frames > info.max_frames:
                 raise UnflickerError(f"num_frames {self.num_frames} is more than {info.variant} can take: its "
                                      f"positional embeddings cover {info.max_frames} frames")
+        if info and info.fixed_size and (self.width, self.height) != (info.width, info.height):
+            raise UnflickerError(f"width x height {self.width}x{self.height}: {info.variant} generates at "
+                                 f"{info.width}x{info.height} only (its positional embeddings are learned at that size)")
         check_range("steps", self.steps, 1, 200)
         if self.guidance is not None:
             check_range("guidance", self.guidance, 0.0, 30.0)

@@ -213,8 +213,8 @@ def wan_t2v_analyze(object_info: ObjectInfo) -> dict:
            "with the coherence settings: 40 steps (under 35 temporal coherence degrades), guidance 5.0, flow shift "
            "3.0 (5.0 for 720p), a fixed seed. *Analyze Flicker* then says whether the result flickers and which "
            f"fix fits. Put `{WAN_TRANSFORMER}` in `models/diffusion_models`, `{WAN_VAE}` in `models/vae` and "
-           f"`{WAN_TEXT_ENCODER}` in `models/text_encoders`. Model offload keeps the VRAM to about the "
-           "transformer's size.", title="About this workflow")
+           f"`{WAN_TEXT_ENCODER}` in `models/text_encoders`. Model offload keeps one component on the GPU at a "
+           "time (for 1.3B the largest is the UMT5 text encoder, 11 GB in bf16).", title="About this workflow")
     return g.to_json()
 
 
@@ -242,7 +242,8 @@ def cogvideox_i2v_to_24fps(object_info: ObjectInfo) -> dict:
            "multiplies by 2, 4 or 8, so the 49 frames are timed at 6 fps (3/4 of CogVideoX's own 8 fps speed; "
            f"fps 8 at x4 gives 32 fps) and x4 makes 193 frames at 24 fps. Put the `{COGVIDEOX_I2V}` diffusers folder in "
            "`models/diffusers` and an ncnn RIFE model in `models/rife/rife-v4.6/` (without it RIFE uses its "
-           "weight-free flow backend). Model offload + VAE tiling fit it in about 16 GB of VRAM.",
+           "weight-free flow backend). Model offload keeps one component on the GPU at a time (the 5b transformer "
+           "is 11 GB in bf16) and VAE tiling removes the decode peak.",
            title="About this workflow")
     return g.to_json()
 
