@@ -63,7 +63,7 @@ def _device_dtype(dtype: str):
 def _memory_inputs() -> dict:
     return {
         "dtype": (list(engine.DTYPES), {"default": "auto", "tooltip": "auto: bf16 on a GPU that has it (the recipe's precision), else fp16; fp32 on the CPU."}),
-        "offload": (list(engine.OFFLOAD), {"default": "none", "tooltip": "model: only the running part (text encoder, transformer, VAE) sits on the GPU - about the transformer's size in VRAM, a little slower. sequential: weights stream layer by layer - least VRAM, several times slower."}),
+        "offload": (list(engine.OFFLOAD), {"default": "none", "tooltip": "model: only the running part (text encoder, transformer, VAE) sits on the GPU - about the largest component in VRAM (the UMT5/T5 text encoder for Wan 1.3B and CogVideoX 2b), a little slower. sequential: weights stream layer by layer - least VRAM, several times slower."}),
         "vae_tiling": ("BOOLEAN", {"default": False, "tooltip": "Decode the video in overlapping tiles: much lower VRAM peak at the end of long/large clips (tile seams are blended)."}),
         "vae_slicing": ("BOOLEAN", {"default": False, "tooltip": "Decode one video of the batch at a time (lower peak with batches)."}),
         "keep_loaded": ("BOOLEAN", {"default": True, "tooltip": "Cache the pipeline in the pack so the next run with the same settings reuses it. Off: the pack keeps no copy (memory returns once ComfyUI drops this node's output)."}),
