@@ -3,7 +3,7 @@
     python bench/generate_overhead.py [--runs 7] [--steps 4] [--threads 1]
 
 For each family both paths use the same pipeline weights, prompt, seed and settings (CogVideoX: 9 frames 32x32
-image-to-video with a first image; Wan: 5 frames 64x64 text-to-video from ComfyUI's split files); the script checks
+image-to-video with a first image; Wan: 5 frames 64x64 text-to-video); the script checks
 they return the same video, then prints median wall times and the node/bare ratio (target <= 1.05x). The node path
 includes everything a ComfyUI run does: IMAGE -> first frame, validation, the coherence guard, the per-step progress
 callback (ProgressBar + interrupt check) and the float32 IMAGE output. The bare path is the pipeline call alone.
@@ -15,12 +15,9 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import sys
 import tempfile
 import time
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(REPO, "tests"))
 from _common import load_pack  # noqa: E402  (the pack as ComfyUI loads it, with the ComfyUI stand-ins)
 
 
@@ -64,7 +61,7 @@ def main():
     import torch
     from PIL import Image
 
-    from videogen_tiny import WAN_FILES, build_tiny_cogvideox
+    from unflicker.testing.tiny_videogen import build_tiny_cogvideox, build_tiny_wan
 
     torch.set_num_threads(args.threads)
     logging.disable(logging.WARNING)  # the coherence notes for few steps, once per run: not what is measured
@@ -94,21 +91,21 @@ def main():
                f"{args.runs} runs", *measure(cog_bare, cog_node, args.runs))
         engine.free_pipeline()
 
-    files = engine.WanFiles(**WAN_FILES)
-    wan = engine.load_pipeline(files, "cpu", "fp32")
+        wan_folder = build_tiny_wan(os.path.join(tmp, "tiny-wan"))
+        (wan,) = nodes.WanLoader().load(nodes.NONE, "fp32", "none", False, False, True, path=wan_folder)
 
-    def wan_bare():
-        return wan.pipe(prompt=prompt, negative_prompt=negative, num_frames=5, width=64, height=64,
-                        num_inference_steps=steps, guidance_scale=5.0,
-                        generator=torch.Generator("cpu").manual_seed(seed), output_type="np").frames[0]
+        def wan_bare():
+            return wan.pipe(prompt=prompt, negative_prompt=negative, num_frames=5, width=64, height=64,
+                            num_inference_steps=steps, guidance_scale=5.0,
+                            generator=torch.Generator("cpu").manual_seed(seed), output_type="np").frames[0]
 
-    def wan_node():
-        return nodes.WanGenerate().generate(wan, prompt, negative, 5, 64, 64, steps, 5.0, 3.0, seed,
-                                            16)["result"][0].numpy()
+        def wan_node():
+            return nodes.WanGenerate().generate(wan, prompt, negative, 5, 64, 64, steps, 5.0, 3.0, seed,
+                                                16)["result"][0].numpy()
 
-    report(f"tiny Wan text-to-video (split files) 64x64, 5 frames, {steps} steps, {args.threads} thread(s), "
-           f"{args.runs} runs", *measure(wan_bare, wan_node, args.runs))
-    engine.free_pipeline()
+        report(f"tiny Wan text-to-video 64x64, 5 frames, {steps} steps, {args.threads} thread(s), "
+               f"{args.runs} runs", *measure(wan_bare, wan_node, args.runs))
+        engine.free_pipeline()
 
 
 if __name__ == "__main__":

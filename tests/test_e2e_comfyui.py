@@ -73,12 +73,10 @@ def _install_test_models(models_dir: str) -> None:
     """Tiny random-weight models for the workflows that load models, where their builders are in the repo."""
     for name in MODEL_FOLDERS:
         os.makedirs(os.path.join(models_dir, name), exist_ok=True)
-    tests_dir = os.path.dirname(os.path.abspath(__file__))
-    if os.path.exists(os.path.join(tests_dir, "svd_tiny.py")):
-        from svd_tiny import build_tiny_svd
+    from unflicker.testing.tiny_svd import build_tiny_svd
 
-        build_tiny_svd(os.path.join(models_dir, "diffusers", "tiny-svd"))
-        SUMMARY["models"].append("diffusers/tiny-svd")
+    build_tiny_svd(os.path.join(models_dir, "diffusers", "tiny-svd"))
+    SUMMARY["models"].append("diffusers/tiny-svd")
     rife_param = os.path.join(REPO, "tests", "fixtures", "rife-v4.6", "flownet.param")
     try:
         from unflicker.ncnn_weights import make_random_model
@@ -102,7 +100,7 @@ def _install_videogen_models(models_dir: str) -> None:
                          ("text_encoders", "umt5_tiny.safetensors")):
         shutil.copy(os.path.join(WAN_SPLIT, name), os.path.join(models_dir, folder))
         SUMMARY["models"].append(f"{folder}/{name}")
-    from videogen_tiny import build_tiny_cogvideox
+    from unflicker.testing.tiny_videogen import build_tiny_cogvideox
 
     build_tiny_cogvideox(os.path.join(models_dir, "diffusers", "tiny-cogvideox-i2v"), image_to_video=True)
     SUMMARY["models"].append("diffusers/tiny-cogvideox-i2v")
@@ -135,7 +133,7 @@ def _install_openpose_body(models_dir: str) -> None:
     """A random-weight OpenPose body network (full size, ~200 MB) with the released file's key names."""
     import torch
 
-    from unflicker import openpose as op
+    from unflicker import pose as op
 
     started = time.monotonic()
     torch.manual_seed(0)
