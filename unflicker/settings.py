@@ -174,6 +174,13 @@ class PoseSettings(Settings):
         "and off."))
 
 
+# ---------------------------------------------------------------- side by side (unflicker.compare)
+@dataclass(frozen=True)
+class SideBySideSettings(Settings):
+    slow_motion: float = setting(1.0, 1.0, 16.0, step=0.5, label="slow",
+                                 help="Playback slow-down factor; 4 shows flicker best (1/4 speed).")
+
+
 # ---------------------------------------------------------------- CogVideoX / Wan (unflicker.videogen)
 # The flicker recipe: 40 steps ("don't go under 35; temporal coherence degrades"), guidance 7.5 ("higher = more
 # prompt adherence, less frame drift"; Wan's own default is 5.0), the model's native length, a locked seed.
