@@ -10,8 +10,8 @@ from .comfy_bridge import check_image, frames_to_image, image_frames, node_progr
 class Deflicker:
     CATEGORY = "Unflicker/Fix"
     DESCRIPTION = ("Removes flicker while keeping real motion, fades and sharpness: each frame is compared with its "
-                   "neighbours lined up by optical flow. Fixes whole-frame brightness pumping, regional breathing, "
-                   "colour casts that shift between frames and fine texture re-sampled every frame (which FFmpeg's "
+                   "neighbours lined up by optical flow and the whole shot is solved at once. Fixes whole-frame "
+                   "brightness pumping, regional breathing, colour casts that shift between frames and fine texture re-sampled every frame (which FFmpeg's "
                    "deflicker cannot). Resets at scene cuts. Classical, no model weights.")
     RETURN_TYPES = ("IMAGE",)
     RETURN_NAMES = ("images",)
@@ -23,13 +23,14 @@ class Deflicker:
             "required": {
                 "images": ("IMAGE",),
                 "mode": (list(MODES), {"default": "auto", "tooltip": (
-                    "auto: brightness/regional/colour always, texture averaging only where grain is measured. "
+                    "auto: each kind only where it is measured (a steady clip passes through unchanged). "
                     "brightness: one gain per frame. regional: a smooth gain field. colour: offsets per channel. "
                     "texture: flow-aligned temporal averaging of fine grain. all: everything.")}),
                 "strength": ("FLOAT", {"default": 1.0, "min": 0.0, "max": 1.0, "step": 0.05,
                                        "tooltip": "1 removes the measured flicker fully; 0 returns the input."}),
                 "window": ("INT", {"default": DEFAULT_WINDOW, "min": 3, "max": 31, "step": 2, "tooltip": (
-                    "Frames compared around each frame. Longer removes slower flicker but follows quick real "
+                    "Brightness changes slower than this many frames (and never faster than 2 s) count as real, "
+                    "like a fade; faster ones as flicker. Longer removes slower flicker but follows quick real "
                     "lighting changes less closely.")}),
             },
             "optional": {
@@ -48,5 +49,6 @@ class Deflicker:
             if not set(kinds) - {"steady", "scene_cuts"}:
                 return (images,)  # the analyzer found nothing to fix
         n = images.shape[0]
-        frames = deflicker_frames(image_frames(images), fps, kinds, strength, window, node_progress(n), n)
+        # a function, not an iterator: the engine reads the batch twice (measure the whole shot, then correct)
+        frames = deflicker_frames(lambda: image_frames(images), fps, kinds, strength, window, node_progress(2 * n), n)
         return (frames_to_image(frames, n),)

@@ -65,7 +65,7 @@ def _add_fix(sub) -> None:
     p.add_argument("--mode", choices=_FIX_MODES, default="auto",
                    help="what the flow-guided fix removes (methods auto and flow): " + ", ".join(_FIX_MODES) + " (default auto)")
     p.add_argument("--strength", type=float, default=1.0, help="0-1 (default 1: remove the measured flicker fully)")
-    p.add_argument("--window", type=int, default=_FIX_WINDOW, help=f"frames compared, 3-31 (default {_FIX_WINDOW})")
+    p.add_argument("--window", type=int, default=_FIX_WINDOW, help=f"changes slower than this many frames (at least 2 s) count as real, 3-31 (default {_FIX_WINDOW})")
     p.add_argument("--crf", type=int, default=16)
     p.add_argument("--preset", default="slow")
     p.set_defaults(func=_run_fix)
@@ -86,7 +86,13 @@ def _run_fix(args) -> int:
             fixed = fix_frames(frames, info.width, info.height, info.fps, FFmpegFixSettings().validated(), progress,
                                info.frame_count)
         else:
-            fixed = deflicker_frames(frames, info.fps, args.mode, args.strength, args.window, progress, info.frame_count)
+            frames.close()  # the flow-guided fix reads the file twice: once to measure, once to correct
+
+            def reread():
+                return video.iter_frames(args.input)[1]
+
+            fixed = deflicker_frames(reread, info.fps, args.mode, args.strength, args.window, progress,
+                                     info.frame_count)
         video.write_video(args.output, fixed, info.fps, crf=args.crf, preset=args.preset)
     finally:
         close()
