@@ -42,10 +42,9 @@ import cv2
 import numpy as np
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path[:0] = [REPO, os.path.join(REPO, "tests")]
+sys.path.insert(0, REPO)
 
-import flicker_cases as fc  # noqa: E402
-from unflicker import video  # noqa: E402
+from unflicker import flow, metrics, video  # noqa: E402
 from unflicker.deflicker import deflicker_frames  # noqa: E402
 from unflicker.ffmpeg_fix import FFmpegFixSettings, fix_frames  # noqa: E402
 
@@ -174,7 +173,7 @@ def run(paths, kinds, methods, max_frames: int, seed: int, log=print) -> dict:
             bad, ref, perfect = inject(kind, clip, fps, seed + 1000 * ci + ki)
             key = id(ref) if ref is clip else kind
             if key not in flows_cache:
-                flows_cache[key] = fc.clean_flows(ref)
+                flows_cache[key] = flow.reference_flows(ref)
             flows = flows_cache[key]
             row = {}
             for m in methods:
@@ -192,7 +191,7 @@ def run(paths, kinds, methods, max_frames: int, seed: int, log=print) -> dict:
                         continue
                     out = perfect
                 secs = time.perf_counter() - t0
-                row[m] = {"psnr": fc.psnr(out, ref), "ssim": fc.ssim(out, ref), "warp": fc.warping_error(out, flows),
+                row[m] = {"psnr": metrics.psnr(out, ref), "ssim": metrics.ssim(out, ref), "warp": flow.warping_error(out, flows),
                           "seconds": secs}
                 if m == "ours":
                     row[m]["corrected"] = sorted(corrected)

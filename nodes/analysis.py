@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from ..unflicker import analysis
 from .comfy_bridge import check_image, frames_to_image, image_frames, node_progress
+from .inputs import IMAGES, fps_input
 
-_FPS = ("FLOAT", {"default": 8.0, "min": 0.01, "max": 240.0, "step": 0.01,
-                  "tooltip": "Frame rate of the clip (fades and exposure changes are judged in frames)."})
+_FPS = fps_input("Frame rate of the clip (fades and exposure changes are judged in frames).")
 
 
 def _ui_report(rep: analysis.FlickerReport) -> dict:
@@ -25,7 +25,7 @@ class AnalyzeFlicker:
     CATEGORY = "Unflicker/Analyze"
     DESCRIPTION = ("Tell flicker from motion: lines consecutive frames up with optical flow, then measures what "
                    "still changes - brightness, colour, regional, texture (generative re-sampling), codec damage - "
-                   "and names the fix. The seed's classic mean-diff number is kept for comparison.")
+                   "and names the fix. The classic mean-diff rule (> 12 = generative) is kept for comparison.")
     RETURN_TYPES = ("STRING", "STRING", "IMAGE", "STRING")
     RETURN_NAMES = ("report", "json", "chart", "verdict")
     OUTPUT_NODE = True
@@ -45,8 +45,8 @@ class AnalyzeFlicker:
 class CompareFlicker:
     CATEGORY = "Unflicker/Analyze"
     DESCRIPTION = ("Before/after: analyses both clips and reports the percent change of every measure. The verdict "
-                   "is judged on the motion-compensated measures; the classic mean diff is shown too (the seed "
-                   "expected it to drop 30-60 % after a good fix, but it also counts motion).")
+                   "is judged on the motion-compensated measures; the classic mean diff is shown too (the classic "
+                   "rule expects it to drop 30-60 % after a good fix, but it also counts motion).")
     RETURN_TYPES = ("STRING", "STRING")
     RETURN_NAMES = ("report", "verdict")
     OUTPUT_NODE = True
@@ -54,7 +54,7 @@ class CompareFlicker:
 
     @classmethod
     def INPUT_TYPES(cls):
-        return {"required": {"before": ("IMAGE",), "after": ("IMAGE",), "fps": _FPS}}
+        return {"required": {"before": IMAGES, "after": IMAGES, "fps": _FPS}}
 
     def compare(self, before, after, fps):
         cmp = analysis.compare_reports(_analyze(before, fps, "before"), _analyze(after, fps, "after"))

@@ -24,12 +24,14 @@ import numpy as np
 
 from . import flow as flowlib
 from . import scenecut
+from .metrics import pixel_map
 from .errors import UnflickerError, check_choice, check_range
 from .ncnn_weights import weight_file_problem
+from .settings import InterpolateSettings
 from .progress import ProgressFn, report
 
-MULTIPLIERS = (2, 4, 8)
-BACKENDS = ("auto", "ncnn", "flow")
+MULTIPLIERS = InterpolateSettings.spec("multiplier")["choices"]  # defined once, in unflicker.settings
+BACKENDS = InterpolateSettings.spec("backend")["choices"]
 MODEL_FILES = ("flownet.param", "flownet.bin")
 MODEL_LAYOUT = ("<model folder>/flownet.param + <model folder>/flownet.bin (an ncnn RIFE model such as rife-v4.6/, "
                 "keep its folder name: the version in it picks the padding)")
@@ -67,17 +69,6 @@ def check_model_dir(path: str) -> str:
             raise UnflickerError(f"RIFE model folder {path!r} holds a pre-v4 model (its flownet has no timestep "
                                  f"input) and is missing {', '.join(extra)}. Use a v4 model such as rife-v4.6/.")
     return path
-
-
-def list_models(roots: Iterable[str]) -> list[str]:
-    """Names of the sub-folders of ``roots`` that hold a flownet.param (one sub-folder per model)."""
-    names = set()
-    for root in roots:
-        if os.path.isdir(root):
-            for name in os.listdir(root):
-                if os.path.isfile(os.path.join(root, name, "flownet.param")):
-                    names.add(name)
-    return sorted(names)
 
 
 def _is_v4_graph(path: str) -> bool:
@@ -195,7 +186,7 @@ class FlowInterpolator:
                         for f in (f01, f10))
             v0, v1 = (cv2.resize(v, (w, h), interpolation=cv2.INTER_LINEAR) for v in (v0, v1))
         if self._grid is None or self._grid.shape[:2] != (h, w):
-            self._grid = np.dstack(np.mgrid[0:h, 0:w][::-1]).astype(np.float32)  # (x, y) per pixel
+            self._grid = pixel_map(h, w)  # (x, y) per pixel
         # RGBA premultiplied by visibility (+ a floor, so fully occluded pixels still blend by time): one remap
         # per side warps picture and weight together
         self._state = (_premultiplied(a, v0), _premultiplied(b, v1), f01, f10)

@@ -1,14 +1,15 @@
 """The labelled synthetic set for the analyzer: real motion, injected flicker of each kind, real codec damage.
 
-Each case: (name, frames uint8 (N, H, W, 3), expected kinds). "Right" (see test_analysis.py): every expected
-kind is reported, and nothing else except the tolerated extras in TOLERATED.
+Each case: (name, frames uint8 (N, H, W, 3), expected kinds). "Right" (:func:`judge`, used by the tests and
+bench/analyze_accuracy.py): every expected kind is reported, and nothing else except the tolerated extras in
+TOLERATED. Not imported by the package: ``from unflicker.analysis.cases import build_cases``.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from unflicker import synthetic as syn
+from .. import synthetic as syn
 
 H, W, N = 128, 160, 16
 FPS = 8.0
@@ -51,7 +52,7 @@ def build_cases(seed: int = 0):
         for k, kind in enumerate(kinds):
             expected = {"steady"} if kind == "clean" else {kind}
             cases.append((f"{motion}/{kind}", _inject(kind, clip, seed + 100 + 7 * m + k), expected))
-    # fast motion, clean: the seed rule calls these "generative"
+    # fast motion, clean: the classic rule calls these "generative"
     for i, (motion, speed) in enumerate((("pan", 10.0), ("pan", 14.0), ("zoom", 6.0), ("objects", 9.0), ("pan", 17.0), ("pan", 20.0))):
         clip = scene(motion, N, seed + 40 + i, speed)
         cases.append((f"fast-{motion}{speed:g}/clean", clip, {"steady"}))
