@@ -6,8 +6,9 @@ Classical, no weights. Every frame is compared with its neighbours *after* linin
 * low frequencies (``brightness``, ``colour``, ``regional``): for each frame and its two predecessors, a robust
   gain and offset per channel that takes the aligned predecessor to this frame, fitted on the pixels the flow
   trusts and that are clipped in neither (outlying pixels — occlusions, flow failures — weighted down), and, after
-  that fit, the gain left per cell of a coarse grid (regional). These relative measurements are integrated over
-  the whole shot by least squares into one brightness/colour curve per channel (and per cell); a smooth trend is
+  that fit, the smooth gain field left (regional: bilinear between the nodes of a 4x4 grid, a robust fit to the
+  per-pixel log ratios). These relative measurements are integrated over the whole shot by least squares into one
+  brightness/colour curve per channel (and per field node); a smooth trend is
   fitted to each curve (a Hodrick-Prescott trend, robust to single flash frames, whose cut-off period is two
   seconds of video or ``window`` frames if longer; a real jump that persists, like a light switched on, is a break
   in it) and only the curve's departure from its trend is undone. A fade or exposure drift is the trend: it stays.
@@ -54,7 +55,8 @@ _WORK_SIDE = 160  # long side of the copy used for flow and low-frequency statis
 _PAIR_REACH = 2  # each frame is measured against its 2 predecessors
 _FIT_SAMPLES = 5000  # pixels per pair for the per-channel gain/offset fit
 _CLIP_LO, _CLIP_HI = 3.0, 252.0  # pixels outside in either frame are clipped: they carry no gain
-_CELLS = 8  # regional grid: cells along the long side
+_CELLS = 4  # regional field: nodes along the long side
+_FIELD_RIDGE = 1e-2  # pulls nodes little seen (borders of a pan, occlusions) towards no change
 _TREND_SECONDS = 2.0  # cut-off period of the trend (at least ``window`` frames)
 _HISTORY_SECONDS = 4.0  # one-shot streams: statistics of the past kept for each frame's solve
 _STEP = 0.3  # |log gain| jump between neighbours that persists: a real change (~35 %), a break in the trend
@@ -62,7 +64,8 @@ _STEP = 0.3  # |log gain| jump between neighbours that persists: a real change (
 # well under these; the analyzer's own thresholds are 1.0 % (brightness) and 0.8 % (colour).
 _GATE_BRIGHTNESS = 0.025  # RMS luma change / mean luma
 _GATE_COLOUR = 0.016  # RMS per-channel change beyond the common one / mean luma
-_GATE_REGIONAL = 0.02  # RMS frame-to-frame change of the gain field
+_GATE_REGIONAL = 0.048  # RMS frame-to-frame change of the gain field (steady real clips: 0.1-4.3 %, with
+# a smooth ±10 % field re-drawn per frame: 5.4-6.9 %)
 _TEXTURE_MIN_NOISE = 3.4  # auto: temporal grain (levels, robust std) above which texture is filtered; steady
 # real clips measure 0.7-3.2 (their own shimmer), the same with grain of std ~4 re-drawn per frame 3.6-5.5
 _CUT_THRESHOLD = 0.5
@@ -380,27 +383,53 @@ def _fit_pair(cur: np.ndarray, warped: np.ndarray, ok: np.ndarray, k: int, cells
     a, b, s, n, vx = (np.asarray(v, np.float64) for v in (a, b, s, n, vx))
     pair = _Pair(k, np.log(a), b, np.where(flat, 1e-6, n * vx / s ** 2), n / s ** 2, s)
     if regional:
-        # per cell, the median log ratio of this frame's luma to the fitted neighbour's on trusted pixels that the
-        # global fit explains (a misaligned edge is an outlier, not a change of the cell's gain)
+        # the log ratio of this frame's luma to the fitted neighbour's, on trusted pixels that the global fit
+        # explains (a misaligned edge is an outlier, not a change of the local gain)
         fitted = cv2.transform(warped, np.hstack([np.diag(a), b[:, None]]).astype(np.float32))
         ly, lx = _luma(cur), _luma(fitted)
         sl = float(_LUMA @ s)
         keep = valid & (np.abs(ly - lx) < 2.5 * sl) & (lx > 16.0) & (ly > 16.0)
-        gx, gy = cells
-        h, w = ly.shape
-        ch, cw = h // gy, w // gx
-        ratio = cv2.log(cv2.divide(np.maximum(ly, 1.0), np.maximum(lx, 1.0)))
-        # the median of the kept pixels per cell: the others are set to -big and +big alternately, so they
-        # cancel in a plain median (exact for an even count of them, within one sample otherwise)
-        ratio[~keep] = np.float32(1e6)
-        ratio.reshape(-1)[::2][~keep.reshape(-1)[::2]] = np.float32(-1e6)
-        blocks = ratio[:ch * gy, :cw * gx].reshape(gy, ch, gx, cw).transpose(0, 2, 1, 3).reshape(gy, gx, ch * cw)
-        cover = keep[:ch * gy, :cw * gx].reshape(gy, ch, gx, cw).mean(axis=(1, 3))
-        good = cover > 0.15
-        med = np.median(blocks, axis=-1)
-        pair.cells = np.where(good & (np.abs(med) < 1.0), med, 0.0)
-        pair.cell_w = np.where(good, cover, 0.0)
+        # a smooth field (bilinear between the nodes of a coarse grid) fitted by robust least squares to the
+        # per-pixel log ratios: every kept pixel counts, and what is not smooth (local change) is left out
+        basis = _field_basis(ly.shape, cells)
+        pair.cells, pair.cell_w = np.zeros((cells[1], cells[0])), np.zeros((cells[1], cells[0]))
+        idx = np.flatnonzero(keep)
+        if idx.size >= 64:
+            if idx.size > _FIT_SAMPLES:
+                idx = idx[:: idx.size // _FIT_SAMPLES]
+            v = np.log(np.maximum(ly.reshape(-1)[idx], 1.0) / np.maximum(lx.reshape(-1)[idx], 1.0))
+            A = basis[:, idx].T  # (m, nodes)
+            wt = np.ones_like(v)
+            for _ in range(3):
+                Aw = A * wt[:, None]
+                info = Aw.T @ A
+                coef = np.linalg.solve(info + _FIELD_RIDGE * np.eye(len(info)) * max(float(np.trace(info)) / len(info), 1e-6),
+                                       Aw.T @ v)
+                r = v - A @ coef
+                sr = 1.4826 * float(np.median(np.abs(r))) + 1e-4
+                wt = 1.0 / (1.0 + (r / (3.0 * sr)) ** 2)
+            pair.cells = coef.reshape(cells[1], cells[0])
+            pair.cell_w = (np.diag(info) / max(float(np.diag(info).max()), 1e-9)).reshape(cells[1], cells[0])
     return pair
+
+
+_bases: dict = {}
+
+
+def _field_basis(shape: tuple, cells: tuple) -> np.ndarray:
+    """(nodes, pixels) float32: each node's bilinear weight at every pixel of a frame of ``shape`` (the field of
+    the node values is cv2.resize of the node grid, as it is applied)."""
+    key = (shape, cells)
+    got = _bases.get(key)
+    if got is None:
+        gx, gy = cells
+        h, w = shape
+        eye = np.eye(gx * gy, dtype=np.float32).reshape(gx * gy, gy, gx)
+        got = np.stack([cv2.resize(e, (w, h), interpolation=cv2.INTER_LINEAR).ravel() for e in eye])
+        if len(_bases) > 4:
+            _bases.clear()
+        _bases[key] = got
+    return got
 
 
 def _measure(win: _AlignedWindow, rec: _Frame, kinds: frozenset, grain: bool) -> _Stats:
@@ -605,9 +634,7 @@ def _solve(stats: list, kinds: frozenset, auto: bool, strength: float, period: f
         r = _integrate(n, ts, ks, cells_a, cw_a)
         rphi = r - _trend(r, lam, breaks, robust=False)
         rphi -= rphi.mean(1, keepdims=True)  # the common part is the global gain's
-        # regional flicker is smooth across the frame; what differs cell to cell is measurement noise
-        rphi = np.stack([cv2.GaussianBlur(p.astype(np.float32), (0, 0), 0.8, borderType=cv2.BORDER_REPLICATE)
-                         for p in rphi.reshape(n, *cell_shape)])
+        rphi = rphi.reshape(n, *cell_shape).astype(np.float32)
         # gated on its frame-to-frame part: flicker is; cells whose content slowly changes are not
         measures["regional"] = float(np.sqrt(np.mean(np.diff(rphi, axis=0) ** 2) / 2))
         if not auto or measures["regional"] >= _GATE_REGIONAL:
@@ -723,7 +750,7 @@ class _Deflicker:
         if corr.field is None:
             return None
         h, w = self.window.size
-        return cv2.resize(corr.field, (w, h), interpolation=cv2.INTER_LINEAR)
+        return cv2.resize(corr.field, (w, h), interpolation=cv2.INTER_LINEAR)  # as the basis was
 
     # -------------------------------------------------------- low frequencies
     def _correction(self, rec: _Frame) -> _Correction:
