@@ -671,6 +671,7 @@ class _Plan:
         self.corrections: list[_Correction] = []
         self.corrected: set[str] = set()
         self.measures: list[dict] = []  # per shot: what the auto gates compared
+        self.texture = False
         start = 0
         for i in range(1, len(stats) + 1):
             if i == len(stats) or stats[i].shot != stats[start].shot:
@@ -679,6 +680,7 @@ class _Plan:
                 self.corrections += corr
                 self.corrected |= done
                 start = i
+        self.texture = any(c.texture for c in self.corrections)  # some frame's texture stage runs
 
 
 # ---------------------------------------------------------------- pass 2 (or the single pass): apply
@@ -704,6 +706,15 @@ class _Deflicker:
         i = self.window.count
         if self.plan is not None and i >= len(self.plan.corrections):
             raise UnflickerError(f"the frame source gave more frames on its second read than the {i} of the first")
+        if self.plan is not None and not self.plan.texture:  # nothing needs neighbours: correct and hand on
+            if i == 0:
+                self.window.size = frame.shape[:2]
+            elif frame.shape[:2] != self.window.size:
+                raise UnflickerError(f"all frames must have the same size: frame {i} is {frame.shape[1]}x"
+                                     f"{frame.shape[0]}, the first {self.window.size[1]}x{self.window.size[0]}")
+            self.window.count += 1
+            corr = self.plan.corrections[i]
+            return [_to_u8(_apply(frame, corr, self._full_field(corr)))]
         need_flow = self.plan is None or (self.tex_radius and self.plan.corrections[i].texture)
         rec = self.window.add(frame, keep_full=True, with_flow=bool(need_flow))
         if self.plan is None and (self.low or self.tex_radius):
@@ -711,6 +722,8 @@ class _Deflicker:
         return self._run(final=False)
 
     def flush(self) -> list[np.ndarray]:
+        if self.plan is not None and not self.plan.texture:
+            return []
         return self._run(final=True)
 
     def _shot_ended(self, t: int) -> bool:
@@ -838,7 +851,7 @@ class _Deflicker:
 def _apply(frame: np.ndarray, corr: _Correction, field_full: Optional[np.ndarray]) -> np.ndarray:
     """The low-frequency correction of one full-size frame: uint8 when nothing else follows, else float32."""
     if corr.affine is None and field_full is None:
-        return frame
+        return frame.copy()
     if field_full is None:
         return cv2.transform(frame, corr.affine) if not corr.texture else cv2.transform(frame.astype(np.float32), corr.affine)
     out = frame.astype(np.float32)
