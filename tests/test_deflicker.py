@@ -47,25 +47,27 @@ def mean_psnr(kind: str, fixer) -> float:
 
 
 # ---------------------------------------------------------------- the margins (means over the clips)
-def test_brightness_beats_ffmpeg_by_2_5_db():
+# margins re-derived for the whole-shot solve (measured: brightness +7.2 dB over FFmpeg, regional +4.9 and colour
+# +8.1 over the input, texture +4.3; a one-shot stream +5.7 over FFmpeg)
+def test_brightness_beats_ffmpeg_by_5_db():
     mine = mean_psnr("brightness", ours)
     theirs = mean_psnr("brightness", lambda k, m: ffmpeg(flickered(k, m)))
-    assert mine >= theirs + 2.5, (mine, theirs)
+    assert mine >= theirs + 5.0, (mine, theirs)
 
 
-def test_regional_gains_3_db():
+def test_regional_gains_4_db():
     mine, before = mean_psnr("regional", ours), mean_psnr("regional", flickered)
-    assert mine >= before + 3.0, (mine, before)
-
-
-def test_colour_gains_4_db():
-    mine, before = mean_psnr("colour", ours), mean_psnr("colour", flickered)
     assert mine >= before + 4.0, (mine, before)
 
 
-def test_texture_loses_no_psnr_and_cuts_warping_error_by_30_percent():
+def test_colour_gains_6_db():
+    mine, before = mean_psnr("colour", ours), mean_psnr("colour", flickered)
+    assert mine >= before + 6.0, (mine, before)
+
+
+def test_texture_gains_3_db_and_cuts_warping_error_by_30_percent():
     mine, before = mean_psnr("texture", ours), mean_psnr("texture", flickered)
-    assert mine >= before, (mine, before)
+    assert mine >= before + 3.0, (mine, before)
     err_before, err_after = [], []
     for m in MOTIONS:
         flows = flow.reference_flows(clean_clip(m))
@@ -107,7 +109,7 @@ def test_a_one_shot_stream_still_beats_ffmpeg():
     # read once with a short look-ahead: each frame's curve solved over what has been seen
     mine = mean_psnr("brightness", ours_streamed)
     theirs = mean_psnr("brightness", lambda k, m: ffmpeg(flickered(k, m)))
-    assert mine >= theirs + 2.5, (mine, theirs)
+    assert mine >= theirs + 4.0, (mine, theirs)
     clean = metrics.mean_luma(clean_clip("fade"))
     gap = np.abs(metrics.mean_luma(ours_streamed("brightness", "fade")) - clean)
     assert gap.mean() <= 2.5, gap

@@ -642,12 +642,10 @@ def _solve(stats: list, kinds: frozenset, auto: bool, strength: float, period: f
             done.add("regional")
     done |= ({"brightness"} if bright else set()) | ({"colour"} if colour else set())
     bright = bright or fields is not None  # the field's common part is the global gain's (counted as regional)
-    if colour and (bright or auto):  # a colour cast moves the channels' common level too
+    if colour:  # per channel (a colour cast moves the channels' common level too)
         gain, offset = g_full, o_full
-    elif bright:
+    elif bright:  # one gain and offset for all channels: the luma curve's
         gain, offset = np.repeat(g_luma, 3, 1), np.repeat(o_luma, 3, 1)
-    elif colour:  # the per-channel part only: the full correction with the common one undone
-        gain, offset = g_full / g_luma, (o_full - o_luma) / g_luma
     else:
         gain, offset = np.ones_like(g_full), np.zeros_like(o_full)
     out = []
