@@ -64,12 +64,20 @@ def _fix_file(args, desc: str, fix) -> int:
     from . import video
 
     info, frames = video.iter_frames(args.input)
-    progress, close = _progress(desc, info.frame_count)
+    return _encode(desc, info.frame_count, args.output, lambda progress: fix(frames, info, progress), info.fps,
+                   crf=args.crf, preset=args.preset)
+
+
+def _encode(desc: str, total: int, output: str, make_frames, fps: float, **options) -> int:
+    """Write ``make_frames(progress)`` to ``output`` with a progress bar; ``options`` go to video.write_video."""
+    from . import video
+
+    progress, close = _progress(desc, total)
     try:
-        video.write_video(args.output, fix(frames, info, progress), info.fps, crf=args.crf, preset=args.preset)
+        video.write_video(output, make_frames(progress), fps, **options)
     finally:
         close()
-    print(f"wrote {args.output}")
+    print(f"wrote {output}")
     return 0
 
 
@@ -119,7 +127,9 @@ def _add_compare(sub) -> None:
     p.add_argument("a")
     p.add_argument("b")
     p.add_argument("output")
-    p.add_argument("--slow", type=float, default=4.0, help="slow-motion factor, 1-16 (default 4: quarter speed)")
+    from .settings import SideBySideSettings as S
+
+    _setting(p, "--slow", S, "slow_motion", "slow-motion factor (4: quarter speed)", default=4.0)
     p.add_argument("--labels", nargs=2, default=("before", "after"), metavar=("A", "B"))
     p.add_argument("--crf", type=int, default=18)
     p.set_defaults(func=_run_compare)
@@ -132,14 +142,9 @@ def _run_compare(args) -> int:
     info_a, frames_a = video.iter_frames(args.a)
     info_b, frames_b = video.iter_frames(args.b)
     total = max(info_a.frame_count, info_b.frame_count)
-    progress, close = _progress("compare", total)
-    try:
-        stacked = side_by_side(frames_a, frames_b, *args.labels, progress=progress, total=total)
-        video.write_video(args.output, stacked, slowed_fps(info_a.fps, args.slow), crf=args.crf)
-    finally:
-        close()
-    print(f"wrote {args.output}")
-    return 0
+    return _encode("compare", total, args.output,
+                   lambda progress: side_by_side(frames_a, frames_b, *args.labels, progress=progress, total=total),
+                   slowed_fps(info_a.fps, args.slow_motion), crf=args.crf)
 
 
 # ---------------------------------------------------------------- analyze
@@ -195,9 +200,11 @@ def _add_pose(sub) -> None:
                    help="body weights (default models/openpose/body_pose_model.pth)")
     p.add_argument("--hands", metavar="HAND_WEIGHTS", help="also find hands with this hand_pose_model.pth")
     p.add_argument("--face", metavar="FACE_WEIGHTS", help="also find face landmarks with this facenet.pth")
-    p.add_argument("--resolution", type=int, default=512, help="detection resolution, short side (default 512)")
-    p.add_argument("--strength", type=float, default=0.5, help="smoothing strength 0-1 (default 0.5)")
-    p.add_argument("--hold", type=int, default=2, help="frames a vanished keypoint is kept (default 2)")
+    from .settings import PoseSettings as S
+
+    _setting(p, "--resolution", S, "detect_resolution", "detection resolution, short side")
+    _setting(p, "--strength", S, "smoothing_strength", "smoothing strength")
+    _setting(p, "--hold", S, "hold_missing", "frames a vanished keypoint is kept")
     p.add_argument("--no-smooth", action="store_true", help="raw per-frame keypoints")
     p.add_argument("--device", default="cpu", help="torch device (default cpu)")
     p.set_defaults(func=_run_pose)
@@ -210,17 +217,20 @@ def _run_pose(args) -> int:
 
     from . import video
     from .pose import extract_poses, load_body_model, load_face_model, load_hand_model, smoothing_params
+    from .settings import PoseSettings
 
+    PoseSettings(detect_resolution=args.detect_resolution, smoothing_strength=args.smoothing_strength,
+                 hold_missing=args.hold_missing).validated()
     model = load_body_model(args.body, args.device)
     hand_model = load_hand_model(args.hands, args.device) if args.hands else None
     face_model = load_face_model(args.face, args.device) if args.face else None
-    smoothing = None if args.no_smooth else dict(smoothing_params(args.strength), hold=args.hold)
+    smoothing = None if args.no_smooth else dict(smoothing_params(args.smoothing_strength), hold=args.hold_missing)
     info, frames = video.iter_frames(args.input)
     os.makedirs(args.out_dir, exist_ok=True)
     keypoints = []
     progress, close = _progress("pose", info.frame_count)
     try:
-        for i, pose in enumerate(extract_poses(model, frames, args.resolution, smoothing, progress=progress,
+        for i, pose in enumerate(extract_poses(model, frames, args.detect_resolution, smoothing, progress=progress,
                                                total=info.frame_count, hand_model=hand_model,
                                                face_model=face_model)):
             cv2.imwrite(os.path.join(args.out_dir, f"pose_{i:05d}.png"), pose.skeleton[:, :, ::-1])

@@ -160,3 +160,23 @@ class InterpolateSettings(Settings):
     threads: int = setting(4, 1, 64, help="ncnn worker threads.")
     uhd: bool = setting(False, help="RIFE UHD mode: flow at half scale, for 4K input.")
     tta: bool = setting(False, help="RIFE test-time augmentation: slower, a bit cleaner.")
+
+
+# ---------------------------------------------------------------- OpenPose (unflicker.pose)
+@dataclass(frozen=True)
+class PoseSettings(Settings):
+    detect_resolution: int = setting(512, 64, 2048, step=64, help=(
+        "Frames are scaled so their short side is this; the skeleton images come out at that size."))
+    smoothing: bool = setting(True, help="Steady the keypoints over time.")
+    smoothing_strength: float = setting(0.5, 0.0, 1.0, step=0.05, help=(
+        "Higher = steadier when still; fast movements keep up at any strength (One-Euro filter)."))
+    hold_missing: int = setting(2, 0, 10, help=(
+        "With smoothing on, keep a keypoint that vanishes for up to this many frames, so limbs do not blink on "
+        "and off."))
+
+
+# ---------------------------------------------------------------- side by side (unflicker.compare)
+@dataclass(frozen=True)
+class SideBySideSettings(Settings):
+    slow_motion: float = setting(1.0, 1.0, 16.0, step=0.5, label="slow",
+                                 help="Playback slow-down factor; 4 shows flicker best (1/4 speed).")
