@@ -33,7 +33,7 @@ once, holding ``window // 2`` frames ahead: each frame's curve is then solved ov
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Iterator, Optional
+from typing import Iterator, Optional
 
 import cv2
 import numpy as np
