@@ -4,8 +4,8 @@
 
 The clip is generated and flickered before timing (a pan with brightness flicker, and one with texture grain,
 which makes "auto" do its most expensive work) and handed over in memory, so the default run reads it twice
-(measure the whole shot, then correct it) as the node and the fix command do. Only the fix is timed. On a shared machine the figures depend on
-what else is running: say so when you report them.
+(measure the whole shot, then correct it) as the node and the fix command do. Only the fix is timed. On a shared
+machine the figures depend on what else is running: say so when you report them.
 """
 
 from __future__ import annotations

@@ -13,8 +13,9 @@ class Deflicker:
     CATEGORY = "Unflicker/Fix"
     DESCRIPTION = ("Removes flicker while keeping real motion, fades and sharpness: each frame is compared with its "
                    "neighbours lined up by optical flow and the whole shot is solved at once. Fixes whole-frame "
-                   "brightness pumping, regional breathing, colour casts that shift between frames and fine texture re-sampled every frame (which FFmpeg's "
-                   "deflicker cannot). Resets at scene cuts. Classical, no model weights.")
+                   "brightness pumping, regional breathing, colour casts that shift between frames and fine "
+                   "texture re-sampled every frame (which FFmpeg's deflicker cannot). Resets at scene cuts. "
+                   "Classical, no model weights.")
     RETURN_TYPES = ("IMAGE",)
     RETURN_NAMES = ("images",)
     FUNCTION = "deflicker"

@@ -116,7 +116,8 @@ DEFLICKER_MODES = ("auto", "brightness", "regional", "colour", "texture", "all")
 class DeflickerSettings(Settings):
     mode: str = setting("auto", choices=DEFLICKER_MODES, help=(
         "auto: each kind only where it is measured (a steady clip passes through unchanged). "
-        "brightness: one gain per frame. regional: a smooth gain field. colour: offsets per channel. "
+        "brightness: one gain and offset per frame. regional: a smooth gain field. colour: a gain and offset per "
+        "channel. "
         "texture: flow-aligned temporal averaging of fine grain. all: everything."))
     strength: float = setting(1.0, 0.0, 1.0, step=0.05, help="1 removes the measured flicker fully; 0 returns the input.")
     window: int = setting(9, 3, 31, step=2, help=(
