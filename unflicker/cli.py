@@ -95,13 +95,14 @@ def _add_fix(sub) -> None:
                         f"{F.default('threshold')}")
     _setting(p, "--mode", S, "mode", "what the flow-guided fix removes (methods auto and flow)")
     _setting(p, "--strength", S, "strength", "1 removes the measured flicker fully, 0 returns the input")
-    _setting(p, "--window", S, "window", "frames compared around each frame")
+    _setting(p, "--window", S, "window", "changes slower than this many frames (at least 2 s) count as real")
     p.add_argument("--crf", type=int, default=16)
     p.add_argument("--preset", default="slow")
     p.set_defaults(func=_run_fix)
 
 
 def _run_fix(args) -> int:
+    from . import video
     from .deflicker import check_settings, deflicker_frames
     from .ffmpeg_fix import FFmpegFixSettings, fix_frames
 
@@ -113,7 +114,9 @@ def _run_fix(args) -> int:
         if args.method == "ffmpeg":
             return fix_frames(frames, info.width, info.height, info.fps, FFmpegFixSettings().validated(), progress,
                               info.frame_count)
-        return deflicker_frames(frames, info.fps, args.mode, args.strength, args.window, progress, info.frame_count)
+        frames.close()  # the flow-guided fix reads the file twice: once to measure the shot, once to correct it
+        return deflicker_frames(lambda: video.iter_frames(args.input)[1], info.fps, args.mode, args.strength,
+                                args.window, progress, info.frame_count)
 
     return _fix_file(args, f"fix ({args.method})", fix)
 
