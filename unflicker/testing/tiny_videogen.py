@@ -2,7 +2,7 @@
 
 The architectures are the real ones (CogVideoX 3D transformer + 3D VAE + T5 with a SentencePiece tokenizer; Wan
 transformer + Wan VAE + UMT5), only narrow and shallow, so the real diffusers pipelines run on CPU in about a second.
-``WAN_CONFIGS`` are the tiny Wan shapes; tests/fixtures/make_wan_split_files.py builds the same shapes with ComfyUI's
+``WAN_CONFIGS`` are the tiny Wan shapes; tests/support/fixtures/make_wan_split_files.py builds the same shapes with ComfyUI's
 classes (ComfyUI's split-file layouts) and writes these configs beside them.
 """
 
