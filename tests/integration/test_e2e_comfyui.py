@@ -37,7 +37,7 @@ CODEC_FIX = next(p for p in BUNDLED if os.path.basename(p) == "codec_fix.json") 
 CLIP_FRAMES = 12
 MODEL_FOLDERS = ("checkpoints", "diffusers", "animatediff_models", "animatediff_motion_lora", "controlnet", "loras",
                  "openpose", "rife", "unflicker", "diffusion_models", "vae", "text_encoders")
-WAN_SPLIT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures", "wan_split")
+WAN_SPLIT = os.path.join(FIXTURES, "wan_split")
 # node type -> inputs set on every node of that type for the test run: tiny models, small sizes, few steps.
 NODE_OVERRIDES: dict[str, dict] = {
     "UnflickerSVDLoader": {"model": "tiny-svd"},
@@ -94,8 +94,6 @@ def _install_videogen_models(models_dir: str) -> None:
     """Wan's tiny split files (ComfyUI layouts) in their three folders; a tiny CogVideoX image-to-video folder."""
     import shutil
 
-    if not os.path.isdir(WAN_SPLIT):
-        return
     for folder, name in (("diffusion_models", "wan_tiny_t2v.safetensors"), ("vae", "wan_tiny_vae.safetensors"),
                          ("text_encoders", "umt5_tiny.safetensors")):
         shutil.copy(os.path.join(WAN_SPLIT, name), os.path.join(models_dir, folder))
