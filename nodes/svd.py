@@ -2,50 +2,28 @@
 
 from __future__ import annotations
 
-import json
 import os
 
 import torch
 
 import comfy.model_management
-import folder_paths
-
 from ..unflicker import svd as engine
 from ..unflicker.errors import UnflickerError
-from .comfy_bridge import image_frames, model_dir, node_progress
+from .comfy_bridge import image_frames, node_progress
+from .model_folders import ModelSource
 
 SVD_TYPE = "UNFLICKER_SVD"
 NONE = "(none: use path)"
 
 
-def _is_svd_folder(folder: str) -> bool:
-    try:
-        with open(os.path.join(folder, "model_index.json"), encoding="utf-8") as f:
-            return json.load(f).get("_class_name") == "StableVideoDiffusionPipeline"
-    except (OSError, ValueError, AttributeError):
-        return False
-
-
-def _diffusers_folders() -> list[str]:
-    """The SVD diffusers-format folders (model_index.json naming the SVD pipeline) under ComfyUI's models/diffusers."""
-    found = []
-    for base in folder_paths.get_folder_paths("diffusers"):
-        if not os.path.isdir(base):
-            continue
-        for dirpath, dirs, files in os.walk(base, followlinks=True):
-            if "model_index.json" in files:
-                dirs.clear()
-                if _is_svd_folder(dirpath):
-                    found.append("diffusers/" + os.path.relpath(dirpath, base).replace(os.sep, "/"))
-    return sorted(found)
+MODEL = ModelSource("model", files="checkpoints", folders="diffusers", extensions=engine.SINGLE_FILE_EXTENSIONS,
+                    pipeline="StableVideoDiffusionPipeline", prefer=("svd", "video"),
+                    hint="Put a diffusers folder in models/diffusers or a single file in models/checkpoints, or give a path.")
 
 
 def _model_choices() -> list[str]:
-    files = ["checkpoints/" + f for f in folder_paths.get_filename_list("checkpoints")
-             if f.lower().endswith(engine.SINGLE_FILE_EXTENSIONS)]
-    # SVD-looking checkpoints first: a checkpoints folder usually holds many image models too.
-    files.sort(key=lambda f: (not any(k in f.lower() for k in ("svd", "video")), f.lower()))
-    return _diffusers_folders() + files + [NONE]
+    # SVD diffusers folders, then SVD-looking checkpoints first: a checkpoints folder usually holds image models too
+    return MODEL.choices() + [NONE]
 
 
 def _resolve(model: str, path: str) -> str:
@@ -53,14 +31,7 @@ def _resolve(model: str, path: str) -> str:
         return os.path.expanduser(path.strip())
     if model == NONE:
         raise UnflickerError("model: pick a model from the list or give a path")
-    kind, _, name = model.partition("/")
-    if kind == "diffusers":
-        full = model_dir("diffusers", name)
-    else:
-        full = folder_paths.get_full_path(kind, name)
-    if full is None:
-        raise UnflickerError(f"model: {model} is not in ComfyUI's models/{kind} folder")
-    return full
+    return MODEL.resolve(model)
 
 
 def _first_frame(image: torch.Tensor):
@@ -80,7 +51,7 @@ class SVDLoader:
     def INPUT_TYPES(cls):
         return {
             "required": {
-                "model": (_model_choices(), {"tooltip": "diffusers/… = folder in models/diffusers; checkpoints/… = single file in the original layout."}),
+                "model": (_model_choices(), {"tooltip": "A diffusers folder in models/diffusers (listed first) or a single file in the original layout in models/checkpoints."}),
                 "dtype": (list(engine.DTYPES), {"default": "auto", "tooltip": "auto: what ComfyUI picks for this GPU (usually fp16), fp32 on the CPU."}),
                 "cpu_offload": ("BOOLEAN", {"default": False, "tooltip": "Keep only the running part (image encoder, UNet or VAE) on the GPU: much less VRAM, a little slower."}),
                 "forward_chunking": ("BOOLEAN", {"default": False, "tooltip": "Run the UNet's feed-forward layers in slices: lower peak VRAM."}),
@@ -91,6 +62,12 @@ class SVDLoader:
                 "config": (["auto", "svd", "svd_xt"], {"default": "auto", "tooltip": "Shipped component configs for a single file; auto decides from the file name (xt -> svd_xt)."}),
             },
         }
+
+    @classmethod
+    def VALIDATE_INPUTS(cls, model=None, path=None):
+        if model == NONE or (isinstance(path, str) and path.strip()):
+            return True
+        return MODEL.validate(model)  # also accepts the names earlier versions saved
 
     def load(self, model, dtype, cpu_offload, forward_chunking, keep_loaded, path="", config="auto"):
         device = comfy.model_management.get_torch_device()

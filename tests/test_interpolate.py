@@ -246,12 +246,6 @@ def test_missing_vulkan_loader_message(monkeypatch, rife_model):
         ip.interpolate_frames(np.zeros((2, 32, 32, 3), np.uint8), 2, backend="ncnn", model=rife_model)
 
 
-def test_list_models(tmp_path, rife_model):
-    (tmp_path / "empty").mkdir()
-    os.symlink(rife_model, tmp_path / "rife-v4.6")
-    assert ip.list_models([str(tmp_path), str(tmp_path / "missing")]) == ["rife-v4.6"]
-
-
 # ---------------------------------------------------------------- CLI
 def test_cli_interpolate(tmp_path, capsys):
     from unflicker.cli import main

@@ -102,7 +102,7 @@ def is_file_list(spec: Any, value: Any = None) -> bool:
     choices = combo_choices(spec)
     if choices is None:
         return False
-    # Model lists: files, folders like 'diffusers/x', or a '(no models ...)' placeholder when the folder is empty.
+    # Model lists: files, model folders (names with '/'), or a '(no models ...)' placeholder when the folder is empty.
     return not choices or all(isinstance(c, str) and (c.lower().endswith(FILE_EXTENSIONS) or c.startswith("(") or
                                                       "/" in c) for c in choices)
 

@@ -18,7 +18,7 @@ from .workflow import ObjectInfo, UIGraph
 
 SAMPLE_VIDEO = "sample_flickering.mp4"  # what `python -m unflicker demo` writes; copy it into ComfyUI/input/
 SAMPLE_IMAGE = "first_frame.png"
-SVD_MODEL = "checkpoints/svd_xt.safetensors"
+SVD_MODEL = "svd_xt.safetensors"
 RIFE_MODEL = "rife-v4.6"
 SD15_CHECKPOINT = "v1-5-pruned-emaonly.safetensors"
 ANIMATEDIFF_MODULE = "mm_sd_v15_v2.ckpt"
