@@ -218,3 +218,21 @@ def test_real_rife_hdv3_beats_flow_and_blend_on_real_video(hdv3):
     assert rife > flow and rife > blend, (rife, flow, blend)
     again, _ = _every_other(frames, hdv3)
     assert again == rife  # deterministic on CPU
+
+
+def test_cli_torch_backend_target_fps_and_loop(tmp_path, capsys, v4):
+    from unflicker import video
+    from unflicker.cli import main
+
+    src, dst = str(tmp_path / "in.mp4"), str(tmp_path / "out.mp4")
+    video.write_video(src, clip(6), 8.0)
+    model = save(v4_file_state(v4, "practical"), str(tmp_path / "rife417.pkl"))
+    assert main(["interpolate", src, dst, "--backend", "torch", "--model", model, "--target-fps", "20", "--loop",
+                 "--device", "cpu"]) == 0
+    out = capsys.readouterr().out
+    info = video.probe(dst)
+    assert (info.frame_count, info.fps) == (15, 20.0)  # 6 frames at 8 fps = 0.75 s = 15 frames at 20 fps
+    assert "backend: torch RIFE v4.17-v4.19" in out and "20 fps, loop" in out and "wrote" in out
+    bad = save({"lora_unet.lora_up.weight": torch.zeros(1)}, str(tmp_path / "lora.safetensors"))
+    assert main(["interpolate", src, dst, "--backend", "torch", "--model", bad]) == 2
+    assert "not a frame interpolation model: a LoRA" in capsys.readouterr().err

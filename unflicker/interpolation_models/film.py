@@ -37,10 +37,12 @@ class FilmConv(nn.Module):
 def film_warp(image: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
     """Backward warp, pixel centres at (i + 0.5) / size as in TensorFlow's dense_image_warp; borders replicated."""
     b, _, h, w = flow.shape
-    xs = torch.linspace(-(1 - 1 / w), 1 - 1 / w, w, device=flow.device, dtype=flow.dtype)
-    ys = torch.linspace(-(1 - 1 / h), 1 - 1 / h, h, device=flow.device, dtype=flow.dtype)
+    xs = torch.linspace(-(1 - 1 / w), 1 - 1 / w, w, device=flow.device)
+    ys = torch.linspace(-(1 - 1 / h), 1 - 1 / h, h, device=flow.device)
+    flow = flow.float()  # sampling positions in float32 even for fp16 networks
     grid = torch.stack((xs.view(1, 1, w) + flow[:, 0] / (w * 0.5), ys.view(1, h, 1) + flow[:, 1] / (h * 0.5)), -1)
-    return F.grid_sample(image, grid.to(image.dtype), mode="bilinear", padding_mode="border", align_corners=False)
+    out = F.grid_sample(image.float(), grid, mode="bilinear", padding_mode="border", align_corners=False)
+    return out.to(image.dtype)
 
 
 @dataclass(frozen=True)
