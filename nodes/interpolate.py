@@ -3,6 +3,7 @@ through ncnn, or the weight-free flow backend."""
 
 from __future__ import annotations
 
+import logging
 import os
 
 import torch
@@ -154,4 +155,5 @@ class RIFEInterpolate:
                                          loop=loop, batch=batch_size, max_side=max_side)
         count = len(output_positions(n, multiplier, fps, target_fps or None, loop))
         out = frames_to_image((frame for frame, _ in frames), count)
+        logging.info("Unflicker RIFE Interpolate: %s", run.summary())  # which backend ran, in ComfyUI's console
         return (out, float(target_fps) if target_fps else fps * multiplier, run.summary())
