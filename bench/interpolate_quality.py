@@ -24,7 +24,7 @@ sys.path.insert(0, REPO)
 
 from unflicker import interpolate as ip  # noqa: E402
 from unflicker import video  # noqa: E402
-from unflicker.demo import psnr  # noqa: E402
+from unflicker.metrics import psnr  # noqa: E402
 
 
 def real_clips() -> list[str]:

@@ -8,6 +8,7 @@ import torch
 import comfy.model_management
 from ..unflicker import animatediff as engine
 from .comfy_bridge import node_progress
+from .inputs import SEED, fps_input, setting_input, setting_inputs
 from .model_folders import ModelSource, register
 
 MODEL_TYPE = "UNFLICKER_ANIMATEDIFF"
@@ -124,29 +125,24 @@ class AnimateDiffGenerate:
                 "animatediff": (MODEL_TYPE,),
                 "prompt": ("STRING", {"multiline": True, "default": "a corgi running on a beach, best quality"}),
                 "negative_prompt": ("STRING", {"multiline": True, "default": "worst quality, low quality"}),
-                "num_frames": ("INT", {"default": 16, "min": 1, "max": 1024}),
-                "width": ("INT", {"default": 512, "min": 64, "max": 2048, "step": 8}),
-                "height": ("INT", {"default": 512, "min": 64, "max": 2048, "step": 8}),
-                "steps": ("INT", {"default": 20, "min": 1, "max": 200}),
-                "guidance": ("FLOAT", {"default": 7.5, "min": 0.0, "max": 30.0, "step": 0.1}),
-                "seed": ("INT", {"default": 0, "min": 0, "max": 0xFFFFFFFFFFFFFFFF}),
-                "context_length": ("INT", {"default": 16, "min": 2, "max": 64, "tooltip": "Frames the motion module sees at once (16 for most SD 1.5 modules)."}),
-                "context_overlap": ("INT", {"default": 4, "min": 0, "max": 63, "tooltip": "Frames shared by neighbouring windows; more = smoother joins, slower."}),
-                "fps": ("FLOAT", {"default": 8.0, "min": 1.0, "max": 120.0, "step": 0.5}),
+                **setting_inputs(engine.AnimateDiffSettings, "num_frames", "width", "height", "steps", "guidance"),
+                "seed": SEED,
+                **setting_inputs(engine.AnimateDiffSettings, "context_length", "context_overlap"),
+                "fps": fps_input("Frame rate of the clip (the fps output; AnimateDiff itself has no frame rate)."),
             },
             "optional": {
                 "controlnet": (CONTROLNET_TYPE,),
                 "control_frames": ("IMAGE", {"tooltip": "One control image per frame (at least num_frames)."}),
-                "controlnet_strength": ("FLOAT", {"default": 1.0, "min": 0.0, "max": 2.0, "step": 0.05}),
+                "controlnet_strength": setting_input(engine.AnimateDiffSettings, "controlnet_scale"),
             },
         }
 
-    def generate(self, animatediff, prompt, negative_prompt, num_frames, width, height, steps, guidance, seed,
-                 context_length, context_overlap, fps, controlnet=None, control_frames=None, controlnet_strength=1.0):
-        frames = engine.generate(animatediff, engine.parse_prompt_schedule(prompt), negative_prompt,
-                                 num_frames=num_frames, width=width, height=height, steps=steps, guidance=guidance,
-                                 seed=seed % (2 ** 63), context_length=context_length,
-                                 context_overlap=min(context_overlap, context_length - 1), controlnet=controlnet,
-                                 control_frames=control_frames, controlnet_scale=controlnet_strength,
-                                 progress=node_progress(steps))
+    def generate(self, animatediff, prompt, negative_prompt, seed, context_length, context_overlap, fps,
+                 controlnet=None, control_frames=None, controlnet_strength=1.0, **settings):
+        settings = engine.AnimateDiffSettings(**settings, seed=seed % (2 ** 63), context_length=context_length,
+                                              context_overlap=min(context_overlap, context_length - 1),
+                                              controlnet_scale=controlnet_strength)
+        frames = engine.generate(animatediff, engine.parse_prompt_schedule(prompt), negative_prompt, settings,
+                                 controlnet=controlnet, control_frames=control_frames,
+                                 progress=node_progress(settings.steps))
         return (torch.from_numpy(frames), float(fps))

@@ -16,6 +16,7 @@ from ..unflicker.interpolate import (BACKENDS, MODEL_LAYOUT, MULTIPLIERS, TORCH_
                                      TorchInterpolator, interpolate_frames, is_torch_model, output_positions)
 from ..unflicker.interpolation_models import load_model
 from .comfy_bridge import check_image, frames_to_image, image_frames, node_progress
+from .inputs import IMAGES, fps_input
 from .model_folders import ModelNotFound, ModelSource, folders, register
 
 # models/rife/<model name>/flownet.param + flownet.bin (ncnn, one sub-folder per model), and weight files for the
@@ -85,9 +86,8 @@ class RIFEInterpolate:
         models = rife_models() or [NO_MODELS]
         return {
             "required": {
-                "images": ("IMAGE",),
-                "fps": ("FLOAT", {"default": 8.0, "min": 0.01, "max": 1000.0, "step": 0.01,
-                                  "tooltip": "Input frame rate; the fps output is fps x multiplier (or target_fps)."}),
+                "images": IMAGES,
+                "fps": fps_input("Input frame rate; the fps output is fps x multiplier (or target_fps)."),
                 "multiplier": (list(MULTIPLIERS), {"default": 2, "tooltip":
                                "Frames out = n + (n-1)(multiplier-1) for n frames in (8 frames x4 -> 29); "
                                "originals stay at positions 0, m, 2m, ... Ignored when target_fps is set."}),

@@ -9,6 +9,7 @@ from ..unflicker.errors import UnflickerError
 from ..unflicker.openpose import (BODY_WEIGHTS, FACE_WEIGHTS, HAND_WEIGHTS, extract_poses, load_body_model,
                                   load_face_model, load_hand_model, smoothing_params)
 from .comfy_bridge import check_image, frames_to_image, image_frames, node_progress
+from .inputs import IMAGES
 from .model_folders import ModelSource, register
 
 MODEL_FOLDER = "openpose"
@@ -51,7 +52,7 @@ class OpenPoseExtract:
     def INPUT_TYPES(cls):
         return {
             "required": {
-                "images": ("IMAGE",),
+                "images": IMAGES,
                 "detect_resolution": ("INT", {"default": 512, "min": 64, "max": 2048, "step": 64,
                                               "tooltip": "Frames are scaled so their short side is this; the "
                                                          "skeleton images come out at that size."}),

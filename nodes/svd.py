@@ -10,6 +10,7 @@ import comfy.model_management
 from ..unflicker import svd as engine
 from ..unflicker.errors import UnflickerError
 from .comfy_bridge import image_frames, node_progress
+from .inputs import setting_inputs
 from .model_folders import ModelSource
 
 SVD_TYPE = "UNFLICKER_SVD"
@@ -83,21 +84,15 @@ class SVDLoader:
         return (loaded,)
 
 
-def _generate_inputs(frames_default: int = 14) -> dict:
+_GENERATE = ("width", "height", "num_frames", "steps", "min_guidance", "max_guidance", "motion_bucket_id", "fps",
+             "noise_aug_strength", "decode_chunk_size", "seed")
+
+
+def _generate_inputs() -> dict:
     return {
         "svd": (SVD_TYPE,),
         "image": ("IMAGE", {"tooltip": "First frame (the first image of the batch is used)."}),
-        "width": ("INT", {"default": 1024, "min": 64, "max": 4096, "step": 8}),
-        "height": ("INT", {"default": 576, "min": 64, "max": 4096, "step": 8}),
-        "num_frames": ("INT", {"default": frames_default, "min": 2, "max": 128, "tooltip": "14 for SVD, 25 for SVD-XT (what each was trained on)."}),
-        "steps": ("INT", {"default": 25, "min": 1, "max": 200}),
-        "min_guidance": ("FLOAT", {"default": 1.0, "min": 0.0, "max": 30.0, "step": 0.1, "tooltip": "Guidance on the first frame; it rises linearly to max_guidance on the last."}),
-        "max_guidance": ("FLOAT", {"default": 3.0, "min": 0.0, "max": 30.0, "step": 0.1}),
-        "motion_bucket_id": ("INT", {"default": 127, "min": 1, "max": 255, "tooltip": "More = more motion."}),
-        "fps": ("INT", {"default": 7, "min": 1, "max": 60, "tooltip": "Frame rate the model is conditioned on, and the fps output."}),
-        "noise_aug_strength": ("FLOAT", {"default": 0.02, "min": 0.0, "max": 1.0, "step": 0.01, "tooltip": "Noise added to the first frame. Above 0.05 every frame re-samples and the video flickers."}),
-        "decode_chunk_size": ("INT", {"default": 8, "min": 1, "max": 128, "tooltip": "Frames decoded together: more = steadier decode, more VRAM."}),
-        "seed": ("INT", {"default": 0, "min": 0, "max": engine.MAX_SEED, "tooltip": "Kept as set: the same seed gives the same video."}),
+        **setting_inputs(engine.SVDSettings, *_GENERATE),
         "stability_guard": ("BOOLEAN", {"default": True, "tooltip": "Clamp noise_aug_strength to 0.05 (and say so). Off: the value is used and a warning is given."}),
     }
 
@@ -119,11 +114,10 @@ class SVDGenerate:
     def INPUT_TYPES(cls):
         return {"required": _generate_inputs()}
 
-    def generate(self, svd: engine.SVDModel, image, width, height, num_frames, steps, min_guidance, max_guidance,
-                 motion_bucket_id, fps, noise_aug_strength, decode_chunk_size, seed, stability_guard):
-        result = engine.generate(svd, _first_frame(image), width, height, num_frames, steps, min_guidance,
-                               max_guidance, motion_bucket_id, fps, noise_aug_strength, decode_chunk_size, seed,
-                               stability_guard, progress=node_progress(steps))
+    def generate(self, svd: engine.SVDModel, image, stability_guard, **settings):
+        settings = engine.SVDSettings(**settings)
+        result = engine.generate(svd, _first_frame(image), settings, stability_guard=stability_guard,
+                                 progress=node_progress(settings.steps))
         notes = _notes(result.messages)
         return {"ui": {"text": [notes]}, "result": (torch.from_numpy(result.frames), result.fps, notes)}
 
@@ -140,16 +134,14 @@ class SVDExtend:
     @classmethod
     def INPUT_TYPES(cls):
         inputs = _generate_inputs()
-        inputs["segments"] = ("INT", {"default": 2, "min": 1, "max": 64, "tooltip": "Total frames = num_frames + (segments - 1) x (num_frames - 1)."})
-        inputs["drift_correction"] = ("FLOAT", {"default": 1.0, "min": 0.0, "max": 1.0, "step": 0.05, "tooltip": "How strongly later segments are matched (per-channel mean/std) to the seam and the first segment; 0 = off."})
+        inputs.update(setting_inputs(engine.SVDExtendSettings, "segments", "drift_correction"))
         return {"required": inputs}
 
-    def extend(self, svd: engine.SVDModel, image, width, height, num_frames, steps, min_guidance, max_guidance,
-               motion_bucket_id, fps, noise_aug_strength, decode_chunk_size, seed, stability_guard, segments,
-               drift_correction):
-        result = engine.extend(svd, _first_frame(image), segments, width, height, num_frames, steps, min_guidance,
-                             max_guidance, motion_bucket_id, fps, noise_aug_strength, decode_chunk_size, seed,
-                             stability_guard, drift_correction, progress=node_progress(segments * steps))
+    def extend(self, svd: engine.SVDModel, image, stability_guard, segments, drift_correction, **settings):
+        settings = engine.SVDSettings(**settings)
+        chain = engine.SVDExtendSettings(segments=segments, drift_correction=drift_correction)
+        result = engine.extend(svd, _first_frame(image), settings, chain, stability_guard=stability_guard,
+                               progress=node_progress(segments * settings.steps))
         notes = _notes(result.messages)
         frames = torch.from_numpy(result.frames)
         return {"ui": {"text": [notes]}, "result": (frames, result.fps, len(frames), notes)}

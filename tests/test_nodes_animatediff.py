@@ -83,7 +83,9 @@ def test_interrupt_stops_generation(models):
     mm.interrupt_current_processing(True)
     try:
         with pytest.raises(mm.InterruptProcessingException):
-            models.AnimateDiffGenerate().generate(model, "a cat", "", 4, 32, 32, 2, 7.5, 0, 16, 4, 8.0)
+            models.AnimateDiffGenerate().generate(model, "a cat", "", num_frames=4, width=32, height=32, steps=2,
+                                                  guidance=7.5, seed=0, context_length=16, context_overlap=4,
+                                                  fps=8.0)
     finally:
         mm.interrupt_current_processing(False)
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from svd_tiny import cached_tiny_svd
+from unflicker.testing.tiny_svd import cached_tiny_svd
 
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -75,7 +75,10 @@ def test_generate_and_extend_nodes(pack, installed_svd):
     assert "clamped to 0.05" in notes and out["ui"]["text"] == [notes]
     assert comfy.utils.UPDATES[-2:] == [(1, 2), (2, 2)]
 
-    out = nodes.SVDExtend().extend(model, image, 64, 64, 4, 2, 1.0, 3.0, 127, 7, 0.02, 8, 0, True, 2, 1.0)
+    small = dict(width=64, height=64, num_frames=4, steps=2, min_guidance=1.0, max_guidance=3.0,
+                 motion_bucket_id=127, fps=7, noise_aug_strength=0.02, decode_chunk_size=8, seed=0,
+                 stability_guard=True)
+    out = nodes.SVDExtend().extend(model, image, **small, segments=2, drift_correction=1.0)
     images, fps, count, notes = out["result"]
     assert images.shape == (7, 64, 64, 3) and count == 7 and notes == "ok"
 
@@ -88,8 +91,9 @@ def test_interrupt_stops_the_generate_node(pack, installed_svd):
     mm.interrupt_current_processing(True)
     try:
         with pytest.raises(mm.InterruptProcessingException):
-            nodes.SVDGenerate().generate(model, torch.rand(1, 64, 64, 3), 64, 64, 4, 3, 1.0, 3.0, 127, 7, 0.02,
-                                         8, 0, True)
+            nodes.SVDGenerate().generate(model, torch.rand(1, 64, 64, 3), width=64, height=64, num_frames=4,
+                                         steps=3, min_guidance=1.0, max_guidance=3.0, motion_bucket_id=127, fps=7,
+                                         noise_aug_strength=0.02, decode_chunk_size=8, seed=0, stability_guard=True)
     finally:
         mm.interrupt_current_processing(False)
 

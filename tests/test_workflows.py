@@ -3,13 +3,18 @@
 import copy
 import json
 import os
+import subprocess
+import sys
 
 import pytest
 
 from unflicker import workflow as wfmod
-from unflicker.object_info import build_object_info, core_object_info, pack_object_info
-from unflicker.workflow import (UIGraph, WorkflowError, api_twin_path, apply_overrides, bundled_workflows,
-                                check_workflow, load_workflow, ui_to_api, widget_slots, workflow_format)
+from unflicker.object_info import (REPO, build_object_info, core_object_info, offline_object_info, pack_object_info,
+                                   pack_snapshot)
+from unflicker.cli import main as cli_main
+from unflicker.workflow import (WorkflowError, api_twin_path, apply_overrides, bundled_workflows, check_workflow,
+                                load_workflow, ui_to_api, widget_slots, workflow_format)
+from unflicker.workflow_builder import UIGraph
 from unflicker.workflow_recipes import NEEDS, RECIPES, available_recipes
 
 BUNDLED = bundled_workflows()
@@ -42,7 +47,7 @@ def test_api_twin_fits_and_equals_conversion(path, pack_info):
     assert workflow_format(twin) == "api"
     assert check_workflow(twin, pack_info, files_known=False) == []
     assert ui_to_api(load_workflow(path), pack_info) == twin, \
-        "API twin is stale: run `python -m unflicker.workflow regen`"
+        "API twin is stale: run `python -m unflicker workflow regen`"
 
 
 @pytest.mark.parametrize("name", sorted(RECIPES))
@@ -53,7 +58,7 @@ def test_recipe_matches_its_ui_file(name, pack_info):
         pytest.skip(f"{name}: nodes not in this pack yet: {', '.join(missing)}")
     path = os.path.join(wfmod.WORKFLOW_DIR, f"{name}.json")
     assert json.loads(wfmod.dump(RECIPES[name](pack_info))) == load_workflow(path), \
-        "UI file differs from its recipe: run `python -m unflicker.workflow regen --recipes`"
+        "UI file differs from its recipe: run `python -m unflicker workflow regen --recipes`"
 
 
 def test_pack_object_info_matches_classes(pack):
@@ -63,6 +68,14 @@ def test_pack_object_info_matches_classes(pack):
         assert info["name"] == name and info["display_name"] == pack.NODE_DISPLAY_NAME_MAPPINGS[name]
         assert set(info) >= {"input", "input_order", "output", "output_name", "category", "output_node"}
         assert info["category"].startswith("Unflicker/")
+
+
+def test_offline_node_definitions_match_the_classes():
+    """The snapshot the workflow commands use offline (unflicker/pack_nodes.json) is what the classes say now."""
+    proc = subprocess.run([sys.executable, "-m", "unflicker.testing", "snapshot", "--check"], cwd=REPO,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert set(offline_object_info()) >= set(pack_snapshot()) and "LoadImage" in offline_object_info()
 
 
 def test_codec_fix_widget_layout(pack_info):
@@ -259,10 +272,10 @@ def test_not_a_workflow(tmp_path):
 
 
 def test_workflow_cli_check_and_convert(capsys, tmp_path):
-    assert wfmod.main(["check"]) == 0
+    assert cli_main(["workflow", "check"]) == 0
     assert "ok " in capsys.readouterr().out
     out = tmp_path / "api.json"
     codec_fix = os.path.join(wfmod.WORKFLOW_DIR, "codec_fix.json")  # node 1 is its Load Video
-    assert wfmod.main(["convert", codec_fix, "-o", str(out), "--set", "1.frame_load_cap=4"]) == 0
+    assert cli_main(["workflow", "convert", codec_fix, "-o", str(out), "--set", "1.frame_load_cap=4"]) == 0
     api = json.loads(out.read_text())
     assert api["1"]["inputs"]["frame_load_cap"] == 4
