@@ -51,7 +51,7 @@ def rife_model_path(name: str) -> str | None:
 _managed: dict = {}  # the weight file's network, held by a ModelPatcher: ComfyUI moves it on and off the GPU
 
 
-def torch_interpolator(path: str, batch: int, max_side: int) -> TorchInterpolator:
+def torch_interpolator(path: str, batch: int, max_side: int, frame_pixels: int = 0) -> TorchInterpolator:
     """The network of ``path`` on ComfyUI's device (fp16 where ComfyUI uses it), loaded through its model
     management so that other models can push it out of VRAM and it comes back when needed."""
     mm = comfy.model_management
@@ -65,7 +65,9 @@ def torch_interpolator(path: str, batch: int, max_side: int) -> TorchInterpolato
         patcher = comfy.model_patcher.ModelPatcher(load_model(path).to(dtype), load_device=device,
                                                    offload_device=mm.unet_offload_device())
         _managed[key] = patcher
-    mm.load_models_gpu([patcher])
+    # fully loaded (a partial low-VRAM load leaves weights on the CPU, which only ComfyUI's own layer classes
+    # handle; these networks are 10-140 MB), with room for one batch's activations (~60 frame-sized maps a frame)
+    mm.load_models_gpu([patcher], memory_required=frame_pixels * 3 * 4 * 60 * batch, force_full_load=True)
     return TorchInterpolator(patcher.model, device, dtype, batch, max_side)
 
 
@@ -148,7 +150,7 @@ class RIFEInterpolate:
             if not is_torch_model(path):
                 raise UnflickerError(f"backend torch needs a weight file, and {model!r} is an ncnn model folder: "
                                      f"use backend ncnn or auto. {TORCH_LAYOUT}")
-            interpolator = torch_interpolator(path, batch_size, max_side)
+            interpolator = torch_interpolator(path, batch_size, max_side, images.shape[1] * images.shape[2])
         run, frames = interpolate_frames(image_frames(images), multiplier, backend, path, gpu_id, threads, uhd, tta,
                                          scene_threshold, progress=node_progress(n - 1), total=n,
                                          interpolator=interpolator, fps=fps, target_fps=target_fps or None,

@@ -78,8 +78,8 @@ def test_node_errors(pack, node_mod, rife_root):
         node.interpolate(two[:1], 8.0, 2, node_mod.NO_MODELS, "flow", **SETTINGS)
     with pytest.raises(UnflickerError, match="backend ncnn needs a model: put one in .*rife"):
         node.interpolate(two, 8.0, 2, node_mod.NO_MODELS, "ncnn", **SETTINGS)
-    with pytest.raises(UnflickerError, match=r"model: '../elsewhere' is not in ComfyUI's models/frame_interpolation or models/rife folders .*"
-                                             r"ncnn models are sub-folders"):
+    with pytest.raises(UnflickerError, match=r"model: '../elsewhere' is not in ComfyUI's models/frame_interpolation "
+                                             r"or models/rife folders .*ncnn models are sub-folders"):
         node.interpolate(two, 8.0, 2, "../elsewhere", "ncnn", **SETTINGS)
 
 
@@ -150,7 +150,8 @@ def test_weight_file_errors(pack, node_mod, rife_root, fi_root):
     save({"first_stage_model.decoder.conv_in.weight": torch.zeros(1)}, os.path.join(fi_root, "vae.safetensors"))
     two = as_image(moving_clip("pan", frames=2, height=32, width=48))
     node = node_mod.RIFEInterpolate()
-    with pytest.raises(UnflickerError, match=r"vae.safetensors \(safetensors\): not a frame interpolation model: a VAE"):
+    with pytest.raises(UnflickerError, match=r"vae.safetensors \(safetensors\): not a frame interpolation model: "
+                                             r"a VAE"):
         node.interpolate(two, 8.0, 2, "vae.safetensors", "auto", **SETTINGS)
     with pytest.raises(UnflickerError, match="is a weight file: it runs on backend torch"):
         node.interpolate(two, 8.0, 2, "vae.safetensors", "ncnn", **SETTINGS)

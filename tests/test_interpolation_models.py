@@ -114,3 +114,9 @@ def test_v4_weights_that_do_not_fit_say_so(tmp_path):
     with pytest.raises(UnflickerError, match=r"look like RIFE v4.25/v4.26 layout.*do not fit"):
         load_model(save(sd, str(tmp_path / "rife_v4.26.safetensors")))
 
+
+
+def test_engine_lists_the_same_file_kinds_without_importing_torch():
+    from unflicker import interpolate, interpolation_models
+
+    assert interpolate.TORCH_EXTENSIONS == interpolation_models.EXTENSIONS

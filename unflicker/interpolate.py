@@ -40,6 +40,7 @@ BACKENDS = ("auto", "ncnn", "flow", "torch")
 MODEL_FILES = ("flownet.param", "flownet.bin")
 MODEL_LAYOUT = ("<model folder>/flownet.param + <model folder>/flownet.bin (an ncnn RIFE model such as rife-v4.6/, "
                 "keep its folder name: the version in it picks the padding)")
+# weight files of the torch backend: interpolation_models.EXTENSIONS (not imported here: it imports torch)
 TORCH_EXTENSIONS = (".safetensors", ".pth", ".pkl", ".pt", ".ckpt")
 TORCH_LAYOUT = ("Weight files (RIFE v4.x, RIFE HD v3, FILM) go in models/frame_interpolation/ (or models/rife/) "
                 "as .safetensors, .pth/.pkl state dicts or FILM's TorchScript film_net_fp32.pt")

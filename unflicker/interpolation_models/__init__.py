@@ -22,7 +22,7 @@ from ..errors import UnflickerError
 from .film import FilmConfig, FilmNet
 from .rife import RifeHDv3, RifeV4, RifeV4Config
 
-EXTENSIONS = (".safetensors", ".pth", ".pkl", ".pt", ".ckpt", ".bin")
+EXTENSIONS = (".safetensors", ".pth", ".pkl", ".pt", ".ckpt")  # (.bin is an ncnn model's weights)
 ACCEPTED = ("RIFE HD v3 (Practical-RIFE train_log/flownet.pkl), RIFE v4.x (4.5/4.6, 4.7-4.15, 4.17-4.26 "
             "layouts, e.g. rife_v4.26.safetensors, rife47.pth, rife49.pth), FILM film_net (film_net_fp32.pt, "
             "film_net_fp32.safetensors)")
