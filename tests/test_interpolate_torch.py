@@ -250,3 +250,20 @@ def test_cli_torch_backend_target_fps_and_loop(tmp_path, capsys, v4):
     bad = save({"lora_unet.lora_up.weight": torch.zeros(1)}, str(tmp_path / "lora.safetensors"))
     assert main(["interpolate", src, dst, "--backend", "torch", "--model", bad]) == 2
     assert "not a frame interpolation model: a LoRA" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("held", ["duplicate", "cut"])
+def test_held_frames_stream_out_at_once(held, v4):
+    """A long still (or a run of cuts) must not pile up: frames go out as soon as their pair is read."""
+    still = clip(1)[0]
+    pulled = []
+
+    def source():
+        for i in range(40):
+            pulled.append(i)
+            yield still if held == "duplicate" or i % 2 == 0 else np.ascontiguousarray(255 - still)
+
+    _, it = ip.interpolate_frames(source(), 2, interpolator=ip.TorchInterpolator(v4, batch=8), scene_threshold=0.3)
+    for _ in range(6):
+        next(it)
+    assert len(pulled) <= 5

@@ -631,7 +631,7 @@ def _stream(frames: Iterator[np.ndarray], step: Fraction, exact_count: bool, loo
     for i_next, cur in enumerate(frames, start=1):
         cur = _check_frame(cur, i_next, prev.shape)
         pair(prev, cur, i, i + 1)
-        if len(jobs) >= batch:
+        if len(jobs) >= batch or not jobs:  # (held and repeated frames go out at once: nothing piles up)
             yield from flush()
         report(progress, i_next, max(total - 1, i_next))
         prev, i = cur, i_next
