@@ -35,7 +35,7 @@ class SideBySide:
                 "label_b": ("STRING", {"default": "after"}),
                 "fps": fps_input("Frame rate of the clips; the output plays at fps / slow_motion."),
                 "slow_motion": ("FLOAT", {"default": 1.0, "min": 1.0, "max": 16.0, "step": 0.5,
-                                          "tooltip": "Playback slow-down factor; the seed compares at 4 (1/4 speed)."}),
+                                          "tooltip": "Playback slow-down factor; 4 shows flicker best (1/4 speed)."}),
             },
         }
 

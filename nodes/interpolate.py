@@ -12,11 +12,12 @@ import comfy.model_management
 import comfy.model_patcher
 
 from ..unflicker.errors import UnflickerError
-from ..unflicker.interpolate import (BACKENDS, MODEL_LAYOUT, MULTIPLIERS, TORCH_EXTENSIONS, TORCH_LAYOUT,
-                                     TorchInterpolator, interpolate_frames, is_torch_model, output_positions)
+from ..unflicker.interpolate import (MODEL_LAYOUT, TORCH_EXTENSIONS, TORCH_LAYOUT, TorchInterpolator,
+                                     interpolate_frames, is_torch_model, output_positions)
 from ..unflicker.interpolation_models import load_model
 from .comfy_bridge import check_image, frames_to_image, image_frames, node_progress
-from .inputs import IMAGES, fps_input
+from ..unflicker.settings import InterpolateSettings
+from .inputs import IMAGES, fps_input, setting_input, setting_inputs
 from .model_folders import ModelNotFound, ModelSource, folders, register
 
 # models/rife/<model name>/flownet.param + flownet.bin (ncnn, one sub-folder per model), and weight files for the
@@ -90,39 +91,15 @@ class RIFEInterpolate:
             "required": {
                 "images": IMAGES,
                 "fps": fps_input("Input frame rate; the fps output is fps x multiplier (or target_fps)."),
-                "multiplier": (list(MULTIPLIERS), {"default": 2, "tooltip":
-                               "Frames out = n + (n-1)(multiplier-1) for n frames in (8 frames x4 -> 29); "
-                               "originals stay at positions 0, m, 2m, ... Ignored when target_fps is set."}),
+                "multiplier": setting_input(InterpolateSettings, "multiplier"),
                 "model": (models, {"tooltip": "Weight files in models/frame_interpolation/ or models/rife/ "
                                    "(rife_v4.26.safetensors, rife47.pth, flownet.pkl, film_net_fp32.pt: torch "
                                    "backend), or sub-folders of models/rife/ holding flownet.param + flownet.bin "
                                    "(an ncnn RIFE model, e.g. rife-v4.6/). Not needed by the flow backend."}),
-                "backend": (list(BACKENDS), {"default": "auto", "tooltip":
-                            "auto: torch for a weight file, ncnn for a model folder (flow if ncnn cannot run, the "
-                            "reason is reported), flow without a model. ncnn / torch: that one only, errors if it "
-                            "cannot run. flow: weight-free optical flow."}),
-                "scene_threshold": ("FLOAT", {"default": 0.5, "min": 0.0, "max": 1.0, "step": 0.01, "tooltip":
-                                    "Cut score at or above which a pair is a scene cut: the earlier frame is held "
-                                    "instead of blending two shots. Lower finds more cuts; 1.0 turns detection off."}),
-                "gpu_id": ("INT", {"default": 0, "min": -1, "max": 63,
-                                   "tooltip": "Vulkan device for ncnn; -1 runs ncnn on the CPU."}),
-                "threads": ("INT", {"default": 4, "min": 1, "max": 64, "tooltip": "ncnn worker threads."}),
-                "uhd": ("BOOLEAN", {"default": False, "tooltip": "RIFE UHD mode: flow at half scale, for 4K input."}),
-                "tta": ("BOOLEAN", {"default": False,
-                                    "tooltip": "RIFE test-time augmentation: slower, a bit cleaner."}),
+                **setting_inputs(InterpolateSettings, "backend", "scene_threshold", "gpu_id", "threads", "uhd", "tta"),
             },
-            "optional": {
-                "target_fps": ("FLOAT", {"default": 0.0, "min": 0.0, "max": 1000.0, "step": 0.001, "tooltip":
-                               "Output frame rate (8 -> 60, 23.976 -> 59.94); 0 uses the multiplier. Output frame "
-                               "k is at exactly k / target_fps s; the clip's duration is kept."}),
-                "loop": ("BOOLEAN", {"default": False, "tooltip":
-                         "Also interpolate from the last frame back to the first, for clips that loop."}),
-                "batch_size": ("INT", {"default": 4, "min": 1, "max": 64, "tooltip":
-                               "torch: frames rendered per network call (halved automatically on out-of-memory)."}),
-                "max_side": ("INT", {"default": 0, "min": 0, "max": 8192, "step": 16, "tooltip":
-                             "torch: above this long side, flow is estimated at a smaller scale (RIFE) or FILM "
-                             "runs on a resized copy; 1280 keeps FILM within memory on full HD. 0 = off."}),
-            },
+            # added later, optional: workflows saved before them load unchanged and run as before
+            "optional": setting_inputs(InterpolateSettings, "target_fps", "loop", "batch_size", "max_side"),
         }
 
     @classmethod
@@ -151,8 +128,9 @@ class RIFEInterpolate:
                 raise UnflickerError(f"backend torch needs a weight file, and {model!r} is an ncnn model folder: "
                                      f"use backend ncnn or auto. {TORCH_LAYOUT}")
             interpolator = torch_interpolator(path, batch_size, max_side, images.shape[1] * images.shape[2])
-        run, frames = interpolate_frames(image_frames(images), multiplier, backend, path, gpu_id, threads, uhd, tta,
-                                         scene_threshold, progress=node_progress(n - 1), total=n,
+        run, frames = interpolate_frames(image_frames(images), multiplier=multiplier, backend=backend, model=path,
+                                         gpu_id=gpu_id, threads=threads, uhd=uhd, tta=tta,
+                                         scene_threshold=scene_threshold, progress=node_progress(n - 1), total=n,
                                          interpolator=interpolator, fps=fps, target_fps=target_fps or None,
                                          loop=loop, batch=batch_size, max_side=max_side)
         count = len(output_positions(n, multiplier, fps, target_fps or None, loop))

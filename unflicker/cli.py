@@ -14,8 +14,8 @@ def _setting(p, flag: str, cls, name: str, help: str | None = None, **kw) -> Non
     spec = cls.spec(name)
     default = kw.pop("default", spec["default"])
     text = help if help is not None else spec["help"].rstrip(".")
-    limits = (", ".join(map(str, spec["choices"])) if spec["choices"] is not None
-              else f"{spec['low']}-{spec['high']}" if spec["low"] is not None and spec["high"] < 10**6 else "")
+    # argparse lists choices itself; a range is shown unless it is only a technical limit (the seed's)
+    limits = f"{spec['low']}..{spec['high']}" if spec["low"] is not None and spec["high"] < 10**6 else ""
     text = "; ".join(t for t in (text, limits) if t)
     if default is not None:
         text = f"{text} (default {default})" if text else f"default {default}"
@@ -50,17 +50,23 @@ def _add_ffmpeg_fix(sub) -> None:
 
 
 def _run_ffmpeg_fix(args) -> int:
-    from . import video
     from .ffmpeg_fix import FFmpegFixSettings, fix_frames
 
     settings = FFmpegFixSettings(deflicker=not args.no_deflicker, size=args.size, mode=args.mode,
                                  deband=not args.no_deband, threshold=args.threshold,
                                  deband_range=args.deband_range, blur=args.blur).validated()
+    return _fix_file(args, "ffmpeg-fix", lambda frames, info, progress: fix_frames(
+        frames, info.width, info.height, info.fps, settings, progress, info.frame_count))
+
+
+def _fix_file(args, desc: str, fix) -> int:
+    """Stream ``args.input`` through ``fix(frames, info, progress)`` into ``args.output`` (``--crf``, ``--preset``)."""
+    from . import video
+
     info, frames = video.iter_frames(args.input)
-    progress, close = _progress("ffmpeg-fix", info.frame_count)
+    progress, close = _progress(desc, info.frame_count)
     try:
-        fixed = fix_frames(frames, info.width, info.height, info.fps, settings, progress, info.frame_count)
-        video.write_video(args.output, fixed, info.fps, crf=args.crf, preset=args.preset)
+        video.write_video(args.output, fix(frames, info, progress), info.fps, crf=args.crf, preset=args.preset)
     finally:
         close()
     print(f"wrote {args.output}")
@@ -88,26 +94,20 @@ def _add_fix(sub) -> None:
 
 
 def _run_fix(args) -> int:
-    from . import video
     from .deflicker import check_settings, deflicker_frames
     from .ffmpeg_fix import FFmpegFixSettings, fix_frames
 
     if args.method == "ffmpeg" and args.mode != "auto":
         raise UnflickerError(f"--mode {args.mode} applies to the flow-guided fix: use --method flow or auto")
     check_settings(args.mode, args.strength, args.window)
-    info, frames = video.iter_frames(args.input)
-    progress, close = _progress(f"fix ({args.method})", info.frame_count)
-    try:
+
+    def fix(frames, info, progress):
         if args.method == "ffmpeg":
-            fixed = fix_frames(frames, info.width, info.height, info.fps, FFmpegFixSettings().validated(), progress,
-                               info.frame_count)
-        else:
-            fixed = deflicker_frames(frames, info.fps, args.mode, args.strength, args.window, progress, info.frame_count)
-        video.write_video(args.output, fixed, info.fps, crf=args.crf, preset=args.preset)
-    finally:
-        close()
-    print(f"wrote {args.output}")
-    return 0
+            return fix_frames(frames, info.width, info.height, info.fps, FFmpegFixSettings().validated(), progress,
+                              info.frame_count)
+        return deflicker_frames(frames, info.fps, args.mode, args.strength, args.window, progress, info.frame_count)
+
+    return _fix_file(args, f"fix ({args.method})", fix)
 
 
 # ---------------------------------------------------------------- compare
@@ -192,9 +192,11 @@ def _add_pose(sub) -> None:
                    help="body weights (default models/openpose/body_pose_model.pth)")
     p.add_argument("--hands", metavar="HAND_WEIGHTS", help="also find hands with this hand_pose_model.pth")
     p.add_argument("--face", metavar="FACE_WEIGHTS", help="also find face landmarks with this facenet.pth")
-    p.add_argument("--resolution", type=int, default=512, help="detection resolution, short side (default 512)")
-    p.add_argument("--strength", type=float, default=0.5, help="smoothing strength 0-1 (default 0.5)")
-    p.add_argument("--hold", type=int, default=2, help="frames a vanished keypoint is kept (default 2)")
+    from .settings import PoseSettings as S
+
+    _setting(p, "--resolution", S, "detect_resolution", "detection resolution, short side")
+    _setting(p, "--strength", S, "smoothing_strength", "smoothing strength")
+    _setting(p, "--hold", S, "hold_missing", "frames a vanished keypoint is kept")
     p.add_argument("--no-smooth", action="store_true", help="raw per-frame keypoints")
     p.add_argument("--device", default="cpu", help="torch device (default cpu)")
     p.set_defaults(func=_run_pose)
@@ -206,18 +208,21 @@ def _run_pose(args) -> int:
     import cv2
 
     from . import video
-    from .openpose import extract_poses, load_body_model, load_face_model, load_hand_model, smoothing_params
+    from .pose import extract_poses, load_body_model, load_face_model, load_hand_model, smoothing_params
+    from .settings import PoseSettings
 
+    PoseSettings(detect_resolution=args.detect_resolution, smoothing_strength=args.smoothing_strength,
+                 hold_missing=args.hold_missing).validated()
     model = load_body_model(args.body, args.device)
     hand_model = load_hand_model(args.hands, args.device) if args.hands else None
     face_model = load_face_model(args.face, args.device) if args.face else None
-    smoothing = None if args.no_smooth else dict(smoothing_params(args.strength), hold=args.hold)
+    smoothing = None if args.no_smooth else dict(smoothing_params(args.smoothing_strength), hold=args.hold_missing)
     info, frames = video.iter_frames(args.input)
     os.makedirs(args.out_dir, exist_ok=True)
     keypoints = []
     progress, close = _progress("pose", info.frame_count)
     try:
-        for i, pose in enumerate(extract_poses(model, frames, args.resolution, smoothing, progress=progress,
+        for i, pose in enumerate(extract_poses(model, frames, args.detect_resolution, smoothing, progress=progress,
                                                total=info.frame_count, hand_model=hand_model,
                                                face_model=face_model)):
             cv2.imwrite(os.path.join(args.out_dir, f"pose_{i:05d}.png"), pose.skeleton[:, :, ::-1])
@@ -398,28 +403,28 @@ def _add_interpolate(sub) -> None:
                                            "flow backend")
     p.add_argument("input")
     p.add_argument("output", help="output file: .mp4, .webp or .gif (fps = input fps x multiplier, or --target-fps)")
-    p.add_argument("--multiplier", type=int, default=2, choices=(2, 4, 8),
-                   help="n frames become n + (n-1)(m-1) (default 2)")
-    p.add_argument("--target-fps", type=float, default=None,
-                   help="output frame rate instead of a multiplier (8 -> 60, 23.976 -> 59.94): frame k at k / F s")
+    from .settings import InterpolateSettings as S
+
+    _setting(p, "--multiplier", S, "multiplier", "n frames become n + (n-1)(m-1)", type=int)
+    _setting(p, "--target-fps", S, "target_fps", "output frame rate instead of a multiplier (8 -> 60, 23.976 -> "
+             "59.94): frame k at exactly k / F s", type=float, default=None)
     p.add_argument("--loop", action="store_true", help="also interpolate the last -> first pair (looping clips)")
     p.add_argument("--model", default=None,
                    help="a weight file for --backend torch (RIFE v4.x / HD v3 .safetensors/.pth/.pkl, FILM "
                         "film_net_fp32.pt) or an ncnn RIFE model folder holding flownet.param + flownet.bin")
-    p.add_argument("--backend", default="auto", choices=("auto", "torch", "ncnn", "flow"),
-                   help="auto: torch for a weight file, ncnn for a model folder (flow if it cannot run, says why), "
-                        "flow without --model (default auto)")
+    _setting(p, "--backend", S, "backend", "auto: torch for a weight file, ncnn for a model folder (flow if it "
+             "cannot run, says why), flow without --model")
     p.add_argument("--device", default="auto", help="torch device: auto (cuda, mps, else cpu), cpu, cuda, cuda:1 ...")
     p.add_argument("--fp16", action="store_true", help="torch: half precision (GPUs)")
-    p.add_argument("--batch", type=int, default=4, help="torch: frames per network call (default 4)")
-    p.add_argument("--max-side", type=int, default=0,
-                   help="torch: estimate flow at a smaller scale above this long side, e.g. 1280 for FILM on HD")
-    p.add_argument("--gpu-id", type=int, default=-1, help="Vulkan device for ncnn; -1 = CPU (default -1)")
-    p.add_argument("--threads", type=int, default=max(1, min(4, os.cpu_count() or 1)), help="ncnn threads")
+    _setting(p, "--batch", S, "batch_size", "torch: frames per network call, halved on out-of-memory", type=int)
+    _setting(p, "--max-side", S, "max_side", "torch: estimate flow at a smaller scale above this long side, e.g. "
+             "1280 for FILM on HD; 0 = off", type=int)
+    _setting(p, "--gpu-id", S, "gpu_id", "Vulkan device for ncnn; -1 = CPU", default=-1)
+    _setting(p, "--threads", S, "threads", "ncnn threads", default=max(1, min(4, os.cpu_count() or 1)))
     p.add_argument("--uhd", action="store_true", help="RIFE UHD mode (for 4K input)")
     p.add_argument("--tta", action="store_true", help="RIFE test-time augmentation (slower)")
-    p.add_argument("--scene-threshold", type=float, default=0.5,
-                   help="cut score 0-1 at which the earlier frame is held instead of blending; 1 = off (default 0.5)")
+    _setting(p, "--scene-threshold", S, "scene_threshold",
+             "cut score at which the earlier frame is held instead of blending; 1 = off")
     p.add_argument("--crf", type=int, default=19)
     p.set_defaults(func=_run_interpolate)
 
@@ -445,10 +450,11 @@ def _run_interpolate(args) -> int:
         import torch
 
         dtype = torch.float16
-    run, out = interpolate_frames(frames, args.multiplier, args.backend, args.model, args.gpu_id, args.threads,
-                                  args.uhd, args.tta, args.scene_threshold, total=info.frame_count, fps=info.fps,
+    run, out = interpolate_frames(frames, multiplier=args.multiplier, backend=args.backend, model=args.model,
+                                  gpu_id=args.gpu_id, threads=args.threads, uhd=args.uhd, tta=args.tta,
+                                  scene_threshold=args.scene_threshold, total=info.frame_count, fps=info.fps,
                                   target_fps=args.target_fps, loop=args.loop, device=_torch_device(args.device),
-                                  dtype=dtype, batch=args.batch, max_side=args.max_side)
+                                  dtype=dtype, batch=args.batch_size, max_side=args.max_side)
     print(f"backend: {run.backend}", file=sys.stderr)
     count = len(output_positions(info.frame_count, args.multiplier, info.fps, args.target_fps, args.loop))
     fps = args.target_fps or info.fps * args.multiplier

@@ -189,21 +189,12 @@ def _iter_raw(path: str, kind: str, force_rate: float, folder_fps: float) -> Ite
     ]
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
-        nbytes = info.width * info.height * 3
-        while True:
-            buf = ffmpeg._read_exact(proc.stdout, nbytes)
-            if buf is None:
-                break
-            yield np.frombuffer(buf, np.uint8).reshape(info.height, info.width, 3)
+        yield from ffmpeg.read_frames(proc.stdout, info.width, info.height)
         proc.wait()
         if proc.returncode != 0:
             raise UnflickerError(f"ffmpeg could not decode {os.path.basename(path)!r}: {ffmpeg._tail(proc.stderr.read())}")
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        proc.stdout.close()
-        proc.stderr.close()
+        ffmpeg.stop(proc)
 
 
 def _resample(frames: Iterable[np.ndarray], src_fps: float, dst_fps: float) -> Iterator[np.ndarray]:
