@@ -174,3 +174,25 @@ def test_workflows_saved_before_the_new_inputs_still_load(pack):
     assert (inputs["multiplier"], inputs["target_fps"], inputs["loop"], inputs["max_side"]) == (4, 0.0, False, 0)
     node["widgets_values"] = node["widgets_values"][:8]  # a required widget missing is still an error
     assert "8 widget values saved" in check_workflow(ui, info, files_known=False)[0]
+
+
+@pytest.mark.usefixtures("one_torch_thread")
+def test_interrupt_stops_the_torch_backend(node_mod, rife_root, fi_root, monkeypatch):
+    import comfy.model_management
+
+    from interp_weights import save, tiny_v4, v4_file_state
+
+    save(v4_file_state(tiny_v4("4.17"), "comfy"), os.path.join(fi_root, "rife_v4.18.safetensors"))
+    calls = []
+
+    def interrupt():
+        calls.append(1)
+        if len(calls) >= 2:
+            raise comfy.model_management.InterruptProcessingException()
+
+    monkeypatch.setattr(comfy.model_management, "throw_exception_if_processing_interrupted", interrupt)
+    clip = as_image(moving_clip("pan", frames=6, height=32, width=32))
+    with pytest.raises(comfy.model_management.InterruptProcessingException):
+        node_mod.RIFEInterpolate().interpolate(clip, 8.0, 2, "rife_v4.18.safetensors", "torch", **SETTINGS,
+                                               batch_size=1)
+    assert len(calls) == 2
