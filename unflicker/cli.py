@@ -64,12 +64,20 @@ def _fix_file(args, desc: str, fix) -> int:
     from . import video
 
     info, frames = video.iter_frames(args.input)
-    progress, close = _progress(desc, info.frame_count)
+    return _encode(desc, info.frame_count, args.output, lambda progress: fix(frames, info, progress), info.fps,
+                   crf=args.crf, preset=args.preset)
+
+
+def _encode(desc: str, total: int, output: str, make_frames, fps: float, **options) -> int:
+    """Write ``make_frames(progress)`` to ``output`` with a progress bar; ``options`` go to video.write_video."""
+    from . import video
+
+    progress, close = _progress(desc, total)
     try:
-        video.write_video(args.output, fix(frames, info, progress), info.fps, crf=args.crf, preset=args.preset)
+        video.write_video(output, make_frames(progress), fps, **options)
     finally:
         close()
-    print(f"wrote {args.output}")
+    print(f"wrote {output}")
     return 0
 
 
@@ -129,14 +137,9 @@ def _run_compare(args) -> int:
     info_a, frames_a = video.iter_frames(args.a)
     info_b, frames_b = video.iter_frames(args.b)
     total = max(info_a.frame_count, info_b.frame_count)
-    progress, close = _progress("compare", total)
-    try:
-        stacked = side_by_side(frames_a, frames_b, *args.labels, progress=progress, total=total)
-        video.write_video(args.output, stacked, slowed_fps(info_a.fps, args.slow), crf=args.crf)
-    finally:
-        close()
-    print(f"wrote {args.output}")
-    return 0
+    return _encode("compare", total, args.output,
+                   lambda progress: side_by_side(frames_a, frames_b, *args.labels, progress=progress, total=total),
+                   slowed_fps(info_a.fps, args.slow), crf=args.crf)
 
 
 # ---------------------------------------------------------------- analyze
