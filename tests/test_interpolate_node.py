@@ -83,9 +83,18 @@ def test_node_errors(pack, node_mod, rife_root):
         node.interpolate(two, 8.0, 2, "../elsewhere", "ncnn", **SETTINGS)
 
 
-def test_interrupt_stops_the_loop(node_mod, rife_root, monkeypatch):
+@pytest.mark.usefixtures("one_torch_thread")
+@pytest.mark.parametrize("backend", ["flow", "torch"])
+def test_interrupt_stops_the_loop(node_mod, rife_root, monkeypatch, backend):
     import comfy.model_management
 
+    model = node_mod.NO_MODELS
+    if backend == "torch":
+        from interp_weights import save, tiny_v4, v4_file_state
+
+        model = "rife_v4.18.safetensors"
+        os.makedirs(rife_root)
+        save(v4_file_state(tiny_v4("4.17"), "comfy"), os.path.join(rife_root, model))
     calls = []
 
     def interrupt():
@@ -96,7 +105,7 @@ def test_interrupt_stops_the_loop(node_mod, rife_root, monkeypatch):
     monkeypatch.setattr(comfy.model_management, "throw_exception_if_processing_interrupted", interrupt)
     clip = as_image(moving_clip("pan", frames=6, height=32, width=48))
     with pytest.raises(comfy.model_management.InterruptProcessingException):
-        node_mod.RIFEInterpolate().interpolate(clip, 8.0, 2, node_mod.NO_MODELS, "flow", **SETTINGS)
+        node_mod.RIFEInterpolate().interpolate(clip, 8.0, 2, model, backend, **SETTINGS, batch_size=1)
     assert len(calls) == 2
 
 
@@ -175,24 +184,3 @@ def test_workflows_saved_before_the_new_inputs_still_load(pack):
     node["widgets_values"] = node["widgets_values"][:8]  # a required widget missing is still an error
     assert "8 widget values saved" in check_workflow(ui, info, files_known=False)[0]
 
-
-@pytest.mark.usefixtures("one_torch_thread")
-def test_interrupt_stops_the_torch_backend(node_mod, rife_root, fi_root, monkeypatch):
-    import comfy.model_management
-
-    from interp_weights import save, tiny_v4, v4_file_state
-
-    save(v4_file_state(tiny_v4("4.17"), "comfy"), os.path.join(fi_root, "rife_v4.18.safetensors"))
-    calls = []
-
-    def interrupt():
-        calls.append(1)
-        if len(calls) >= 2:
-            raise comfy.model_management.InterruptProcessingException()
-
-    monkeypatch.setattr(comfy.model_management, "throw_exception_if_processing_interrupted", interrupt)
-    clip = as_image(moving_clip("pan", frames=6, height=32, width=32))
-    with pytest.raises(comfy.model_management.InterruptProcessingException):
-        node_mod.RIFEInterpolate().interpolate(clip, 8.0, 2, "rife_v4.18.safetensors", "torch", **SETTINGS,
-                                               batch_size=1)
-    assert len(calls) == 2

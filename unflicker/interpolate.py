@@ -352,12 +352,7 @@ class TorchInterpolator:
                 if self.midpoint_only:
                     out = self._bisect(jobs)
                 else:
-                    pairs = {}
-                    for pid, a, b, _ in jobs:
-                        pairs.setdefault(pid, (a, b))
-                    ids = list(pairs)
-                    a = self._frames([pairs[p][0] for p in ids])
-                    b = self._frames([pairs[p][1] for p in ids])
+                    ids, a, b = self._pair_tensors(jobs)
                     index = {p: i for i, p in enumerate(ids)}
                     sel = self.torch.tensor([index[j[0]] for j in jobs], device=self.device)
                     t = self.torch.tensor([float(j[3]) for j in jobs], device=self.device, dtype=self.dtype)
@@ -371,16 +366,19 @@ class TorchInterpolator:
                 self.scale /= 2
                 self._note(f"out of memory at batch 1: flow scale lowered to {self.scale:.3g}")
 
-    def _bisect(self, jobs: list):
-        """Midpoint networks: the frame at each job's t (nearest 1/64) by halving [0, 1] towards it."""
-        from fractions import Fraction
-
+    def _pair_tensors(self, jobs: list):
+        """(pair ids in order, first frames, second frames) of the distinct pairs in ``jobs``, as network input."""
         pairs = {}
         for pid, a, b, _ in jobs:
             pairs.setdefault(pid, (a, b))
         ids = list(pairs)
-        a = self._frames([pairs[p][0] for p in ids])
-        b = self._frames([pairs[p][1] for p in ids])
+        return ids, self._frames([pairs[p][0] for p in ids]), self._frames([pairs[p][1] for p in ids])
+
+    def _bisect(self, jobs: list):
+        """Midpoint networks: the frame at each job's t (nearest 1/64) by halving [0, 1] towards it."""
+        from fractions import Fraction
+
+        ids, a, b = self._pair_tensors(jobs)
         known = {}
         for i, p in enumerate(ids):
             known[(p, Fraction(0))] = a[i]
