@@ -8,9 +8,10 @@ import uuid
 import folder_paths
 
 from ..unflicker.compare import side_by_side, slowed_fps
+from ..unflicker.settings import SideBySideSettings
 from ..unflicker.video import write_video
 from .comfy_bridge import check_image, frames_to_image, image_frames, node_progress
-from .inputs import IMAGES, fps_input
+from .inputs import IMAGES, fps_input, setting_input
 from .video_io import video_mime
 
 PREVIEW_CRF = 23  # a preview only: smaller file, quick to encode
@@ -34,8 +35,7 @@ class SideBySide:
                 "label_a": ("STRING", {"default": "before"}),
                 "label_b": ("STRING", {"default": "after"}),
                 "fps": fps_input("Frame rate of the clips; the output plays at fps / slow_motion."),
-                "slow_motion": ("FLOAT", {"default": 1.0, "min": 1.0, "max": 16.0, "step": 0.5,
-                                          "tooltip": "Playback slow-down factor; 4 shows flicker best (1/4 speed)."}),
+                "slow_motion": setting_input(SideBySideSettings, "slow_motion"),
             },
         }
 

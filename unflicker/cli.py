@@ -124,7 +124,9 @@ def _add_compare(sub) -> None:
     p.add_argument("a")
     p.add_argument("b")
     p.add_argument("output")
-    p.add_argument("--slow", type=float, default=4.0, help="slow-motion factor, 1-16 (default 4: quarter speed)")
+    from .settings import SideBySideSettings as S
+
+    _setting(p, "--slow", S, "slow_motion", "slow-motion factor (4: quarter speed)", default=4.0)
     p.add_argument("--labels", nargs=2, default=("before", "after"), metavar=("A", "B"))
     p.add_argument("--crf", type=int, default=18)
     p.set_defaults(func=_run_compare)
@@ -139,7 +141,7 @@ def _run_compare(args) -> int:
     total = max(info_a.frame_count, info_b.frame_count)
     return _encode("compare", total, args.output,
                    lambda progress: side_by_side(frames_a, frames_b, *args.labels, progress=progress, total=total),
-                   slowed_fps(info_a.fps, args.slow), crf=args.crf)
+                   slowed_fps(info_a.fps, args.slow_motion), crf=args.crf)
 
 
 # ---------------------------------------------------------------- analyze

@@ -183,3 +183,10 @@ class PoseSettings(Settings):
     hold_missing: int = setting(2, 0, 10, help=(
         "With smoothing on, keep a keypoint that vanishes for up to this many frames, so limbs do not blink on "
         "and off."))
+
+
+# ---------------------------------------------------------------- side by side (unflicker.compare)
+@dataclass(frozen=True)
+class SideBySideSettings(Settings):
+    slow_motion: float = setting(1.0, 1.0, 16.0, step=0.5, label="slow",
+                                 help="Playback slow-down factor; 4 shows flicker best (1/4 speed).")

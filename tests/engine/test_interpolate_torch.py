@@ -20,6 +20,8 @@ from unflicker.synthetic import moving_clip
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 REAL_CLIPS = os.path.join(os.path.expanduser("~"), ".cache", "unflicker-real-clips")
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+SHARED = os.path.join(os.path.dirname(REPO), "shared")  # beside the checkout, as the benches expect
 
 
 def clip(n, size=64, seed=2):
@@ -213,8 +215,8 @@ def test_real_rife_hdv3_beats_flow_and_blend_on_a_synthetic_pan(hdv3):
 def test_real_rife_hdv3_beats_flow_and_blend_on_real_video(hdv3):
     path = os.path.join(REAL_CLIPS, "api_kling_v3_video-1.webp")
     if not os.path.isfile(path):
-        subprocess.run([sys.executable, os.path.join(os.path.dirname(__file__), "..", "..", "shared", "corpus",
-                                                     "real_clips.py")], capture_output=True, timeout=300)
+        subprocess.run([sys.executable, os.path.join(SHARED, "corpus", "real_clips.py")], capture_output=True,
+                       timeout=300)
     if not os.path.isfile(path):
         pytest.skip(f"real clip not available: {path} (python ../shared/corpus/real_clips.py fetches it)")
     from unflicker import video
