@@ -15,8 +15,8 @@ from ..unflicker.errors import UnflickerError
 from ..unflicker.interpolate import (MODEL_LAYOUT, TORCH_EXTENSIONS, TORCH_LAYOUT, TorchInterpolator,
                                      interpolate_frames, is_torch_model, output_positions)
 from ..unflicker.interpolation_models import load_model
-from .comfy_bridge import check_image, frames_to_image, image_frames, node_progress
 from ..unflicker.settings import InterpolateSettings
+from .comfy_bridge import check_image, frames_to_image, image_frames, node_progress
 from .inputs import IMAGES, fps_input, setting_input, setting_inputs
 from .model_folders import ModelNotFound, ModelSource, folders, register
 
