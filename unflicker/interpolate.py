@@ -1,22 +1,28 @@
-"""Frame interpolation: RIFE through rife-ncnn-vulkan, or a weight-free optical-flow fallback.
+"""Frame interpolation: RIFE and FILM in PyTorch, RIFE through rife-ncnn-vulkan, or a weight-free optical flow.
 
-``interpolate_frames`` streams: only the current pair of frames is in flight, so RAM does not grow with the clip.
-Between input frames k and k+1 it emits m-1 new frames at timesteps j/m, giving n + (n-1)(m-1) frames in all, the
-originals at positions k*m. Pairs across a scene cut are never blended (the earlier frame is held, so no ghost),
-and near-duplicate pairs skip the model (the earlier frame is repeated).
+``interpolate_frames`` streams: only the current pairs of frames are in flight, so RAM does not grow with the
+clip. Output frame k shows the clip at position k * step (in input frames): step 1/m for a multiplier (n + (n-1)(m-1)
+frames, originals at k*m), or fps / target_fps for a target rate (round(n * target / fps) frames, frame k at exactly
+k / target_fps seconds; where that is an input frame's time, the original is output). ``loop`` also interpolates
+the last -> first pair, for clips that repeat. Pairs across a scene cut are never blended (the earlier frame is
+held, so no ghost), and near-duplicate pairs skip the model (the earlier frame is repeated).
 
 Backends:
+  torch RIFE v4.x (any timestep), RIFE HD v3 and FILM (midpoint networks: bisection to the nearest 1/64) from the
+        weight files users have (unflicker.interpolation_models), on any torch device, in batches.
   ncnn  RIFE (an ncnn model folder, e.g. ``rife-v4.6/`` holding flownet.param + flownet.bin) on a Vulkan device
         (gpu_id >= 0) or ncnn's CPU path (gpu_id -1).
   flow  DIS optical flow both ways, flows to the intermediate time approximated from them, occlusion-aware
         bidirectional warping and blending. Needs no weights and always works.
-  auto  ncnn when a model and a device are usable, else flow; the reason is reported, never swallowed.
+  auto  torch for a weight file; ncnn for a model folder when it and a device are usable, else flow (the reason
+        is reported, never swallowed); flow without a model.
 """
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import Iterable, Iterator, Optional
 
 import cv2
@@ -35,6 +41,10 @@ BACKENDS = InterpolateSettings.spec("backend")["choices"]
 MODEL_FILES = ("flownet.param", "flownet.bin")
 MODEL_LAYOUT = ("<model folder>/flownet.param + <model folder>/flownet.bin (an ncnn RIFE model such as rife-v4.6/, "
                 "keep its folder name: the version in it picks the padding)")
+# weight files of the torch backend: interpolation_models.EXTENSIONS (not imported here: it imports torch)
+TORCH_EXTENSIONS = (".safetensors", ".pth", ".pkl", ".pt", ".ckpt")
+TORCH_LAYOUT = ("Weight files (RIFE v4.x, RIFE HD v3, FILM) go in models/frame_interpolation/ (or models/rife/) "
+                "as .safetensors, .pth/.pkl state dicts or FILM's TorchScript film_net_fp32.pt")
 VULKAN_HELP = "apt-get install libvulkan1 mesa-vulkan-drivers, or use gpu_id -1 (ncnn on CPU) or backend flow"
 # two frames are the same picture (a held frame, a re-encode) when their mean absolute difference (0..255) is at
 # most DUPLICATE_MAD and almost no pixel moved by more than a codec's noise: a small object moving over a still
@@ -228,10 +238,233 @@ def load_ncnn(model_dir: str, gpu_id: int = -1, threads: int = 2, uhd: bool = Fa
     return _loaded[key]
 
 
+# ---------------------------------------------------------------- torch
+def is_torch_model(path: Optional[str]) -> bool:
+    """A weight file for the torch backend (an ncnn model is a folder)."""
+    return bool(path) and os.path.isfile(path) and path.lower().endswith(TORCH_EXTENSIONS)
+
+
+def is_out_of_memory(exc: BaseException) -> bool:
+    import torch
+
+    oom = getattr(torch, "OutOfMemoryError", None) or getattr(torch.cuda, "OutOfMemoryError", ())
+    return isinstance(exc, oom) or (isinstance(exc, RuntimeError) and "out of memory" in str(exc).lower())
+
+
+class TorchInterpolator:
+    """RIFE v4 / RIFE HD v3 / FILM networks on a torch device.
+
+    Jobs of whole pairs are rendered in batches of ``batch`` network evaluations. v4 RIFE renders each timestep
+    directly; midpoint networks (HD v3, FILM) reach t (rounded to the nearest 1/64) by recursive bisection,
+    sharing the midpoints between the frames of one pair. ``max_side``: frames whose long side exceeds it get
+    their flow estimated at a smaller scale (RIFE: 1/2, 1/4, 1/8; FILM, which has no such scale, runs on a
+    copy resized to max_side). Out of memory halves the batch, then the scale, and says so in ``notes``."""
+
+    name = "torch"
+
+    def __init__(self, net, device="cpu", dtype=None, batch: int = 4, max_side: int = 0):
+        import torch
+
+        check_range("batch", batch, 1, 256)
+        check_range("max_side", max_side, 0, 16384)
+        self.torch = torch
+        self.net = net
+        self.device = torch.device(device)
+        self.dtype = dtype or torch.float32
+        self.batch = batch
+        self.max_side = max_side
+        self.scale = 1.0  # flow scale chosen for the current frame size; lowered on out-of-memory
+        self._scale_for = None
+        self.notes: list[str] = []
+        self.midpoint_only = bool(getattr(net, "midpoint_only", False))
+        self.description = (f"torch {getattr(net, 'description', type(net).__name__)} on {self.device}"
+                            f"{', fp16' if self.dtype == torch.float16 else ''}, batch {batch}"
+                            + (f", max_side {max_side}" if max_side else ""))
+
+    # -- one batch of (a, b, t) through the network, splitting the batch on out-of-memory
+    def _frames(self, arrays: list) -> "torch.Tensor":
+        torch = self.torch
+        x = torch.from_numpy(np.stack(arrays)).to(self.device).permute(0, 3, 1, 2).to(self.dtype) / 255.0
+        if self.scale < 1.0 and self.net.kind == "film":  # FILM: work on a smaller copy
+            h, w = x.shape[-2:]
+            x = torch.nn.functional.interpolate(x, size=(max(1, round(h * self.scale)), max(1, round(w * self.scale))),
+                                                mode="area")
+        from .interpolation_models.rife import pad_to
+
+        return pad_to(x, self.net.pad_multiple(self.scale))
+
+    def _run(self, a, b, t):
+        torch = self.torch
+        outs, i = [], 0
+        self.net.scale = self.scale
+        while i < len(a):
+            n = min(self.batch, len(a) - i)
+            try:
+                with torch.inference_mode():
+                    if self.midpoint_only:
+                        out = self.net(a[i:i + n], b[i:i + n])
+                    else:
+                        out = self.net(a[i:i + n], b[i:i + n], t[i:i + n])
+            except Exception as exc:  # noqa: BLE001 - only out-of-memory is handled, the rest re-raised
+                if not is_out_of_memory(exc):
+                    raise
+                self._free()
+                if self.batch > 1:
+                    self.batch = max(1, self.batch // 2)
+                    self._note(f"out of memory: batch halved to {self.batch}")
+                    continue
+                raise _ScaleDown() from exc
+            outs.append(out)
+            i += n
+        return torch.cat(outs, 0)
+
+    def _free(self):
+        if self.device.type == "cuda":
+            self.torch.cuda.empty_cache()
+        elif self.device.type == "mps" and hasattr(self.torch, "mps"):
+            self.torch.mps.empty_cache()
+
+    def _note(self, message: str):
+        if message not in self.notes:
+            self.notes.append(message)
+
+    def _choose_scale(self, h: int, w: int):
+        if self._scale_for == (h, w):
+            return
+        self._scale_for = (h, w)
+        self.scale = 1.0
+        if self.max_side and max(h, w) > self.max_side:
+            if self.net.kind == "film":
+                self.scale = self.max_side / max(h, w)
+            else:  # RIFE's flow pyramid takes powers of two
+                while max(h, w) * self.scale > self.max_side and self.scale > 0.125:
+                    self.scale /= 2
+            self._note(f"frames {w}x{h} over max_side {self.max_side}: flow at scale {self.scale:.3g}")
+
+    def render(self, jobs: list) -> list:
+        """jobs: [(pair id, frame a, frame b, t)] -> frames (uint8 RGB), in order."""
+        if not jobs:
+            return []
+        h, w = jobs[0][1].shape[:2]
+        self._choose_scale(h, w)
+        while True:
+            try:
+                if self.midpoint_only:
+                    out = self._bisect(jobs)
+                else:
+                    ids, a, b = self._pair_tensors(jobs)
+                    index = {p: i for i, p in enumerate(ids)}
+                    sel = self.torch.tensor([index[j[0]] for j in jobs], device=self.device)
+                    t = self.torch.tensor([float(j[3]) for j in jobs], device=self.device, dtype=self.dtype)
+                    out = self._run(a[sel], b[sel], t)
+                return self._to_uint8(out, h, w)
+            except _ScaleDown:
+                if self.scale <= 0.125:
+                    raise UnflickerError(f"out of memory on {self.device} even at batch 1 and flow scale "
+                                         f"{self.scale:.3g} for {w}x{h} frames: lower max_side or free memory "
+                                         "(close other models)") from None
+                self.scale /= 2
+                self._note(f"out of memory at batch 1: flow scale lowered to {self.scale:.3g}")
+
+    def _pair_tensors(self, jobs: list):
+        """(pair ids in order, first frames, second frames) of the distinct pairs in ``jobs``, as network input."""
+        pairs = {}
+        for pid, a, b, _ in jobs:
+            pairs.setdefault(pid, (a, b))
+        ids = list(pairs)
+        return ids, self._frames([pairs[p][0] for p in ids]), self._frames([pairs[p][1] for p in ids])
+
+    def _bisect(self, jobs: list):
+        """Midpoint networks: the frame at each job's t (nearest 1/64) by halving [0, 1] towards it."""
+        from fractions import Fraction
+
+        ids, a, b = self._pair_tensors(jobs)
+        known = {}
+        for i, p in enumerate(ids):
+            known[(p, Fraction(0))] = a[i]
+            known[(p, Fraction(1))] = b[i]
+        paths = []
+        for pid, _, _, t in jobs:
+            target = Fraction(round(float(t) * 64), 64)
+            lo, hi, path = Fraction(0), Fraction(1), []
+            while target not in (lo, hi):
+                mid = (lo + hi) / 2
+                path.append((lo, hi, mid))
+                lo, hi = (lo, mid) if target < mid else (mid, hi)
+            paths.append((pid, target, path))
+        for depth in range(6):  # one batched network pass per bisection level
+            need = {}
+            for pid, _, path in paths:
+                if depth < len(path) and (pid, path[depth][2]) not in known:
+                    need[(pid, path[depth][2])] = (known[(pid, path[depth][0])], known[(pid, path[depth][1])])
+            if need:
+                mids = self._run(self.torch.stack([v[0] for v in need.values()]),
+                                 self.torch.stack([v[1] for v in need.values()]), None)
+                known.update(zip(need, mids))
+        return self.torch.stack([known[(pid, target)] for pid, target, _ in paths])
+
+    def _to_uint8(self, out, h: int, w: int) -> list:
+        torch = self.torch
+        if self.scale < 1.0 and self.net.kind == "film":
+            sh, sw = max(1, round(h * self.scale)), max(1, round(w * self.scale))
+            out = torch.nn.functional.interpolate(out[:, :, :sh, :sw].float(), size=(h, w), mode="bilinear",
+                                                  align_corners=False)
+        pixels = (out[:, :, :h, :w].float().clamp(0.0, 1.0) * 255.0).round().to(torch.uint8)
+        return list(pixels.permute(0, 2, 3, 1).cpu().numpy())
+
+
+class _ScaleDown(Exception):
+    """Out of memory at batch 1: retry the render at a smaller flow scale."""
+
+
+class _PairRenderer:
+    """ncnn and flow interpolators (one pair at a time) behind the batch ``render`` interface."""
+
+    def __init__(self, interp):
+        self.interp = interp
+        self.description = interp.description
+        self.name = interp.name
+        self.notes: list[str] = []
+
+    def render(self, jobs: list) -> list:
+        out, current = [], None
+        for pid, a, b, t in jobs:
+            if pid != current:
+                self.interp.begin_pair(a, b)
+                current = pid
+            out.append(self.interp.at(float(t)))
+        return out
+
+
+_loaded_torch: dict = {}
+
+
+def load_torch(model: str, device="cpu", dtype=None, batch: int = 4, max_side: int = 0) -> TorchInterpolator:
+    """TorchInterpolator for a weight file; the network is kept loaded while the file is unchanged."""
+    import torch
+
+    from .interpolation_models import load_model
+
+    stat = os.stat(model)
+    key = (os.path.abspath(model), stat.st_mtime_ns, stat.st_size, str(device), dtype)
+    if key not in _loaded_torch:
+        _loaded_torch.clear()
+        _loaded_torch[key] = load_model(model).to(device=torch.device(device), dtype=dtype or torch.float32)
+    return TorchInterpolator(_loaded_torch[key], device, dtype, batch, max_side)
+
+
 def open_backend(backend: str = "auto", model: Optional[str] = None, gpu_id: int = -1, threads: int = 2,
-                 uhd: bool = False, tta: bool = False):
-    """Return (interpolator, report line). ``ncnn`` asked for explicitly raises when it cannot run."""
+                 uhd: bool = False, tta: bool = False, device="cpu", dtype=None, batch: int = 4,
+                 max_side: int = 0):
+    """Return (interpolator, report line). ``ncnn``/``torch`` asked for explicitly raise when they cannot run;
+    ``auto`` runs torch for a weight file, ncnn for a model folder (flow if ncnn cannot run), flow without one."""
     check_choice("backend", backend, BACKENDS)
+    if backend == "torch" or (backend == "auto" and is_torch_model(model)):
+        if not model or not os.path.isfile(model):
+            raise UnflickerError(f"backend torch needs a weight file ({', '.join(TORCH_EXTENSIONS)}); got "
+                                 f"{model!r}. {TORCH_LAYOUT}")
+        interp = load_torch(model, device, dtype, batch, max_side)
+        return interp, interp.description
     if backend == "flow":
         interp = FlowInterpolator()
         return interp, interp.description
@@ -252,6 +485,32 @@ def open_backend(backend: str = "auto", model: Optional[str] = None, gpu_id: int
         return interp, f"{interp.description}; ncnn not used: {exc}"
 
 
+# ---------------------------------------------------------------- timing
+def as_fraction(fps) -> Fraction:
+    """An exact frame rate from a float such as 23.976 (-> 2997/125) or 29.97002997 (-> 30000/1001)."""
+    if isinstance(fps, Fraction):
+        return fps
+    check_range("fps", float(fps), 0.01, 10000.0)
+    return Fraction(fps).limit_denominator(100000)
+
+
+def output_positions(n: int, multiplier: int = 2, fps=None, target_fps=None, loop: bool = False) -> list:
+    """Where each output frame sits, in input frames (Fractions): output k shows the clip at k * step.
+
+    ``multiplier``: step 1/m, n + (n-1)(m-1) frames (n*m with ``loop``: the last -> first pair too).
+    ``target_fps``: step fps/target_fps, round(n * target_fps / fps) frames, so output frame k is at exactly
+    k / target_fps seconds and the duration n / fps is kept within one output frame."""
+    if not n:
+        return []
+    if target_fps:
+        step = as_fraction(fps) / as_fraction(target_fps)
+        count = max(1, round(n / step))
+    else:
+        step = Fraction(1, multiplier)
+        count = n * multiplier if loop else (n - 1) * multiplier + 1
+    return [k * step for k in range(count)]
+
+
 # ---------------------------------------------------------------- streaming
 @dataclass
 class InterpolationRun:
@@ -263,66 +522,132 @@ class InterpolationRun:
     interpolated: int = 0
     cuts: list[int] = field(default_factory=list)  # index of the first frame of each new shot
     duplicates: int = 0
+    target_fps: float = 0.0
+    loop: bool = False
+    frames_out: int = 0
+    notes: list[str] = field(default_factory=list)  # out-of-memory retries, flow scale
 
     def summary(self) -> str:
-        return (f"{self.backend}; x{self.multiplier}; {self.pairs} pairs: {self.interpolated} interpolated, "
+        rate = f"{self.target_fps:g} fps" if self.target_fps else f"x{self.multiplier}"
+        return (f"{self.backend}; {rate}{', loop' if self.loop else ''}; {self.pairs} pairs: "
+                f"{self.interpolated} interpolated, "
                 f"{len(self.cuts)} scene cut(s) held{' at ' + str(self.cuts) if self.cuts else ''}, "
-                f"{self.duplicates} near-duplicate(s) repeated")
+                f"{self.duplicates} near-duplicate(s) repeated"
+                + ("; " + "; ".join(self.notes) if self.notes else ""))
 
 
 def interpolate_frames(frames: Iterable[np.ndarray], multiplier: int = 2, backend: str = "auto",
                        model: Optional[str] = None, gpu_id: int = -1, threads: int = 2, uhd: bool = False,
                        tta: bool = False, scene_threshold: float = 0.5, duplicate_mad: float = DUPLICATE_MAD,
                        progress: Optional[ProgressFn] = None, total: int = 0,
-                       interpolator=None) -> tuple[InterpolationRun, Iterator[tuple[np.ndarray, dict]]]:
-    """Stream ``frames`` (uint8 RGB) at ``multiplier`` times the rate.
+                       interpolator=None, *, fps=None, target_fps=None, loop: bool = False, device="cpu",
+                       dtype=None, batch: int = 4,
+                       max_side: int = 0) -> tuple[InterpolationRun, Iterator[tuple[np.ndarray, dict]]]:
+    """Stream ``frames`` (uint8 RGB) at ``multiplier`` times the rate, or at ``target_fps`` (needs ``fps``).
 
     Returns (run, iterator of (frame, meta)); ``run.backend`` says which backend runs, decided here, before any
-    frame is read. meta: {"index": output index, "source": k, "t": timestep in 0..1 from frame k,
-    "kind": "original" | "interpolated" | "held_cut" | "repeated_duplicate"}. ``scene_threshold`` >= 1 turns cut
-    detection off. ``total`` (input frame count, if known) drives ``progress`` per input pair.
+    frame is read. meta: {"index": output index, "source": k, "t": timestep in 0..1 from frame k (a Fraction),
+    "time": position in input frames, "kind": "original" | "interpolated" | "held_cut" | "repeated_duplicate" |
+    "held_end"}. ``loop`` interpolates the last -> first pair as well (a seamless loop). ``scene_threshold`` >= 1
+    turns cut detection off. ``total`` (input frame count, if known) drives ``progress`` per input pair.
+    torch backend: ``device``/``dtype`` place the network, ``batch`` network evaluations run at once.
     """
-    check_choice("multiplier", multiplier, MULTIPLIERS)
+    if target_fps:
+        if not fps:
+            raise UnflickerError("target_fps needs the input fps")
+        check_range("target_fps", float(target_fps), 0.01, 10000.0)
+        if as_fraction(target_fps) < as_fraction(fps):
+            raise UnflickerError(f"target_fps {target_fps:g} is below the input's {float(fps):g} fps: interpolation "
+                                 "adds frames; drop frames with a frame-rate conversion instead")
+    else:
+        check_choice("multiplier", multiplier, MULTIPLIERS)
     check_range("scene_threshold", scene_threshold, 0.0, 1.0)
     check_range("duplicate_mad", duplicate_mad, 0.0, 255.0)
     if interpolator is None:
-        interpolator, line = open_backend(backend, model, gpu_id, threads, uhd, tta)
+        interpolator, line = open_backend(backend, model, gpu_id, threads, uhd, tta, device, dtype, batch, max_side)
     else:
         line = interpolator.description
-    run = InterpolationRun(line, multiplier)
-    return run, _stream(iter(frames), multiplier, interpolator, scene_threshold, duplicate_mad, progress, total, run)
+    renderer = interpolator if hasattr(interpolator, "render") else _PairRenderer(interpolator)
+    run = InterpolationRun(line, multiplier, target_fps=float(target_fps or 0), loop=loop)
+    if target_fps:
+        step = as_fraction(fps) / as_fraction(target_fps)
+    else:
+        step = Fraction(1, multiplier)
+    # torch renders several pairs per batch; ncnn and flow stream one pair at a time
+    per_flush = getattr(renderer, "batch", 1)
+    stream = _stream(iter(frames), step, bool(target_fps), loop, renderer, scene_threshold, duplicate_mad,
+                     progress, total, run, per_flush)
+    return run, stream
 
 
-def _stream(frames: Iterator[np.ndarray], m: int, interp, scene_threshold: float, duplicate_mad: float,
-            progress, total: int, run: InterpolationRun) -> Iterator[tuple[np.ndarray, dict]]:
-    prev = _check_frame(next(frames, None), 0, None)
+def _stream(frames: Iterator[np.ndarray], step: Fraction, exact_count: bool, loop: bool, renderer,
+            scene_threshold: float, duplicate_mad: float, progress, total: int, run: InterpolationRun,
+            batch: int) -> Iterator[tuple[np.ndarray, dict]]:
+    first = prev = _check_frame(next(frames, None), 0, None)
     if prev is None:
         raise UnflickerError("interpolation needs at least 2 frames; got none")
-    out_index = 0
-    k = 0
-    for k, cur in enumerate(frames, start=1):
-        cur = _check_frame(cur, k, prev.shape)
-        yield prev, {"index": out_index, "source": k - 1, "t": 0.0, "kind": "original"}
-        out_index += 1
-        kind = _pair_kind(prev, cur, scene_threshold, duplicate_mad)
+    pending: list = []  # (frame or None, meta, job index) in output order
+    jobs: list = []
+    k = 0  # next output index
+    i = 0  # index of ``prev``
+
+    def flush():
+        rendered = renderer.render(jobs)
+        for frame, meta, j in pending:
+            yield (rendered[j] if frame is None else frame), meta
+        pending.clear()
+        jobs.clear()
+        for note in getattr(renderer, "notes", ()):
+            if note not in run.notes:
+                run.notes.append(note)
+
+    def pair(a, b, src, upto, limit=None):
+        """Queue the outputs in [src, upto) for the pair (a, b) that starts at input frame src."""
+        nonlocal k
+        kind = None
+        while k * step < upto and (limit is None or k < limit):
+            t = k * step - src
+            meta = {"index": k, "source": src, "t": t, "time": k * step}
+            if t == 0:
+                pending.append((a, dict(meta, kind="original"), None))
+            else:
+                if kind is None:
+                    kind = _pair_kind(a, b, scene_threshold, duplicate_mad)
+                    if kind == "held_cut":
+                        run.cuts.append(src + 1)  # with loop, n for the last -> first pair
+                if kind == "interpolated":
+                    pending.append((None, dict(meta, kind=kind), len(jobs)))
+                    jobs.append((src, a, b, t))
+                else:
+                    pending.append((a, dict(meta, kind=kind), None))
+            k += 1
         run.pairs += 1
         if kind == "interpolated":
-            interp.begin_pair(prev, cur)
             run.interpolated += 1
-        elif kind == "held_cut":
-            run.cuts.append(k)
-        else:
+        elif kind == "repeated_duplicate":
             run.duplicates += 1
-        for j in range(1, m):
-            t = j / m
-            frame = interp.at(t) if kind == "interpolated" else prev
-            yield frame, {"index": out_index, "source": k - 1, "t": t, "kind": kind}
-            out_index += 1
-        prev = cur
-        report(progress, k, max(total - 1, k))
-    if k == 0:
+
+    for i_next, cur in enumerate(frames, start=1):
+        cur = _check_frame(cur, i_next, prev.shape)
+        pair(prev, cur, i, i + 1)
+        if len(jobs) >= batch or not jobs:  # (held and repeated frames go out at once: nothing piles up)
+            yield from flush()
+        report(progress, i_next, max(total - 1, i_next))
+        prev, i = cur, i_next
+    if i == 0:
         raise UnflickerError("interpolation needs at least 2 frames; got 1")
-    yield prev, {"index": out_index, "source": k, "t": 0.0, "kind": "original"}
+    n = i + 1
+    m = int(1 / step) if not exact_count else 0
+    run.frames_out = count = round(n / step) if exact_count else (n * m if loop else (n - 1) * m + 1)
+    if loop:
+        pair(prev, first, i, Fraction(n), limit=count)
+    else:
+        while k < count:  # the last frame, and with target_fps its display time up to the clip's end
+            t = k * step - i
+            kind = "original" if t == 0 else "held_end"
+            pending.append((prev, {"index": k, "source": i, "t": t, "time": k * step, "kind": kind}, None))
+            k += 1
+    yield from flush()
 
 
 def is_near_duplicate(a: np.ndarray, b: np.ndarray, mad: float = DUPLICATE_MAD) -> bool:

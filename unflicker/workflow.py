@@ -177,9 +177,11 @@ def widget_values(node: Mapping, node_def: Mapping, strict: bool = True) -> dict
     slots = widget_slots(node_def)
     if len(values) != len(slots):
         legacy = widget_slots(node_def, legacy=True)
+        optional = {name for name, _spec, required in node_inputs(node_def) if not required}
         if len(legacy) != len(slots) and len(values) == len(legacy):
             slots = legacy
-        elif not strict:
+        elif not strict or (len(values) < len(slots) and all(n in optional for n, _ in slots[len(values):])):
+            # (strict too: inputs a node gained later are optional, at the end; the editor gives them defaults)
             specs = {name: spec for name, spec, _ in node_inputs(node_def)}
             values = list(values[:len(slots)]) + [default_value(specs.get(n)) for n, _ in slots[len(values):]]
         else:

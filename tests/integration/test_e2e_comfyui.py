@@ -36,7 +36,8 @@ BUNDLED = bundled_workflows()
 CODEC_FIX = next(p for p in BUNDLED if os.path.basename(p) == "codec_fix.json")  # error cases use its node types
 CLIP_FRAMES = 12
 MODEL_FOLDERS = ("checkpoints", "diffusers", "animatediff_models", "animatediff_motion_lora", "controlnet", "loras",
-                 "openpose", "rife", "unflicker", "diffusion_models", "vae", "text_encoders")
+                 "openpose", "rife", "frame_interpolation", "unflicker", "diffusion_models", "vae",
+                 "text_encoders")
 WAN_SPLIT = os.path.join(FIXTURES, "wan_split")
 # node type -> inputs set on every node of that type for the test run: tiny models, small sizes, few steps.
 NODE_OVERRIDES: dict[str, dict] = {
@@ -87,6 +88,7 @@ def _install_test_models(models_dir: str) -> None:
         SUMMARY["models"].append("rife/rife-v4.6")
     _install_animatediff_models(models_dir)
     _install_openpose_body(models_dir)
+    _install_interpolation_weights(models_dir)
     _install_videogen_models(models_dir)
 
 
@@ -102,6 +104,40 @@ def _install_videogen_models(models_dir: str) -> None:
 
     build_tiny_cogvideox(os.path.join(models_dir, "diffusers", "tiny-cogvideox-i2v"), image_to_video=True)
     SUMMARY["models"].append("diffusers/tiny-cogvideox-i2v")
+
+
+# weight file in models/frame_interpolation -> the network the node must report for it
+INTERPOLATION_FILES = {
+    "rife_v4.26.safetensors": "torch RIFE v4.25/v4.26 layout",  # ComfyUI's own layout (blocks.N.)
+    "rife49.pth": "torch RIFE v4.7-v4.15 layout",  # ComfyUI-Frame-Interpolation / Practical-RIFE (module.blockN.)
+    "rife417.pkl": "torch RIFE v4.17-v4.19/v4.24 layout",
+    "rife46.pth": "torch RIFE v4.5/v4.6 layout",
+    "rife422.safetensors": "torch RIFE v4.21-v4.23 layout",
+    "film_net_fp32.safetensors": "torch FILM film_net",  # ComfyUI's FILM layout
+    "film_net_fp32.pt": "torch FILM film_net",  # TorchScript export
+    "film_net.pth": "torch FILM film_net",
+}
+
+
+def _install_interpolation_weights(models_dir: str) -> None:
+    """Random-weight RIFE v4.x and FILM networks (tiny widths, released layouts) in every accepted file layout,
+    and one file of another kind that must be refused."""
+    import torch
+
+    from interp_weights import film_torchscript_state, save, save_torchscript, tiny_film, tiny_v4, v4_file_state
+
+    folder = os.path.join(models_dir, "frame_interpolation")
+    save(v4_file_state(tiny_v4("4.26"), "comfy"), os.path.join(folder, "rife_v4.26.safetensors"))
+    save(v4_file_state(tiny_v4("4.7"), "practical"), os.path.join(folder, "rife49.pth"))
+    save(v4_file_state(tiny_v4("4.17"), "practical"), os.path.join(folder, "rife417.pkl"))
+    save(v4_file_state(tiny_v4("4.6"), "comfy"), os.path.join(folder, "rife46.pth"))
+    save(v4_file_state(tiny_v4("4.22"), "practical"), os.path.join(folder, "rife422.safetensors"))
+    film = tiny_film()
+    save(film.state_dict(), os.path.join(folder, "film_net_fp32.safetensors"))
+    save_torchscript(film_torchscript_state(film), os.path.join(folder, "film_net_fp32.pt"))
+    save(film_torchscript_state(film), os.path.join(folder, "film_net.pth"))
+    save({"first_stage_model.decoder.conv_in.weight": torch.zeros(4, 4, 3, 3)}, os.path.join(folder, "vae.safetensors"))
+    SUMMARY["models"].append(f"frame_interpolation/{{{','.join(INTERPOLATION_FILES)},vae.safetensors}} (random)")
 
 
 def _install_animatediff_models(models_dir: str) -> None:
@@ -360,3 +396,39 @@ def test_stopped_server(comfy, tmp_path):
         port = s.getsockname()[1]
     proc, seconds = _cli(CODEC_FIX, "--server", f"http://127.0.0.1:{port}", "--out", str(tmp_path))
     _error_case("stopped server", proc, seconds, f"cannot reach ComfyUI at http://127.0.0.1:{port}")
+
+
+def _interpolation_prompt(model: str, **settings) -> dict:
+    interpolate = {"images": ["1", 0], "fps": ["1", 1], "multiplier": 2, "model": model, "backend": "auto",
+                   "scene_threshold": 0.5, "gpu_id": 0, "threads": 2, "uhd": False, "tta": False, **settings}
+    return {
+        "1": {"class_type": "UnflickerLoadVideo", "inputs": {"video": "clip.mp4", "force_rate": 0.0,
+                                                             "skip_first_frames": 0, "select_every_nth": 1,
+                                                             "frame_load_cap": 4, "path": "", "folder_fps": 8.0}},
+        "2": {"class_type": "UnflickerRIFEInterpolate", "inputs": interpolate},
+        "3": {"class_type": "UnflickerSaveVideo", "inputs": {"images": ["2", 0], "fps": ["2", 1], "format": "mp4",
+                                                             "filename_prefix": "Unflicker/interp", "crf": 16}},
+    }
+
+
+def test_interpolation_weight_files_load_from_models_frame_interpolation(comfy, clip, tmp_path):
+    """Each accepted file layout, listed by ComfyUI in the node's model combo, runs on the torch backend through
+    the HTTP API; a 4-frame clip at 8 fps becomes 7 frames at 16 fps (x2), or 15 at 30 fps with loop."""
+    client = ComfyClient(comfy.url, timeout=600)
+    listed = client.object_info()["UnflickerRIFEInterpolate"]["input"]["required"]["model"][0]
+    assert set(INTERPOLATION_FILES) | {"vae.safetensors"} <= set(listed), listed
+    for name, kind in INTERPOLATION_FILES.items():
+        settings = {"target_fps": 30.0, "loop": True} if name == "rife_v4.26.safetensors" else {}
+        result = client.run(_interpolation_prompt(name, **settings), [f"1.video={clip}"], str(tmp_path / name),
+                            progress=False, log=lambda _: None)
+        info, frames = video.iter_frames(result.files[0])
+        expected = (15, 30.0) if settings else (7, 16.0)
+        assert (sum(1 for _ in frames), info.fps) == expected, name
+        logged = [line for line in comfy.log_tail().splitlines() if "RIFE Interpolate:" in line]
+        assert logged and kind in logged[-1] and f"from {name}" in logged[-1], (name, logged[-1:])
+        SUMMARY["workflows"].append({"name": f"interpolate {name}", "format": "api", "seconds": result.seconds,
+                                     "files": [os.path.relpath(f, tmp_path) for f in result.files]})
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(_interpolation_prompt("vae.safetensors")))
+    proc, seconds = _cli(str(bad), "--server", comfy.url, "--out", str(tmp_path / "bad"), "--set", f"1.video={clip}")
+    _error_case("wrong kind of weight file", proc, seconds, "not a frame interpolation model: a VAE")

@@ -79,13 +79,23 @@ def test_node_errors(pack, node_mod, rife_root):
         node.interpolate(two[:1], 8.0, 2, node_mod.NO_MODELS, "flow", **SETTINGS)
     with pytest.raises(UnflickerError, match="backend ncnn needs a model: put one in .*rife"):
         node.interpolate(two, 8.0, 2, node_mod.NO_MODELS, "ncnn", **SETTINGS)
-    with pytest.raises(UnflickerError, match=r"model: '../elsewhere' is not in ComfyUI's models/rife folder .*Each model is a sub-folder"):
+    with pytest.raises(UnflickerError, match=r"model: '../elsewhere' is not in ComfyUI's models/frame_interpolation "
+                                             r"or models/rife folders .*ncnn models are sub-folders"):
         node.interpolate(two, 8.0, 2, "../elsewhere", "ncnn", **SETTINGS)
 
 
-def test_interrupt_stops_the_loop(node_mod, rife_root, monkeypatch):
+@pytest.mark.usefixtures("one_torch_thread")
+@pytest.mark.parametrize("backend", ["flow", "torch"])
+def test_interrupt_stops_the_loop(node_mod, rife_root, monkeypatch, backend):
     import comfy.model_management
 
+    model = node_mod.NO_MODELS
+    if backend == "torch":
+        from interp_weights import save, tiny_v4, v4_file_state
+
+        model = "rife_v4.18.safetensors"
+        os.makedirs(rife_root)
+        save(v4_file_state(tiny_v4("4.17"), "comfy"), os.path.join(rife_root, model))
     calls = []
 
     def interrupt():
@@ -96,5 +106,82 @@ def test_interrupt_stops_the_loop(node_mod, rife_root, monkeypatch):
     monkeypatch.setattr(comfy.model_management, "throw_exception_if_processing_interrupted", interrupt)
     clip = as_image(moving_clip("pan", frames=6, height=32, width=48))
     with pytest.raises(comfy.model_management.InterruptProcessingException):
-        node_mod.RIFEInterpolate().interpolate(clip, 8.0, 2, node_mod.NO_MODELS, "flow", **SETTINGS)
+        node_mod.RIFEInterpolate().interpolate(clip, 8.0, 2, model, backend, **SETTINGS, batch_size=1)
     assert len(calls) == 2
+
+
+# ---------------------------------------------------------------- torch backend: weight files users already have
+@pytest.fixture
+def fi_root(node_mod):
+    import folder_paths
+
+    root = os.path.join(folder_paths.models_dir, "frame_interpolation")
+    shutil.rmtree(root, ignore_errors=True)
+    os.makedirs(root)
+    yield root
+    shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.mark.usefixtures("one_torch_thread")
+def test_weight_files_listed_and_run_through_comfy_model_management(node_mod, rife_root, fi_root):
+    import comfy.model_management
+
+    from interp_weights import save, save_torchscript, film_torchscript_state, tiny_film, tiny_v4, v4_file_state
+
+    save(v4_file_state(tiny_v4("4.26"), "comfy"), os.path.join(fi_root, "rife_v4.26.safetensors"))
+    save_torchscript(film_torchscript_state(tiny_film()), os.path.join(fi_root, "film_net_fp32.pt"))
+    os.makedirs(rife_root)
+    save(v4_file_state(tiny_v4("4.7"), "practical"), os.path.join(rife_root, "rife47.pth"))
+    with open(os.path.join(fi_root, "notes.txt"), "w") as f:
+        f.write("not a model")
+    choices = node_mod.RIFEInterpolate.INPUT_TYPES()["required"]["model"][0]
+    assert choices == ["rife47.pth", "film_net_fp32.pt", "rife_v4.26.safetensors"]
+    clip = as_image(moving_clip("pan", frames=4, height=64, width=64, seed=2, speed=2))
+    node = node_mod.RIFEInterpolate()
+    for name, kind in (("rife_v4.26.safetensors", "RIFE v4.25/v4.26"), ("film_net_fp32.pt", "FILM film_net"),
+                       ("rife47.pth", "RIFE v4.7")):
+        images, fps, backend = node.interpolate(clip, 8.0, 2, name, "auto", **SETTINGS)
+        assert images.shape == (7, 64, 64, 3) and fps == 16.0
+        assert backend.startswith(f"torch {kind}") and "on cpu" in backend and "3 interpolated" in backend
+        assert comfy.model_management.LOADED[-1].model is node_mod._managed[next(iter(node_mod._managed))].model
+    images, fps, backend = node.interpolate(clip, 8.0, 2, "rife_v4.26.safetensors", "torch", **SETTINGS,
+                                            target_fps=60.0, loop=True, batch_size=3, max_side=0)
+    assert images.shape == (30, 64, 64, 3) and fps == 60.0  # 4 frames at 8 fps = 0.5 s = 30 frames at 60 fps
+    assert "60 fps, loop" in backend and "4 pairs: 4 interpolated" in backend
+    assert torch.equal(images[15], clip[2])  # 15/60 s = input frame 2: the original itself
+    assert node_mod.RIFEInterpolate.VALIDATE_INPUTS(model="rife_v4.26.safetensors") is True
+    assert "is not in" in node_mod.RIFEInterpolate.VALIDATE_INPUTS(model="gone.safetensors")
+
+
+def test_weight_file_errors(pack, node_mod, rife_root, fi_root):
+    UnflickerError = pack.unflicker.errors.UnflickerError
+    from interp_weights import save
+
+    save({"first_stage_model.decoder.conv_in.weight": torch.zeros(1)}, os.path.join(fi_root, "vae.safetensors"))
+    two = as_image(moving_clip("pan", frames=2, height=32, width=48))
+    node = node_mod.RIFEInterpolate()
+    with pytest.raises(UnflickerError, match=r"vae.safetensors \(safetensors\): not a frame interpolation model: "
+                                             r"a VAE"):
+        node.interpolate(two, 8.0, 2, "vae.safetensors", "auto", **SETTINGS)
+    with pytest.raises(UnflickerError, match="is a weight file: it runs on backend torch"):
+        node.interpolate(two, 8.0, 2, "vae.safetensors", "ncnn", **SETTINGS)
+    with pytest.raises(UnflickerError, match="backend torch needs a model: put a weight file in .*frame_interpolation"):
+        node.interpolate(two, 8.0, 2, node_mod.NO_MODELS, "torch", **SETTINGS)
+
+
+def test_workflows_saved_before_the_new_inputs_still_load(pack):
+    """A UI workflow saved with RIFE Interpolate's earlier 9 widget values: the inputs added since are optional
+    and take their defaults (as the editor does), and its API form runs as before (multiplier x4)."""
+    from unflicker.object_info import build_object_info, core_object_info
+    from unflicker.workflow import WORKFLOW_DIR, check_workflow, load_workflow, ui_to_api
+
+    info = {**core_object_info(), **build_object_info(pack.NODE_CLASS_MAPPINGS, pack.NODE_DISPLAY_NAME_MAPPINGS)}
+    ui = load_workflow(os.path.join(WORKFLOW_DIR, "svd_to_24fps.json"))
+    node = next(n for n in ui["nodes"] if n["type"] == "UnflickerRIFEInterpolate")
+    node["widgets_values"] = node["widgets_values"][:9]
+    assert check_workflow(ui, info, files_known=False) == []
+    inputs = next(e for e in ui_to_api(ui, info).values() if e["class_type"] == "UnflickerRIFEInterpolate")["inputs"]
+    assert (inputs["multiplier"], inputs["target_fps"], inputs["loop"], inputs["max_side"]) == (4, 0.0, False, 0)
+    node["widgets_values"] = node["widgets_values"][:8]  # a required widget missing is still an error
+    assert "8 widget values saved" in check_workflow(ui, info, files_known=False)[0]
+

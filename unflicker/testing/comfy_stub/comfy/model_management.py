@@ -39,3 +39,20 @@ def soft_empty_cache(force=False):
 
 def unload_all_models():
     pass  # the stub holds no models
+
+
+OOM_EXCEPTION = torch.cuda.OutOfMemoryError
+LOADED = []  # ModelPatchers handed to load_models_gpu, most recent last
+
+
+def should_use_fp16(device=None, model_params=0, prioritize_performance=True, manual_cast=False):
+    return False  # CPU
+
+
+def load_models_gpu(models, memory_required=0, force_patch_weights=False, minimum_memory_required=None,
+                    force_full_load=False):
+    for m in models:
+        m.model.to(m.load_device)
+        if m in LOADED:
+            LOADED.remove(m)
+        LOADED.append(m)
