@@ -15,11 +15,37 @@ def _progress(desc: str, total: int):
     return tqdm_progress(desc, total)
 
 
+def _add_format(p, crf: int | None = None) -> None:
+    from .formats import DEFAULT_FOR_EXT
+
+    p.add_argument("--format", default=None, metavar="NAME",
+                   help="output format (default by the output's extension: " +
+                        ", ".join(f".{e} {f}" for e, f in DEFAULT_FOR_EXT.items()) +
+                        "); also h264-10bit, h264-lossless, h265, h265-10bit, prores-4444, vp9-10bit")
+
+
+def _say(line: str) -> None:
+    from tqdm import tqdm
+
+    tqdm.write(line, file=sys.stderr)  # above any progress bar, not into it
+
+
+def _write(args, frames, rate, source: str | None = None, tempo: float = 1.0, progress=None, total: int = 0,
+           crf: int | None = None, preset: str = "medium") -> None:
+    """Write the command's output; a video-to-video command passes its ``source``, whose sound, colour tags
+    and container tags the output keeps."""
+    from . import video
+
+    carry = video.carry_from(source, tempo=tempo) if source else video.Carry()
+    video.write_video(args.output, frames, rate, args.format, crf=args.crf if crf is None else crf, preset=preset,
+                      progress=progress, total=total, warn=_say, **carry.kwargs())
+
+
 # ---------------------------------------------------------------- ffmpeg-fix
 def _add_ffmpeg_fix(sub) -> None:
     p = sub.add_parser("ffmpeg-fix", help="FFmpeg deflicker + deband on a file, re-encoded (seed: crf 16, preset slow)")
     p.add_argument("input")
-    p.add_argument("output", help="output file: .mp4, .webp or .gif")
+    p.add_argument("output", help="output file: .mp4, .mov, .webm, .mkv, .webp or .gif")
     p.add_argument("--size", type=int, default=5, help="deflicker window in frames, 2-129 (default 5)")
     p.add_argument("--mode", default="am", help="deflicker averaging: am gm hm qm cm pm (default am)")
     p.add_argument("--no-deflicker", action="store_true", help="skip the deflicker stage")
@@ -29,6 +55,7 @@ def _add_ffmpeg_fix(sub) -> None:
     p.add_argument("--blur", action="store_true", help="deband blur (default off)")
     p.add_argument("--crf", type=int, default=16)
     p.add_argument("--preset", default="slow")
+    _add_format(p)
     p.set_defaults(func=_run_ffmpeg_fix)
 
 
@@ -42,7 +69,7 @@ def _run_ffmpeg_fix(args) -> int:
     progress, close = _progress("ffmpeg-fix", info.frame_count)
     try:
         fixed = fix_frames(frames, info.width, info.height, info.fps, settings, progress, info.frame_count)
-        video.write_video(args.output, fixed, info.fps, crf=args.crf, preset=args.preset)
+        _write(args, fixed, info.exact_rate, args.input, preset=args.preset)
     finally:
         close()
     print(f"wrote {args.output}")
@@ -58,7 +85,7 @@ _FIX_WINDOW = 9
 def _add_fix(sub) -> None:
     p = sub.add_parser("fix", help="remove flicker from a file: flow-guided deflicker (ours) or FFmpeg deflicker+deband")
     p.add_argument("input")
-    p.add_argument("output", help="output file: .mp4, .webp or .gif")
+    p.add_argument("output", help="output file: .mp4, .mov, .webm, .mkv, .webp or .gif")
     p.add_argument("--method", choices=("auto", "flow", "ffmpeg"), default="auto",
                    help="auto (default): the recommended fix, today the flow-guided one; flow: the flow-guided fix; "
                         "ffmpeg: FFmpeg deflicker (size 5, am) + deband 0.02")
@@ -68,6 +95,7 @@ def _add_fix(sub) -> None:
     p.add_argument("--window", type=int, default=_FIX_WINDOW, help=f"frames compared, 3-31 (default {_FIX_WINDOW})")
     p.add_argument("--crf", type=int, default=16)
     p.add_argument("--preset", default="slow")
+    _add_format(p)
     p.set_defaults(func=_run_fix)
 
 
@@ -87,7 +115,7 @@ def _run_fix(args) -> int:
                                info.frame_count)
         else:
             fixed = deflicker_frames(frames, info.fps, args.mode, args.strength, args.window, progress, info.frame_count)
-        video.write_video(args.output, fixed, info.fps, crf=args.crf, preset=args.preset)
+        _write(args, fixed, info.exact_rate, args.input, preset=args.preset)
     finally:
         close()
     print(f"wrote {args.output}")
@@ -103,6 +131,7 @@ def _add_compare(sub) -> None:
     p.add_argument("--slow", type=float, default=4.0, help="slow-motion factor, 1-16 (default 4: quarter speed)")
     p.add_argument("--labels", nargs=2, default=("before", "after"), metavar=("A", "B"))
     p.add_argument("--crf", type=int, default=18)
+    _add_format(p)
     p.set_defaults(func=_run_compare)
 
 
@@ -116,7 +145,8 @@ def _run_compare(args) -> int:
     progress, close = _progress("compare", total)
     try:
         stacked = side_by_side(frames_a, frames_b, *args.labels, progress=progress, total=total)
-        video.write_video(args.output, stacked, slowed_fps(info_a.fps, args.slow), crf=args.crf)
+        # the first clip's sound, slowed with the pictures so it stays in sync
+        _write(args, stacked, slowed_fps(info_a.exact_rate, args.slow), args.a, tempo=1 / args.slow)
     finally:
         close()
     print(f"wrote {args.output}")
@@ -220,7 +250,7 @@ def _add_svd(sub) -> None:
     p = sub.add_parser("svd", help="Stable Video Diffusion: one image -> video, offline (diffusers folder or svd*.safetensors)")
     p.add_argument("model", help="diffusers-format SVD folder or single-file checkpoint (svd.safetensors, svd_xt...)")
     p.add_argument("image", help="first frame (any image Pillow reads)")
-    p.add_argument("output", help="output file: .mp4, .webp or .gif")
+    p.add_argument("output", help="output file: .mp4, .mov, .webm, .mkv, .webp or .gif")
     p.add_argument("--config", default="auto", help="configs for a single file: auto (by name), svd, svd_xt")
     p.add_argument("--device", default="auto", help="auto (cuda, mps, else cpu), cpu, cuda, cuda:1, ...")
     p.add_argument("--dtype", default="auto", help="auto (fp16 on a GPU, fp32 on CPU), fp16, bf16, fp32")
@@ -241,6 +271,7 @@ def _add_svd(sub) -> None:
     p.add_argument("--segments", type=int, default=1, help="chain this many segments into a longer video")
     p.add_argument("--drift", type=float, default=1.0, help="colour/brightness drift correction for --segments, 0-1")
     p.add_argument("--crf", type=int, default=16)
+    _add_format(p)
     p.set_defaults(func=_run_svd)
 
 
@@ -271,7 +302,7 @@ def _run_svd(args) -> int:
         close()
     for message in model.messages + result.messages:
         print(message, file=sys.stderr)
-    video.write_video(args.output, (video.to_uint8(f) for f in result.frames), result.fps, crf=args.crf)
+    _write(args, (video.to_uint8(f) for f in result.frames), result.fps)
     print(f"wrote {args.output} ({len(result.frames)} frames at {result.fps:g} fps)")
     return 0
 
@@ -281,7 +312,7 @@ def _add_animatediff(sub) -> None:
     p = sub.add_parser("animatediff", help="text-to-video with AnimateDiff from local SD 1.5 + motion module files")
     p.add_argument("checkpoint", help="SD 1.5 checkpoint file or diffusers folder")
     p.add_argument("motion_module", help="motion module file (mm_sd_v15_v2.ckpt, v3_sd15_mm.ckpt, ...) or folder")
-    p.add_argument("output", help="output file: .mp4, .webp or .gif")
+    p.add_argument("output", help="output file: .mp4, .mov, .webm, .mkv, .webp or .gif")
     p.add_argument("--prompt", required=True, help="prompt, or a schedule with one 'frame: prompt' per line")
     p.add_argument("--negative", default="worst quality, low quality")
     p.add_argument("--frames", type=int, default=16)
@@ -301,6 +332,7 @@ def _add_animatediff(sub) -> None:
     p.add_argument("--fps", type=float, default=8.0)
     p.add_argument("--cpu-offload", action="store_true")
     p.add_argument("--config-dir", default=None, help="diffusers configs for single files (default: SD 1.5, shipped)")
+    _add_format(p)
     p.set_defaults(func=_run_animatediff)
 
 
@@ -336,7 +368,7 @@ def _run_animatediff(args) -> int:
                                       controlnet_scale=args.controlnet_scale, progress=progress)
     finally:
         close()
-    video.write_video(args.output, (video.to_uint8(f) for f in frames), args.fps)
+    _write(args, (video.to_uint8(f) for f in frames), args.fps, crf=19)
     print(f"wrote {args.output}")
     return 0
 
@@ -371,7 +403,7 @@ def _run_run(args) -> int:
 def _add_interpolate(sub) -> None:
     p = sub.add_parser("interpolate", help="more frames per second: RIFE (ncnn) or the weight-free flow backend")
     p.add_argument("input")
-    p.add_argument("output", help="output file: .mp4, .webp or .gif (fps = input fps x multiplier)")
+    p.add_argument("output", help="output file: .mp4, .mov, .webm, .mkv, .webp or .gif (fps = input fps x multiplier)")
     p.add_argument("--multiplier", type=int, default=2, choices=(2, 4, 8),
                    help="n frames become n + (n-1)(m-1) (default 2)")
     p.add_argument("--model", default=None, help="ncnn RIFE model folder holding flownet.param + flownet.bin")
@@ -384,6 +416,7 @@ def _add_interpolate(sub) -> None:
     p.add_argument("--scene-threshold", type=float, default=0.5,
                    help="cut score 0-1 at which the earlier frame is held instead of blending; 1 = off (default 0.5)")
     p.add_argument("--crf", type=int, default=19)
+    _add_format(p)
     p.set_defaults(func=_run_interpolate)
 
 
@@ -397,12 +430,14 @@ def _run_interpolate(args) -> int:
     print(f"backend: {run.backend}", file=sys.stderr)
     progress, close = _progress("interpolate", output_count(info.frame_count, args.multiplier))
     try:
-        video.write_video(args.output, (frame for frame, _ in out), info.fps * args.multiplier, crf=args.crf,
-                          progress=progress, total=output_count(info.frame_count, args.multiplier))
+        # same duration at m x the rate: the source's sound stays in sync as it is
+        _write(args, (frame for frame, _ in out), info.exact_rate * args.multiplier, args.input, progress=progress,
+               total=output_count(info.frame_count, args.multiplier))
     finally:
         close()
     print(f"backend: {run.summary()}")
-    print(f"wrote {args.output} at {info.fps * args.multiplier:g} fps")
+    rate = info.exact_rate * args.multiplier
+    print(f"wrote {args.output} at {float(rate):g} fps ({rate.numerator}/{rate.denominator})")
     return 0
 
 
