@@ -53,7 +53,7 @@ def codec_fix(object_info: ObjectInfo) -> dict:
     g = UIGraph(object_info)
     load = g.add("UnflickerLoadVideo", video=SAMPLE_VIDEO)
     fix = g.add("UnflickerFFmpegDeflickerDeband", images=load["images"], fps=load["fps"])
-    g.add("UnflickerSaveVideo", title="Save fixed video", images=fix["images"], fps=load["fps"],
+    g.add("UnflickerSaveVideo", title="Save fixed video", images=fix["images"], fps=load["fps"], audio=load["audio"],
           filename_prefix="Unflicker/codec_fix", format="mp4", crf=16)
     compare = g.add("UnflickerSideBySide", images_a=load["images"], images_b=fix["images"], fps=load["fps"],
                     label_a="before", label_b="deflicker + deband", slow_motion=4.0)
@@ -76,7 +76,7 @@ def diagnose_fix_verify(object_info: ObjectInfo) -> dict:
     fix = g.add("UnflickerDeflicker", title="2. Fix", images=load["images"], fps=load["fps"], mode="auto",
                 diagnosis=diagnose["json"])
     g.add("UnflickerCompareFlicker", title="3. Verify", before=load["images"], after=fix["images"], fps=load["fps"])
-    g.add("UnflickerSaveVideo", title="Save fixed video", images=fix["images"], fps=load["fps"],
+    g.add("UnflickerSaveVideo", title="Save fixed video", images=fix["images"], fps=load["fps"], audio=load["audio"],
           filename_prefix="Unflicker/deflickered", format="mp4", crf=16)
     compare = g.add("UnflickerSideBySide", images_a=load["images"], images_b=fix["images"], fps=load["fps"],
                     label_a="before", label_b="deflickered", slow_motion=4.0)
