@@ -100,3 +100,15 @@ def test_odd_sizes_in_every_yuv_format(tmp_path, clip):
         video.write_video(path, odd, 24, name)
         frames, info = video.read_video(path)
         assert len(frames) == 3 and abs(info.width - 63) <= 1 and abs(info.height - 47) <= 1
+
+
+def test_cli_carries_the_sources_own_tags(tmp_path):
+    from unflicker import cli
+
+    src = make_clip(str(tmp_path / "tagged.mp4"), layout=None, extra=("-metadata", "title=Dawn take 3",
+                                                                     "-metadata", "comment=graded"))
+    out = tmp_path / "out.mov"
+    assert cli.main(["ffmpeg-fix", src, str(out), "--format", "prores-hq"]) == 0
+    tags = media.read_metadata(str(out))
+    assert tags["title"] == "Dawn take 3" and tags["comment"] == "graded"
+    assert media.probe_media(str(out)).video_codec == "prores"
