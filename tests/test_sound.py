@@ -136,3 +136,12 @@ def test_truncated_video_gives_a_clear_error_and_leaves_nothing(tone, tmp_path_f
     assert cli.main(["ffmpeg-fix", str(cut), str(out)]) == 2
     assert "truncated" in capsys.readouterr().err
     assert os.listdir(tmp_path) == ["cut.mp4"]  # no output, no partial file
+
+
+@pytest.mark.parametrize("fmt", ["gif", "webp"])
+def test_formats_without_sound_say_so(tone, tmp_path, capsys, fmt):
+    out = tmp_path / f"out.{fmt}"
+    _run("ffmpeg-fix", tone, out)
+    assert f"{fmt} cannot hold sound: audio stream #1 (aac, 48000 Hz, stereo) left out" in capsys.readouterr().err
+    frames, _ = video.read_video(str(out))
+    assert len(frames) == 36

@@ -108,7 +108,7 @@ def mux(video_path: str, out_path: str, fmt: Format, audio, duration: float, met
         _run_mux(video_path, out_path, fmt, [], [], duration, metadata)
         return said
     if not fmt.audio_codec:
-        say(f"{fmt.name} cannot hold sound: {_describe(audio)} left out")
+        say(f"{fmt.name} cannot hold sound: {describe(audio)} left out")
         _run_mux(video_path, out_path, fmt, [], [], duration, metadata)
         return said
     if isinstance(audio, PcmAudio):
@@ -194,7 +194,7 @@ def _run_mux(video_path, out_path, fmt: Format, inputs: list[str], plan, duratio
     return ffmpeg._tail(proc.stderr, 3) if proc.stderr.strip() else ""
 
 
-def _describe(audio) -> str:
+def describe(audio) -> str:
     if isinstance(audio, PcmAudio):
         return audio.label()
     return ", ".join(s.label() for s in audio.streams)

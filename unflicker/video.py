@@ -410,7 +410,14 @@ class VideoWriter:
             raise UnflickerError("no frames to write: the video needs at least one frame")
         try:
             self._finish()
-            if self.audio is not None:
+            if self.audio is not None and not self.format.audio_codec:
+                from .audio import describe
+
+                line = f"{self.fmt} cannot hold sound: {describe(self.audio)} left out"
+                self.messages.append(line)
+                if self.warn:
+                    self.warn(line)
+            elif self.audio is not None:
                 from .audio import mux
 
                 joined = self._partial + ".av." + self.format.ext
