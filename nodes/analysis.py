@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from ..unflicker import analysis
 from .comfy_bridge import check_image, frames_to_image, image_frames, node_progress
+from .inputs import IMAGES, fps_input
 
-_FPS = ("FLOAT", {"default": 8.0, "min": 0.01, "max": 240.0, "step": 0.01,
-                  "tooltip": "Frame rate of the clip (fades and exposure changes are judged in frames)."})
+_FPS = fps_input("Frame rate of the clip (fades and exposure changes are judged in frames).")
 
 
 def _ui_report(rep: analysis.FlickerReport) -> dict:
@@ -54,7 +54,7 @@ class CompareFlicker:
 
     @classmethod
     def INPUT_TYPES(cls):
-        return {"required": {"before": ("IMAGE",), "after": ("IMAGE",), "fps": _FPS}}
+        return {"required": {"before": IMAGES, "after": IMAGES, "fps": _FPS}}
 
     def compare(self, before, after, fps):
         cmp = analysis.compare_reports(_analyze(before, fps, "before"), _analyze(after, fps, "after"))

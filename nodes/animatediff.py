@@ -3,67 +3,29 @@ prompt schedule, optional ControlNet frames). Thin wrappers over unflicker.anima
 
 from __future__ import annotations
 
-import os
-
 import torch
 
 import comfy.model_management
-import folder_paths
-
 from ..unflicker import animatediff as engine
-from .comfy_bridge import model_dir, node_progress
+from .comfy_bridge import node_progress
+from .inputs import SEED, fps_input, setting_input, setting_inputs
+from .model_folders import ModelSource, register
 
 MODEL_TYPE = "UNFLICKER_ANIMATEDIFF"
 CONTROLNET_TYPE = "UNFLICKER_CONTROLNET"
-DIFFUSERS_PREFIX = "[diffusers] "
+CHECKPOINT = ModelSource("checkpoint", files="checkpoints", folders="diffusers")
+MOTION_MODULE = ModelSource("motion_module", files="animatediff_models", folders="animatediff_models")
+MOTION_LORA = ModelSource("lora_name", files="animatediff_motion_lora")
+CONTROLNET = ModelSource("controlnet_name", files="controlnet", folders="controlnet")
 
 
 def register_model_folders() -> None:
     """models/animatediff_models and models/animatediff_motion_lora, unless another pack registered them already."""
-    for name in ("animatediff_models", "animatediff_motion_lora"):
-        if name not in folder_paths.folder_names_and_paths:
-            folder_paths.add_model_folder_path(name, os.path.join(folder_paths.models_dir, name))
-        extensions = folder_paths.folder_names_and_paths[name][1]
-        if not extensions:
-            extensions.update(folder_paths.supported_pt_extensions)
+    for kind in ("animatediff_models", "animatediff_motion_lora"):
+        register(kind)
 
 
 register_model_folders()
-
-
-def _folders(folder: str) -> list[str]:
-    try:
-        return folder_paths.get_folder_paths(folder)
-    except KeyError:
-        return []
-
-
-def _model_dirs(folder: str) -> list[str]:
-    """Diffusers-layout subfolders (with a config) of a ComfyUI model folder."""
-    found = set()
-    for base in _folders(folder):
-        if os.path.isdir(base):
-            for entry in os.listdir(base):
-                full = os.path.join(base, entry)
-                if os.path.isdir(full) and any(os.path.isfile(os.path.join(full, f))
-                                               for f in ("model_index.json", "config.json")):
-                    found.add(entry)
-    return sorted(found)
-
-
-def _choices(folder: str, dirs_from: str | None = None) -> list[str]:
-    dirs = [DIFFUSERS_PREFIX + d for d in _model_dirs(dirs_from or folder)]
-    return folder_paths.get_filename_list(folder) + dirs
-
-
-def _resolve(folder: str, name: str, dirs_from: str | None = None) -> str:
-    if name.startswith(DIFFUSERS_PREFIX):
-        entry = name[len(DIFFUSERS_PREFIX):]
-        full = model_dir(dirs_from or folder, entry)
-        if full is None:
-            raise FileNotFoundError(f"{entry} not found in the {dirs_from or folder} folders")
-        return full
-    return folder_paths.get_full_path_or_raise(folder, name)
 
 
 class AnimateDiffLoader:
@@ -78,18 +40,23 @@ class AnimateDiffLoader:
     @classmethod
     def INPUT_TYPES(cls):
         return {"required": {
-            "checkpoint": (_choices("checkpoints", "diffusers"), {"tooltip": "SD 1.5 checkpoint; [diffusers] entries are folders in models/diffusers."}),
-            "motion_module": (_choices("animatediff_models"), {"tooltip": "AnimateDiff motion module (not a motion LoRA)."}),
+            "checkpoint": (CHECKPOINT.choices(), {"tooltip": "SD 1.5 checkpoint: a diffusers folder in models/diffusers (listed first) or a single file in models/checkpoints."}),
+            "motion_module": (MOTION_MODULE.choices(), {"tooltip": "AnimateDiff motion module (not a motion LoRA)."}),
             "scheduler": (list(engine.SCHEDULERS), {"default": "DDIM", "tooltip": "LCM is for AnimateLCM (few steps, guidance ~1-2) and always uses the linear beta schedule."}),
             "beta_schedule": (list(engine.BETA_SCHEDULES), {"default": "linear", "tooltip": "linear: what AnimateDiff was trained with; scaled_linear: SD 1.5's own."}),
             "vae_slicing": ("BOOLEAN", {"default": True, "tooltip": "Decode frames one at a time: less memory, same result."}),
             "cpu_offload": ("BOOLEAN", {"default": False, "tooltip": "Keep models in RAM and move each to the GPU only while it runs (ignored on CPU)."}),
         }}
 
+    @classmethod
+    def VALIDATE_INPUTS(cls, checkpoint=None, motion_module=None):  # also accepts the names earlier versions saved
+        return next((m for m in (CHECKPOINT.validate(checkpoint), MOTION_MODULE.validate(motion_module))
+                     if m is not True), True)
+
     def load(self, checkpoint, motion_module, scheduler, beta_schedule, vae_slicing, cpu_offload):
         device = comfy.model_management.get_torch_device()
-        model = engine.load_animatediff(_resolve("checkpoints", checkpoint, "diffusers"),
-                                        _resolve("animatediff_models", motion_module), scheduler=scheduler,
+        model = engine.load_animatediff(CHECKPOINT.resolve(checkpoint),
+                                        MOTION_MODULE.resolve(motion_module), scheduler=scheduler,
                                         beta_schedule=beta_schedule, vae_slicing=vae_slicing,
                                         cpu_offload=cpu_offload, device=device)
         return (model,)
@@ -107,12 +74,16 @@ class MotionLora:
     def INPUT_TYPES(cls):
         return {"required": {
             "animatediff": (MODEL_TYPE,),
-            "lora_name": (_choices("animatediff_motion_lora"),),
+            "lora_name": (MOTION_LORA.choices(),),
             "strength": ("FLOAT", {"default": 1.0, "min": -2.0, "max": 2.0, "step": 0.05, "tooltip": "0.8 is a good start for zoom-in."}),
         }}
 
+    @classmethod
+    def VALIDATE_INPUTS(cls, lora_name=None):
+        return MOTION_LORA.validate(lora_name)
+
     def apply(self, animatediff, lora_name, strength):
-        return (animatediff.with_lora(_resolve("animatediff_motion_lora", lora_name), strength),)
+        return (animatediff.with_lora(MOTION_LORA.resolve(lora_name), strength),)
 
 
 class ControlNetLoader:
@@ -125,12 +96,16 @@ class ControlNetLoader:
 
     @classmethod
     def INPUT_TYPES(cls):
-        return {"required": {"controlnet_name": (_choices("controlnet"),)}}
+        return {"required": {"controlnet_name": (CONTROLNET.choices(),)}}
+
+    @classmethod
+    def VALIDATE_INPUTS(cls, controlnet_name=None):  # also accepts the names earlier versions saved
+        return CONTROLNET.validate(controlnet_name)
 
     def load(self, controlnet_name):
         device = comfy.model_management.get_torch_device()
         dtype = torch.float16 if device.type == "cuda" else torch.float32
-        return (engine.load_controlnet(_resolve("controlnet", controlnet_name), dtype=dtype),)
+        return (engine.load_controlnet(CONTROLNET.resolve(controlnet_name), dtype=dtype),)
 
 
 class AnimateDiffGenerate:
@@ -150,29 +125,24 @@ class AnimateDiffGenerate:
                 "animatediff": (MODEL_TYPE,),
                 "prompt": ("STRING", {"multiline": True, "default": "a corgi running on a beach, best quality"}),
                 "negative_prompt": ("STRING", {"multiline": True, "default": "worst quality, low quality"}),
-                "num_frames": ("INT", {"default": 16, "min": 1, "max": 1024}),
-                "width": ("INT", {"default": 512, "min": 64, "max": 2048, "step": 8}),
-                "height": ("INT", {"default": 512, "min": 64, "max": 2048, "step": 8}),
-                "steps": ("INT", {"default": 20, "min": 1, "max": 200}),
-                "guidance": ("FLOAT", {"default": 7.5, "min": 0.0, "max": 30.0, "step": 0.1}),
-                "seed": ("INT", {"default": 0, "min": 0, "max": 0xFFFFFFFFFFFFFFFF}),
-                "context_length": ("INT", {"default": 16, "min": 2, "max": 64, "tooltip": "Frames the motion module sees at once (16 for most SD 1.5 modules)."}),
-                "context_overlap": ("INT", {"default": 4, "min": 0, "max": 63, "tooltip": "Frames shared by neighbouring windows; more = smoother joins, slower."}),
-                "fps": ("FLOAT", {"default": 8.0, "min": 1.0, "max": 120.0, "step": 0.5}),
+                **setting_inputs(engine.AnimateDiffSettings, "num_frames", "width", "height", "steps", "guidance"),
+                "seed": SEED,
+                **setting_inputs(engine.AnimateDiffSettings, "context_length", "context_overlap"),
+                "fps": fps_input("Frame rate of the clip (the fps output; AnimateDiff itself has no frame rate)."),
             },
             "optional": {
                 "controlnet": (CONTROLNET_TYPE,),
                 "control_frames": ("IMAGE", {"tooltip": "One control image per frame (at least num_frames)."}),
-                "controlnet_strength": ("FLOAT", {"default": 1.0, "min": 0.0, "max": 2.0, "step": 0.05}),
+                "controlnet_strength": setting_input(engine.AnimateDiffSettings, "controlnet_scale"),
             },
         }
 
-    def generate(self, animatediff, prompt, negative_prompt, num_frames, width, height, steps, guidance, seed,
-                 context_length, context_overlap, fps, controlnet=None, control_frames=None, controlnet_strength=1.0):
-        frames = engine.generate(animatediff, engine.parse_prompt_schedule(prompt), negative_prompt,
-                                 num_frames=num_frames, width=width, height=height, steps=steps, guidance=guidance,
-                                 seed=seed % (2 ** 63), context_length=context_length,
-                                 context_overlap=min(context_overlap, context_length - 1), controlnet=controlnet,
-                                 control_frames=control_frames, controlnet_scale=controlnet_strength,
-                                 progress=node_progress(steps))
+    def generate(self, animatediff, prompt, negative_prompt, seed, context_length, context_overlap, fps,
+                 controlnet=None, control_frames=None, controlnet_strength=1.0, **settings):
+        settings = engine.AnimateDiffSettings(**settings, seed=seed % (2 ** 63), context_length=context_length,
+                                              context_overlap=min(context_overlap, context_length - 1),
+                                              controlnet_scale=controlnet_strength)
+        frames = engine.generate(animatediff, engine.parse_prompt_schedule(prompt), negative_prompt, settings,
+                                 controlnet=controlnet, control_frames=control_frames,
+                                 progress=node_progress(settings.steps))
         return (torch.from_numpy(frames), float(fps))

@@ -1,10 +1,9 @@
-"""The few places where nodes touch ComfyUI beyond the node contract: IMAGE tensors, progress, interrupt."""
+"""The few places where nodes touch ComfyUI beyond the node contract: IMAGE tensors, progress, interrupt.
+Model folders live in model_folders."""
 
 from __future__ import annotations
 
 from typing import Iterable, Iterator
-
-import os
 
 import cv2
 import numpy as np
@@ -12,7 +11,6 @@ import torch
 
 import comfy.model_management
 import comfy.utils
-import folder_paths
 
 
 def node_progress(total: int):
@@ -58,22 +56,6 @@ def frames_to_image(frames: Iterable[np.ndarray], count: int | None = None) -> t
     if out is None:
         raise ValueError("no frames were produced")
     return out[:i]
-
-
-def model_dir(kind: str, name: str) -> str | None:
-    """The model folder (diffusers layout) ``name`` inside one of ComfyUI's ``kind`` folders, or None.
-
-    folder_paths.get_full_path finds files only; a name may not climb out of the model folder."""
-    try:
-        bases = folder_paths.get_folder_paths(kind)
-    except KeyError:
-        return None
-    for base in bases:
-        base = os.path.abspath(base)
-        full = os.path.normpath(os.path.join(base, name))
-        if os.path.commonpath((base, full)) == base and os.path.isdir(full):
-            return full
-    return None
 
 
 def check_image(name: str, images) -> torch.Tensor:

@@ -10,6 +10,7 @@ import folder_paths
 from ..unflicker.compare import side_by_side, slowed_fps
 from ..unflicker.video import write_video
 from .comfy_bridge import check_image, frames_to_image, image_frames, node_progress
+from .inputs import IMAGES, fps_input
 from .video_io import video_mime
 
 PREVIEW_CRF = 23  # a preview only: smaller file, quick to encode
@@ -28,11 +29,11 @@ class SideBySide:
     def INPUT_TYPES(cls):
         return {
             "required": {
-                "images_a": ("IMAGE",),
-                "images_b": ("IMAGE",),
+                "images_a": IMAGES,
+                "images_b": IMAGES,
                 "label_a": ("STRING", {"default": "before"}),
                 "label_b": ("STRING", {"default": "after"}),
-                "fps": ("FLOAT", {"default": 8.0, "min": 0.01, "max": 240.0, "step": 0.01}),
+                "fps": fps_input("Frame rate of the clips; the output plays at fps / slow_motion."),
                 "slow_motion": ("FLOAT", {"default": 1.0, "min": 1.0, "max": 16.0, "step": 0.5,
                                           "tooltip": "Playback slow-down factor; the seed compares at 4 (1/4 speed)."}),
             },

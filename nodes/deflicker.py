@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from ..unflicker.analysis import kinds_from_json
-from ..unflicker.deflicker import DEFAULT_WINDOW, MODES, deflicker_frames
+from ..unflicker.deflicker import deflicker_frames
+from ..unflicker.settings import DeflickerSettings
+from .inputs import FPS_SOCKET, IMAGES, setting_inputs
 from .comfy_bridge import check_image, frames_to_image, image_frames, node_progress
 
 
@@ -21,19 +23,11 @@ class Deflicker:
     def INPUT_TYPES(cls):
         return {
             "required": {
-                "images": ("IMAGE",),
-                "mode": (list(MODES), {"default": "auto", "tooltip": (
-                    "auto: brightness/regional/colour always, texture averaging only where grain is measured. "
-                    "brightness: one gain per frame. regional: a smooth gain field. colour: offsets per channel. "
-                    "texture: flow-aligned temporal averaging of fine grain. all: everything.")}),
-                "strength": ("FLOAT", {"default": 1.0, "min": 0.0, "max": 1.0, "step": 0.05,
-                                       "tooltip": "1 removes the measured flicker fully; 0 returns the input."}),
-                "window": ("INT", {"default": DEFAULT_WINDOW, "min": 3, "max": 31, "step": 2, "tooltip": (
-                    "Frames compared around each frame. Longer removes slower flicker but follows quick real "
-                    "lighting changes less closely.")}),
+                "images": IMAGES,
+                **setting_inputs(DeflickerSettings, "mode", "strength", "window"),
             },
             "optional": {
-                "fps": ("FLOAT", {"default": 8.0, "min": 0.01, "max": 240.0, "forceInput": True}),
+                "fps": FPS_SOCKET,
                 "diagnosis": ("STRING", {"forceInput": True, "tooltip": (
                     "The json output of Analyze Flicker. With mode auto, fix exactly the kinds it found "
                     "(a steady clip passes through untouched).")}),

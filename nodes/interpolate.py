@@ -2,35 +2,26 @@
 
 from __future__ import annotations
 
-import os
-
-import folder_paths
-
 from ..unflicker.errors import UnflickerError
-from ..unflicker.interpolate import BACKENDS, MODEL_LAYOUT, MULTIPLIERS, interpolate_frames, list_models, output_count
+from ..unflicker.interpolate import BACKENDS, MODEL_LAYOUT, MULTIPLIERS, interpolate_frames, output_count
 from .comfy_bridge import check_image, frames_to_image, image_frames, node_progress
+from .inputs import IMAGES, fps_input
+from .model_folders import ModelSource, folders, register
 
 # models/rife/<model name>/flownet.param + flownet.bin, one sub-folder per model
-if "rife" not in folder_paths.folder_names_and_paths:
-    folder_paths.add_model_folder_path("rife", os.path.join(folder_paths.models_dir, "rife"))
+MODEL = ModelSource("model", folders="rife", markers=("flownet.param",),
+                    hint=f"Each model is a sub-folder: models/rife/{MODEL_LAYOUT}.")
+register("rife")
 NO_MODELS = "(no models: put rife-v4.6/ with flownet.param + flownet.bin in models/rife)"
 
 
 def rife_models() -> list[str]:
-    return list_models(folder_paths.get_folder_paths("rife"))
+    return MODEL.choices()
 
 
 def rife_model_path(name: str) -> str | None:
     """The folder of a listed model, or None for the no-model placeholder."""
-    if name == NO_MODELS:
-        return None
-    if name not in rife_models():
-        raise UnflickerError(f"model {name!r} is not in models/rife ({', '.join(rife_models()) or 'empty'}); "
-                             f"each model is a sub-folder: models/rife/{MODEL_LAYOUT}")
-    for root in folder_paths.get_folder_paths("rife"):
-        if os.path.isdir(os.path.join(root, name)):
-            return os.path.join(root, name)
-    return None
+    return None if name == NO_MODELS else MODEL.resolve(name)
 
 
 class RIFEInterpolate:
@@ -48,9 +39,8 @@ class RIFEInterpolate:
         models = rife_models() or [NO_MODELS]
         return {
             "required": {
-                "images": ("IMAGE",),
-                "fps": ("FLOAT", {"default": 8.0, "min": 0.01, "max": 1000.0, "step": 0.01,
-                                  "tooltip": "Input frame rate; the fps output is fps x multiplier."}),
+                "images": IMAGES,
+                "fps": fps_input("Input frame rate; the fps output is fps x multiplier."),
                 "multiplier": (list(MULTIPLIERS), {"default": 2, "tooltip":
                                "Frames out = n + (n-1)(multiplier-1) for n frames in (8 frames x4 -> 29); "
                                "originals stay at positions 0, m, 2m, ..."}),
@@ -77,7 +67,7 @@ class RIFEInterpolate:
         if n < 2:
             raise UnflickerError(f"images has {n} frame; interpolation needs at least 2")
         if backend == "ncnn" and model == NO_MODELS:
-            raise UnflickerError(f"backend ncnn needs a model: put one in {folder_paths.get_folder_paths('rife')[0]} "
+            raise UnflickerError(f"backend ncnn needs a model: put one in {folders('rife')[0]} "
                                  f"as {MODEL_LAYOUT}; or choose backend flow")
         run, frames = interpolate_frames(image_frames(images), multiplier, backend, rife_model_path(model), gpu_id,
                                          threads, uhd, tta, scene_threshold, progress=node_progress(n - 1), total=n)

@@ -5,34 +5,23 @@ from __future__ import annotations
 import os
 
 import comfy.model_management
-import folder_paths
-
 from ..unflicker.errors import UnflickerError
 from ..unflicker.openpose import (BODY_WEIGHTS, FACE_WEIGHTS, HAND_WEIGHTS, extract_poses, load_body_model,
                                   load_face_model, load_hand_model, smoothing_params)
 from .comfy_bridge import check_image, frames_to_image, image_frames, node_progress
+from .inputs import IMAGES
+from .model_folders import ModelSource, register
 
 MODEL_FOLDER = "openpose"
 _cache: dict = {}
 
 
-def _register_folder() -> None:
-    if MODEL_FOLDER not in folder_paths.folder_names_and_paths:
-        folder_paths.add_model_folder_path(MODEL_FOLDER, os.path.join(folder_paths.models_dir, MODEL_FOLDER))
-
-
 def weights_path(filename: str, what: str) -> str:
     """Path of ``filename`` (or its .safetensors twin) in ComfyUI's ``openpose`` model folder(s), else a clear error."""
-    _register_folder()
-    for name in (filename, os.path.splitext(filename)[0] + ".safetensors"):
-        path = folder_paths.get_full_path(MODEL_FOLDER, name)
-        if path:
-            return path
-    folders = ", ".join(folder_paths.get_folder_paths(MODEL_FOLDER))
-    raise UnflickerError(
-        f"OpenPose {what} weights not found: put {filename} (the standard OpenPose {what} model, the same file "
-        f"the ControlNet annotators use) into the '{MODEL_FOLDER}' model folder ({folders}). "
-        "Nothing is downloaded.")
+    source = ModelSource(f"{what} weights", files=MODEL_FOLDER, hint=(
+        f"Put {filename} (the standard OpenPose {what} model, the same file the ControlNet annotators use) there. "
+        "Nothing is downloaded."))
+    return source.resolve(filename, os.path.splitext(filename)[0] + ".safetensors")
 
 
 def _model(kind: str, path: str, loader):
@@ -46,7 +35,7 @@ def _model(kind: str, path: str, loader):
     return _cache[kind][1]
 
 
-_register_folder()
+register(MODEL_FOLDER)
 
 
 class OpenPoseExtract:
@@ -63,7 +52,7 @@ class OpenPoseExtract:
     def INPUT_TYPES(cls):
         return {
             "required": {
-                "images": ("IMAGE",),
+                "images": IMAGES,
                 "detect_resolution": ("INT", {"default": 512, "min": 64, "max": 2048, "step": 64,
                                               "tooltip": "Frames are scaled so their short side is this; the "
                                                          "skeleton images come out at that size."}),

@@ -2,50 +2,29 @@
 
 from __future__ import annotations
 
-import json
 import os
 
 import torch
 
 import comfy.model_management
-import folder_paths
-
 from ..unflicker import svd as engine
 from ..unflicker.errors import UnflickerError
-from .comfy_bridge import image_frames, model_dir, node_progress
+from .comfy_bridge import image_frames, node_progress
+from .inputs import setting_inputs
+from .model_folders import ModelSource
 
 SVD_TYPE = "UNFLICKER_SVD"
 NONE = "(none: use path)"
 
 
-def _is_svd_folder(folder: str) -> bool:
-    try:
-        with open(os.path.join(folder, "model_index.json"), encoding="utf-8") as f:
-            return json.load(f).get("_class_name") == "StableVideoDiffusionPipeline"
-    except (OSError, ValueError, AttributeError):
-        return False
-
-
-def _diffusers_folders() -> list[str]:
-    """The SVD diffusers-format folders (model_index.json naming the SVD pipeline) under ComfyUI's models/diffusers."""
-    found = []
-    for base in folder_paths.get_folder_paths("diffusers"):
-        if not os.path.isdir(base):
-            continue
-        for dirpath, dirs, files in os.walk(base, followlinks=True):
-            if "model_index.json" in files:
-                dirs.clear()
-                if _is_svd_folder(dirpath):
-                    found.append("diffusers/" + os.path.relpath(dirpath, base).replace(os.sep, "/"))
-    return sorted(found)
+MODEL = ModelSource("model", files="checkpoints", folders="diffusers", extensions=engine.SINGLE_FILE_EXTENSIONS,
+                    pipeline="StableVideoDiffusionPipeline", prefer=("svd", "video"),
+                    hint="Put a diffusers folder in models/diffusers or a single file in models/checkpoints, or give a path.")
 
 
 def _model_choices() -> list[str]:
-    files = ["checkpoints/" + f for f in folder_paths.get_filename_list("checkpoints")
-             if f.lower().endswith(engine.SINGLE_FILE_EXTENSIONS)]
-    # SVD-looking checkpoints first: a checkpoints folder usually holds many image models too.
-    files.sort(key=lambda f: (not any(k in f.lower() for k in ("svd", "video")), f.lower()))
-    return _diffusers_folders() + files + [NONE]
+    # SVD diffusers folders, then SVD-looking checkpoints first: a checkpoints folder usually holds image models too
+    return MODEL.choices() + [NONE]
 
 
 def _resolve(model: str, path: str) -> str:
@@ -53,14 +32,7 @@ def _resolve(model: str, path: str) -> str:
         return os.path.expanduser(path.strip())
     if model == NONE:
         raise UnflickerError("model: pick a model from the list or give a path")
-    kind, _, name = model.partition("/")
-    if kind == "diffusers":
-        full = model_dir("diffusers", name)
-    else:
-        full = folder_paths.get_full_path(kind, name)
-    if full is None:
-        raise UnflickerError(f"model: {model} is not in ComfyUI's models/{kind} folder")
-    return full
+    return MODEL.resolve(model)
 
 
 def _first_frame(image: torch.Tensor):
@@ -80,7 +52,7 @@ class SVDLoader:
     def INPUT_TYPES(cls):
         return {
             "required": {
-                "model": (_model_choices(), {"tooltip": "diffusers/… = folder in models/diffusers; checkpoints/… = single file in the original layout."}),
+                "model": (_model_choices(), {"tooltip": "A diffusers folder in models/diffusers (listed first) or a single file in the original layout in models/checkpoints."}),
                 "dtype": (list(engine.DTYPES), {"default": "auto", "tooltip": "auto: what ComfyUI picks for this GPU (usually fp16), fp32 on the CPU."}),
                 "cpu_offload": ("BOOLEAN", {"default": False, "tooltip": "Keep only the running part (image encoder, UNet or VAE) on the GPU: much less VRAM, a little slower."}),
                 "forward_chunking": ("BOOLEAN", {"default": False, "tooltip": "Run the UNet's feed-forward layers in slices: lower peak VRAM."}),
@@ -91,6 +63,12 @@ class SVDLoader:
                 "config": (["auto", "svd", "svd_xt"], {"default": "auto", "tooltip": "Shipped component configs for a single file; auto decides from the file name (xt -> svd_xt)."}),
             },
         }
+
+    @classmethod
+    def VALIDATE_INPUTS(cls, model=None, path=None):
+        if model == NONE or (isinstance(path, str) and path.strip()):
+            return True
+        return MODEL.validate(model)  # also accepts the names earlier versions saved
 
     def load(self, model, dtype, cpu_offload, forward_chunking, keep_loaded, path="", config="auto"):
         device = comfy.model_management.get_torch_device()
@@ -106,21 +84,15 @@ class SVDLoader:
         return (loaded,)
 
 
-def _generate_inputs(frames_default: int = 14) -> dict:
+_GENERATE = ("width", "height", "num_frames", "steps", "min_guidance", "max_guidance", "motion_bucket_id", "fps",
+             "noise_aug_strength", "decode_chunk_size", "seed")
+
+
+def _generate_inputs() -> dict:
     return {
         "svd": (SVD_TYPE,),
         "image": ("IMAGE", {"tooltip": "First frame (the first image of the batch is used)."}),
-        "width": ("INT", {"default": 1024, "min": 64, "max": 4096, "step": 8}),
-        "height": ("INT", {"default": 576, "min": 64, "max": 4096, "step": 8}),
-        "num_frames": ("INT", {"default": frames_default, "min": 2, "max": 128, "tooltip": "14 for SVD, 25 for SVD-XT (what each was trained on)."}),
-        "steps": ("INT", {"default": 25, "min": 1, "max": 200}),
-        "min_guidance": ("FLOAT", {"default": 1.0, "min": 0.0, "max": 30.0, "step": 0.1, "tooltip": "Guidance on the first frame; it rises linearly to max_guidance on the last."}),
-        "max_guidance": ("FLOAT", {"default": 3.0, "min": 0.0, "max": 30.0, "step": 0.1}),
-        "motion_bucket_id": ("INT", {"default": 127, "min": 1, "max": 255, "tooltip": "More = more motion."}),
-        "fps": ("INT", {"default": 7, "min": 1, "max": 60, "tooltip": "Frame rate the model is conditioned on, and the fps output."}),
-        "noise_aug_strength": ("FLOAT", {"default": 0.02, "min": 0.0, "max": 1.0, "step": 0.01, "tooltip": "Noise added to the first frame. Above 0.05 every frame re-samples and the video flickers."}),
-        "decode_chunk_size": ("INT", {"default": 8, "min": 1, "max": 128, "tooltip": "Frames decoded together: more = steadier decode, more VRAM."}),
-        "seed": ("INT", {"default": 0, "min": 0, "max": engine.MAX_SEED, "tooltip": "Kept as set: the same seed gives the same video."}),
+        **setting_inputs(engine.SVDSettings, *_GENERATE),
         "stability_guard": ("BOOLEAN", {"default": True, "tooltip": "Clamp noise_aug_strength to 0.05 (and say so). Off: the value is used and a warning is given."}),
     }
 
@@ -142,11 +114,10 @@ class SVDGenerate:
     def INPUT_TYPES(cls):
         return {"required": _generate_inputs()}
 
-    def generate(self, svd: engine.SVDModel, image, width, height, num_frames, steps, min_guidance, max_guidance,
-                 motion_bucket_id, fps, noise_aug_strength, decode_chunk_size, seed, stability_guard):
-        result = engine.generate(svd, _first_frame(image), width, height, num_frames, steps, min_guidance,
-                               max_guidance, motion_bucket_id, fps, noise_aug_strength, decode_chunk_size, seed,
-                               stability_guard, progress=node_progress(steps))
+    def generate(self, svd: engine.SVDModel, image, stability_guard, **settings):
+        settings = engine.SVDSettings(**settings)
+        result = engine.generate(svd, _first_frame(image), settings, stability_guard=stability_guard,
+                                 progress=node_progress(settings.steps))
         notes = _notes(result.messages)
         return {"ui": {"text": [notes]}, "result": (torch.from_numpy(result.frames), result.fps, notes)}
 
@@ -163,16 +134,14 @@ class SVDExtend:
     @classmethod
     def INPUT_TYPES(cls):
         inputs = _generate_inputs()
-        inputs["segments"] = ("INT", {"default": 2, "min": 1, "max": 64, "tooltip": "Total frames = num_frames + (segments - 1) x (num_frames - 1)."})
-        inputs["drift_correction"] = ("FLOAT", {"default": 1.0, "min": 0.0, "max": 1.0, "step": 0.05, "tooltip": "How strongly later segments are matched (per-channel mean/std) to the seam and the first segment; 0 = off."})
+        inputs.update(setting_inputs(engine.SVDExtendSettings, "segments", "drift_correction"))
         return {"required": inputs}
 
-    def extend(self, svd: engine.SVDModel, image, width, height, num_frames, steps, min_guidance, max_guidance,
-               motion_bucket_id, fps, noise_aug_strength, decode_chunk_size, seed, stability_guard, segments,
-               drift_correction):
-        result = engine.extend(svd, _first_frame(image), segments, width, height, num_frames, steps, min_guidance,
-                             max_guidance, motion_bucket_id, fps, noise_aug_strength, decode_chunk_size, seed,
-                             stability_guard, drift_correction, progress=node_progress(segments * steps))
+    def extend(self, svd: engine.SVDModel, image, stability_guard, segments, drift_correction, **settings):
+        settings = engine.SVDSettings(**settings)
+        chain = engine.SVDExtendSettings(segments=segments, drift_correction=drift_correction)
+        result = engine.extend(svd, _first_frame(image), settings, chain, stability_guard=stability_guard,
+                               progress=node_progress(segments * settings.steps))
         notes = _notes(result.messages)
         frames = torch.from_numpy(result.frames)
         return {"ui": {"text": [notes]}, "result": (frames, result.fps, len(frames), notes)}

@@ -12,6 +12,7 @@ from ..unflicker.errors import UnflickerError
 from ..unflicker.audio import read_audio
 from ..unflicker.formats import FORMATS
 from .comfy_bridge import audio_input, audio_output, frames_to_image, image_frames, node_progress
+from .inputs import IMAGES, fps_input, setting_inputs
 
 _LOADABLE = videoio.VIDEO_EXTENSIONS + videoio.ANIMATED_EXTENSIONS
 
@@ -50,13 +51,8 @@ class LoadVideo:
         return {
             "required": {
                 "video": (_input_videos(), {"video_upload": True, "tooltip": "A file in ComfyUI's input folder."}),
-                "force_rate": ("FLOAT", {"default": 0.0, "min": 0.0, "max": 240.0, "step": 0.5,
-                                         "tooltip": "Resample to this fps (0 keeps the source rate)."}),
-                "skip_first_frames": ("INT", {"default": 0, "min": 0, "max": 1_000_000}),
-                "select_every_nth": ("INT", {"default": 1, "min": 1, "max": 1000,
-                                             "tooltip": "Keep one frame in n; the output fps is divided by n."}),
-                "frame_load_cap": ("INT", {"default": 0, "min": 0, "max": 1_000_000,
-                                           "tooltip": "Most frames to load (0 = all)."}),
+                **setting_inputs(videoio.ReadOptions, "force_rate", "skip_first_frames", "select_every_nth",
+                                 "frame_load_cap"),
             },
             "optional": {
                 "path": ("STRING", {"default": "", "tooltip": "A file or frame-folder path; overrides 'video' when set."}),
@@ -84,7 +80,8 @@ class LoadVideo:
 
     def load(self, video, force_rate, skip_first_frames, select_every_nth, frame_load_cap, path="",
              folder_fps=videoio.DEFAULT_FOLDER_FPS):
-        options = videoio.ReadOptions(force_rate, skip_first_frames, select_every_nth, frame_load_cap)
+        options = videoio.ReadOptions(force_rate=force_rate, skip_first_frames=skip_first_frames,
+                                      select_every_nth=select_every_nth, frame_load_cap=frame_load_cap)
         target = _resolve(video, path)
         info, frames = videoio.iter_frames(target, options, folder_fps)
         progress = node_progress(info.frame_count)
@@ -116,9 +113,9 @@ class SaveVideo:
     def INPUT_TYPES(cls):
         return {
             "required": {
-                "images": ("IMAGE",),
-                "fps": ("FLOAT", {"default": 8.0, "min": 0.01, "max": 240.0, "step": 0.01, "forceInput": False,
-                                  "tooltip": "Kept exact: 23.976 is written as 24000/1001, 29.97 as 30000/1001."}),
+                "images": IMAGES,
+                "fps": fps_input("Frame rate to save at: connect Load Video's or a generator's fps output. Kept "
+                                 "exact: 23.976 is written as 24000/1001, 29.97 as 30000/1001."),
                 "filename_prefix": ("STRING", {"default": "Unflicker/video",
                                                "tooltip": "Inside the output folder; sub-folders allowed, '..' is not."}),
                 "format": (list(videoio.WRITE_FORMATS), {"default": "mp4", "tooltip": "; ".join(

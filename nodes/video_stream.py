@@ -16,15 +16,18 @@ from contextlib import contextmanager
 import folder_paths
 
 from ..unflicker import analysis, video as videoio
-from ..unflicker.deflicker import DEFAULT_WINDOW, MODES, deflicker_frames
+from ..unflicker.deflicker import deflicker_frames
 from ..unflicker.errors import UnflickerError
-from ..unflicker.ffmpeg_fix import DEFLICKER_MODES, FFmpegFixSettings, fix_frames
+from ..unflicker.ffmpeg_fix import FFmpegFixSettings, fix_frames
 from ..unflicker.formats import FORMATS
-from ..unflicker.interpolate import BACKENDS, MULTIPLIERS, interpolate_frames, output_count
+from ..unflicker.interpolate import interpolate_frames, output_count
+from ..unflicker.settings import DeflickerSettings
 from .analysis import _ui_report
 from .comfy_bridge import frames_to_image, node_progress
-from .interpolate import NO_MODELS, rife_model_path, rife_models
+from .inputs import setting_input, setting_inputs
+from .interpolate import NO_MODELS, RIFEInterpolate, rife_model_path
 
+VIDEO = ("VIDEO", {"tooltip": "ComfyUI's VIDEO, e.g. from core's Load Video; read from its file frame by frame."})
 # VIDEO outputs are intermediate files: any format that carries sound (not GIF/WebP)
 VIDEO_FORMATS = [name for name, f in FORMATS.items() if f.audio_codec]
 _FORMAT = (VIDEO_FORMATS, {"default": "mp4", "tooltip": "Format of the file the VIDEO is written to (core's "
@@ -97,20 +100,17 @@ class VideoFFmpegDeflickerDeband:
     def INPUT_TYPES(cls):
         return {
             "required": {
-                "video": ("VIDEO",),
-                "deflicker": ("BOOLEAN", {"default": True}),
-                "size": ("INT", {"default": 5, "min": 2, "max": 129, "tooltip": "Frames in the deflicker window."}),
-                "mode": (list(DEFLICKER_MODES), {"default": "am"}),
-                "deband": ("BOOLEAN", {"default": True}),
-                "deband_threshold": ("FLOAT", {"default": 0.02, "min": 0.00003, "max": 0.5, "step": 0.001}),
-                "deband_range": ("INT", {"default": 16, "min": 1, "max": 64}),
-                "blur": ("BOOLEAN", {"default": False}),
+                "video": VIDEO,
+                **setting_inputs(FFmpegFixSettings, "deflicker", "size", "mode", "deband"),
+                "deband_threshold": setting_input(FFmpegFixSettings, "threshold"),
+                **setting_inputs(FFmpegFixSettings, "deband_range", "blur"),
             },
             "optional": {"format": _FORMAT, "crf": _CRF},
         }
 
     def fix(self, video, deflicker, size, mode, deband, deband_threshold, deband_range, blur, format="mp4", crf=16):
-        settings = FFmpegFixSettings(deflicker, size, mode, deband, deband_threshold, deband_range, blur).validated()
+        settings = FFmpegFixSettings(deflicker=deflicker, size=size, mode=mode, deband=deband,
+                                     threshold=deband_threshold, deband_range=deband_range, blur=blur).validated()
 
         def process(frames, info, progress):
             return fix_frames(frames, info.width, info.height, info.fps, settings, progress, info.frame_count)
@@ -130,15 +130,15 @@ class VideoDeflicker:
     def INPUT_TYPES(cls):
         return {
             "required": {
-                "video": ("VIDEO",),
-                "mode": (list(MODES), {"default": "auto"}),
-                "strength": ("FLOAT", {"default": 1.0, "min": 0.0, "max": 1.0, "step": 0.05}),
-                "window": ("INT", {"default": DEFAULT_WINDOW, "min": 3, "max": 31, "step": 2}),
+                "video": VIDEO,
+                **setting_inputs(DeflickerSettings, "mode", "strength", "window"),
             },
             "optional": {"format": _FORMAT, "crf": _CRF},
         }
 
     def deflicker(self, video, mode, strength, window, format="mp4", crf=16):
+        DeflickerSettings(mode=mode, strength=strength, window=window).validated()
+
         def process(frames, info, progress):
             return deflicker_frames(frames, info.fps, mode, strength, window, progress, info.frame_count)
 
@@ -158,21 +158,17 @@ class VideoInterpolate:
     def INPUT_TYPES(cls):
         return {
             "required": {
-                "video": ("VIDEO",),
-                "multiplier": (list(MULTIPLIERS), {"default": 2}),
-                "model": (rife_models() or [NO_MODELS],),
-                "backend": (list(BACKENDS), {"default": "auto"}),
-                "scene_threshold": ("FLOAT", {"default": 0.5, "min": 0.0, "max": 1.0, "step": 0.01}),
-                "gpu_id": ("INT", {"default": 0, "min": -1, "max": 63}),
-                "threads": ("INT", {"default": 4, "min": 1, "max": 64}),
-                "uhd": ("BOOLEAN", {"default": False}),
-                "tta": ("BOOLEAN", {"default": False}),
+                "video": VIDEO,
+                # the RIFE node's own entries (images and fps come from the VIDEO here)
+                **{k: v for k, v in RIFEInterpolate.INPUT_TYPES()["required"].items() if k not in ("images", "fps")},
             },
             "optional": {"format": _FORMAT, "crf": _CRF},
         }
 
     def interpolate(self, video, multiplier, model, backend, scene_threshold, gpu_id, threads, uhd, tta,
                     format="mp4", crf=16):
+        if backend == "ncnn" and model == NO_MODELS:
+            raise UnflickerError("backend ncnn needs a model in models/rife (see RIFE Interpolate); or choose flow")
         runs = []
 
         def process(frames, info, progress):
@@ -202,7 +198,7 @@ class VideoAnalyzeFlicker:
 
     @classmethod
     def INPUT_TYPES(cls):
-        return {"required": {"video": ("VIDEO",)}}
+        return {"required": {"video": VIDEO}}
 
     def analyze(self, video):
         with source_file(video) as path:

@@ -12,7 +12,6 @@ import tempfile
 import pytest
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SHARED = os.path.join(os.path.dirname(REPO), "shared")
 PACK_NAME = "ComfyUI-Unflicker"
 
 _test_root = tempfile.mkdtemp(prefix="unflicker-comfy-")

@@ -59,7 +59,8 @@ def test_node_refuses_bad_settings(pack):
 
 
 def test_fix_command_matches_the_engine_and_writes_files(tmp_path):
-    assert cli._FIX_MODES == deflicker.MODES and cli._FIX_WINDOW == deflicker.DEFAULT_WINDOW
+    fix = cli.build_parser().parse_args(["fix", "a.mp4", "b.mp4"])  # defaults from the one settings class
+    assert (fix.mode, fix.window, fix.strength) == ("auto", deflicker.DEFAULT_WINDOW, 1.0)
     clean, bad = _clip()
     src = video.write_video(str(tmp_path / "in.mp4"), bad, 8.0, crf=10)
     for method, extra in (("auto", []), ("flow", ["--mode", "regional", "--strength", "0.8"]), ("ffmpeg", [])):

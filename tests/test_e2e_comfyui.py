@@ -37,18 +37,18 @@ CODEC_FIX = next(p for p in BUNDLED if os.path.basename(p) == "codec_fix.json") 
 CLIP_FRAMES = 12
 MODEL_FOLDERS = ("checkpoints", "diffusers", "animatediff_models", "animatediff_motion_lora", "controlnet", "loras",
                  "openpose", "rife", "unflicker")
-SHARED = os.path.join(os.path.dirname(REPO), "shared")
 # node type -> inputs set on every node of that type for the test run: tiny models, small sizes, few steps.
 NODE_OVERRIDES: dict[str, dict] = {
-    "UnflickerSVDLoader": {"model": "diffusers/tiny-svd"},
+    "UnflickerSVDLoader": {"model": "tiny-svd"},
     "UnflickerSVDGenerate": {"width": 64, "height": 64, "num_frames": 4, "steps": 2, "decode_chunk_size": 4},
     "UnflickerSVDExtend": {"width": 64, "height": 64, "num_frames": 4, "steps": 2, "decode_chunk_size": 4,
                            "segments": 2},
     "UnflickerRIFEInterpolate": {"threads": 2},
-    # tiny SD/ControlNet as diffusers folders: single files are converted with the full-size SD 1.5 configs
+    # tiny SD/ControlNet as diffusers folders: single files are converted with the full-size SD 1.5 configs.
+    # "[diffusers] tiny_sd" is how earlier versions named the folder: ComfyUI must still accept it.
     "UnflickerAnimateDiffLoader": {"checkpoint": "[diffusers] tiny_sd", "motion_module": "tiny_mm.ckpt"},
     "UnflickerMotionLora": {"lora_name": "tiny_motion_lora.ckpt"},
-    "UnflickerControlNetLoader": {"controlnet_name": "[diffusers] tiny_cn"},
+    "UnflickerControlNetLoader": {"controlnet_name": "tiny_cn"},
     "UnflickerAnimateDiffGenerate": {"num_frames": 4, "width": 64, "height": 64, "steps": 2, "context_length": 4,
                                      "context_overlap": 2},
     "UnflickerOpenPoseExtract": {"detect_resolution": 64},
@@ -71,7 +71,7 @@ def _install_test_models(models_dir: str) -> None:
 
         build_tiny_svd(os.path.join(models_dir, "diffusers", "tiny-svd"))
         SUMMARY["models"].append("diffusers/tiny-svd")
-    rife_param = os.path.join(SHARED, "models", "rife-v4.6", "flownet.param")
+    rife_param = os.path.join(REPO, "tests", "fixtures", "rife-v4.6", "flownet.param")
     try:
         from unflicker.ncnn_weights import make_random_model
     except ImportError:

@@ -44,19 +44,20 @@ def test_model_folders_and_lists(models):
     for name in ("animatediff_models", "animatediff_motion_lora"):
         assert folder_paths.get_folder_paths(name) == [os.path.join(folder_paths.models_dir, name)]
     loader = models.AnimateDiffLoader.INPUT_TYPES()["required"]
-    assert "[diffusers] tiny_sd" in loader["checkpoint"][0]
+    assert "tiny_sd" in loader["checkpoint"][0]
+    assert not any(c.startswith("tiny_sd/") for c in loader["checkpoint"][0])
     assert "tiny_mm.ckpt" in loader["motion_module"][0]
     assert "LCM" in loader["scheduler"][0]
     assert "tiny_motion_lora.ckpt" in models.MotionLora.INPUT_TYPES()["required"]["lora_name"][0]
-    assert "[diffusers] tiny_cn" in models.ControlNetLoader.INPUT_TYPES()["required"]["controlnet_name"][0]
+    assert "tiny_cn" in models.ControlNetLoader.INPUT_TYPES()["required"]["controlnet_name"][0]
 
 
 def test_loader_lora_controlnet_generate(models, pack):
     import comfy.utils
 
     with no_network():
-        (model,) = models.AnimateDiffLoader().load("[diffusers] tiny_sd", "tiny_mm.ckpt", "Euler a", "linear", True, False)
-        (controlnet,) = models.ControlNetLoader().load("[diffusers] tiny_cn")
+        (model,) = models.AnimateDiffLoader().load("tiny_sd", "tiny_mm.ckpt", "Euler a", "linear", True, False)
+        (controlnet,) = models.ControlNetLoader().load("[diffusers] tiny_cn")  # a name earlier versions saved
     (zoomed,) = models.MotionLora().apply(model, "tiny_motion_lora.ckpt", 0.8)
     assert zoomed.loras and not model.loras  # the loader's output is not changed by the LoRA node
     poses = torch.from_numpy(stick_figures(6)).float() / 255
@@ -82,7 +83,9 @@ def test_interrupt_stops_generation(models):
     mm.interrupt_current_processing(True)
     try:
         with pytest.raises(mm.InterruptProcessingException):
-            models.AnimateDiffGenerate().generate(model, "a cat", "", 4, 32, 32, 2, 7.5, 0, 16, 4, 8.0)
+            models.AnimateDiffGenerate().generate(model, "a cat", "", num_frames=4, width=32, height=32, steps=2,
+                                                  guidance=7.5, seed=0, context_length=16, context_overlap=4,
+                                                  fps=8.0)
     finally:
         mm.interrupt_current_processing(False)
 

@@ -31,7 +31,7 @@ def installed_svd():
     os.makedirs(other, exist_ok=True)
     with open(os.path.join(other, "model_index.json"), "w") as f:
         f.write('{"_class_name": "StableDiffusionPipeline"}')
-    yield "diffusers/tiny-svd"
+    yield "tiny-svd"
     shutil.rmtree(target, ignore_errors=True)
     shutil.rmtree(other, ignore_errors=True)
     for name in ("sd15.safetensors", "svd_xt.safetensors"):
@@ -45,9 +45,10 @@ def test_nodes_are_registered(pack):
 
 def test_loader_lists_diffusers_folders_and_checkpoints(pack, installed_svd):
     choices = pack.nodes.svd.SVDLoader.INPUT_TYPES()["required"]["model"][0]
-    assert choices[0] == installed_svd and "diffusers/sd15" not in choices
+    assert choices[0] == installed_svd and "sd15" not in choices  # an SD 1.5 diffusers folder is not SVD
     # SVD-named checkpoints are listed before other checkpoints.
-    assert choices.index("checkpoints/svd_xt.safetensors") < choices.index("checkpoints/sd15.safetensors")
+    assert choices.index("svd_xt.safetensors") < choices.index("sd15.safetensors")
+    assert choices[-1] == pack.nodes.svd.NONE
 
 
 def test_generate_and_extend_nodes(pack, installed_svd):
@@ -74,7 +75,10 @@ def test_generate_and_extend_nodes(pack, installed_svd):
     assert "clamped to 0.05" in notes and out["ui"]["text"] == [notes]
     assert comfy.utils.UPDATES[-2:] == [(1, 2), (2, 2)]
 
-    out = nodes.SVDExtend().extend(model, image, 64, 64, 4, 2, 1.0, 3.0, 127, 7, 0.02, 8, 0, True, 2, 1.0)
+    small = dict(width=64, height=64, num_frames=4, steps=2, min_guidance=1.0, max_guidance=3.0,
+                 motion_bucket_id=127, fps=7, noise_aug_strength=0.02, decode_chunk_size=8, seed=0,
+                 stability_guard=True)
+    out = nodes.SVDExtend().extend(model, image, **small, segments=2, drift_correction=1.0)
     images, fps, count, notes = out["result"]
     assert images.shape == (7, 64, 64, 3) and count == 7 and notes == "ok"
 
@@ -87,8 +91,9 @@ def test_interrupt_stops_the_generate_node(pack, installed_svd):
     mm.interrupt_current_processing(True)
     try:
         with pytest.raises(mm.InterruptProcessingException):
-            nodes.SVDGenerate().generate(model, torch.rand(1, 64, 64, 3), 64, 64, 4, 3, 1.0, 3.0, 127, 7, 0.02,
-                                         8, 0, True)
+            nodes.SVDGenerate().generate(model, torch.rand(1, 64, 64, 3), width=64, height=64, num_frames=4,
+                                         steps=3, min_guidance=1.0, max_guidance=3.0, motion_bucket_id=127, fps=7,
+                                         noise_aug_strength=0.02, decode_chunk_size=8, seed=0, stability_guard=True)
     finally:
         mm.interrupt_current_processing(False)
 
@@ -98,9 +103,14 @@ def test_loader_needs_a_model(pack, installed_svd):
     UnflickerError = pack.unflicker.errors.UnflickerError
     with pytest.raises(UnflickerError, match="pick a model"):
         loader.load(pack.nodes.svd.NONE, "auto", False, False, True)
-    with pytest.raises(UnflickerError, match="not in ComfyUI's models/diffusers"):
-        loader.load("diffusers/../../escape", "auto", False, False, True)
+    with pytest.raises(UnflickerError, match="model: '../../escape' is not in ComfyUI's models/checkpoints or "
+                                              "models/diffusers folders"):
+        loader.load("../../escape", "auto", False, False, True)
     with pytest.raises(UnflickerError, match="not in ComfyUI's models/checkpoints"):
         loader.load("checkpoints/gone.safetensors", "auto", False, False, True)
+    nodes = pack.nodes.svd.SVDLoader
+    assert nodes.VALIDATE_INPUTS("diffusers/tiny-svd") is True  # the name earlier versions saved
+    assert nodes.VALIDATE_INPUTS("gone.safetensors", "/some/path") is True  # a path overrides the model
+    assert "'gone.safetensors' is not in" in nodes.VALIDATE_INPUTS("gone.safetensors")
     with pytest.raises(UnflickerError, match="does not exist"):
         loader.load(pack.nodes.svd.NONE, "auto", False, False, True, path="/no/such/svd")

@@ -404,7 +404,7 @@ def test_openpose_node_end_to_end(pack, body_weights, monkeypatch):
     folder_paths.folder_names_and_paths.pop("openpose", None)
     node = node_mod.OpenPoseExtract()
     images = torch.rand(1, 128, 32, 3)  # one narrow frame: the network input is 184 px high at any resolution
-    with pytest.raises(UnflickerError, match=r"body_pose_model\.pth.*'openpose' model folder.*models.openpose"):
+    with pytest.raises(UnflickerError, match=r"body weights: 'body_pose_model\.pth' is not in ComfyUI's models/openpose folder \(.*models.openpose\)\. Put body_pose_model\.pth"):
         node.extract(images, 64, True, 0.5, 2)
 
     os.makedirs(folder, exist_ok=True)
@@ -416,9 +416,9 @@ def test_openpose_node_end_to_end(pack, body_weights, monkeypatch):
         assert pose_images.shape == (1, 256, 64, 3) and pose_images.dtype == torch.float32
         assert len(keypoints) == 1 and keypoints[0]["canvas_width"] == 64 and "people" in keypoints[0]
         assert comfy.utils.UPDATES[-1] == (1, 1)
-        with pytest.raises(UnflickerError, match=r"hand weights not found: put hand_pose_model\.pth"):
+        with pytest.raises(UnflickerError, match=r"hand weights: 'hand_pose_model\.pth' is not in ComfyUI's models/openpose"):
             node.extract(images, 64, True, 0.5, 2, hands=True)
-        with pytest.raises(UnflickerError, match=r"face weights not found: put facenet\.pth"):
+        with pytest.raises(UnflickerError, match=r"face weights: 'facenet\.pth' is not in ComfyUI's models/openpose"):
             node.extract(images, 64, True, 0.5, 2, face=True)
         comfy.model_management.interrupt_current_processing(True)
         with pytest.raises(comfy.model_management.InterruptProcessingException):

@@ -8,8 +8,10 @@ import pytest
 
 from unflicker import workflow as wfmod
 from unflicker.object_info import build_object_info, core_object_info, pack_object_info
-from unflicker.workflow import (UIGraph, WorkflowError, api_twin_path, apply_overrides, bundled_workflows,
-                                check_workflow, load_workflow, ui_to_api, widget_slots, workflow_format)
+from unflicker.cli import main as cli_main
+from unflicker.workflow import (WorkflowError, api_twin_path, apply_overrides, bundled_workflows, check_workflow,
+                                load_workflow, ui_to_api, widget_slots, workflow_format)
+from unflicker.workflow_builder import UIGraph
 from unflicker.workflow_recipes import NEEDS, RECIPES, available_recipes
 
 BUNDLED = bundled_workflows()
@@ -42,7 +44,7 @@ def test_api_twin_fits_and_equals_conversion(path, pack_info):
     assert workflow_format(twin) == "api"
     assert check_workflow(twin, pack_info, files_known=False) == []
     assert ui_to_api(load_workflow(path), pack_info) == twin, \
-        "API twin is stale: run `python -m unflicker.workflow regen`"
+        "API twin is stale: run `python -m unflicker workflow regen`"
 
 
 @pytest.mark.parametrize("name", sorted(RECIPES))
@@ -53,7 +55,7 @@ def test_recipe_matches_its_ui_file(name, pack_info):
         pytest.skip(f"{name}: nodes not in this pack yet: {', '.join(missing)}")
     path = os.path.join(wfmod.WORKFLOW_DIR, f"{name}.json")
     assert json.loads(wfmod.dump(RECIPES[name](pack_info))) == load_workflow(path), \
-        "UI file differs from its recipe: run `python -m unflicker.workflow regen --recipes`"
+        "UI file differs from its recipe: run `python -m unflicker workflow regen --recipes`"
 
 
 def test_pack_object_info_matches_classes(pack):
@@ -259,10 +261,10 @@ def test_not_a_workflow(tmp_path):
 
 
 def test_workflow_cli_check_and_convert(capsys, tmp_path):
-    assert wfmod.main(["check"]) == 0
+    assert cli_main(["workflow", "check"]) == 0
     assert "ok " in capsys.readouterr().out
     out = tmp_path / "api.json"
     codec_fix = os.path.join(wfmod.WORKFLOW_DIR, "codec_fix.json")  # node 1 is its Load Video
-    assert wfmod.main(["convert", codec_fix, "-o", str(out), "--set", "1.frame_load_cap=4"]) == 0
+    assert cli_main(["workflow", "convert", codec_fix, "-o", str(out), "--set", "1.frame_load_cap=4"]) == 0
     api = json.loads(out.read_text())
     assert api["1"]["inputs"]["frame_load_cap"] == 4

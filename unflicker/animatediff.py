@@ -28,6 +28,7 @@ import torch
 
 from .errors import UnflickerError, check_choice, check_range
 from .progress import ProgressFn, report
+from .settings import AnimateDiffSettings
 from .video import to_uint8
 
 SD15_CONFIG_DIR = Path(__file__).resolve().parent / "configs" / "sd15"
@@ -477,24 +478,18 @@ def _to_pil_frames(frames, count: int, width: int, height: int):
 
 
 def generate(model: AnimateDiffModel, prompt: str | Mapping[int, str], negative_prompt: str = "",
-             num_frames: int = 16, width: int = 512, height: int = 512, steps: int = 20, guidance: float = 7.5,
-             seed: int = 0, context_length: int = 16, context_overlap: int = 4, controlnet=None,
-             control_frames=None, controlnet_scale: float = 1.0, progress: ProgressFn | None = None) -> np.ndarray:
-    """Frames (num_frames, height, width, 3) float32 in 0..1.
+             settings: AnimateDiffSettings | None = None, *, controlnet=None, control_frames=None,
+             progress: ProgressFn | None = None, **changes) -> np.ndarray:
+    """Frames (num_frames, height, width, 3) float32 in 0..1, with ``settings`` (an AnimateDiffSettings) and/or
+    its fields as keywords (``num_frames=24``).
 
     ``prompt`` may be a schedule {first frame: prompt}. Clips longer than ``context_length`` (or with a schedule)
     run FreeNoise sliding windows overlapping by ``context_overlap``. ``progress(step, steps)`` is called after each
     denoising step and may raise to stop.
     """
-    check_range("num_frames", num_frames, 1, 4096)
-    check_range("steps", steps, 1, 1000)
-    check_range("guidance", guidance, 0.0, 100.0)
-    check_range("context_length", context_length, 1, 128)
-    check_range("context_overlap", context_overlap, 0, context_length - 1)
-    for name, value in (("width", width), ("height", height)):
-        check_range(name, value, 8, 8192)
-        if value % 8:
-            raise UnflickerError(f"{name} must be a multiple of 8, got {value}")
+    s = dataclasses.replace(settings or AnimateDiffSettings(), **changes).validated()
+    num_frames, width, height, steps = s.num_frames, s.width, s.height, s.steps
+    context_length, context_overlap = s.context_length, s.context_overlap
     if isinstance(prompt, Mapping):
         prompt = {int(k): str(v) for k, v in prompt.items()}
         if not prompt:
@@ -528,9 +523,9 @@ def generate(model: AnimateDiffModel, prompt: str | Mapping[int, str], negative_
     kwargs: dict[str, Any] = {}
     if controlnet is not None:
         kwargs.update(conditioning_frames=_to_pil_frames(control_frames, num_frames, width, height),
-                      controlnet_conditioning_scale=float(controlnet_scale))
+                      controlnet_conditioning_scale=float(s.controlnet_scale))
     out = pipe(prompt=prompt, negative_prompt=negative_prompt or None, num_frames=num_frames, width=width,
-               height=height, num_inference_steps=steps, guidance_scale=guidance,
-               generator=torch.Generator("cpu").manual_seed(int(seed)), output_type="np",
+               height=height, num_inference_steps=steps, guidance_scale=s.guidance,
+               generator=torch.Generator("cpu").manual_seed(int(s.seed)), output_type="np",
                callback_on_step_end=on_step_end, **kwargs)
     return np.asarray(out.frames[0], dtype=np.float32)

@@ -9,6 +9,21 @@ import sys
 from .errors import UnflickerError
 
 
+def _setting(p, flag: str, cls, name: str, help: str | None = None, **kw) -> None:
+    """An option whose default, range and help come from a settings field (unflicker.settings), written once."""
+    spec = cls.spec(name)
+    default = kw.pop("default", spec["default"])
+    text = help if help is not None else spec["help"].rstrip(".")
+    limits = (", ".join(map(str, spec["choices"])) if spec["choices"] is not None
+              else f"{spec['low']}-{spec['high']}" if spec["low"] is not None and spec["high"] < 10**6 else "")
+    text = "; ".join(t for t in (text, limits) if t)
+    if default is not None:
+        text = f"{text} (default {default})" if text else f"default {default}"
+    if spec["choices"] is None:
+        kw.update(type=type(spec["default"]), metavar=flag.lstrip("-").upper().replace("-", "_"))
+    p.add_argument(flag, default=default, choices=spec["choices"], dest=name, help=text, **kw)
+
+
 def _progress(desc: str, total: int):
     from .progress import tqdm_progress
 
@@ -46,12 +61,14 @@ def _add_ffmpeg_fix(sub) -> None:
     p = sub.add_parser("ffmpeg-fix", help="FFmpeg deflicker + deband on a file, re-encoded (seed: crf 16, preset slow)")
     p.add_argument("input")
     p.add_argument("output", help="output file: .mp4, .mov, .webm, .mkv, .webp or .gif")
-    p.add_argument("--size", type=int, default=5, help="deflicker window in frames, 2-129 (default 5)")
-    p.add_argument("--mode", default="am", help="deflicker averaging: am gm hm qm cm pm (default am)")
+    from .ffmpeg_fix import FFmpegFixSettings as S  # numpy only: cheap to import
+
+    _setting(p, "--size", S, "size", "deflicker window in frames")
+    p.add_argument("--mode", default=S.default("mode"), help=f"deflicker averaging: {' '.join(S.spec('mode')['choices'])} (default {S.default('mode')})")
     p.add_argument("--no-deflicker", action="store_true", help="skip the deflicker stage")
     p.add_argument("--no-deband", action="store_true", help="skip the deband stage")
-    p.add_argument("--deband-thr", type=float, default=0.02, help="deband 1thr/2thr/3thr, 0.00003-0.5 (default 0.02)")
-    p.add_argument("--deband-range", type=int, default=16, help="deband radius in pixels, 1-64 (default 16)")
+    _setting(p, "--deband-thr", S, "threshold", "deband 1thr/2thr/3thr")
+    _setting(p, "--deband-range", S, "deband_range", "deband radius in pixels")
     p.add_argument("--blur", action="store_true", help="deband blur (default off)")
     p.add_argument("--crf", type=int, default=16)
     p.add_argument("--preset", default="slow")
@@ -63,8 +80,9 @@ def _run_ffmpeg_fix(args) -> int:
     from . import video
     from .ffmpeg_fix import FFmpegFixSettings, fix_frames
 
-    settings = FFmpegFixSettings(not args.no_deflicker, args.size, args.mode, not args.no_deband,
-                                 args.deband_thr, args.deband_range, args.blur).validated()
+    settings = FFmpegFixSettings(deflicker=not args.no_deflicker, size=args.size, mode=args.mode,
+                                 deband=not args.no_deband, threshold=args.threshold,
+                                 deband_range=args.deband_range, blur=args.blur).validated()
     info, frames = video.iter_frames(args.input)
     progress, close = _progress("ffmpeg-fix", info.frame_count)
     try:
@@ -77,22 +95,20 @@ def _run_ffmpeg_fix(args) -> int:
 
 
 # ---------------------------------------------------------------- fix
-# kept equal to deflicker.MODES / DEFAULT_WINDOW (a test checks) so building the parser imports no OpenCV
-_FIX_MODES = ("auto", "brightness", "regional", "colour", "texture", "all")
-_FIX_WINDOW = 9
-
-
 def _add_fix(sub) -> None:
+    from .ffmpeg_fix import FFmpegFixSettings as F
+    from .settings import DeflickerSettings as S
+
     p = sub.add_parser("fix", help="remove flicker from a file: flow-guided deflicker (ours) or FFmpeg deflicker+deband")
     p.add_argument("input")
     p.add_argument("output", help="output file: .mp4, .mov, .webm, .mkv, .webp or .gif")
     p.add_argument("--method", choices=("auto", "flow", "ffmpeg"), default="auto",
                    help="auto (default): the recommended fix, today the flow-guided one; flow: the flow-guided fix; "
-                        "ffmpeg: FFmpeg deflicker (size 5, am) + deband 0.02")
-    p.add_argument("--mode", choices=_FIX_MODES, default="auto",
-                   help="what the flow-guided fix removes (methods auto and flow): " + ", ".join(_FIX_MODES) + " (default auto)")
-    p.add_argument("--strength", type=float, default=1.0, help="0-1 (default 1: remove the measured flicker fully)")
-    p.add_argument("--window", type=int, default=_FIX_WINDOW, help=f"frames compared, 3-31 (default {_FIX_WINDOW})")
+                        f"ffmpeg: FFmpeg deflicker (size {F.default('size')}, {F.default('mode')}) + deband "
+                        f"{F.default('threshold')}")
+    _setting(p, "--mode", S, "mode", "what the flow-guided fix removes (methods auto and flow)")
+    _setting(p, "--strength", S, "strength", "1 removes the measured flicker fully, 0 returns the input")
+    _setting(p, "--window", S, "window", "frames compared around each frame")
     p.add_argument("--crf", type=int, default=16)
     p.add_argument("--preset", default="slow")
     _add_format(p)
@@ -256,20 +272,22 @@ def _add_svd(sub) -> None:
     p.add_argument("--dtype", default="auto", help="auto (fp16 on a GPU, fp32 on CPU), fp16, bf16, fp32")
     p.add_argument("--cpu-offload", action="store_true", help="keep only the running model on the GPU")
     p.add_argument("--forward-chunking", action="store_true", help="UNet feed-forward in slices (less VRAM)")
-    p.add_argument("--width", type=int, default=1024)
-    p.add_argument("--height", type=int, default=576)
-    p.add_argument("--frames", type=int, default=None, help="frames per segment (default: the model's, 14 or 25)")
-    p.add_argument("--steps", type=int, default=25)
-    p.add_argument("--min-guidance", type=float, default=1.0)
-    p.add_argument("--max-guidance", type=float, default=3.0)
-    p.add_argument("--motion", type=int, default=127, help="motion_bucket_id, 1-255 (default 127)")
-    p.add_argument("--fps", type=int, default=7)
-    p.add_argument("--noise-aug", type=float, default=0.02, help="noise_aug_strength (default 0.02; above 0.05 flickers)")
+    from .settings import SVDExtendSettings as E, SVDSettings as S
+
+    _setting(p, "--width", S, "width", "")
+    _setting(p, "--height", S, "height", "")
+    _setting(p, "--frames", S, "num_frames", "frames per segment (default: the model's, 14 or 25)", default=None)
+    _setting(p, "--steps", S, "steps", "")
+    _setting(p, "--min-guidance", S, "min_guidance", "guidance on the first frame")
+    _setting(p, "--max-guidance", S, "max_guidance", "guidance on the last frame")
+    _setting(p, "--motion", S, "motion_bucket_id", "motion_bucket_id, more = more motion")
+    _setting(p, "--fps", S, "fps", "frame rate the model is conditioned on")
+    _setting(p, "--noise-aug", S, "noise_aug_strength", "noise_aug_strength (above 0.05 flickers)")
     p.add_argument("--no-guard", action="store_true", help="do not clamp --noise-aug to 0.05 (still warns)")
-    p.add_argument("--decode-chunk", type=int, default=8, help="frames decoded at a time (default 8)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--segments", type=int, default=1, help="chain this many segments into a longer video")
-    p.add_argument("--drift", type=float, default=1.0, help="colour/brightness drift correction for --segments, 0-1")
+    _setting(p, "--decode-chunk", S, "decode_chunk_size", "frames decoded at a time")
+    _setting(p, "--seed", S, "seed", "")
+    _setting(p, "--segments", E, "segments", "chain this many segments into a longer video", default=1)
+    _setting(p, "--drift", E, "drift_correction", "colour/brightness drift correction for --segments")
     p.add_argument("--crf", type=int, default=16)
     _add_format(p)
     p.set_defaults(func=_run_svd)
@@ -295,9 +313,13 @@ def _run_svd(args) -> int:
                               cache=False)
     progress, close = _progress("svd", args.segments * args.steps)
     try:
-        result = svd.extend(model, first, args.segments, args.width, args.height, args.frames, args.steps,
-                            args.min_guidance, args.max_guidance, args.motion, args.fps, args.noise_aug,
-                            args.decode_chunk, args.seed, not args.no_guard, args.drift, progress=progress)
+        chain = svd.SVDExtendSettings(segments=args.segments, drift_correction=args.drift_correction)
+        result = svd.extend(model, first, chain=chain, stability_guard=not args.no_guard, progress=progress,
+                            width=args.width, height=args.height, num_frames=args.num_frames, steps=args.steps,
+                            min_guidance=args.min_guidance, max_guidance=args.max_guidance,
+                            motion_bucket_id=args.motion_bucket_id, fps=args.fps,
+                            noise_aug_strength=args.noise_aug_strength, decode_chunk_size=args.decode_chunk_size,
+                            seed=args.seed)
     finally:
         close()
     for message in model.messages + result.messages:
@@ -315,20 +337,22 @@ def _add_animatediff(sub) -> None:
     p.add_argument("output", help="output file: .mp4, .mov, .webm, .mkv, .webp or .gif")
     p.add_argument("--prompt", required=True, help="prompt, or a schedule with one 'frame: prompt' per line")
     p.add_argument("--negative", default="worst quality, low quality")
-    p.add_argument("--frames", type=int, default=16)
-    p.add_argument("--width", type=int, default=512)
-    p.add_argument("--height", type=int, default=512)
-    p.add_argument("--steps", type=int, default=20)
-    p.add_argument("--guidance", type=float, default=7.5)
-    p.add_argument("--seed", type=int, default=0)
+    from .settings import AnimateDiffSettings as S
+
+    _setting(p, "--frames", S, "num_frames", "")
+    _setting(p, "--width", S, "width", "")
+    _setting(p, "--height", S, "height", "")
+    _setting(p, "--steps", S, "steps", "")
+    _setting(p, "--guidance", S, "guidance", "")
+    _setting(p, "--seed", S, "seed", "")
     p.add_argument("--scheduler", default="DDIM", help="DDIM, Euler, 'Euler a', 'DPM++ 2M', 'DPM++ 2M Karras', LCM")
     p.add_argument("--beta-schedule", default="linear", help="linear (AnimateDiff) or scaled_linear (SD 1.5)")
-    p.add_argument("--context-length", type=int, default=16)
-    p.add_argument("--overlap", type=int, default=4, help="frames shared by neighbouring context windows")
+    _setting(p, "--context-length", S, "context_length", "frames the motion module sees at once")
+    _setting(p, "--overlap", S, "context_overlap", "frames shared by neighbouring context windows")
     p.add_argument("--lora", action="append", default=[], metavar="PATH[:STRENGTH]", help="motion LoRA; repeatable")
     p.add_argument("--controlnet", help="ControlNet file or folder (needs --control-video)")
     p.add_argument("--control-video", help="control frames (e.g. OpenPose skeletons): video, GIF/WebP or folder")
-    p.add_argument("--controlnet-scale", type=float, default=1.0)
+    _setting(p, "--controlnet-scale", S, "controlnet_scale", "how strongly the control frames steer")
     p.add_argument("--fps", type=float, default=8.0)
     p.add_argument("--cpu-offload", action="store_true")
     p.add_argument("--config-dir", default=None, help="diffusers configs for single files (default: SD 1.5, shipped)")
@@ -361,11 +385,12 @@ def _run_animatediff(args) -> int:
         control, _ = video.read_video(args.control_video)
     progress, close = _progress("animatediff", args.steps)
     try:
-        frames = animatediff.generate(model, animatediff.parse_prompt_schedule(args.prompt), args.negative,
-                                      num_frames=args.frames, width=args.width, height=args.height, steps=args.steps,
-                                      guidance=args.guidance, seed=args.seed, context_length=args.context_length,
-                                      context_overlap=args.overlap, controlnet=controlnet, control_frames=control,
-                                      controlnet_scale=args.controlnet_scale, progress=progress)
+        settings = animatediff.AnimateDiffSettings(
+            num_frames=args.num_frames, width=args.width, height=args.height, steps=args.steps,
+            guidance=args.guidance, seed=args.seed, context_length=args.context_length,
+            context_overlap=args.context_overlap, controlnet_scale=args.controlnet_scale)
+        frames = animatediff.generate(model, animatediff.parse_prompt_schedule(args.prompt), args.negative, settings,
+                                      controlnet=controlnet, control_frames=control, progress=progress)
     finally:
         close()
     _write(args, (video.to_uint8(f) for f in frames), args.fps, crf=19)
@@ -441,8 +466,82 @@ def _run_interpolate(args) -> int:
     return 0
 
 
+# ---------------------------------------------------------------- workflow (convert / check / regen)
+def _add_workflow(sub) -> None:
+    p = sub.add_parser("workflow", help="convert, check and regenerate ComfyUI workflows (offline or via a server)")
+    actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    src = argparse.ArgumentParser(add_help=False)
+    where = src.add_mutually_exclusive_group()
+    where.add_argument("--object-info", help="a saved GET /object_info answer (JSON)")
+    where.add_argument("--server", help="ask a running ComfyUI, e.g. http://127.0.0.1:8188")
+    a = actions.add_parser("convert", parents=[src], help="UI-format workflow -> API format (stdout or -o)")
+    a.add_argument("workflow")
+    a.add_argument("-o", "--output")
+    a.add_argument("--set", action="append", default=[], metavar="NODE.INPUT=VALUE")
+    a.set_defaults(func=_run_workflow_convert)
+    a = actions.add_parser("check", parents=[src], help="check workflows against the node definitions")
+    a.add_argument("workflows", nargs="*", help="default: every bundled workflow and its API twin")
+    a.set_defaults(func=_run_workflow_check)
+    a = actions.add_parser("regen", parents=[src], help="rewrite workflows/api/* from workflows/*.json")
+    a.add_argument("--recipes", action="store_true", help="first rewrite the UI files from workflow_recipes.py")
+    a.set_defaults(func=_run_workflow_regen)
+
+
+def _object_info_from(args) -> dict:
+    """A saved /object_info, a running server's, or the offline one (core nodes + this pack's nodes)."""
+    if args.object_info:
+        import json
+
+        with open(args.object_info, encoding="utf-8") as f:
+            return json.load(f)
+    if args.server:
+        from .client import ComfyClient
+
+        return ComfyClient(args.server).object_info()
+    from .object_info import offline_object_info
+
+    return offline_object_info()
+
+
+def _run_workflow_convert(args) -> int:
+    from .workflow import apply_overrides, dump, load_workflow, to_api
+    from .workflow_recipes import write_text
+
+    info = _object_info_from(args)
+    api = to_api(load_workflow(args.workflow), info)
+    apply_overrides(api, args.set, info)
+    if args.output:
+        write_text(args.output, dump(api))
+    else:
+        sys.stdout.write(dump(api))
+    return 0
+
+
+def _run_workflow_check(args) -> int:
+    from .workflow import api_twin_path, bundled_workflows, check_workflow, load_workflow
+
+    info = _object_info_from(args)
+    paths = args.workflows or [p for ui in bundled_workflows() for p in (ui, api_twin_path(ui))]
+    bad = 0
+    for path in paths:
+        problems = check_workflow(load_workflow(path), info, files_known=bool(args.server))
+        print(f"{'ok ' if not problems else 'BAD'} {path}")
+        for problem in problems:
+            print(f"    {problem}")
+        bad += bool(problems)
+    return 1 if bad else 0
+
+
+def _run_workflow_regen(args) -> int:
+    from .workflow_recipes import regenerate
+
+    for path in regenerate(_object_info_from(args), recipes=args.recipes):
+        print(f"wrote {os.path.relpath(path)}")
+    return 0
+
+
 COMMANDS = (_add_analyze, _add_fix, _add_ffmpeg_fix, _add_interpolate, _add_compare, _add_demo, _add_run, _add_pose,
-            _add_svd, _add_animatediff)
+            _add_svd, _add_animatediff, _add_workflow)
 
 
 def build_parser() -> argparse.ArgumentParser:

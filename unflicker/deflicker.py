@@ -28,15 +28,16 @@ import cv2
 import numpy as np
 
 from . import flow, scenecut
-from .errors import UnflickerError, check_range
+from .errors import UnflickerError
 from .progress import ProgressFn, report
+from .settings import DEFLICKER_MODES, DeflickerSettings
 
 KINDS = ("brightness", "regional", "colour", "texture")
-MODES = ("auto", "brightness", "regional", "colour", "texture", "all")
+MODES = DEFLICKER_MODES  # the user-facing settings (modes, strength, window) are defined in unflicker.settings
 # analyzer kind names (issue 3) -> what we do about them; "codec" damage changes per frame like re-sampled texture
 _ANALYZER_KINDS = {"brightness": ("brightness",), "regional": ("regional",), "colour": ("colour",),
                    "texture": ("texture",), "codec": ("texture",), "steady": (), "scene_cuts": ()}
-DEFAULT_WINDOW = 9
+DEFAULT_WINDOW = DeflickerSettings.default("window")
 TEXTURE_RADIUS = 2  # neighbours on each side averaged for texture (5 frames)
 
 _WORK_SIDE = 160  # long side of the copy used for flow and low-frequency statistics
@@ -66,8 +67,7 @@ def resolve_kinds(kinds) -> tuple[frozenset, bool]:
 
 def check_settings(kinds, strength: float, window: int) -> tuple[frozenset, bool]:
     """Validate the user's settings (raises UnflickerError naming the input); returns resolve_kinds(kinds)."""
-    check_range("strength", float(strength), 0.0, 1.0)
-    check_range("window", int(window), 3, 31)
+    DeflickerSettings(strength=float(strength), window=int(window)).validated()
     return resolve_kinds(kinds)
 
 

@@ -13,8 +13,9 @@ from typing import Iterable, Iterator, Optional
 import numpy as np
 
 from . import ffmpeg
-from .errors import UnflickerError, check_choice, check_range
+from .errors import UnflickerError, check_range
 from .progress import ProgressFn, report
+from .settings import Settings, setting
 
 # FFmpeg's deflicker modes, minus "median": its implementation is known broken (it sorts the running window
 # in place, so later frames are corrected against a scrambled window).
@@ -26,27 +27,29 @@ DEFLICKER_MODE_NAMES = {
 
 
 @dataclass(frozen=True)
-class FFmpegFixSettings:
-    deflicker: bool = True
-    size: int = 5  # frames in the deflicker window (FFmpeg: 2-129)
-    mode: str = "am"
-    deband: bool = True
-    threshold: float = 0.02  # deband 1thr/2thr/3thr (FFmpeg: 0.00003-0.5)
-    deband_range: int = 16  # deband search radius in pixels (FFmpeg: -? to ?; we allow 1-64)
-    blur: bool = False
+class FFmpegFixSettings(Settings):
+    deflicker: bool = setting(True)
+    size: int = setting(5, 2, 129, help="Frames in the deflicker window.")  # FFmpeg's own range
+    mode: str = setting("am", choices=DEFLICKER_MODES, help=(
+        "How the window's brightness is averaged (am = arithmetic mean). FFmpeg's median mode is left out: it is "
+        "broken."))
+    deband: bool = setting(True)
+    threshold: float = setting(0.02, 0.00003, 0.5, step=0.001, label="deband threshold",
+                               help="deband 1thr/2thr/3thr: higher smooths stronger steps.")  # FFmpeg's range
+    deband_range: int = setting(16, 1, 64, label="deband range")  # search radius in pixels (we allow 1-64)
+    blur: bool = setting(False, help="deband blur (off keeps detail).")
 
     def validated(self) -> "FFmpegFixSettings":
         if self.mode == "median":
             raise UnflickerError("mode 'median' is left out: FFmpeg's deflicker median mode is known broken; use am (the default), gm, hm, qm, cm or pm")
-        check_choice("mode", self.mode, DEFLICKER_MODES)
-        check_range("size", self.size, 2, 129)
         if not isinstance(self.size, (int, np.integer)):
+            check_range("size", self.size, 2, 129)  # an out-of-range value says so first
             raise UnflickerError(f"size must be a whole number of frames, got {self.size!r}")
-        check_range("deband threshold", float(self.threshold), 0.00003, 0.5)
-        check_range("deband range", self.deband_range, 1, 64)
+        return super().validated()
+
+    def _check(self) -> None:
         if not (self.deflicker or self.deband):
             raise UnflickerError("both deflicker and deband are switched off: enable at least one stage")
-        return self
 
     def filtergraph(self) -> str:
         s = self.validated()

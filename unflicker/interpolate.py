@@ -69,17 +69,6 @@ def check_model_dir(path: str) -> str:
     return path
 
 
-def list_models(roots: Iterable[str]) -> list[str]:
-    """Names of the sub-folders of ``roots`` that hold a flownet.param (one sub-folder per model)."""
-    names = set()
-    for root in roots:
-        if os.path.isdir(root):
-            for name in os.listdir(root):
-                if os.path.isfile(os.path.join(root, name, "flownet.param")):
-                    names.add(name)
-    return sorted(names)
-
-
 def _is_v4_graph(path: str) -> bool:
     """RIFE v4 flownets take the timestep as a third input (in2); older ones only the two frames."""
     with open(os.path.join(path, "flownet.param"), encoding="utf-8", errors="replace") as f:

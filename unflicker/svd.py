@@ -8,6 +8,7 @@ checkpoint in the original Stability layout (converted by :mod:`unflicker.svd_co
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import json
 import logging
@@ -19,8 +20,9 @@ from typing import Optional
 import numpy as np
 import torch
 
-from .errors import UnflickerError, check_choice, check_range
+from .errors import UnflickerError, check_choice
 from .progress import ProgressFn, report
+from .settings import MAX_SEED, SVDExtendSettings, SVDSettings
 from .video import to_uint8
 
 log = logging.getLogger(__name__)
@@ -29,7 +31,6 @@ DTYPES = ("auto", "fp16", "bf16", "fp32")
 _TORCH_DTYPES = {"fp16": torch.float16, "bf16": torch.bfloat16, "fp32": torch.float32}
 # Above this, SVD re-samples every frame from a noisier conditioning image and the video flickers.
 SAFE_NOISE_AUG = 0.05
-MAX_SEED = 0xFFFFFFFFFFFFFFFF
 SINGLE_FILE_EXTENSIONS = (".safetensors", ".sft", ".ckpt", ".pt", ".pth", ".bin")
 
 
@@ -180,39 +181,17 @@ def guard_noise_aug(noise_aug_strength: float, stability_guard: bool = True) -> 
     return noise_aug_strength, [msg]
 
 
-@dataclass
-class GenerateSettings:
-    width: int = 1024
-    height: int = 576
-    num_frames: int = 14
-    steps: int = 25
-    min_guidance: float = 1.0
-    max_guidance: float = 3.0
-    motion_bucket_id: int = 127
-    fps: int = 7
-    noise_aug_strength: float = 0.02
-    decode_chunk_size: int = 8
-    seed: int = 0
+GenerateSettings = SVDSettings  # one pipeline call's settings: defaults, ranges and checks in unflicker.settings
 
-    def validated(self) -> "GenerateSettings":
-        for name in ("width", "height"):
-            value = getattr(self, name)
-            check_range(name, value, 64, 4096)
-            if value % 8:
-                raise UnflickerError(f"{name} must be a multiple of 8 (the VAE works on 8x8 blocks), got {value}")
-        check_range("num_frames", self.num_frames, 2, 128)
-        check_range("steps", self.steps, 1, 200)
-        check_range("min_guidance", self.min_guidance, 0.0, 30.0)
-        check_range("max_guidance", self.max_guidance, 0.0, 30.0)
-        if self.min_guidance > self.max_guidance:
-            raise UnflickerError(f"min_guidance ({self.min_guidance}) must not exceed max_guidance "
-                                 f"({self.max_guidance})")
-        check_range("motion_bucket_id", self.motion_bucket_id, 1, 255)
-        check_range("fps", self.fps, 1, 60)
-        check_range("noise_aug_strength", self.noise_aug_strength, 0.0, 1.0)
-        check_range("decode_chunk_size", self.decode_chunk_size, 1, 128)
-        check_range("seed", self.seed, 0, MAX_SEED)
-        return self
+
+def _settings(model: SVDModel, settings: Optional[SVDSettings], changes: dict) -> SVDSettings:
+    """``settings`` (default: SVDSettings with the model's own frame count) with ``changes`` applied, validated.
+    ``num_frames=None`` means the model's own (14 for SVD, 25 for XT)."""
+    if changes.get("num_frames", 0) is None:
+        changes = {k: v for k, v in changes.items() if k != "num_frames"}
+        settings = dataclasses.replace(settings or SVDSettings(), num_frames=model.default_frames)
+    base = settings or SVDSettings(num_frames=model.default_frames)
+    return dataclasses.replace(base, **changes).validated()
 
 
 def to_pil(image, width: int, height: int):
@@ -277,17 +256,15 @@ def run_pipeline(model: SVDModel, image, s: GenerateSettings, progress: Optional
     return np.asarray(out.frames[0], dtype=np.float32)
 
 
-def generate(model: SVDModel, image, width: int = 1024, height: int = 576, num_frames: Optional[int] = None,
-             steps: int = 25, min_guidance: float = 1.0, max_guidance: float = 3.0, motion_bucket_id: int = 127,
-             fps: int = 7, noise_aug_strength: float = 0.02, decode_chunk_size: int = 8, seed: int = 0,
-             stability_guard: bool = True, progress: Optional[ProgressFn] = None) -> SVDResult:
-    """Image -> video frames. ``num_frames`` None uses the model's own default (14 for SVD, 25 for XT)."""
-    settings = GenerateSettings(width, height, num_frames or model.default_frames, steps, min_guidance,
-                                max_guidance, motion_bucket_id, fps, noise_aug_strength, decode_chunk_size,
-                                seed).validated()
-    settings.noise_aug_strength, messages = guard_noise_aug(noise_aug_strength, stability_guard)
+def generate(model: SVDModel, image, settings: Optional[SVDSettings] = None, *, stability_guard: bool = True,
+             progress: Optional[ProgressFn] = None, **changes) -> SVDResult:
+    """Image -> video frames with ``settings`` (an SVDSettings) and/or its fields as keywords (``steps=20``).
+    Without ``num_frames`` the model's own default is used (14 for SVD, 25 for XT)."""
+    settings = _settings(model, settings, changes)
+    noise, messages = guard_noise_aug(settings.noise_aug_strength, stability_guard)
+    settings = dataclasses.replace(settings, noise_aug_strength=noise)
     frames = run_pipeline(model, image, settings, progress)
-    return SVDResult(frames, float(fps), settings.noise_aug_strength, messages)
+    return SVDResult(frames, float(settings.fps), settings.noise_aug_strength, messages)
 
 
 # --------------------------------------------------------------------------------------------- long videos
@@ -329,22 +306,22 @@ def correct_drift(segment: np.ndarray, seed_frame: np.ndarray, reference: tuple[
     return out
 
 
-def extend(model: SVDModel, image, segments: int = 2, width: int = 1024, height: int = 576,
-           num_frames: Optional[int] = None, steps: int = 25, min_guidance: float = 1.0, max_guidance: float = 3.0,
-           motion_bucket_id: int = 127, fps: int = 7, noise_aug_strength: float = 0.02, decode_chunk_size: int = 8,
-           seed: int = 0, stability_guard: bool = True, drift_correction: float = 1.0,
-           progress: Optional[ProgressFn] = None) -> SVDResult:
+def extend(model: SVDModel, image, settings: Optional[SVDSettings] = None,
+           chain: SVDExtendSettings = SVDExtendSettings(), *, stability_guard: bool = True,
+           progress: Optional[ProgressFn] = None, **changes) -> SVDResult:
     """A longer video from chained segments: the last frame of segment N seeds segment N+1.
 
+    ``chain`` holds segments and drift_correction (also accepted as keywords); the rest is as :func:`generate`.
     The first frame of every later segment re-creates its seed frame, so it is dropped: the result has
     ``num_frames + (segments - 1) * (num_frames - 1)`` frames. Segment k uses seed ``seed + k``.
     """
-    check_range("segments", segments, 1, 64)
-    check_range("drift_correction", drift_correction, 0.0, 1.0)
-    settings = GenerateSettings(width, height, num_frames or model.default_frames, steps, min_guidance,
-                                max_guidance, motion_bucket_id, fps, noise_aug_strength, decode_chunk_size,
-                                seed).validated()
-    settings.noise_aug_strength, messages = guard_noise_aug(noise_aug_strength, stability_guard)
+    chain_fields = {k: changes.pop(k) for k in ("segments", "drift_correction") if k in changes}
+    chain = dataclasses.replace(chain, **chain_fields).validated()
+    segments, drift_correction = chain.segments, chain.drift_correction
+    settings = _settings(model, settings, changes)
+    noise, messages = guard_noise_aug(settings.noise_aug_strength, stability_guard)
+    settings = dataclasses.replace(settings, noise_aug_strength=noise)
+    width, height, seed, fps = settings.width, settings.height, settings.seed, settings.fps
     f = settings.num_frames
     total_steps = segments * settings.steps
     out = np.empty((f + (segments - 1) * (f - 1), height, width, 3), dtype=np.float32)
@@ -355,7 +332,7 @@ def extend(model: SVDModel, image, segments: int = 2, width: int = 1024, height:
     filled = f
     for k in range(1, segments):
         seed_frame = out[filled - 1].copy()
-        settings.seed = (int(seed) + k) % (MAX_SEED + 1)
+        settings = dataclasses.replace(settings, seed=(int(seed) + k) % (MAX_SEED + 1))
         seg = run_pipeline(model, seed_frame, settings, progress, k * settings.steps, total_steps)
         seg = correct_drift(seg, seed_frame, reference, drift_correction)
         out[filled:filled + f - 1] = seg[1:]

@@ -19,6 +19,7 @@ from . import ffmpeg, media
 from .formats import FORMAT_NAMES, choose, video_filter
 from .errors import UnflickerError, check_choice, check_range
 from .progress import ProgressFn, report
+from .settings import Settings, setting
 
 VIDEO_EXTENSIONS = (".mp4", ".mov", ".webm", ".mkv", ".avi", ".m4v")
 ANIMATED_EXTENSIONS = (".gif", ".webp")
@@ -43,20 +44,13 @@ class VideoInfo:
 
 
 @dataclass(frozen=True)
-class ReadOptions:
+class ReadOptions(Settings):
     """The Load Video selection, applied in this order: force_rate, skip_first_frames, select_every_nth, cap."""
 
-    force_rate: float = 0.0  # 0 keeps the source rate
-    skip_first_frames: int = 0
-    select_every_nth: int = 1
-    frame_load_cap: int = 0  # 0 loads all
-
-    def validated(self) -> "ReadOptions":
-        check_range("force_rate", self.force_rate, 0, 240)
-        check_range("skip_first_frames", self.skip_first_frames, 0, 10**9)
-        check_range("select_every_nth", self.select_every_nth, 1, 10**6)
-        check_range("frame_load_cap", self.frame_load_cap, 0, 10**9)
-        return self
+    force_rate: float = setting(0.0, 0.0, 240.0, step=0.5, help="Resample to this fps (0 keeps the source rate).")
+    skip_first_frames: int = setting(0, 0, 1_000_000)
+    select_every_nth: int = setting(1, 1, 1000, help="Keep one frame in n; the output fps is divided by n.")
+    frame_load_cap: int = setting(0, 0, 1_000_000, help="Most frames to load (0 = all).")
 
     def output_fps(self, source_fps: float) -> float:
         return (self.force_rate or source_fps) / self.select_every_nth

@@ -8,18 +8,18 @@
 - ``apply_overrides(api, ["NODE.INPUT=VALUE", ...])``: NODE is a node id or title, VALUE JSON or else a string.
 - ``check_workflow(wf, object_info) -> list[str]``: node types exist, link types match, widget values fit
   INPUT_TYPES, required inputs are present.
-- ``UIGraph``: write a UI-format workflow from Python (used for the bundled workflows, see workflow_recipes.py).
+- ``bundled_workflows`` / ``api_twin_path`` / ``dump``: the shipped workflows/ files and their JSON layout.
 
-``object_info`` is ComfyUI's ``GET /object_info`` answer, or ``object_info.pack_object_info()`` offline.
-Command line: ``python -m unflicker.workflow {convert,check,regen} ...`` (see ``main``).
+``object_info`` is ComfyUI's ``GET /object_info`` answer, or ``object_info.offline_object_info()`` offline.
+The format alone, depending on nothing but :mod:`unflicker.errors`: writing workflows from Python is
+:mod:`unflicker.workflow_builder` (``UIGraph``), the bundled ones are :mod:`unflicker.workflow_recipes`, and the
+commands are ``python -m unflicker workflow {convert,check,regen}`` (:mod:`unflicker.cli`).
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
-import sys
 from typing import Any, Iterable, Mapping
 
 from .errors import UnflickerError
@@ -102,9 +102,23 @@ def is_file_list(spec: Any, value: Any = None) -> bool:
     choices = combo_choices(spec)
     if choices is None:
         return False
-    # Model lists: files, folders like 'diffusers/x', or a '(no models ...)' placeholder when the folder is empty.
+    # Model lists: files, model folders (names with '/'), or a '(no models ...)' placeholder when the folder is empty.
     return not choices or all(isinstance(c, str) and (c.lower().endswith(FILE_EXTENSIONS) or c.startswith("(") or
                                                       "/" in c) for c in choices)
+
+
+def default_value(spec: Any) -> Any:
+    """What the editor puts in a new widget: the spec's default, else the first choice / zero / empty."""
+    if spec is None:
+        return None
+    opts = spec_options(spec)
+    if "default" in opts:
+        return opts["default"]
+    kind = spec_type(spec)
+    if kind == "COMBO":
+        choices = combo_choices(spec)
+        return choices[0] if choices else ""
+    return {"INT": 0, "FLOAT": 0.0, "STRING": "", "BOOLEAN": False}.get(kind)
 
 
 def node_inputs(node_def: Mapping) -> list[tuple[str, Any, bool]]:
@@ -165,7 +179,7 @@ def widget_values(node: Mapping, node_def: Mapping, strict: bool = True) -> dict
             slots = legacy
         elif not strict:
             specs = {name: spec for name, spec, _ in node_inputs(node_def)}
-            values = list(values[:len(slots)]) + [_default(specs.get(n)) for n, _ in slots[len(values):]]
+            values = list(values[:len(slots)]) + [default_value(specs.get(n)) for n, _ in slots[len(values):]]
         else:
             expected = [n for n, _ in slots]
             raise WorkflowError(f"{describe(node, node_def)}: {len(values)} widget values saved, the node has "
@@ -514,134 +528,6 @@ def _output_type(node: Mapping, slot: int, object_info: ObjectInfo) -> str | Non
     return outputs[slot] if 0 <= slot < len(outputs) else None
 
 
-# ----------------------------------------------------------------------------------------------- authoring
-class Output:
-    """One output slot of a node in a UIGraph, to pass as another node's input."""
-
-    def __init__(self, node: dict, slot: int, type_: str):
-        self.node, self.slot, self.type = node, slot, type_
-
-
-class NodeHandle:
-    def __init__(self, graph: "UIGraph", node: dict, node_def: Mapping):
-        self.graph, self.node, self.node_def = graph, node, node_def
-
-    @property
-    def id(self) -> int:
-        return self.node["id"]
-
-    def __getitem__(self, key: int | str) -> Output:
-        names = list(self.node_def.get("output_name") or self.node_def.get("output") or [])
-        slot = names.index(key) if isinstance(key, str) else key
-        return Output(self.node, slot, self.node_def["output"][slot])
-
-
-def _default(spec: Any) -> Any:
-    if spec is None:
-        return None
-    opts = spec_options(spec)
-    if "default" in opts:
-        return opts["default"]
-    kind = spec_type(spec)
-    if kind == "COMBO":
-        choices = combo_choices(spec)
-        return choices[0] if choices else ""
-    return {"INT": 0, "FLOAT": 0.0, "STRING": "", "BOOLEAN": False}.get(kind)
-
-
-class UIGraph:
-    """Build an editor-format workflow node by node: ``g.add(type, input=value|other_node[output], ...)``.
-
-    Widget values not given take the node's defaults; seeds are saved with control 'fixed' so runs repeat.
-    Nodes are laid out in columns by depth."""
-
-    def __init__(self, object_info: ObjectInfo):
-        self.object_info = object_info
-        self.nodes: list[dict] = []
-        self.links: list[list] = []
-        self.groups: list[dict] = []
-
-    def add(self, kind: str, title: str | None = None, **inputs: Any) -> NodeHandle:
-        node_def = self.object_info.get(kind)
-        if node_def is None:
-            raise WorkflowError(f"unknown node type {kind!r}")
-        specs = {name: spec for name, spec, _ in node_inputs(node_def)}
-        unknown = set(inputs) - set(specs)
-        if unknown:
-            raise WorkflowError(f"{kind} has no input(s) {', '.join(sorted(unknown))}")
-        node = {"id": len(self.nodes) + 1, "type": kind, "pos": [0, 0], "size": [320, 100], "flags": {},
-                "order": len(self.nodes), "mode": 0, "inputs": [], "outputs": [],
-                "properties": {"Node name for S&R": kind}, "widgets_values": []}
-        if title:
-            node["title"] = title
-        values = []
-        for name, slot_kind in widget_slots(node_def):
-            if slot_kind == "value":
-                given = inputs.get(name)
-                values.append(_default(specs[name]) if given is None or isinstance(given, Output) else given)
-            else:
-                values.append({"control": "fixed", "filter": "", "upload": "image"}[slot_kind])
-        node["widgets_values"] = values
-        for name, spec, _ in node_inputs(node_def):
-            given = inputs.get(name)
-            if isinstance(given, Output):
-                link_id = len(self.links) + 1
-                slot = {"name": name, "type": spec_type(spec), "link": link_id}
-                if is_widget(spec):
-                    slot["widget"] = {"name": name}
-                node["inputs"].append(slot)
-                self.links.append([link_id, given.node["id"], given.slot, node["id"], len(node["inputs"]) - 1,
-                                   given.type])
-                given.node["outputs"][given.slot]["links"].append(link_id)
-            elif not is_widget(spec):
-                node["inputs"].append({"name": name, "type": spec_type(spec), "link": None})
-        names = node_def.get("output_name") or node_def.get("output") or []
-        node["outputs"] = [{"name": n, "type": t, "links": [], "slot_index": i}
-                           for i, (n, t) in enumerate(zip(names, node_def.get("output") or []))]
-        n_widgets = sum(1 for _, k in widget_slots(node_def))
-        node["size"] = [340, 46 + 24 * (max(len(node["inputs"]), len(node["outputs"])) + n_widgets)]
-        self.nodes.append(node)
-        return NodeHandle(self, node, node_def)
-
-    def note(self, text: str, title: str = "Note") -> dict:
-        node = {"id": len(self.nodes) + 1, "type": "MarkdownNote", "title": title, "pos": [0, 0], "size": [400, 160],
-                "flags": {}, "order": len(self.nodes), "mode": 0, "inputs": [], "outputs": [],
-                "properties": {}, "widgets_values": [text], "color": "#432", "bgcolor": "#653"}
-        self.nodes.append(node)
-        return node
-
-    def _layout(self) -> None:
-        by_id = {n["id"]: n for n in self.nodes}
-        depth: dict[int, int] = {}
-
-        def depth_of(nid: int) -> int:
-            if nid not in depth:
-                parents = [l[1] for l in self.links if l[3] == nid]
-                depth[nid] = 1 + max((depth_of(p) for p in parents), default=-1)
-            return depth[nid]
-
-        columns: dict[int, float] = {}
-        for node in self.nodes:
-            if node["type"] in NOTE_TYPES:
-                continue
-            col = depth_of(node["id"])
-            y = columns.get(col, 80.0)
-            node["pos"] = [60 + 400 * col, y]
-            columns[col] = y + node["size"][1] + 60
-        notes_y = max(columns.values(), default=80.0)
-        for i, node in enumerate(n for n in self.nodes if n["type"] in NOTE_TYPES):
-            node["pos"] = [60 + 440 * i, notes_y]
-        # Execution order: parents first (the editor recomputes it on load; kept sensible for readers).
-        for order, nid in enumerate(sorted(by_id, key=lambda i: (depth_of(i) if by_id[i]["type"] not in NOTE_TYPES else 99, i))):
-            by_id[nid]["order"] = order
-
-    def to_json(self) -> dict:
-        self._layout()
-        return {"last_node_id": len(self.nodes), "last_link_id": len(self.links), "nodes": self.nodes,
-                "links": self.links, "groups": self.groups, "config": {},
-                "extra": {"ds": {"scale": 0.9, "offset": [0, 0]}}, "version": 0.4}
-
-
 # ----------------------------------------------------------------------------------------------- files
 WORKFLOW_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "workflows")
 
@@ -659,92 +545,3 @@ def api_twin_path(ui_path: str) -> str:
 
 def dump(wf: Mapping) -> str:
     return json.dumps(wf, indent=2, ensure_ascii=False) + "\n"
-
-
-def regenerate(object_info: ObjectInfo, folder: str = WORKFLOW_DIR, recipes: bool = False) -> list[str]:
-    """Write workflows/api/<name>.json from each workflows/<name>.json (and, with ``recipes``, the UI files
-    from workflow_recipes first). Returns the paths written."""
-    written = []
-    if recipes:
-        from .workflow_recipes import available_recipes
-
-        for name, build in available_recipes(object_info).items():
-            path = os.path.join(folder, f"{name}.json")
-            _write(path, dump(build(object_info)))
-            written.append(path)
-    for ui_path in bundled_workflows(folder):
-        api = ui_to_api(load_workflow(ui_path), object_info)
-        twin = api_twin_path(ui_path)
-        os.makedirs(os.path.dirname(twin), exist_ok=True)
-        _write(twin, dump(api))
-        written.append(twin)
-    return written
-
-
-def _write(path: str, text: str) -> None:
-    with open(path, "w", encoding="utf-8", newline="\n") as f:
-        f.write(text)
-
-
-# ----------------------------------------------------------------------------------------------- CLI
-def _object_info_from(args) -> dict:
-    if getattr(args, "object_info", None):
-        with open(args.object_info, encoding="utf-8") as f:
-            return json.load(f)
-    if getattr(args, "server", None):
-        from .client import ComfyClient
-
-        return ComfyClient(args.server).object_info()
-    from .object_info import offline_object_info
-
-    return offline_object_info()
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m unflicker.workflow",
-                                     description="Convert, check and regenerate ComfyUI workflows.")
-    sub = parser.add_subparsers(dest="command", required=True)
-    src = argparse.ArgumentParser(add_help=False)
-    where = src.add_mutually_exclusive_group()
-    where.add_argument("--object-info", help="a saved GET /object_info answer (JSON)")
-    where.add_argument("--server", help="ask a running ComfyUI, e.g. http://127.0.0.1:8188")
-    p = sub.add_parser("convert", parents=[src], help="UI-format workflow -> API format (stdout or -o)")
-    p.add_argument("workflow")
-    p.add_argument("-o", "--output")
-    p.add_argument("--set", action="append", default=[], metavar="NODE.INPUT=VALUE")
-    p = sub.add_parser("check", parents=[src], help="check workflows against the node definitions")
-    p.add_argument("workflows", nargs="*", help="default: every bundled workflow and its API twin")
-    p = sub.add_parser("regen", parents=[src], help="rewrite workflows/api/* from workflows/*.json")
-    p.add_argument("--recipes", action="store_true", help="first rewrite the UI files from workflow_recipes.py")
-    args = parser.parse_args(argv)
-    try:
-        info = _object_info_from(args)
-        if args.command == "convert":
-            api = to_api(load_workflow(args.workflow), info)
-            apply_overrides(api, args.set, info)
-            if args.output:
-                _write(args.output, dump(api))
-            else:
-                sys.stdout.write(dump(api))
-        elif args.command == "check":
-            paths = args.workflows or [p for ui in bundled_workflows() for p in (ui, api_twin_path(ui))]
-            files_known = bool(args.server)
-            bad = 0
-            for path in paths:
-                problems = check_workflow(load_workflow(path), info, files_known=files_known)
-                print(f"{'ok ' if not problems else 'BAD'} {path}")
-                for problem in problems:
-                    print(f"    {problem}")
-                bad += bool(problems)
-            return 1 if bad else 0
-        else:
-            for path in regenerate(info, recipes=args.recipes):
-                print(f"wrote {os.path.relpath(path)}")
-        return 0
-    except UnflickerError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,24 +1,26 @@
 """The bundled workflows as short Python specs: each function builds one editor-format workflow.
 
-``python -m unflicker.workflow regen --recipes`` writes workflows/<name>.json from every recipe whose nodes
+``python -m unflicker workflow regen --recipes`` writes workflows/<name>.json from every recipe whose nodes
 exist (``needs``) and then the API twins workflows/api/<name>.json. A recipe whose nodes are not in the pack yet is
 skipped, so recipes can be written before their nodes land. Once written, a UI file can also be opened, edited
 and saved in ComfyUI (then drop its recipe, or edit the recipe instead); ``regen`` without ``--recipes`` refreshes
 only the API twins. tests/test_workflows.py checks every bundled workflow against the node definitions.
 
 To add a workflow: write a function here taking ``object_info`` and returning ``UIGraph(...).to_json()``,
-register it with ``@recipe(name, needs=(node types...))``, run ``python -m unflicker.workflow regen --recipes``.
+register it with ``@recipe(name, needs=(node types...))``, run ``python -m unflicker workflow regen --recipes``.
 """
 
 from __future__ import annotations
 
+import os
 from typing import Callable, Mapping
 
-from .workflow import ObjectInfo, UIGraph
+from .workflow import ObjectInfo, WORKFLOW_DIR, api_twin_path, bundled_workflows, dump, load_workflow, ui_to_api
+from .workflow_builder import UIGraph
 
 SAMPLE_VIDEO = "sample_flickering.mp4"  # what `python -m unflicker demo` writes; copy it into ComfyUI/input/
 SAMPLE_IMAGE = "first_frame.png"
-SVD_MODEL = "checkpoints/svd_xt.safetensors"
+SVD_MODEL = "svd_xt.safetensors"
 RIFE_MODEL = "rife-v4.6"
 SD15_CHECKPOINT = "v1-5-pruned-emaonly.safetensors"
 ANIMATEDIFF_MODULE = "mm_sd_v15_v2.ckpt"
@@ -186,3 +188,27 @@ def animatediff_openpose_controlnet(object_info: ObjectInfo) -> dict:
            "reference-vs-result comparison is optional: delete its two nodes if you do not need it.",
            title="About this workflow")
     return g.to_json()
+
+
+# ----------------------------------------------------------------------------------------------- files
+def regenerate(object_info: ObjectInfo, folder: str = WORKFLOW_DIR, recipes: bool = False) -> list[str]:
+    """Write workflows/api/<name>.json from each workflows/<name>.json (and, with ``recipes``, the UI files
+    from the recipes first). Returns the paths written."""
+    written = []
+    if recipes:
+        for name, build in available_recipes(object_info).items():
+            path = os.path.join(folder, f"{name}.json")
+            write_text(path, dump(build(object_info)))
+            written.append(path)
+    for ui_path in bundled_workflows(folder):
+        api = ui_to_api(load_workflow(ui_path), object_info)
+        twin = api_twin_path(ui_path)
+        os.makedirs(os.path.dirname(twin), exist_ok=True)
+        write_text(twin, dump(api))
+        written.append(twin)
+    return written
+
+
+def write_text(path: str, text: str) -> None:
+    with open(path, "w", encoding="utf-8", newline="\n") as f:
+        f.write(text)

@@ -1,0 +1,143 @@
+"""Settings users set, each defined once: default, range, step and help live on the field.
+
+A settings class is a frozen dataclass of :func:`setting` fields deriving from :class:`Settings`.
+``validated()`` checks every field against its declared range or choices (the error names the setting) plus the
+class's own cross-field rules (``_check``), and returns the instance unchanged; ``dataclasses.replace`` makes a
+changed copy. The engines take a settings object (or keywords that become one), the nodes build their
+INPUT_TYPES entries from the fields (``nodes/inputs.py``: ``setting_input``), and the CLI takes its defaults and
+help from ``default()`` / ``spec()``.
+
+This module imports nothing heavy (no torch, no OpenCV), so ``python -m unflicker --help`` stays fast; the
+settings of the torch- and OpenCV-based engines live here and are re-exported by them::
+
+    @dataclass(frozen=True)
+    class Example(Settings):
+        window: int = setting(9, 3, 31, step=2, help="Frames compared around each frame.")
+
+    Example(window=11).validated()      # -> Example(window=11)
+    Example.default("window")           # -> 9
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+from .errors import UnflickerError, check_choice, check_range
+
+MAX_SEED = 0xFFFFFFFFFFFFFFFF
+SEED_HELP = "Kept as set: the same seed gives the same video."
+
+
+def setting(default, low=None, high=None, *, step=None, choices=None, label: str | None = None, help: str = ""):
+    """A settings field: ``default``, inclusive range ``low``..``high`` or ``choices``, UI ``step``, ``help``
+    (the node tooltip and CLI help); ``label`` names the setting in errors when it differs from the field."""
+    meta = {"low": low, "high": high, "step": step, "choices": tuple(choices) if choices is not None else None,
+            "label": label, "help": help}
+    return dataclasses.field(default=default, metadata=meta)
+
+
+class Settings:
+    """Base of the settings dataclasses (subclasses are ``@dataclass(frozen=True)``)."""
+
+    def validated(self):
+        for f in dataclasses.fields(self):
+            meta = f.metadata
+            if not meta:
+                continue
+            name, value = meta["label"] or f.name, getattr(self, f.name)
+            if meta["choices"] is not None:
+                check_choice(name, value, meta["choices"])
+            elif meta["low"] is not None:
+                check_range(name, value, meta["low"], meta["high"])
+        self._check()
+        return self
+
+    def _check(self) -> None:
+        """Rules across fields (override)."""
+
+    @classmethod
+    def spec(cls, name: str) -> dict[str, Any]:
+        """default, low, high, step, choices, label, help of one field."""
+        for f in dataclasses.fields(cls):
+            if f.name == name:
+                return {"default": f.default, **f.metadata}
+        raise KeyError(f"{cls.__name__} has no setting {name!r}")
+
+    @classmethod
+    def default(cls, name: str):
+        return cls.spec(name)["default"]
+
+
+def check_multiple(name: str, value: int, of: int, why: str) -> None:
+    if value % of:
+        raise UnflickerError(f"{name} must be a multiple of {of} ({why}), got {value}")
+
+
+# ---------------------------------------------------------------- Stable Video Diffusion (unflicker.svd)
+@dataclass(frozen=True)
+class SVDSettings(Settings):
+    width: int = setting(1024, 64, 4096, step=8)
+    height: int = setting(576, 64, 4096, step=8)
+    num_frames: int = setting(14, 2, 128, help="14 for SVD, 25 for SVD-XT (what each was trained on).")
+    steps: int = setting(25, 1, 200)
+    min_guidance: float = setting(1.0, 0.0, 30.0, step=0.1,
+                                  help="Guidance on the first frame; it rises linearly to max_guidance on the last.")
+    max_guidance: float = setting(3.0, 0.0, 30.0, step=0.1)
+    motion_bucket_id: int = setting(127, 1, 255, help="More = more motion.")
+    fps: int = setting(7, 1, 60, help="Frame rate the model is conditioned on, and the fps output.")
+    noise_aug_strength: float = setting(0.02, 0.0, 1.0, step=0.01, help=(
+        "Noise added to the first frame. Above 0.05 every frame re-samples and the video flickers."))
+    decode_chunk_size: int = setting(8, 1, 128, help="Frames decoded together: more = steadier decode, more VRAM.")
+    seed: int = setting(0, 0, MAX_SEED, help=SEED_HELP)
+
+    def _check(self) -> None:
+        for name in ("width", "height"):
+            check_multiple(name, getattr(self, name), 8, "the VAE works on 8x8 blocks")
+        if self.min_guidance > self.max_guidance:
+            raise UnflickerError(f"min_guidance ({self.min_guidance}) must not exceed max_guidance "
+                                 f"({self.max_guidance})")
+
+
+@dataclass(frozen=True)
+class SVDExtendSettings(Settings):
+    segments: int = setting(2, 1, 64, help="Total frames = num_frames + (segments - 1) x (num_frames - 1).")
+    drift_correction: float = setting(1.0, 0.0, 1.0, step=0.05, help=(
+        "How strongly later segments are matched (per-channel mean/std) to the seam and the first segment; "
+        "0 = off."))
+
+
+# ---------------------------------------------------------------- flow-guided deflicker (unflicker.deflicker)
+DEFLICKER_MODES = ("auto", "brightness", "regional", "colour", "texture", "all")
+
+
+@dataclass(frozen=True)
+class DeflickerSettings(Settings):
+    mode: str = setting("auto", choices=DEFLICKER_MODES, help=(
+        "auto: brightness/regional/colour always, texture averaging only where grain is measured. "
+        "brightness: one gain per frame. regional: a smooth gain field. colour: offsets per channel. "
+        "texture: flow-aligned temporal averaging of fine grain. all: everything."))
+    strength: float = setting(1.0, 0.0, 1.0, step=0.05, help="1 removes the measured flicker fully; 0 returns the input.")
+    window: int = setting(9, 3, 31, step=2, help=(
+        "Frames compared around each frame. Longer removes slower flicker but follows quick real "
+        "lighting changes less closely."))
+
+
+# ---------------------------------------------------------------- AnimateDiff (unflicker.animatediff)
+@dataclass(frozen=True)
+class AnimateDiffSettings(Settings):
+    num_frames: int = setting(16, 1, 4096)
+    width: int = setting(512, 8, 8192, step=8)
+    height: int = setting(512, 8, 8192, step=8)
+    steps: int = setting(20, 1, 1000)
+    guidance: float = setting(7.5, 0.0, 100.0, step=0.1)
+    seed: int = setting(0, 0, MAX_SEED, help=SEED_HELP)
+    context_length: int = setting(16, 1, 128, help="Frames the motion module sees at once (16 for most SD 1.5 modules).")
+    context_overlap: int = setting(4, 0, 127, help="Frames shared by neighbouring windows; more = smoother joins, slower.")
+    controlnet_scale: float = setting(1.0, 0.0, 2.0, step=0.05, help="How strongly the control frames steer each frame.")
+
+    def _check(self) -> None:
+        check_range("context_overlap", self.context_overlap, 0, self.context_length - 1)
+        for name in ("width", "height"):
+            check_multiple(name, getattr(self, name), 8, "the VAE works on 8x8 blocks")
