@@ -72,7 +72,8 @@ def test_ffmpeg_fix_node_and_its_validation(pack, images):
 
 
 def test_side_by_side_node(pack, images):
-    out, fps = pack.nodes.compare.SideBySide().compare(images, images[:6], "before", "after", 12.0, 4.0)["result"]
+    out, fps, audio = pack.nodes.compare.SideBySide().compare(images, images[:6], "before", "after", 12.0, 4.0)["result"]
+    assert audio is None
     assert tuple(out.shape) == (12, 64, 80 * 2 + 4, 3)
     assert fps == pytest.approx(3.0)
     # the shorter clip holds its last frame

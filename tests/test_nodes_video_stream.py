@@ -125,3 +125,16 @@ def test_interrupt_removes_the_partial_file(pack, comfy_dirs, tone):
         pack.nodes.video_stream.VideoDeflicker().deflicker(_video(tone), "auto", 1.0, 9)
     temp = os.path.join(comfy_dirs.get_temp_directory(), "unflicker")
     assert not os.path.isdir(temp) or os.listdir(temp) == []
+
+
+def test_side_by_side_keeps_the_first_clips_sound_slowed_with_the_pictures(pack, comfy_dirs, tone):
+    images, fps, count, audio = pack.nodes.video_io.LoadVideo().load("", 0.0, 0, 1, 0, path=tone)
+    out = pack.nodes.compare.SideBySide().compare(images, images, "a", "b", fps, 2.0, audio_a=audio)
+    stacked, slow_fps, slow_audio = out["result"]
+    assert slow_audio["sample_rate"] == 48000
+    assert abs(slow_audio["waveform"].shape[-1] / 48000 - 2 * count / float(RATE)) < 0.05
+    path = pack.nodes.video_io.SaveVideo().save(stacked, slow_fps, "sbs/x", "mp4", 23, audio=slow_audio)["result"][0]
+    assert media.probe_media(path).rate == RATE / 2
+    assert abs(click_time(path) - 2 * CLICK_AT) <= 1 / float(RATE / 2)  # the click stays on its frame
+    preview = os.path.join(comfy_dirs.get_temp_directory(), out["ui"]["unflicker_video"][0]["filename"])
+    assert audio_streams(preview)

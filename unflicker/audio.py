@@ -224,3 +224,20 @@ def read_audio(path: str, start: float = 0.0, duration: float = 0.0, stream: int
     data = np.frombuffer(proc.stdout, np.float32)
     data = data[: len(data) // channels * channels].reshape(-1, channels).T.copy()
     return PcmAudio(data, s.sample_rate)
+
+
+def retime(pcm: PcmAudio, tempo: float) -> PcmAudio:
+    """The waveform played at ``tempo`` (0.25 = quarter speed), pitch kept (FFmpeg's atempo)."""
+    filters = _tempo_filters(float(tempo))
+    if not filters:
+        return pcm
+    wave = np.ascontiguousarray(np.asarray(pcm.waveform, dtype=np.float32))
+    channels = wave.shape[0]
+    args = [ffmpeg.ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-f", "f32le",
+            "-ar", str(int(pcm.sample_rate)), "-ac", str(channels), "-i", "pipe:0", "-af", ",".join(filters),
+            "-f", "f32le", "-c:a", "pcm_f32le", "pipe:1"]
+    proc = subprocess.run(args, input=wave.T.tobytes(), capture_output=True)
+    if proc.returncode != 0:
+        raise UnflickerError(f"cannot change the speed of the sound: {ffmpeg._tail(proc.stderr)}")
+    data = np.frombuffer(proc.stdout, np.float32)
+    return PcmAudio(data[: len(data) // channels * channels].reshape(-1, channels).T.copy(), pcm.sample_rate)

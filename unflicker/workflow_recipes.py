@@ -58,8 +58,9 @@ def codec_fix(object_info: ObjectInfo) -> dict:
     g.add("UnflickerSaveVideo", title="Save fixed video", images=fix["images"], fps=load["fps"], audio=load["audio"],
           filename_prefix="Unflicker/codec_fix", format="mp4", crf=16)
     compare = g.add("UnflickerSideBySide", images_a=load["images"], images_b=fix["images"], fps=load["fps"],
-                    label_a="before", label_b="deflicker + deband", slow_motion=4.0)
+                    audio_a=load["audio"], label_a="before", label_b="deflicker + deband", slow_motion=4.0)
     g.add("UnflickerSaveVideo", title="Save before/after", images=compare["images"], fps=compare["fps"],
+          audio=compare["audio"],
           filename_prefix="Unflicker/codec_fix_compare", format="mp4", crf=18)
     g.note("**Codec fix** (FFmpeg deflicker + deband)\n\nFixes whole-frame brightness pumping and codec banding. "
            "Pick your clip in *Load Video*; the result and a quarter-speed before/after comparison are written to "
@@ -81,8 +82,9 @@ def diagnose_fix_verify(object_info: ObjectInfo) -> dict:
     g.add("UnflickerSaveVideo", title="Save fixed video", images=fix["images"], fps=load["fps"], audio=load["audio"],
           filename_prefix="Unflicker/deflickered", format="mp4", crf=16)
     compare = g.add("UnflickerSideBySide", images_a=load["images"], images_b=fix["images"], fps=load["fps"],
-                    label_a="before", label_b="deflickered", slow_motion=4.0)
+                    audio_a=load["audio"], label_a="before", label_b="deflickered", slow_motion=4.0)
     g.add("UnflickerSaveVideo", title="Save before/after", images=compare["images"], fps=compare["fps"],
+          audio=compare["audio"],
           filename_prefix="Unflicker/deflickered_compare", format="mp4", crf=18)
     g.note("**Diagnose -> fix -> verify** (no model weights)\n\n*Analyze Flicker* says which kinds of flicker the "
            "clip has; *Deflicker* (auto, fed the diagnosis) removes exactly those while keeping real motion; *Compare Flicker* measures the "
