@@ -112,7 +112,8 @@ def mux(video_path: str, out_path: str, fmt: Format, audio, duration: float, met
         _run_mux(video_path, out_path, fmt, [], [], duration, metadata)
         return said
     if isinstance(audio, PcmAudio):
-        return _mux_pcm(video_path, out_path, fmt, audio, duration, metadata, say) or said
+        _mux_pcm(video_path, out_path, fmt, audio, duration, metadata)
+        return said
     inputs = (["-ss", f"{audio.start:.6f}"] if audio.start > 0 else []) + ["-i", audio.path]
     tempo = _tempo_filters(audio.tempo)
 
@@ -142,29 +143,31 @@ def mux(video_path: str, out_path: str, fmt: Format, audio, duration: float, met
             except UnflickerError as exc:
                 say(f"{s.label()} of {os.path.basename(audio.path)!r} cannot be read and is left out: {exc}")
         if good:
-            needs_encoding = good
             err = _run_mux(video_path, out_path, fmt, inputs, plan(good, True), duration, metadata)
+            for s in good:
+                say(f"{s.label()} re-encoded as {_codec_name(fmt.audio_codec)}")
         else:
             _run_mux(video_path, out_path, fmt, [], [], duration, metadata)
-        streams = good
-    for s in needs_encoding if streams else []:
+        streams, needs_encoding = good, []
+    for s in needs_encoding:
         say(f"{s.label()} cannot be copied into .{fmt.ext}: re-encoded as {_codec_name(fmt.audio_codec)}")
     if tempo and streams:
         say(f"sound re-encoded as {_codec_name(fmt.audio_codec)} at {audio.tempo:g}x speed to stay in sync with the video")
     if err:
         say(f"ffmpeg reported problems reading the sound of {os.path.basename(audio.path)!r} "
-            f"({', '.join(s.label() for s in streams)}): {err}")
+            f"({describe(audio)}): {err}")
     return said
 
 
-def _mux_pcm(video_path, out_path, fmt, audio: PcmAudio, duration, metadata, say) -> list[str]:
+def _mux_pcm(video_path, out_path, fmt, audio: PcmAudio, duration, metadata) -> None:
     wave = np.ascontiguousarray(np.asarray(audio.waveform, dtype=np.float32))
     if wave.ndim != 2 or wave.shape[0] < 1 or wave.shape[0] > 64:
         raise UnflickerError(f"audio waveform must be (channels, samples) with 1-64 channels; got shape {wave.shape}")
     rate = int(audio.sample_rate)
     if not 1000 <= rate <= 768000:
         raise UnflickerError(f"audio sample_rate must be 1000-768000 Hz; got {rate}")
-    fd, raw = tempfile.mkstemp(suffix=".f32", dir=os.path.dirname(os.path.abspath(out_path)))
+    # beside the output (inside ComfyUI's folders), hidden, removed at once
+    fd, raw = tempfile.mkstemp(prefix=".", suffix=".partial.f32", dir=os.path.dirname(os.path.abspath(out_path)))
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(wave.T.tobytes())  # interleaved samples
@@ -173,7 +176,6 @@ def _mux_pcm(video_path, out_path, fmt, audio: PcmAudio, duration, metadata, say
         _run_mux(video_path, out_path, fmt, inputs, codecs, duration, metadata)
     finally:
         os.remove(raw)
-    return []
 
 
 def _run_mux(video_path, out_path, fmt: Format, inputs: list[str], plan, duration: float,
