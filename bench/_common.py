@@ -10,11 +10,12 @@ if REPO not in sys.path:
 
 
 def load_pack():
-    """The pack as ComfyUI loads it, with the test stand-ins for ComfyUI modules when none is importable."""
-    sys.path.insert(0, os.path.join(REPO, "tests"))
-    import conftest  # noqa: E402  (sets up the ComfyUI stand-ins)
+    """The pack as ComfyUI loads it, with the ComfyUI stand-ins (unflicker.testing) when none is importable."""
+    from unflicker.object_info import load_pack as load
+    from unflicker.testing import use_comfy_standins
 
-    return conftest.load_pack()
+    use_comfy_standins()
+    return load()
 
 
 def _cpu_seconds():

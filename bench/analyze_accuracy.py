@@ -13,9 +13,9 @@ import sys
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path[:0] = [ROOT, os.path.join(ROOT, "tests")]
+sys.path[:0] = [ROOT]
 
-from analysis_cases import FPS, build_cases, judge  # noqa: E402
+from unflicker.analysis.cases import FPS, build_cases, judge  # noqa: E402
 from unflicker import analysis  # noqa: E402
 
 

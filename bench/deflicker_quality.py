@@ -18,10 +18,9 @@ import time
 import numpy as np
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path[:0] = [REPO, os.path.join(REPO, "tests")]
+sys.path[:0] = [REPO]
 
-import flicker_cases as fc  # noqa: E402
-from unflicker import synthetic  # noqa: E402
+from unflicker import flow, metrics, synthetic  # noqa: E402
 from unflicker.deflicker import deflicker_frames  # noqa: E402
 from unflicker.ffmpeg_fix import FFmpegFixSettings, fix_frames  # noqa: E402
 
@@ -50,8 +49,8 @@ def evaluate(kind: str, motions=MOTIONS, frames: int = 24, height: int = 96, wid
     rows: dict[str, dict[str, list]] = {m: {"psnr": [], "ssim": [], "warp": [], "fade_err": [], "seconds": []} for m in methods}
     for j, motion in enumerate(motions):
         clean = make_clip(motion, frames, height, width, seed + j)
-        bad = clean if kind == "clean" else fc.inject(kind, clean, seed=seed + 100 * j)
-        flows = fc.clean_flows(clean)
+        bad = clean if kind == "clean" else synthetic.inject(kind, clean, seed=seed + 100 * j)
+        flows = flow.reference_flows(clean)
         for m in methods:
             t0 = time.perf_counter()
             if m == "flickered":
@@ -64,12 +63,12 @@ def evaluate(kind: str, motions=MOTIONS, frames: int = 24, height: int = 96, wid
                 out = ours(bad, "all" if kind in ("clean", "codec") else kind)
             r = rows[m]
             r["seconds"].append(time.perf_counter() - t0)
-            r["psnr"].append(fc.psnr(out, clean))
-            r["ssim"].append(fc.ssim(out, clean))
-            r["warp"].append(fc.warping_error(out, flows))
+            r["psnr"].append(metrics.psnr(out, clean))
+            r["ssim"].append(metrics.ssim(out, clean))
+            r["warp"].append(flow.warping_error(out, flows))
             if motion == "fade":
                 # the fade survives: mean luma follows the clean fade (mean abs gap, levels)
-                r["fade_err"].append(float(np.abs(fc.mean_luma(out) - fc.mean_luma(clean)).mean()))
+                r["fade_err"].append(float(np.abs(metrics.mean_luma(out) - metrics.mean_luma(clean)).mean()))
     return {m: {k: float(np.mean(v)) if v else float("nan") for k, v in r.items()} for m, r in rows.items()}
 
 

@@ -18,9 +18,8 @@ import cv2
 import numpy as np
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path[:0] = [REPO, os.path.join(REPO, "tests")]
+sys.path[:0] = [REPO]
 
-import flicker_cases as fc  # noqa: E402
 from unflicker import synthetic  # noqa: E402
 from unflicker.deflicker import deflicker_frames  # noqa: E402
 from unflicker.ffmpeg_fix import FFmpegFixSettings, fix_frames  # noqa: E402
@@ -51,7 +50,7 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     cv2.setNumThreads(args.threads)
     clean = synthetic.moving_clip("pan", args.frames, args.size, args.size, seed=5, speed=2.0)
-    clips = {"brightness": fc.brightness(clean, seed=5), "texture": fc.texture(clean, seed=5)}
+    clips = {"brightness": synthetic.inject("brightness", clean, 5), "texture": synthetic.inject("texture", clean, 5)}
     settings = FFmpegFixSettings(deflicker=True, size=5, mode="am", deband=False)
     print(f"{args.frames} frames {args.size}x{args.size}, OpenCV threads {args.threads}, cpus {os.cpu_count()}, "
           f"load average {os.getloadavg()[0]:.1f} at start")

@@ -17,8 +17,6 @@ import sys
 import tempfile
 import time
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(REPO, "tests"))
 from _common import load_pack  # noqa: E402  (the pack as ComfyUI loads it, with the ComfyUI stand-ins)
 
 
@@ -36,7 +34,7 @@ def main():
     from diffusers import StableVideoDiffusionPipeline
     from PIL import Image
 
-    from svd_tiny import build_tiny_svd
+    from unflicker.testing.tiny_svd import build_tiny_svd
 
     torch.set_num_threads(args.threads)
     pack = load_pack()

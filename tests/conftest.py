@@ -1,6 +1,6 @@
 """Test set-up: the engine is imported as ``unflicker``; the pack is loaded the way ComfyUI loads it.
 
-Without a real ComfyUI on sys.path, tests/comfy_stub provides folder_paths and comfy.utils/model_management
+Without a real ComfyUI on sys.path, unflicker/testing/comfy_stub provides folder_paths and comfy.utils/model_management
 with ComfyUI's names, rooted in a temp folder, so node tests run on CI with no ComfyUI checkout.
 """
 
@@ -18,10 +18,9 @@ _test_root = tempfile.mkdtemp(prefix="unflicker-comfy-")
 os.environ.setdefault("UNFLICKER_TEST_ROOT", _test_root)
 if REPO not in sys.path:
     sys.path.insert(0, REPO)
-try:
-    import folder_paths  # noqa: F401  (a real ComfyUI is importable)
-except ImportError:
-    sys.path.insert(0, os.path.join(REPO, "tests", "comfy_stub"))
+from unflicker.testing import use_comfy_standins  # noqa: E402
+
+use_comfy_standins()
 
 from unflicker.object_info import load_pack  # noqa: E402  (imports the pack by file location, as ComfyUI does)
 

@@ -6,7 +6,7 @@ import os
 import numpy as np
 import pytest
 
-from analysis_cases import FPS, build_cases, judge
+from unflicker.analysis.cases import FPS, build_cases, judge
 from unflicker import analysis, demo, synthetic, video
 from unflicker.errors import UnflickerError
 
@@ -173,7 +173,7 @@ def _encode_with_keyframes(clip, tmp_path, crf: int, gop: int):
 
 
 def test_keyframe_pumping_reads_as_codec(tmp_path):
-    from analysis_cases import scene
+    from unflicker.analysis.cases import scene
 
     clip = scene("pan", 40, 7, 2.0)
     assert analysis.analyze_frames(clip, FPS).kinds == ["steady"]

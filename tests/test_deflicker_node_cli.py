@@ -6,13 +6,12 @@ import numpy as np
 import pytest
 import torch
 
-import flicker_cases as fc
-from unflicker import cli, deflicker, synthetic, video
+from unflicker import cli, deflicker, metrics, synthetic, video
 
 
 def _clip(n=12, h=64, w=80):
     clean = synthetic.moving_clip("pan", n, h, w, seed=4, speed=1.5)
-    return clean, fc.brightness(clean, seed=4)
+    return clean, synthetic.inject("brightness", clean, seed=4)
 
 
 def test_node_is_registered(pack):
@@ -35,7 +34,7 @@ def test_node_fixes_an_image_batch_and_moves_the_bar(pack):
     (out,) = node.deflicker(images, "brightness", 1.0, 9, fps=8.0)
     assert out.shape == images.shape and out.dtype == torch.float32
     fixed = (out.numpy() * 255).round().astype(np.uint8)
-    assert fc.psnr(fixed, clean) >= fc.psnr(bad, clean) + 5.0
+    assert metrics.psnr(fixed, clean) >= metrics.psnr(bad, clean) + 5.0
     assert comfy.utils.UPDATES[-1] == (len(bad), len(bad))
 
 
@@ -69,7 +68,7 @@ def test_fix_command_matches_the_engine_and_writes_files(tmp_path):
         out, info = video.read_video(dst)
         assert len(out) == len(bad) and (info.width, info.height) == (80, 64)
     flow_out, _ = video.read_video(str(tmp_path / "auto.mp4"))
-    assert fc.psnr(flow_out, clean) > fc.psnr(bad, clean) + 3.0
+    assert metrics.psnr(flow_out, clean) > metrics.psnr(bad, clean) + 3.0
 
 
 def test_fix_command_refuses_bad_arguments(tmp_path, capsys):
@@ -103,7 +102,7 @@ def test_auto_mode_follows_the_analyzers_diagnosis(pack):
     assert "brightness" in pack.unflicker.analysis.kinds_from_json(flickering)
     (out,) = node.deflicker(torch.from_numpy(bad).float() / 255.0, "auto", 1.0, 9, fps=8.0, diagnosis=flickering)
     fixed = (out.numpy() * 255).round().astype(np.uint8)
-    assert fc.psnr(fixed, clean) >= fc.psnr(bad, clean) + 5.0
+    assert metrics.psnr(fixed, clean) >= metrics.psnr(bad, clean) + 5.0
 
     steady = diagnosis(clean)
     assert pack.unflicker.analysis.kinds_from_json(steady) == ["steady"]

@@ -65,12 +65,10 @@ def _install_test_models(models_dir: str) -> None:
     """Tiny random-weight models for the workflows that load models, where their builders are in the repo."""
     for name in MODEL_FOLDERS:
         os.makedirs(os.path.join(models_dir, name), exist_ok=True)
-    tests_dir = os.path.dirname(os.path.abspath(__file__))
-    if os.path.exists(os.path.join(tests_dir, "svd_tiny.py")):
-        from svd_tiny import build_tiny_svd
+    from unflicker.testing.tiny_svd import build_tiny_svd
 
-        build_tiny_svd(os.path.join(models_dir, "diffusers", "tiny-svd"))
-        SUMMARY["models"].append("diffusers/tiny-svd")
+    build_tiny_svd(os.path.join(models_dir, "diffusers", "tiny-svd"))
+    SUMMARY["models"].append("diffusers/tiny-svd")
     rife_param = os.path.join(REPO, "tests", "fixtures", "rife-v4.6", "flownet.param")
     try:
         from unflicker.ncnn_weights import make_random_model

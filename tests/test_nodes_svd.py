@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from svd_tiny import cached_tiny_svd
+from unflicker.testing.tiny_svd import cached_tiny_svd
 
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")

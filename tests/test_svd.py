@@ -12,7 +12,7 @@ from unflicker import svd
 from unflicker.demo import mean_luma as luma
 from unflicker.errors import UnflickerError
 
-from svd_tiny import cached_tiny_svd
+from unflicker.testing.tiny_svd import cached_tiny_svd
 
 SMALL = dict(width=64, height=64, num_frames=4, steps=2)
 

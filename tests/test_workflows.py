@@ -3,11 +3,14 @@
 import copy
 import json
 import os
+import subprocess
+import sys
 
 import pytest
 
 from unflicker import workflow as wfmod
-from unflicker.object_info import build_object_info, core_object_info, pack_object_info
+from unflicker.object_info import (REPO, build_object_info, core_object_info, offline_object_info, pack_object_info,
+                                   pack_snapshot)
 from unflicker.cli import main as cli_main
 from unflicker.workflow import (WorkflowError, api_twin_path, apply_overrides, bundled_workflows, check_workflow,
                                 load_workflow, ui_to_api, widget_slots, workflow_format)
@@ -65,6 +68,14 @@ def test_pack_object_info_matches_classes(pack):
         assert info["name"] == name and info["display_name"] == pack.NODE_DISPLAY_NAME_MAPPINGS[name]
         assert set(info) >= {"input", "input_order", "output", "output_name", "category", "output_node"}
         assert info["category"].startswith("Unflicker/")
+
+
+def test_offline_node_definitions_match_the_classes():
+    """The snapshot the workflow commands use offline (unflicker/pack_nodes.json) is what the classes say now."""
+    proc = subprocess.run([sys.executable, "-m", "unflicker.testing", "snapshot", "--check"], cwd=REPO,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert set(offline_object_info()) >= set(pack_snapshot()) and "LoadImage" in offline_object_info()
 
 
 def test_codec_fix_widget_layout(pack_info):

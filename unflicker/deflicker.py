@@ -27,7 +27,7 @@ from typing import Iterable, Iterator, Optional
 import cv2
 import numpy as np
 
-from . import flow, scenecut
+from . import flow, metrics, scenecut
 from .errors import UnflickerError
 from .progress import ProgressFn, report
 from .settings import DEFLICKER_MODES, DeflickerSettings
@@ -110,40 +110,14 @@ def _check_frame(frame: np.ndarray) -> np.ndarray:
 
 
 # ---------------------------------------------------------------- geometry helpers
-_grids: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
-
-
-def _grid(h: int, w: int):
-    g = _grids.get((h, w))
-    if g is None:
-        if len(_grids) > 8:
-            _grids.clear()
-        ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
-        g = _grids[(h, w)] = (xs, ys)
-    return g
-
-
-_grids2: dict[tuple[int, int], np.ndarray] = {}
-
-
-def _grid2(h: int, w: int) -> np.ndarray:
-    """(x, y) of every pixel as one 2-channel float32 image: a CV_32FC2 remap map once a flow is added."""
-    g = _grids2.get((h, w))
-    if g is None:
-        if len(_grids2) > 8:
-            _grids2.clear()
-        g = _grids2[(h, w)] = cv2.merge(_grid(h, w))
-    return g
+_grid, _grid2 = metrics.pixel_grid, metrics.pixel_map  # (xs, ys) and the 2-channel (x, y) map of every pixel
 
 
 def _remap(image: np.ndarray, mx: np.ndarray, my: np.ndarray, interp=cv2.INTER_LINEAR) -> np.ndarray:
     return cv2.remap(image, mx, my, interp, borderMode=cv2.BORDER_REPLICATE)
 
 
-def _inside2(mapping: np.ndarray) -> np.ndarray:
-    """Where a 2-channel remap map points inside the image."""
-    h, w = mapping.shape[:2]
-    return cv2.inRange(mapping, (0.0, 0.0), (w - 1.0, h - 1.0)) != 0
+_inside2 = metrics.inside  # where a 2-channel remap map points inside the image
 
 
 def _luma(img: np.ndarray) -> np.ndarray:

@@ -6,16 +6,13 @@ import os
 
 import numpy as np
 
-from . import flow, synthetic, video
+from . import synthetic, video
+from .metrics import mean_luma, psnr
 from .compare import side_by_side, slowed_fps
 from .deflicker import deflicker_frames
 from .ffmpeg_fix import FFmpegFixSettings, fix_frames
 
 DEMO_FPS = 12.0
-
-
-def mean_luma(frames) -> np.ndarray:
-    return np.array([float(np.asarray(f, np.float32).reshape(-1, 3).mean(0) @ flow.LUMA_WEIGHTS) for f in frames])
 
 
 def mean_abs_diff(frames) -> float:
@@ -24,10 +21,6 @@ def mean_abs_diff(frames) -> float:
     return float(np.mean(diffs)) if diffs else 0.0
 
 
-def psnr(a, b) -> float:
-    """PSNR (dB) of clip a against clip b, e.g. against the clean clip the sample was made from."""
-    mse = float(np.mean((np.asarray(a, np.float64) - np.asarray(b, np.float64)) ** 2))
-    return 99.0 if mse < 1e-10 else 10.0 * float(np.log10(255.0 ** 2 / mse))
 def _analysis_lines(before: np.ndarray, fixes: dict[str, np.ndarray], fps: float, out_dir: str) -> list[str]:
     """Analyse the sample and each fix, write their JSON and charts, and return the comparison text."""
     from . import analysis

@@ -1,11 +1,13 @@
-"""Dense optical flow (OpenCV DIS) and the warps built on it, shared by analysis, deflicker and interpolation."""
+"""Dense optical flow (OpenCV DIS) and the warps built on it, shared by analysis, deflicker and interpolation;
+the warping error (Lai et al. 2018) of a clip along a reference clip's flow. Luma and the pixel grid are
+:mod:`unflicker.metrics` (re-exported here as ``LUMA_WEIGHTS`` / ``to_gray``)."""
 
 from __future__ import annotations
 
-import functools
-
 import cv2
 import numpy as np
+
+from .metrics import LUMA_WEIGHTS, pixel_grid, to_gray  # noqa: F401  (LUMA_WEIGHTS, to_gray: used as flow.*)
 
 _PRESETS = {
     "ultrafast": cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST,
@@ -13,15 +15,6 @@ _PRESETS = {
     "medium": cv2.DISOPTICAL_FLOW_PRESET_MEDIUM,
 }
 _dis_cache: dict[str, "cv2.DISOpticalFlow"] = {}
-LUMA_WEIGHTS = np.array([0.2126, 0.7152, 0.0722], np.float32)  # BT.709 R, G, B: the one luma of the pack
-
-
-def to_gray(frame: np.ndarray) -> np.ndarray:
-    """uint8 RGB (H, W, 3) -> uint8 luma (H, W), BT.709 weights as everywhere else in the pack."""
-    if frame.ndim == 2:
-        return frame
-    return cv2.transform(frame, LUMA_WEIGHTS[None, :]).astype(np.uint8) \
-        if frame.dtype == np.uint8 else np.clip(frame @ LUMA_WEIGHTS, 0, 255).astype(np.uint8)
 
 
 def dis_flow(gray_a: np.ndarray, gray_b: np.ndarray, preset: str = "fast") -> np.ndarray:
@@ -33,16 +26,10 @@ def dis_flow(gray_a: np.ndarray, gray_b: np.ndarray, preset: str = "fast") -> np
     return dis.calc(gray_a, gray_b, None)
 
 
-@functools.lru_cache(maxsize=8)  # the same frame size comes back for every pair; callers never modify it
-def _grid(h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
-    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
-    return xs, ys
-
-
 def warp(image: np.ndarray, flow: np.ndarray, interpolation: int = cv2.INTER_LINEAR) -> np.ndarray:
     """Backward warp: out(x) = image(x + flow(x)). With flow a->b and image = b, out lines b up with a."""
     h, w = flow.shape[:2]
-    xs, ys = _grid(h, w)
+    xs, ys = pixel_grid(h, w)
     return cv2.remap(image, xs + flow[..., 0], ys + flow[..., 1], interpolation, borderMode=cv2.BORDER_REPLICATE)
 
 
@@ -59,3 +46,24 @@ def occlusion_mask(flow_fw: np.ndarray, flow_bw: np.ndarray, tol: float = 1.0, r
     err = ex * ex + ey * ey
     mag = fx * fx + fy * fy + bx * bx + by * by
     return err < rel * mag + tol
+
+
+def reference_flows(clean: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Flow t -> t-1 on a clean clip and its occlusion mask, the reference for :func:`warping_error`."""
+    out = []
+    for t in range(1, len(clean)):
+        a, b = to_gray(clean[t]), to_gray(clean[t - 1])
+        fw, bw = dis_flow(a, b, "medium"), dis_flow(b, a, "medium")
+        out.append((fw, occlusion_mask(fw, bw)))
+    return out
+
+
+def warping_error(frames: np.ndarray, flows) -> float:
+    """Mean squared difference (levels²) between each frame and its predecessor warped onto it, on
+    non-occluded pixels, with flows from the clean clip (Lai et al. 2018's measure)."""
+    errs = []
+    for t, (fw, mask) in enumerate(flows, start=1):
+        prev = warp(frames[t - 1].astype(np.float32), fw)
+        d = np.sum((frames[t].astype(np.float32) - prev) ** 2, axis=-1) / 3.0
+        errs.append(float(d[mask].mean()) if mask.any() else 0.0)
+    return float(np.mean(errs))

@@ -24,6 +24,7 @@ import numpy as np
 
 from . import flow as flowlib
 from . import scenecut
+from .metrics import pixel_map
 from .errors import UnflickerError, check_choice, check_range
 from .ncnn_weights import weight_file_problem
 from .progress import ProgressFn, report
@@ -184,7 +185,7 @@ class FlowInterpolator:
                         for f in (f01, f10))
             v0, v1 = (cv2.resize(v, (w, h), interpolation=cv2.INTER_LINEAR) for v in (v0, v1))
         if self._grid is None or self._grid.shape[:2] != (h, w):
-            self._grid = np.dstack(np.mgrid[0:h, 0:w][::-1]).astype(np.float32)  # (x, y) per pixel
+            self._grid = pixel_map(h, w)  # (x, y) per pixel
         # RGBA premultiplied by visibility (+ a floor, so fully occluded pixels still blend by time): one remap
         # per side warps picture and weight together
         self._state = (_premultiplied(a, v0), _premultiplied(b, v1), f01, f10)

@@ -2,8 +2,9 @@
 
 Lets the workflow checker and the UI -> API converter run offline (CI, no ComfyUI): the pack's own classes are
 described exactly as ComfyUI's server describes them (input/input_order/output/output_name/name/display_name/
-category/output_node...). Nothing here imports ComfyUI; ``pack_object_info`` loads the pack the way ComfyUI does
-and, when no ComfyUI is importable, with the repository's test stand-ins for ``folder_paths`` and ``comfy``.
+category/output_node...). Nothing here imports ComfyUI: ``pack_object_info`` loads the pack the way ComfyUI does
+(inside ComfyUI, or after ``unflicker.testing.use_comfy_standins()``); ``offline_object_info`` reads the
+snapshot of those definitions kept in ``pack_nodes.json``.
 """
 
 from __future__ import annotations
@@ -47,15 +48,11 @@ def build_object_info(class_mappings: Mapping[str, type],
 
 
 def load_pack(folder: str = REPO, name: str = PACK_NAME):
-    """Import the pack from ``folder`` by file location under its hyphenated folder name, as ComfyUI does."""
+    """Import the pack from ``folder`` by file location under its hyphenated folder name, as ComfyUI does.
+    Its nodes import ComfyUI (``folder_paths``, ``comfy``): inside ComfyUI that is there; tests and benchmarks
+    call ``unflicker.testing.use_comfy_standins()`` first."""
     if name in sys.modules:
         return sys.modules[name]
-    try:
-        import folder_paths  # noqa: F401  (a real ComfyUI is importable)
-    except ImportError:
-        stub = os.path.join(folder, "tests", "comfy_stub")
-        if stub not in sys.path:
-            sys.path.insert(0, stub)
     spec = importlib.util.spec_from_file_location(name, os.path.join(folder, "__init__.py"),
                                                   submodule_search_locations=[folder])
     module = importlib.util.module_from_spec(spec)
@@ -83,6 +80,17 @@ def core_object_info() -> dict[str, dict[str, Any]]:
         return {k: v for k, v in json.load(f).items() if not k.startswith("_")}
 
 
-def offline_object_info(folder: str = REPO) -> dict[str, dict[str, Any]]:
-    """Core nodes used by the bundled workflows + this pack's nodes: enough to check and convert them offline."""
-    return {**core_object_info(), **pack_object_info(folder)}
+PACK_NODES_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "pack_nodes.json")
+
+
+def pack_snapshot() -> dict[str, dict[str, Any]]:
+    """This pack's node definitions as ComfyUI serves them with empty model folders (a file kept in the package,
+    refreshed by ``python -m unflicker.testing snapshot``; a test checks it matches the node classes)."""
+    with open(PACK_NODES_FILE, encoding="utf-8") as f:
+        return json.load(f)
+
+
+def offline_object_info() -> dict[str, dict[str, Any]]:
+    """Core nodes used by the bundled workflows + this pack's nodes: enough to check and convert them offline,
+    without ComfyUI or even torch."""
+    return {**core_object_info(), **pack_snapshot()}

@@ -94,14 +94,23 @@ def _smooth_field(rng: np.random.Generator, height: int, width: int, cells: tupl
     return field / (np.abs(field).max() + 1e-6)
 
 
-def regional_flicker(clip: np.ndarray, amplitude: float = 0.1, seed: int = 0) -> np.ndarray:
-    """Local flicker: each frame is multiplied by its own smooth gain field 1 ± amplitude (zero mean, so the
-    frame's overall brightness hardly changes while patches of it pump)."""
+def regional_flicker(clip: np.ndarray, amplitude: float = 0.1, seed: int = 0, cells: tuple[int, int] = (3, 4),
+                     normalised: bool = True) -> np.ndarray:
+    """Local flicker: each frame is multiplied by its own smooth gain field 1 ± amplitude drawn on a coarse grid of
+    ``cells`` (cubic). ``normalised``: the field has zero mean and reaches ±amplitude (the frame's overall
+    brightness hardly changes while patches of it pump); otherwise cells are drawn from [-amplitude, amplitude]
+    and the field is clipped there (the deflicker set's variant)."""
+    import cv2
+
     rng = np.random.default_rng(seed)
     n, h, w = clip.shape[:3]
     out = np.empty_like(clip)
     for t in range(n):
-        gain = 1.0 + amplitude * _smooth_field(rng, h, w)
+        if normalised:
+            gain = 1.0 + amplitude * _smooth_field(rng, h, w, cells)
+        else:
+            coarse = rng.uniform(-amplitude, amplitude, cells).astype(np.float32)
+            gain = 1.0 + np.clip(cv2.resize(coarse, (w, h), interpolation=cv2.INTER_CUBIC), -amplitude, amplitude)
         out[t] = np.clip(clip[t].astype(np.float32) * gain[..., None], 0, 255).round().astype(np.uint8)
     return out
 
@@ -113,16 +122,17 @@ def colour_flicker(clip: np.ndarray, levels: float = 8, seed: int = 0) -> np.nda
     return np.clip(clip.astype(np.float32) + offsets, 0, 255).round().astype(np.uint8)
 
 
-def texture_flicker(clip: np.ndarray, strength: float = 6.0, seed: int = 0) -> np.ndarray:
-    """Generative re-sampling: fine detail (grain about 1-2 px, std ``strength`` levels) drawn anew each frame,
-    while the scene and its lighting stay put - what a diffusion model does when it re-invents texture."""
+def texture_flicker(clip: np.ndarray, strength: float = 6.0, seed: int = 0, grain_sigma: float = 0.8) -> np.ndarray:
+    """Generative re-sampling: fine detail (white noise blurred by ``grain_sigma`` px: grain about 1-2 px, std
+    ``strength`` levels) drawn anew each frame, while the scene and its lighting stay put - what a diffusion model
+    does when it re-invents texture."""
     import cv2
 
     rng = np.random.default_rng(seed)
     n, h, w = clip.shape[:3]
     out = np.empty_like(clip)
     for t in range(n):
-        grain = cv2.GaussianBlur(rng.standard_normal((h, w)).astype(np.float32), (0, 0), 0.8)
+        grain = cv2.GaussianBlur(rng.standard_normal((h, w)).astype(np.float32), (0, 0), grain_sigma)
         grain *= strength / (grain.std() + 1e-6)
         out[t] = np.clip(clip[t].astype(np.float32) + grain[..., None], 0, 255).round().astype(np.uint8)
     return out
@@ -138,4 +148,26 @@ def codec_damage(clip: np.ndarray, crf: int = 40, fps: float = 8) -> np.ndarray:
     with tempfile.TemporaryDirectory(prefix="unflicker-codec-") as tmp:
         path = video.write_video(os.path.join(tmp, "damaged.mp4"), clip, fps, crf=crf, preset="veryfast")
         frames, _ = video.read_video(path)
-    return frames
+    return frames[: len(clip)]
+
+
+# ---------------------------------------------------------------- the deflicker set
+# The kinds the deflicker tests and bench/deflicker_quality.py inject into clean clips, at one fixed strength each:
+# global brightness ±10 %, regional ±10 % (a clipped 3x3 gain field), colour cast ±8 levels per channel, fine
+# texture re-sampled every frame (std 6 levels), codec damage at crf 40.
+FLICKER_KINDS = ("brightness", "regional", "colour", "texture", "codec")
+
+
+def inject(kind: str, clip: np.ndarray, seed: int = 0) -> np.ndarray:
+    """``clip`` (uint8 (N, H, W, 3)) with one kind of the deflicker set's flicker, seeded; a new clip."""
+    if kind == "brightness":
+        return brightness_flicker(clip, 0.1, seed)[0]
+    if kind == "regional":
+        return regional_flicker(clip, 0.1, seed, cells=(3, 3), normalised=False)
+    if kind == "colour":
+        return colour_flicker(clip, 8, seed)
+    if kind == "texture":
+        return texture_flicker(clip, 6.0, seed, grain_sigma=0.7)
+    if kind == "codec":
+        return codec_damage(clip, 40, 8.0)
+    raise ValueError(f"kind must be one of {', '.join(FLICKER_KINDS)}, got {kind!r}")

@@ -1,14 +1,15 @@
 """The labelled synthetic set for the analyzer: real motion, injected flicker of each kind, real codec damage.
 
-Each case: (name, frames uint8 (N, H, W, 3), expected kinds). "Right" (see test_analysis.py): every expected
-kind is reported, and nothing else except the tolerated extras in TOLERATED.
+Each case: (name, frames uint8 (N, H, W, 3), expected kinds). "Right" (:func:`judge`, used by the tests and
+bench/analyze_accuracy.py): every expected kind is reported, and nothing else except the tolerated extras in
+TOLERATED. Not imported by the package: ``from unflicker.analysis.cases import build_cases``.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from unflicker import synthetic as syn
+from .. import synthetic as syn
 
 H, W, N = 128, 160, 16
 FPS = 8.0

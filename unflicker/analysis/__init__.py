@@ -1,0 +1,42 @@
+"""Flicker analysis: separate flicker from motion, name its kind, say where it is and which fix to use.
+
+The seed measured one number, the mean absolute difference of consecutive frames, and called it "generative"
+above 12 and "codec" below. That number is mostly motion. Here every consecutive pair is first lined up with
+DIS optical flow (on a downscaled luma, for speed), pixels that fail the forward-backward check are masked out
+(occlusions, things entering the frame), and only then are the changes measured:
+
+- warping error (Lai et al. 2018): mean squared residual after motion compensation, on the 0-1 scale;
+- brightness: the motion-compensated gain between frames (steady slope taken out), integrated to a brightness
+  curve whose fast part (curve minus its centred moving median over a few frames) is flicker - fades are slow
+  and do not count;
+- colour: the same per channel, after removing the common (luma) part;
+- regional: per-block gains, their spatial spread after removing the frame's global gain and offset;
+- texture: fine-detail residual energy after motion compensation and gain removal (re-sampled detail);
+- codec: 8x8 blockiness at native resolution, banding, and residual spikes at a fixed (keyframe) period;
+- scene cuts (unflicker.scenecut): pairs across a cut are skipped by every motion-compensated measure.
+
+Everything streams over frame pairs: only the previous frame and per-frame numbers are kept.
+
+The package, by job: ``measures`` (the measures, the streaming pass, kinds/thresholds/settings), ``report``
+(Finding, FlickerReport), ``diagnosis`` (analyze_frames / analyze_file), ``comparison`` (before / after),
+``chart`` (the per-frame chart), ``cases`` (the labelled synthetic set for tests and benchmarks; imported on
+demand). Every public name is importable from ``unflicker.analysis``.
+"""
+
+from __future__ import annotations
+
+from .measures import (KINDS, FLICKER_KINDS, SEED_THRESHOLD, LUMA_WEIGHTS, CUT_MAX_VALID, CODEC_CROP, GRID,
+                       THRESHOLDS, KEYFRAME_PULSE, CODEC_WITH_TEXTURE, AnalysisSettings, pair_abs_diff, blockiness,
+                       banding, keyframe_pulse, classic_measures, seed_rule)
+from .report import Finding, FlickerReport
+from .diagnosis import (EXPLAIN, FIXES, analyze_frames, kinds_from_json, analyze_file)
+from .comparison import (COMPARED, Comparison, compare_reports)
+from .chart import render_chart, save_chart
+
+__all__ = [
+    'KINDS', 'FLICKER_KINDS', 'SEED_THRESHOLD', 'LUMA_WEIGHTS', 'CUT_MAX_VALID', 'CODEC_CROP', 'GRID',
+    'THRESHOLDS', 'KEYFRAME_PULSE', 'CODEC_WITH_TEXTURE', 'AnalysisSettings', 'pair_abs_diff', 'blockiness',
+    'banding', 'keyframe_pulse', 'classic_measures', 'seed_rule', 'Finding', 'FlickerReport', 'EXPLAIN', 'FIXES',
+    'analyze_frames', 'kinds_from_json', 'analyze_file', 'COMPARED', 'Comparison', 'compare_reports',
+    'render_chart', 'save_chart',
+]
