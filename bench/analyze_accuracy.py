@@ -23,7 +23,7 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--draws", type=int, nargs="+", default=[1000, 2000, 3000])
     args = parser.parse_args()
-    total = right = seed_right = 0
+    total = right = classic_right = 0
     misses = collections.Counter()
     t0 = time.perf_counter()
     for draw in args.draws:
@@ -33,15 +33,15 @@ def main() -> int:
             rep = analysis.analyze_frames(iter(clip), FPS)
             ok = judge(expected, rep.kinds)
             ok_draw += ok
-            verdict = analysis.seed_rule(rep.measures["mean_diff"])
-            seed_right += ("texture" in expected and verdict == "generative") or ("codec" in expected and verdict == "codec")
+            verdict = analysis.classic_rule(rep.measures["mean_diff"])
+            classic_right += ("texture" in expected and verdict == "generative") or ("codec" in expected and verdict == "codec")
             if not ok:
                 misses[f"{name}: expected {sorted(expected)}, got {rep.kinds}"] += 1
         print(f"draw {draw}: {ok_draw}/{len(cases)} right")
         total += len(cases)
         right += ok_draw
-    print(f"analyzer: {right}/{total} right ({100 * right / total:.1f} %); seed rule: {seed_right}/{total} "
-          f"({100 * seed_right / total:.1f} %); {time.perf_counter() - t0:.0f} s")
+    print(f"analyzer: {right}/{total} right ({100 * right / total:.1f} %); classic rule: {classic_right}/{total} "
+          f"({100 * classic_right / total:.1f} %); {time.perf_counter() - t0:.0f} s")
     for miss, count in misses.most_common():
         print(f"  miss x{count}: {miss}")
     return 0

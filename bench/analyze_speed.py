@@ -93,7 +93,7 @@ def main() -> int:
     classic, t_classic = timed(lambda: analysis.classic_measures(iter(clip)))
     print(f"classic measures (streamed, OpenCV):   {n / t_classic:8.0f} frames/s  (target >= 500)  "
           f"[{n / max(timed.cpu, 1e-9):.0f} per CPU-second]  "
-          f"mean diff {classic['mean_diff_avg']:.2f} -> seed rule '{classic['seed_verdict']}'")
+          f"mean diff {classic['mean_diff_avg']:.2f} -> classic rule '{classic['classic_verdict']}'")
     for preset in ("fast", "ultrafast"):
         settings = analysis.AnalysisSettings(flow_preset=preset)
         rep, t_full = timed(lambda: analysis.analyze_frames(iter(clip), 24.0, settings=settings))

@@ -25,7 +25,7 @@ class AnalyzeFlicker:
     CATEGORY = "Unflicker/Analyze"
     DESCRIPTION = ("Tell flicker from motion: lines consecutive frames up with optical flow, then measures what "
                    "still changes - brightness, colour, regional, texture (generative re-sampling), codec damage - "
-                   "and names the fix. The seed's classic mean-diff number is kept for comparison.")
+                   "and names the fix. The classic mean-diff rule (> 12 = generative) is kept for comparison.")
     RETURN_TYPES = ("STRING", "STRING", "IMAGE", "STRING")
     RETURN_NAMES = ("report", "json", "chart", "verdict")
     OUTPUT_NODE = True
@@ -45,8 +45,8 @@ class AnalyzeFlicker:
 class CompareFlicker:
     CATEGORY = "Unflicker/Analyze"
     DESCRIPTION = ("Before/after: analyses both clips and reports the percent change of every measure. The verdict "
-                   "is judged on the motion-compensated measures; the classic mean diff is shown too (the seed "
-                   "expected it to drop 30-60 % after a good fix, but it also counts motion).")
+                   "is judged on the motion-compensated measures; the classic mean diff is shown too (the classic "
+                   "rule expects it to drop 30-60 % after a good fix, but it also counts motion).")
     RETURN_TYPES = ("STRING", "STRING")
     RETURN_NAMES = ("report", "verdict")
     OUTPUT_NODE = True

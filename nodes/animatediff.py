@@ -6,6 +6,7 @@ from __future__ import annotations
 import torch
 
 import comfy.model_management
+
 from ..unflicker import animatediff as engine
 from .comfy_bridge import node_progress
 from .inputs import SEED, fps_input, setting_input, setting_inputs

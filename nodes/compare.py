@@ -9,9 +9,10 @@ import folder_paths
 
 from ..unflicker.compare import side_by_side, slowed_fps
 from ..unflicker.audio import retime
+from ..unflicker.settings import SideBySideSettings
 from ..unflicker.video import write_video
 from .comfy_bridge import audio_input, audio_output, check_image, frames_to_image, image_frames, node_progress
-from .inputs import IMAGES, fps_input
+from .inputs import IMAGES, fps_input, setting_input
 from .video_io import video_mime
 
 PREVIEW_CRF = 23  # a preview only: smaller file, quick to encode
@@ -36,8 +37,7 @@ class SideBySide:
                 "label_a": ("STRING", {"default": "before"}),
                 "label_b": ("STRING", {"default": "after"}),
                 "fps": fps_input("Frame rate of the clips; the output plays at fps / slow_motion."),
-                "slow_motion": ("FLOAT", {"default": 1.0, "min": 1.0, "max": 16.0, "step": 0.5,
-                                          "tooltip": "Playback slow-down factor; the seed compares at 4 (1/4 speed)."}),
+                "slow_motion": setting_input(SideBySideSettings, "slow_motion"),
             },
             "optional": {
                 "audio_a": ("AUDIO", {"tooltip": "The first clip's sound (e.g. its Load Video's audio)."}),

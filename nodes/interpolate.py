@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from ..unflicker.errors import UnflickerError
-from ..unflicker.interpolate import BACKENDS, MODEL_LAYOUT, MULTIPLIERS, interpolate_frames, output_count
+from ..unflicker.interpolate import MODEL_LAYOUT, interpolate_frames, output_count
+from ..unflicker.settings import InterpolateSettings
 from .comfy_bridge import check_image, frames_to_image, image_frames, node_progress
-from .inputs import IMAGES, fps_input
+from .inputs import IMAGES, fps_input, setting_input, setting_inputs
 from .model_folders import ModelSource, folders, register
 
 # models/rife/<model name>/flownet.param + flownet.bin, one sub-folder per model
@@ -41,23 +42,10 @@ class RIFEInterpolate:
             "required": {
                 "images": IMAGES,
                 "fps": fps_input("Input frame rate; the fps output is fps x multiplier."),
-                "multiplier": (list(MULTIPLIERS), {"default": 2, "tooltip":
-                               "Frames out = n + (n-1)(multiplier-1) for n frames in (8 frames x4 -> 29); "
-                               "originals stay at positions 0, m, 2m, ..."}),
+                "multiplier": setting_input(InterpolateSettings, "multiplier"),
                 "model": (models, {"tooltip": "Sub-folders of models/rife/ holding flownet.param + flownet.bin "
                                    "(an ncnn RIFE model, e.g. rife-v4.6/). Not needed by the flow backend."}),
-                "backend": (list(BACKENDS), {"default": "auto", "tooltip":
-                            "auto: ncnn when the model and device work, else flow (the reason is reported). "
-                            "ncnn: RIFE only, errors if it cannot run. flow: weight-free optical flow."}),
-                "scene_threshold": ("FLOAT", {"default": 0.5, "min": 0.0, "max": 1.0, "step": 0.01, "tooltip":
-                                    "Cut score at or above which a pair is a scene cut: the earlier frame is held "
-                                    "instead of blending two shots. Lower finds more cuts; 1.0 turns detection off."}),
-                "gpu_id": ("INT", {"default": 0, "min": -1, "max": 63,
-                                   "tooltip": "Vulkan device for ncnn; -1 runs ncnn on the CPU."}),
-                "threads": ("INT", {"default": 4, "min": 1, "max": 64, "tooltip": "ncnn worker threads."}),
-                "uhd": ("BOOLEAN", {"default": False, "tooltip": "RIFE UHD mode: flow at half scale, for 4K input."}),
-                "tta": ("BOOLEAN", {"default": False,
-                                    "tooltip": "RIFE test-time augmentation: slower, a bit cleaner."}),
+                **setting_inputs(InterpolateSettings, "backend", "scene_threshold", "gpu_id", "threads", "uhd", "tta"),
             },
         }
 
@@ -69,7 +57,9 @@ class RIFEInterpolate:
         if backend == "ncnn" and model == NO_MODELS:
             raise UnflickerError(f"backend ncnn needs a model: put one in {folders('rife')[0]} "
                                  f"as {MODEL_LAYOUT}; or choose backend flow")
-        run, frames = interpolate_frames(image_frames(images), multiplier, backend, rife_model_path(model), gpu_id,
-                                         threads, uhd, tta, scene_threshold, progress=node_progress(n - 1), total=n)
+        run, frames = interpolate_frames(image_frames(images), multiplier=multiplier, backend=backend,
+                                         model=rife_model_path(model), gpu_id=gpu_id, threads=threads, uhd=uhd,
+                                         tta=tta, scene_threshold=scene_threshold, progress=node_progress(n - 1),
+                                         total=n)
         out = frames_to_image((frame for frame, _ in frames), output_count(n, multiplier))
         return (out, fps * multiplier, run.summary())

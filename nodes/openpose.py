@@ -5,11 +5,12 @@ from __future__ import annotations
 import os
 
 import comfy.model_management
-from ..unflicker.errors import UnflickerError
-from ..unflicker.openpose import (BODY_WEIGHTS, FACE_WEIGHTS, HAND_WEIGHTS, extract_poses, load_body_model,
-                                  load_face_model, load_hand_model, smoothing_params)
+
+from ..unflicker.pose import (BODY_WEIGHTS, FACE_WEIGHTS, HAND_WEIGHTS, extract_poses, load_body_model,
+                              load_face_model, load_hand_model, smoothing_params)
+from ..unflicker.settings import PoseSettings
 from .comfy_bridge import check_image, frames_to_image, image_frames, node_progress
-from .inputs import IMAGES
+from .inputs import IMAGES, setting_inputs
 from .model_folders import ModelSource, register
 
 MODEL_FOLDER = "openpose"
@@ -53,16 +54,8 @@ class OpenPoseExtract:
         return {
             "required": {
                 "images": IMAGES,
-                "detect_resolution": ("INT", {"default": 512, "min": 64, "max": 2048, "step": 64,
-                                              "tooltip": "Frames are scaled so their short side is this; the "
-                                                         "skeleton images come out at that size."}),
-                "smoothing": ("BOOLEAN", {"default": True, "tooltip": "Steady the keypoints over time."}),
-                "smoothing_strength": ("FLOAT", {"default": 0.5, "min": 0.0, "max": 1.0, "step": 0.05,
-                                                 "tooltip": "Higher = steadier when still; fast movements keep "
-                                                            "up at any strength (One-Euro filter)."}),
-                "hold_missing": ("INT", {"default": 2, "min": 0, "max": 10,
-                                         "tooltip": "With smoothing on, keep a keypoint that vanishes for up to "
-                                                    "this many frames, so limbs do not blink on and off."}),
+                **setting_inputs(PoseSettings, "detect_resolution", "smoothing", "smoothing_strength",
+                                 "hold_missing"),
                 "hands": ("BOOLEAN", {"default": False,
                                       "tooltip": f"Also find hand points (needs models/{MODEL_FOLDER}/{HAND_WEIGHTS}; "
                                                  "four network passes per visible hand, slow on CPU)."}),
@@ -75,8 +68,8 @@ class OpenPoseExtract:
     def extract(self, images, detect_resolution, smoothing, smoothing_strength, hold_missing, hands=False,
                 face=False):
         check_image("images", images)
-        if not 64 <= detect_resolution <= 2048:
-            raise UnflickerError(f"detect_resolution must be between 64 and 2048, got {detect_resolution}")
+        PoseSettings(detect_resolution=detect_resolution, smoothing=smoothing, smoothing_strength=smoothing_strength,
+                     hold_missing=hold_missing).validated()
         smooth = dict(smoothing_params(smoothing_strength), hold=hold_missing) if smoothing else None
         model = _model("body", weights_path(BODY_WEIGHTS, "body"), load_body_model)
         hand_model = _model("hand", weights_path(HAND_WEIGHTS, "hand"), load_hand_model) if hands else None

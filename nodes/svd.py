@@ -7,6 +7,7 @@ import os
 import torch
 
 import comfy.model_management
+
 from ..unflicker import svd as engine
 from ..unflicker.errors import UnflickerError
 from .comfy_bridge import image_frames, node_progress
@@ -15,8 +16,6 @@ from .model_folders import ModelSource
 
 SVD_TYPE = "UNFLICKER_SVD"
 NONE = "(none: use path)"
-
-
 MODEL = ModelSource("model", files="checkpoints", folders="diffusers", extensions=engine.SINGLE_FILE_EXTENSIONS,
                     pipeline="StableVideoDiffusionPipeline", prefer=("svd", "video"),
                     hint="Put a diffusers folder in models/diffusers or a single file in models/checkpoints, or give a path.")

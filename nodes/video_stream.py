@@ -174,8 +174,9 @@ class VideoInterpolate:
         def process(frames, info, progress):
             if info.frame_count and info.frame_count < 2:
                 raise UnflickerError(f"video has {info.frame_count} frame; interpolation needs at least 2")
-            run, out = interpolate_frames(frames, multiplier, backend, rife_model_path(model), gpu_id, threads, uhd,
-                                          tta, scene_threshold, total=info.frame_count)
+            run, out = interpolate_frames(frames, multiplier=multiplier, backend=backend, model=rife_model_path(model),
+                                          gpu_id=gpu_id, threads=threads, uhd=uhd, tta=tta,
+                                          scene_threshold=scene_threshold, total=info.frame_count)
             runs.append(run)
             done = 0
             for frame, _ in out:

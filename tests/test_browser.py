@@ -310,7 +310,7 @@ def _screenshot(driver, name: str):
 
 
 # Node definitions the page uses for the analyzer nodes when the server has none (this branch may predate them):
-# the same names, outputs and `ui` keys as in CONTRACTS.md, so the views are checked against the contract.
+# the same names, outputs and `ui` keys as in docs/CONTRACTS.md, so the views are checked against the contract.
 STAND_IN_DEFS = {
     "UnflickerAnalyzeFlicker": {
         "name": "UnflickerAnalyzeFlicker", "display_name": "Analyze Flicker", "category": "Unflicker/Diagnose",
@@ -391,7 +391,7 @@ return {verdict: w.element.querySelector(".unflicker-verdict")?.textContent,
 
 
 def test_report_and_compare_views_render_contract_payloads(page):
-    """The views drawn from `ui` payloads shaped as CONTRACTS.md says (stand-in node defs when the server has none)."""
+    """The views drawn from `ui` payloads shaped as docs/CONTRACTS.md says (stand-in node defs when the server has none)."""
     report = _report_payload()
     ids = page.execute_script("return (async () => {" + SHOW_PAYLOADS + "})()", STAND_IN_DEFS, report, COMPARE_PAYLOAD)
     state = _until(lambda: (s := page.execute_script(REPORT_STATE, ids["analyze"])) and s["visible"] and s, 15,

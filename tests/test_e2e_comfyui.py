@@ -108,7 +108,7 @@ def _install_openpose_body(models_dir: str) -> None:
     """A random-weight OpenPose body network (full size, ~200 MB) with the released file's key names."""
     import torch
 
-    from unflicker import openpose as op
+    from unflicker import pose as op
 
     started = time.monotonic()
     torch.manual_seed(0)

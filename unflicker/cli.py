@@ -14,8 +14,8 @@ def _setting(p, flag: str, cls, name: str, help: str | None = None, **kw) -> Non
     spec = cls.spec(name)
     default = kw.pop("default", spec["default"])
     text = help if help is not None else spec["help"].rstrip(".")
-    limits = (", ".join(map(str, spec["choices"])) if spec["choices"] is not None
-              else f"{spec['low']}-{spec['high']}" if spec["low"] is not None and spec["high"] < 10**6 else "")
+    # argparse lists choices itself; a range is shown unless it is only a technical limit (the seed's)
+    limits = f"{spec['low']}..{spec['high']}" if spec["low"] is not None and spec["high"] < 10**6 else ""
     text = "; ".join(t for t in (text, limits) if t)
     if default is not None:
         text = f"{text} (default {default})" if text else f"default {default}"
@@ -45,17 +45,6 @@ def _say(line: str) -> None:
     tqdm.write(line, file=sys.stderr)  # above any progress bar, not into it
 
 
-def _write(args, frames, rate, source: str | None = None, tempo: float = 1.0, progress=None, total: int = 0,
-           crf: int | None = None, preset: str = "medium") -> None:
-    """Write the command's output; a video-to-video command passes its ``source``, whose sound, colour tags
-    and container tags the output keeps."""
-    from . import video
-
-    carry = video.carry_from(source, tempo=tempo) if source else video.Carry()
-    video.write_video(args.output, frames, rate, args.format, crf=args.crf if crf is None else crf, preset=preset,
-                      progress=progress, total=total, warn=_say, **carry.kwargs())
-
-
 # ---------------------------------------------------------------- ffmpeg-fix
 def _add_ffmpeg_fix(sub) -> None:
     p = sub.add_parser("ffmpeg-fix", help="FFmpeg deflicker + deband on a file, re-encoded (seed: crf 16, preset slow)")
@@ -77,20 +66,38 @@ def _add_ffmpeg_fix(sub) -> None:
 
 
 def _run_ffmpeg_fix(args) -> int:
-    from . import video
     from .ffmpeg_fix import FFmpegFixSettings, fix_frames
 
     settings = FFmpegFixSettings(deflicker=not args.no_deflicker, size=args.size, mode=args.mode,
                                  deband=not args.no_deband, threshold=args.threshold,
                                  deband_range=args.deband_range, blur=args.blur).validated()
+    return _fix_file(args, "ffmpeg-fix", lambda frames, info, progress: fix_frames(
+        frames, info.width, info.height, info.fps, settings, progress, info.frame_count))
+
+
+def _fix_file(args, desc: str, fix) -> int:
+    """Stream ``args.input`` through ``fix(frames, info, progress)`` into ``args.output`` (``--crf``, ``--preset``)."""
+    from . import video
+
     info, frames = video.iter_frames(args.input)
-    progress, close = _progress("ffmpeg-fix", info.frame_count)
+    return _encode(desc, info.frame_count, args.output, lambda progress: fix(frames, info, progress), info.exact_rate,
+                   fmt=args.format, source=args.input, crf=args.crf, preset=args.preset)
+
+
+def _encode(desc: str, total: int, output: str, make_frames, fps, fmt: str | None = None, source: str | None = None,
+            tempo: float = 1.0, **options) -> int:
+    """Write ``make_frames(progress)`` to ``output`` in ``fmt`` (None: by its extension) with a progress bar;
+    ``options`` go to video.write_video. A video-to-video command names its ``source``: the output keeps its
+    sound (played at ``tempo``), colour tags and container tags."""
+    from . import video
+
+    carry = video.carry_from(source, tempo=tempo) if source else video.Carry()
+    progress, close = _progress(desc, total)
     try:
-        fixed = fix_frames(frames, info.width, info.height, info.fps, settings, progress, info.frame_count)
-        _write(args, fixed, info.exact_rate, args.input, preset=args.preset)
+        video.write_video(output, make_frames(progress), fps, fmt, warn=_say, **carry.kwargs(), **options)
     finally:
         close()
-    print(f"wrote {args.output}")
+    print(f"wrote {output}")
     return 0
 
 
@@ -116,26 +123,20 @@ def _add_fix(sub) -> None:
 
 
 def _run_fix(args) -> int:
-    from . import video
     from .deflicker import check_settings, deflicker_frames
     from .ffmpeg_fix import FFmpegFixSettings, fix_frames
 
     if args.method == "ffmpeg" and args.mode != "auto":
         raise UnflickerError(f"--mode {args.mode} applies to the flow-guided fix: use --method flow or auto")
     check_settings(args.mode, args.strength, args.window)
-    info, frames = video.iter_frames(args.input)
-    progress, close = _progress(f"fix ({args.method})", info.frame_count)
-    try:
+
+    def fix(frames, info, progress):
         if args.method == "ffmpeg":
-            fixed = fix_frames(frames, info.width, info.height, info.fps, FFmpegFixSettings().validated(), progress,
-                               info.frame_count)
-        else:
-            fixed = deflicker_frames(frames, info.fps, args.mode, args.strength, args.window, progress, info.frame_count)
-        _write(args, fixed, info.exact_rate, args.input, preset=args.preset)
-    finally:
-        close()
-    print(f"wrote {args.output}")
-    return 0
+            return fix_frames(frames, info.width, info.height, info.fps, FFmpegFixSettings().validated(), progress,
+                              info.frame_count)
+        return deflicker_frames(frames, info.fps, args.mode, args.strength, args.window, progress, info.frame_count)
+
+    return _fix_file(args, f"fix ({args.method})", fix)
 
 
 # ---------------------------------------------------------------- compare
@@ -144,7 +145,9 @@ def _add_compare(sub) -> None:
     p.add_argument("a")
     p.add_argument("b")
     p.add_argument("output")
-    p.add_argument("--slow", type=float, default=4.0, help="slow-motion factor, 1-16 (default 4: quarter speed)")
+    from .settings import SideBySideSettings as S
+
+    _setting(p, "--slow", S, "slow_motion", "slow-motion factor (4: quarter speed)", default=4.0)
     p.add_argument("--labels", nargs=2, default=("before", "after"), metavar=("A", "B"))
     p.add_argument("--crf", type=int, default=18)
     _add_format(p)
@@ -158,15 +161,11 @@ def _run_compare(args) -> int:
     info_a, frames_a = video.iter_frames(args.a)
     info_b, frames_b = video.iter_frames(args.b)
     total = max(info_a.frame_count, info_b.frame_count)
-    progress, close = _progress("compare", total)
-    try:
-        stacked = side_by_side(frames_a, frames_b, *args.labels, progress=progress, total=total)
-        # the first clip's sound, slowed with the pictures so it stays in sync
-        _write(args, stacked, slowed_fps(info_a.exact_rate, args.slow), args.a, tempo=1 / args.slow)
-    finally:
-        close()
-    print(f"wrote {args.output}")
-    return 0
+    # the first clip's sound, slowed with the pictures so it stays in sync
+    return _encode("compare", total, args.output,
+                   lambda progress: side_by_side(frames_a, frames_b, *args.labels, progress=progress, total=total),
+                   slowed_fps(info_a.exact_rate, args.slow_motion), crf=args.crf, fmt=args.format, source=args.a,
+                   tempo=1 / args.slow_motion)
 
 
 # ---------------------------------------------------------------- analyze
@@ -222,9 +221,11 @@ def _add_pose(sub) -> None:
                    help="body weights (default models/openpose/body_pose_model.pth)")
     p.add_argument("--hands", metavar="HAND_WEIGHTS", help="also find hands with this hand_pose_model.pth")
     p.add_argument("--face", metavar="FACE_WEIGHTS", help="also find face landmarks with this facenet.pth")
-    p.add_argument("--resolution", type=int, default=512, help="detection resolution, short side (default 512)")
-    p.add_argument("--strength", type=float, default=0.5, help="smoothing strength 0-1 (default 0.5)")
-    p.add_argument("--hold", type=int, default=2, help="frames a vanished keypoint is kept (default 2)")
+    from .settings import PoseSettings as S
+
+    _setting(p, "--resolution", S, "detect_resolution", "detection resolution, short side")
+    _setting(p, "--strength", S, "smoothing_strength", "smoothing strength")
+    _setting(p, "--hold", S, "hold_missing", "frames a vanished keypoint is kept")
     p.add_argument("--no-smooth", action="store_true", help="raw per-frame keypoints")
     p.add_argument("--device", default="cpu", help="torch device (default cpu)")
     p.set_defaults(func=_run_pose)
@@ -236,18 +237,21 @@ def _run_pose(args) -> int:
     import cv2
 
     from . import video
-    from .openpose import extract_poses, load_body_model, load_face_model, load_hand_model, smoothing_params
+    from .pose import extract_poses, load_body_model, load_face_model, load_hand_model, smoothing_params
+    from .settings import PoseSettings
 
+    PoseSettings(detect_resolution=args.detect_resolution, smoothing_strength=args.smoothing_strength,
+                 hold_missing=args.hold_missing).validated()
     model = load_body_model(args.body, args.device)
     hand_model = load_hand_model(args.hands, args.device) if args.hands else None
     face_model = load_face_model(args.face, args.device) if args.face else None
-    smoothing = None if args.no_smooth else dict(smoothing_params(args.strength), hold=args.hold)
+    smoothing = None if args.no_smooth else dict(smoothing_params(args.smoothing_strength), hold=args.hold_missing)
     info, frames = video.iter_frames(args.input)
     os.makedirs(args.out_dir, exist_ok=True)
     keypoints = []
     progress, close = _progress("pose", info.frame_count)
     try:
-        for i, pose in enumerate(extract_poses(model, frames, args.resolution, smoothing, progress=progress,
+        for i, pose in enumerate(extract_poses(model, frames, args.detect_resolution, smoothing, progress=progress,
                                                total=info.frame_count, hand_model=hand_model,
                                                face_model=face_model)):
             cv2.imwrite(os.path.join(args.out_dir, f"pose_{i:05d}.png"), pose.skeleton[:, :, ::-1])
@@ -324,8 +328,9 @@ def _run_svd(args) -> int:
         close()
     for message in model.messages + result.messages:
         print(message, file=sys.stderr)
-    _write(args, (video.to_uint8(f) for f in result.frames), result.fps)
-    print(f"wrote {args.output} ({len(result.frames)} frames at {result.fps:g} fps)")
+    _encode("svd", len(result.frames), args.output, lambda progress: (video.to_uint8(f) for f in result.frames),
+            result.fps, fmt=args.format, crf=args.crf)
+    print(f"{len(result.frames)} frames at {result.fps:g} fps")
     return 0
 
 
@@ -393,7 +398,8 @@ def _run_animatediff(args) -> int:
                                       controlnet=controlnet, control_frames=control, progress=progress)
     finally:
         close()
-    _write(args, (video.to_uint8(f) for f in frames), args.fps, crf=19)
+    _encode("animatediff", len(frames), args.output, lambda progress: (video.to_uint8(f) for f in frames), args.fps,
+            fmt=args.format)
     print(f"wrote {args.output}")
     return 0
 
@@ -429,17 +435,17 @@ def _add_interpolate(sub) -> None:
     p = sub.add_parser("interpolate", help="more frames per second: RIFE (ncnn) or the weight-free flow backend")
     p.add_argument("input")
     p.add_argument("output", help="output file: .mp4, .mov, .webm, .mkv, .webp or .gif (fps = input fps x multiplier)")
-    p.add_argument("--multiplier", type=int, default=2, choices=(2, 4, 8),
-                   help="n frames become n + (n-1)(m-1) (default 2)")
+    from .settings import InterpolateSettings as S
+
+    _setting(p, "--multiplier", S, "multiplier", "n frames become n + (n-1)(m-1)", type=int)
     p.add_argument("--model", default=None, help="ncnn RIFE model folder holding flownet.param + flownet.bin")
-    p.add_argument("--backend", default="auto", choices=("auto", "ncnn", "flow"),
-                   help="auto: ncnn if --model works, else flow (says why); ncnn; flow (default auto)")
-    p.add_argument("--gpu-id", type=int, default=-1, help="Vulkan device for ncnn; -1 = CPU (default -1)")
-    p.add_argument("--threads", type=int, default=max(1, min(4, os.cpu_count() or 1)), help="ncnn threads")
+    _setting(p, "--backend", S, "backend", "auto: ncnn if --model works, else flow (says why); ncnn; flow")
+    _setting(p, "--gpu-id", S, "gpu_id", "Vulkan device for ncnn; -1 = CPU", default=-1)
+    _setting(p, "--threads", S, "threads", "ncnn threads", default=max(1, min(4, os.cpu_count() or 1)))
     p.add_argument("--uhd", action="store_true", help="RIFE UHD mode (for 4K input)")
     p.add_argument("--tta", action="store_true", help="RIFE test-time augmentation (slower)")
-    p.add_argument("--scene-threshold", type=float, default=0.5,
-                   help="cut score 0-1 at which the earlier frame is held instead of blending; 1 = off (default 0.5)")
+    _setting(p, "--scene-threshold", S, "scene_threshold",
+             "cut score at which the earlier frame is held instead of blending; 1 = off")
     p.add_argument("--crf", type=int, default=19)
     _add_format(p)
     p.set_defaults(func=_run_interpolate)
@@ -450,19 +456,22 @@ def _run_interpolate(args) -> int:
     from .interpolate import interpolate_frames, output_count
 
     info, frames = video.iter_frames(args.input)
-    run, out = interpolate_frames(frames, args.multiplier, args.backend, args.model, args.gpu_id, args.threads,
-                                  args.uhd, args.tta, args.scene_threshold, total=info.frame_count)
+    run, out = interpolate_frames(frames, multiplier=args.multiplier, backend=args.backend, model=args.model,
+                                  gpu_id=args.gpu_id, threads=args.threads, uhd=args.uhd, tta=args.tta,
+                                  scene_threshold=args.scene_threshold, total=info.frame_count)
     print(f"backend: {run.backend}", file=sys.stderr)
-    progress, close = _progress("interpolate", output_count(info.frame_count, args.multiplier))
-    try:
-        # same duration at m x the rate: the source's sound stays in sync as it is
-        _write(args, (frame for frame, _ in out), info.exact_rate * args.multiplier, args.input, progress=progress,
-               total=output_count(info.frame_count, args.multiplier))
-    finally:
-        close()
-    print(f"backend: {run.summary()}")
+    # same duration at m x the rate: the source's sound stays in sync as it is
     rate = info.exact_rate * args.multiplier
-    print(f"wrote {args.output} at {float(rate):g} fps ({rate.numerator}/{rate.denominator})")
+    total = output_count(info.frame_count, args.multiplier)
+
+    def frames_out(progress):
+        for done, (frame, _) in enumerate(out, 1):
+            progress(done, total)
+            yield frame
+
+    _encode("interpolate", total, args.output, frames_out, rate, fmt=args.format, source=args.input, crf=args.crf)
+    print(f"backend: {run.summary()}")
+    print(f"frame rate {float(rate):g} fps ({rate.numerator}/{rate.denominator})")
     return 0
 
 

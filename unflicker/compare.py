@@ -9,6 +9,7 @@ import numpy as np
 
 from .errors import check_range
 from .progress import ProgressFn, report
+from .settings import SideBySideSettings
 
 
 def _font(size: int):
@@ -74,7 +75,7 @@ def side_by_side(left: Iterable[np.ndarray], right: Iterable[np.ndarray], label_
 
 def slowed_fps(fps: float, slow: float) -> float:
     """Playback rate for a slow-motion comparison: the frames stay, the rate drops (1/4 speed = fps / 4)."""
-    check_range("slow", slow, 1, 16)
+    SideBySideSettings(slow_motion=slow).validated()
     if isinstance(fps, Fraction):  # an exact rate stays exact: 24000/1001 / 4 = 6000/1001
         return fps / Fraction(slow).limit_denominator(1000)
     return fps / slow

@@ -112,13 +112,8 @@ def filter_frames(
     err_reader = threading.Thread(target=drain_stderr, daemon=True)
     writer.start()
     err_reader.start()
-    frame_bytes = ow * oh * 3
     try:
-        while True:
-            buf = _read_exact(proc.stdout, frame_bytes)
-            if buf is None:
-                break
-            yield np.frombuffer(buf, np.uint8).reshape(oh, ow, 3)
+        yield from read_frames(proc.stdout, ow, oh)
         writer.join()
         proc.wait()
         err_reader.join()
@@ -127,14 +122,30 @@ def filter_frames(
         if proc.returncode != 0:
             raise UnflickerError(f"ffmpeg failed: {_tail(b''.join(stderr_chunks))}")
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        for stream in (proc.stdout, proc.stderr):
-            try:
+        stop(proc)
+
+
+def read_frames(stream, width: int, height: int) -> Iterator[np.ndarray]:
+    """uint8 RGB frames (height, width, 3) from an ffmpeg rawvideo rgb24 pipe, until it ends."""
+    nbytes = width * height * 3
+    while True:
+        buf = _read_exact(stream, nbytes)
+        if buf is None:
+            return
+        yield np.frombuffer(buf, np.uint8).reshape(height, width, 3)
+
+
+def stop(proc: subprocess.Popen) -> None:
+    """Kill an ffmpeg still running (its reader stopped early) and close its output pipes."""
+    if proc.poll() is None:
+        proc.kill()
+        proc.wait()
+    for stream in (proc.stdout, proc.stderr):
+        try:
+            if stream is not None:  # None: that output went to a file, not a pipe
                 stream.close()
-            except OSError:
-                pass
+        except OSError:
+            pass
 
 
 def _read_exact(stream, n: int) -> bytes | None:

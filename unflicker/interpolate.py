@@ -27,10 +27,11 @@ from . import scenecut
 from .metrics import pixel_map
 from .errors import UnflickerError, check_choice, check_range
 from .ncnn_weights import weight_file_problem
+from .settings import InterpolateSettings
 from .progress import ProgressFn, report
 
-MULTIPLIERS = (2, 4, 8)
-BACKENDS = ("auto", "ncnn", "flow")
+MULTIPLIERS = InterpolateSettings.spec("multiplier")["choices"]  # defined once, in unflicker.settings
+BACKENDS = InterpolateSettings.spec("backend")["choices"]
 MODEL_FILES = ("flownet.param", "flownet.bin")
 MODEL_LAYOUT = ("<model folder>/flownet.param + <model folder>/flownet.bin (an ncnn RIFE model such as rife-v4.6/, "
                 "keep its folder name: the version in it picks the padding)")

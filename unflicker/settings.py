@@ -141,3 +141,41 @@ class AnimateDiffSettings(Settings):
         check_range("context_overlap", self.context_overlap, 0, self.context_length - 1)
         for name in ("width", "height"):
             check_multiple(name, getattr(self, name), 8, "the VAE works on 8x8 blocks")
+
+
+# ---------------------------------------------------------------- frame interpolation (unflicker.interpolate)
+@dataclass(frozen=True)
+class InterpolateSettings(Settings):
+    multiplier: int = setting(2, choices=(2, 4, 8), help=(
+        "Frames out = n + (n-1)(multiplier-1) for n frames in (8 frames x4 -> 29); originals stay at positions "
+        "0, m, 2m, ..."))
+    backend: str = setting("auto", choices=("auto", "ncnn", "flow"), help=(
+        "auto: ncnn when the model and device work, else flow (the reason is reported). ncnn: RIFE only, errors "
+        "if it cannot run. flow: weight-free optical flow."))
+    scene_threshold: float = setting(0.5, 0.0, 1.0, step=0.01, help=(
+        "Cut score at or above which a pair is a scene cut: the earlier frame is held instead of blending two "
+        "shots. Lower finds more cuts; 1.0 turns detection off."))
+    gpu_id: int = setting(0, -1, 63, help="Vulkan device for ncnn; -1 runs ncnn on the CPU.")
+    threads: int = setting(4, 1, 64, help="ncnn worker threads.")
+    uhd: bool = setting(False, help="RIFE UHD mode: flow at half scale, for 4K input.")
+    tta: bool = setting(False, help="RIFE test-time augmentation: slower, a bit cleaner.")
+
+
+# ---------------------------------------------------------------- OpenPose (unflicker.pose)
+@dataclass(frozen=True)
+class PoseSettings(Settings):
+    detect_resolution: int = setting(512, 64, 2048, step=64, help=(
+        "Frames are scaled so their short side is this; the skeleton images come out at that size."))
+    smoothing: bool = setting(True, help="Steady the keypoints over time.")
+    smoothing_strength: float = setting(0.5, 0.0, 1.0, step=0.05, help=(
+        "Higher = steadier when still; fast movements keep up at any strength (One-Euro filter)."))
+    hold_missing: int = setting(2, 0, 10, help=(
+        "With smoothing on, keep a keypoint that vanishes for up to this many frames, so limbs do not blink on "
+        "and off."))
+
+
+# ---------------------------------------------------------------- side by side (unflicker.compare)
+@dataclass(frozen=True)
+class SideBySideSettings(Settings):
+    slow_motion: float = setting(1.0, 1.0, 16.0, step=0.5, label="slow",
+                                 help="Playback slow-down factor; 4 shows flicker best (1/4 speed).")

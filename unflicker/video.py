@@ -194,14 +194,10 @@ def _iter_raw(path: str, kind: str, force_rate: float, folder_fps: float, info: 
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=errors)
     name = os.path.basename(path)
     try:
-        nbytes = info.width * info.height * 3
         decoded = 0
-        while True:
-            buf = ffmpeg._read_exact(proc.stdout, nbytes)
-            if buf is None:
-                break
+        for frame in ffmpeg.read_frames(proc.stdout, info.width, info.height):
             decoded += 1
-            yield np.frombuffer(buf, np.uint8).reshape(info.height, info.width, 3)
+            yield frame
         proc.wait()
         errors.seek(0)
         message = errors.read()
@@ -213,10 +209,7 @@ def _iter_raw(path: str, kind: str, force_rate: float, folder_fps: float, info: 
             raise UnflickerError(f"video {name!r} is truncated or damaged: {decoded} of about {expected} frames could "
                                  f"be decoded (ffmpeg: {ffmpeg._tail(message, 2)})")
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        proc.stdout.close()
+        ffmpeg.stop(proc)
         errors.close()
 
 

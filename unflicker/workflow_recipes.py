@@ -28,6 +28,11 @@ ANIMATELCM_MODULE = "AnimateLCM_sd15_t2v.ckpt"
 ZOOM_IN_LORA = "v2_lora_ZoomIn.ckpt"
 OPENPOSE_CONTROLNET = "control_v11p_sd15_openpose.pth"
 SAMPLE_DANCE = "reference_dance.mp4"  # any clip of a person moving, in ComfyUI/input/
+# the SVD settings that keep frames coherent (both SVD recipes): noise_aug_strength under the guard's 0.05,
+# guidance 1 -> 3, a fixed seed; 25 frames at 6 fps for SVD-XT
+SVD_STABLE = dict(width=1024, height=576, num_frames=25, steps=25, min_guidance=1.0, max_guidance=3.0,
+                  motion_bucket_id=127, fps=6, noise_aug_strength=0.02, decode_chunk_size=8, seed=42,
+                  stability_guard=True)
 
 Recipe = Callable[[ObjectInfo], dict]
 RECIPES: dict[str, Recipe] = {}
@@ -48,6 +53,17 @@ def available_recipes(object_info: Mapping) -> dict[str, Recipe]:
     return {name: build for name, build in RECIPES.items() if all(n in object_info for n in NEEDS[name])}
 
 
+def _save_fixed_and_compare(g: UIGraph, load, fix, name: str, label: str) -> None:
+    """Save the fixed clip (output/Unflicker/<name>) and a quarter-speed before/after (<name>_compare), both
+    with the clip's sound (slowed with the comparison)."""
+    g.add("UnflickerSaveVideo", title="Save fixed video", images=fix["images"], fps=load["fps"], audio=load["audio"],
+          filename_prefix=f"Unflicker/{name}", format="mp4", crf=16)
+    compare = g.add("UnflickerSideBySide", images_a=load["images"], images_b=fix["images"], fps=load["fps"],
+                    audio_a=load["audio"], label_a="before", label_b=label, slow_motion=4.0)
+    g.add("UnflickerSaveVideo", title="Save before/after", images=compare["images"], fps=compare["fps"],
+          audio=compare["audio"], filename_prefix=f"Unflicker/{name}_compare", format="mp4", crf=18)
+
+
 @recipe("codec_fix", needs=("UnflickerLoadVideo", "UnflickerFFmpegDeflickerDeband", "UnflickerSideBySide",
                             "UnflickerSaveVideo"))
 def codec_fix(object_info: ObjectInfo) -> dict:
@@ -55,13 +71,7 @@ def codec_fix(object_info: ObjectInfo) -> dict:
     g = UIGraph(object_info)
     load = g.add("UnflickerLoadVideo", video=SAMPLE_VIDEO)
     fix = g.add("UnflickerFFmpegDeflickerDeband", images=load["images"], fps=load["fps"])
-    g.add("UnflickerSaveVideo", title="Save fixed video", images=fix["images"], fps=load["fps"], audio=load["audio"],
-          filename_prefix="Unflicker/codec_fix", format="mp4", crf=16)
-    compare = g.add("UnflickerSideBySide", images_a=load["images"], images_b=fix["images"], fps=load["fps"],
-                    audio_a=load["audio"], label_a="before", label_b="deflicker + deband", slow_motion=4.0)
-    g.add("UnflickerSaveVideo", title="Save before/after", images=compare["images"], fps=compare["fps"],
-          audio=compare["audio"],
-          filename_prefix="Unflicker/codec_fix_compare", format="mp4", crf=18)
+    _save_fixed_and_compare(g, load, fix, "codec_fix", "deflicker + deband")
     g.note("**Codec fix** (FFmpeg deflicker + deband)\n\nFixes whole-frame brightness pumping and codec banding. "
            "Pick your clip in *Load Video*; the result and a quarter-speed before/after comparison are written to "
            "`output/Unflicker/`. For regional, colour or texture flicker use the flow-guided Deflicker instead.",
@@ -79,13 +89,7 @@ def diagnose_fix_verify(object_info: ObjectInfo) -> dict:
     fix = g.add("UnflickerDeflicker", title="2. Fix", images=load["images"], fps=load["fps"], mode="auto",
                 diagnosis=diagnose["json"])
     g.add("UnflickerCompareFlicker", title="3. Verify", before=load["images"], after=fix["images"], fps=load["fps"])
-    g.add("UnflickerSaveVideo", title="Save fixed video", images=fix["images"], fps=load["fps"], audio=load["audio"],
-          filename_prefix="Unflicker/deflickered", format="mp4", crf=16)
-    compare = g.add("UnflickerSideBySide", images_a=load["images"], images_b=fix["images"], fps=load["fps"],
-                    audio_a=load["audio"], label_a="before", label_b="deflickered", slow_motion=4.0)
-    g.add("UnflickerSaveVideo", title="Save before/after", images=compare["images"], fps=compare["fps"],
-          audio=compare["audio"],
-          filename_prefix="Unflicker/deflickered_compare", format="mp4", crf=18)
+    _save_fixed_and_compare(g, load, fix, "deflickered", "deflickered")
     g.note("**Diagnose -> fix -> verify** (no model weights)\n\n*Analyze Flicker* says which kinds of flicker the "
            "clip has; *Deflicker* (auto, fed the diagnosis) removes exactly those while keeping real motion; *Compare Flicker* measures the "
            "change. The fixed clip and a quarter-speed before/after comparison go to `output/Unflicker/`.",
@@ -100,9 +104,7 @@ def svd_to_24fps(object_info: ObjectInfo) -> dict:
     g = UIGraph(object_info)
     image = g.add("LoadImage", image=SAMPLE_IMAGE)
     svd = g.add("UnflickerSVDLoader", model=SVD_MODEL)
-    gen = g.add("UnflickerSVDGenerate", svd=svd["svd"], image=image["IMAGE"], width=1024, height=576, num_frames=25,
-                steps=25, min_guidance=1.0, max_guidance=3.0, motion_bucket_id=127, fps=6, noise_aug_strength=0.02,
-                decode_chunk_size=8, seed=42, stability_guard=True)
+    gen = g.add("UnflickerSVDGenerate", svd=svd["svd"], image=image["IMAGE"], **SVD_STABLE)
     g.add("UnflickerSaveVideo", title="Save SVD (6 fps)", images=gen["images"], fps=gen["fps"],
           filename_prefix="Unflicker/svd_6fps", format="mp4", crf=16)
     rife = g.add("UnflickerRIFEInterpolate", images=gen["images"], fps=gen["fps"], multiplier=4, model=RIFE_MODEL,
@@ -123,9 +125,8 @@ def svd_long_video(object_info: ObjectInfo) -> dict:
     g = UIGraph(object_info)
     image = g.add("LoadImage", image=SAMPLE_IMAGE)
     svd = g.add("UnflickerSVDLoader", model=SVD_MODEL)
-    ext = g.add("UnflickerSVDExtend", svd=svd["svd"], image=image["IMAGE"], width=1024, height=576, num_frames=25,
-                steps=25, min_guidance=1.0, max_guidance=3.0, motion_bucket_id=127, fps=6, noise_aug_strength=0.02,
-                decode_chunk_size=8, seed=42, stability_guard=True, segments=3, drift_correction=1.0)
+    ext = g.add("UnflickerSVDExtend", svd=svd["svd"], image=image["IMAGE"], **SVD_STABLE, segments=3,
+                drift_correction=1.0)
     g.add("UnflickerSaveVideo", title="Save long video", images=ext["images"], fps=ext["fps"],
           filename_prefix="Unflicker/svd_long", format="mp4", crf=16)
     g.note("**SVD long video**\n\nThree 25-frame segments chained from the last frame of each (73 frames); colour "

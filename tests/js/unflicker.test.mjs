@@ -1,5 +1,6 @@
 // Unit tests of the extension's pure parts (formatting, choice of numbers and curves, chart drawing) in Node.
 // Run: node --import ./tests/js/register.mjs --test tests/js/   (tests/test_js_units.py does this under pytest)
+// The payloads below are shaped as docs/CONTRACTS.md says the nodes send them.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 

@@ -1,7 +1,7 @@
 """Flicker analysis: separate flicker from motion, name its kind, say where it is and which fix to use.
 
-The seed measured one number, the mean absolute difference of consecutive frames, and called it "generative"
-above 12 and "codec" below. That number is mostly motion. Here every consecutive pair is first lined up with
+The classic rule measures one number, the mean absolute difference of consecutive frames, and calls it
+"generative" above 12 and "codec" below. That number is mostly motion. Here every consecutive pair is first lined up with
 DIS optical flow (on a downscaled luma, for speed), pixels that fail the forward-backward check are masked out
 (occlusions, things entering the frame), and only then are the changes measured:
 
@@ -25,18 +25,18 @@ demand). Every public name is importable from ``unflicker.analysis``.
 
 from __future__ import annotations
 
-from .measures import (KINDS, FLICKER_KINDS, SEED_THRESHOLD, LUMA_WEIGHTS, CUT_MAX_VALID, CODEC_CROP, GRID,
+from .measures import (KINDS, FLICKER_KINDS, CLASSIC_THRESHOLD, LUMA_WEIGHTS, CUT_MAX_VALID, CODEC_CROP, GRID,
                        THRESHOLDS, KEYFRAME_PULSE, CODEC_WITH_TEXTURE, AnalysisSettings, pair_abs_diff, blockiness,
-                       banding, keyframe_pulse, classic_measures, seed_rule)
+                       banding, keyframe_pulse, classic_measures, classic_rule)
 from .report import Finding, FlickerReport
 from .diagnosis import (EXPLAIN, FIXES, analyze_frames, kinds_from_json, analyze_file)
 from .comparison import (COMPARED, Comparison, compare_reports)
 from .chart import render_chart, save_chart
 
 __all__ = [
-    'KINDS', 'FLICKER_KINDS', 'SEED_THRESHOLD', 'LUMA_WEIGHTS', 'CUT_MAX_VALID', 'CODEC_CROP', 'GRID',
+    'KINDS', 'FLICKER_KINDS', 'CLASSIC_THRESHOLD', 'LUMA_WEIGHTS', 'CUT_MAX_VALID', 'CODEC_CROP', 'GRID',
     'THRESHOLDS', 'KEYFRAME_PULSE', 'CODEC_WITH_TEXTURE', 'AnalysisSettings', 'pair_abs_diff', 'blockiness',
-    'banding', 'keyframe_pulse', 'classic_measures', 'seed_rule', 'Finding', 'FlickerReport', 'EXPLAIN', 'FIXES',
+    'banding', 'keyframe_pulse', 'classic_measures', 'classic_rule', 'Finding', 'FlickerReport', 'EXPLAIN', 'FIXES',
     'analyze_frames', 'kinds_from_json', 'analyze_file', 'COMPARED', 'Comparison', 'compare_reports',
     'render_chart', 'save_chart',
 ]

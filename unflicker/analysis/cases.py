@@ -52,7 +52,7 @@ def build_cases(seed: int = 0):
         for k, kind in enumerate(kinds):
             expected = {"steady"} if kind == "clean" else {kind}
             cases.append((f"{motion}/{kind}", _inject(kind, clip, seed + 100 + 7 * m + k), expected))
-    # fast motion, clean: the seed rule calls these "generative"
+    # fast motion, clean: the classic rule calls these "generative"
     for i, (motion, speed) in enumerate((("pan", 10.0), ("pan", 14.0), ("zoom", 6.0), ("objects", 9.0), ("pan", 17.0), ("pan", 20.0))):
         clip = scene(motion, N, seed + 40 + i, speed)
         cases.append((f"fast-{motion}{speed:g}/clean", clip, {"steady"}))

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from .measures import SEED_THRESHOLD, THRESHOLDS
+from .measures import CLASSIC_THRESHOLD, THRESHOLDS
 from .report import FlickerReport
 
 
 # ---------------------------------------------------------------- chart
 _PANELS = (  # (title, ((series, label, colour, threshold line or None), ...))
-    ("Frame-to-frame change", (("mean_diff", "classic mean diff (levels)", (150, 150, 150), SEED_THRESHOLD),
+    ("Frame-to-frame change", (("mean_diff", "classic mean diff (levels)", (150, 150, 150), CLASSIC_THRESHOLD),
                                ("warp_error", "warping error x1000", (220, 60, 40), None))),
     ("Brightness and colour flicker (fast part, %)", (("luma_hf", "brightness", (240, 170, 0), THRESHOLDS["brightness"]),
                                                       ("colour_hf", "colour", (150, 60, 200), THRESHOLDS["colour"]))),
@@ -28,7 +28,7 @@ def _dashed(draw, x0: float, x1: float, y: float, fill, dash: int = 6) -> None:
 
 def render_chart(rep: FlickerReport, width: int = 960, height: int = 600) -> np.ndarray:
     """A readable picture of the per-frame curves, uint8 (H, W, 3): scene cuts as red dashed verticals, each
-    curve's detection threshold as a thin dashed line in its colour (the seed's 12 for the classic diff), and
+    curve's detection threshold as a thin dashed line in its colour (the classic rule's 12 for the classic diff), and
     every panel scaled to show its thresholds, so noise far below them looks small."""
     from PIL import Image, ImageDraw, ImageFont
 
@@ -64,7 +64,7 @@ def render_chart(rep: FlickerReport, width: int = 960, height: int = 600) -> np.
             if threshold:
                 light = tuple(int(c + (255 - c) * 0.4) for c in colour)
                 _dashed(draw, left + 1, right - 1, yv(threshold), light)
-                text = f"seed rule: > {threshold:g} = generative" if name == "mean_diff" else f"{label.split(' (')[0]} threshold"
+                text = f"classic rule: > {threshold:g} = generative" if name == "mean_diff" else f"{label.split(' (')[0]} threshold"
                 draw.text((left + 6 + k * (right - left) * 0.35, yv(threshold) - 16), text, fill=light, font=small)
         lx = right - 10
         for (name, label, colour, _), v in reversed(list(zip(curves, values))):

@@ -57,7 +57,7 @@ def compare_reports(before: FlickerReport, after: FlickerReport) -> Comparison:
         verdict = f"Worse: flicker up {-main:.0f} % on the motion-compensated measures"
     if remaining:
         verdict += "; after: " + ", ".join(k if k in before.kinds else f"{k} (new)" for k in remaining)
-    verdict += f" (classic diff {changes['mean_diff']:+.0f} %; the seed expected -30 to -60 % after a good fix)"
+    verdict += f" (classic diff {changes['mean_diff']:+.0f} %; the classic rule expects -30 to -60 % after a good fix)"
     lines = [verdict, "", f"{'measure':58s} {'before':>10s} {'after':>10s} {'change':>8s}"]
     for name, lower, label in COMPARED:
         better = (changes[name] < 0) == lower

@@ -10,7 +10,7 @@ import numpy as np
 from ..errors import UnflickerError, check_range
 from ..progress import ProgressFn
 from .measures import (AnalysisSettings, CODEC_WITH_TEXTURE, FLICKER_KINDS, KEYFRAME_PULSE, KINDS, THRESHOLDS,
-                       _Series, _collect, _fast_part, _segments, keyframe_pulse, seed_rule)
+                       _Series, _collect, _fast_part, _segments, keyframe_pulse, classic_rule)
 from .report import Finding, FlickerReport
 
 
@@ -150,7 +150,7 @@ def _diagnose(s: _Series, fps: float, settings: AnalysisSettings) -> FlickerRepo
         worst = findings[0]
         others = [f.kind for f in findings[1:] if f.kind != "scene_cuts"]
         verdict = f"{worst.severity.capitalize()} {worst.kind} flicker" + (f", also {', '.join(others)}" if others else "")
-    verdict += f" (classic diff {measures['mean_diff']:.1f}; seed rule: {seed_rule(measures['mean_diff'])})"
+    verdict += f" (classic diff {measures['mean_diff']:.1f}; classic rule: {classic_rule(measures['mean_diff'])})"
     return FlickerReport(n, float(fps), s.size[1], s.size[0], kinds, findings, measures, series, list(s.cuts), verdict)
 
 

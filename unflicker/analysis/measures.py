@@ -17,7 +17,7 @@ from ..progress import ProgressFn, report
 
 KINDS = ("steady", "brightness", "regional", "colour", "texture", "codec", "scene_cuts")
 FLICKER_KINDS = ("brightness", "regional", "colour", "texture", "codec")
-SEED_THRESHOLD = 12.0  # the seed's rule: classic mean diff above this is "generative", else "codec"
+CLASSIC_THRESHOLD = 12.0  # the classic rule: mean diff above this is "generative", else "codec"
 LUMA_WEIGHTS = flow.LUMA_WEIGHTS
 CUT_MAX_VALID = 0.5  # a pair whose flow lines up more than this share of pixels is no cut
 CODEC_CROP = 256  # side of the native-resolution centre crop used for blockiness and banding
@@ -242,8 +242,9 @@ def keyframe_pulse(energy: np.ndarray, valid: np.ndarray) -> tuple[int, float, l
 
 
 def classic_measures(frames: Iterable[np.ndarray], progress: Optional[ProgressFn] = None, total: int = 0) -> dict:
-    """Only the seed's measures, streamed: per-frame mean abs diff (0 for frame 0), its average, per-frame mean
-    luma, and the seed rule's verdict. A fast first look; it cannot tell motion from flicker."""
+    """Only the classic measures, streamed: per-frame mean abs diff (0 for frame 0), its average, per-frame mean
+    luma, and the classic rule's verdict (``classic_verdict``; ``seed_verdict`` is the same value under its
+    earlier name, kept for one release). A fast first look; it cannot tell motion from flicker."""
     diffs, luma, prev = [], [], None
     for i, frame in enumerate(frames):
         diffs.append(pair_abs_diff(prev, frame) if prev is not None else 0.0)
@@ -251,7 +252,9 @@ def classic_measures(frames: Iterable[np.ndarray], progress: Optional[ProgressFn
         prev = frame
         report(progress, i + 1, max(total, i + 1))
     average = float(np.mean(diffs[1:])) if len(diffs) > 1 else 0.0
-    return {"mean_diff": diffs, "mean_diff_avg": average, "luma": luma, "seed_verdict": seed_rule(average)}
+    verdict = classic_rule(average)
+    return {"mean_diff": diffs, "mean_diff_avg": average, "luma": luma, "classic_verdict": verdict,
+            "seed_verdict": verdict}
 
 
 # ---------------------------------------------------------------- streaming pass
@@ -327,6 +330,7 @@ def _collect(frames: Iterable[np.ndarray], settings: AnalysisSettings, progress,
 
 
 
-def seed_rule(mean_diff: float) -> str:
-    """The seed's one-number diagnosis, kept for comparison."""
-    return "generative" if mean_diff > SEED_THRESHOLD else "codec"
+def classic_rule(mean_diff: float) -> str:
+    """The classic one-number diagnosis (mean diff > 12 = "generative", else "codec"), kept for comparison.
+    Called the classic rule, not the seed rule, so it is not read as a random seed beside the seed inputs."""
+    return "generative" if mean_diff > CLASSIC_THRESHOLD else "codec"

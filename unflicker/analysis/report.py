@@ -6,7 +6,7 @@ import json
 import math
 from dataclasses import dataclass
 
-from .measures import seed_rule
+from .measures import classic_rule
 
 
 @dataclass
@@ -70,7 +70,7 @@ class FlickerReport:
                   f"  fine-detail residual              {m['texture_ratio']:.3f} of detail ({m['texture_rms']:.2f} levels RMS)",
                   f"  8x8 blockiness / banding          {m['blockiness']:.3f} / {m['banding']:.3f}"
                   + (f"  (residual spikes {m['keyframe_pulse']:.1f}x every {int(m['gop_period'])} frames)" if m['gop_period'] else ""),
-                  f"  classic mean abs diff (seed)      {m['mean_diff']:.2f} -> seed rule says \"{seed_rule(m['mean_diff'])}\""
+                  f"  classic mean abs diff             {m['mean_diff']:.2f} -> classic rule says \"{classic_rule(m['mean_diff'])}\""
                   " (motion counts as flicker there)"]
         return "\n".join(lines)
 

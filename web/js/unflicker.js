@@ -2,7 +2,8 @@
 //   unflicker_report  (Analyze Flicker)  -> verdict, kinds, key numbers and a per-frame chart with scene cuts
 //   unflicker_compare (Compare Flicker)  -> verdict and the % change of each measure, before -> after
 //   unflicker_video   (Save Video, Side by Side) -> a playable <video> (mp4) or <img> (animated WebP/GIF)
-// The Python side works the same without this file; headless runs ignore `ui`.
+// The payloads (keys, types) are written down in docs/CONTRACTS.md. The Python side works the same without this
+// file; headless runs ignore `ui`.
 
 import { app } from "../../../scripts/app.js";
 import { api } from "../../../scripts/api.js";
@@ -16,7 +17,7 @@ const CORE_PREVIEW_WIDGETS = ["video-preview", "$$comfy_animation_preview"];
 const MAX_NUMBERS = 6;
 const CHART_HEIGHT = 120;
 const SERIES_COLOURS = ["#f2b134", "#4fc3f7", "#b388ff"];
-// the curves the analyzer always sends (CONTRACTS.md); more than three lines in a node-sized chart is noise
+// the curves the analyzer always sends (docs/CONTRACTS.md); more than three lines in a node-sized chart is noise
 const CHART_SERIES = ["warp_error", "mean_diff", "luma_hf"];
 
 const STYLE = `

@@ -1,7 +1,8 @@
 """Stand-in for ComfyUI's folder_paths (same function names and behaviour for what the pack uses).
 
-Only put on sys.path by tests/conftest.py when no real ComfyUI is importable. Directories come from the
-UNFLICKER_TEST_ROOT environment variable, which the conftest points at a per-session temp folder.
+Only put on sys.path by unflicker.testing.use_comfy_standins() (tests, benchmarks) when no ComfyUI is importable.
+Directories come from the UNFLICKER_TEST_ROOT environment variable (the tests point it at a per-session temp
+folder).
 """
 
 import os
