@@ -12,7 +12,7 @@ import torch
 
 from _common import REPO, best_of_with_cpu, load_pack
 
-FIX = os.path.join(REPO, "tests", "fixtures", "animatediff")
+FIX = os.path.join(REPO, "tests", "support", "fixtures", "animatediff")
 FRAMES, SIZE, STEPS, GUIDANCE, SEED = 16, 64, 4, 7.5, 5
 PROMPT, NEGATIVE = "a cat walking on a beach", "blurry"
 

@@ -12,12 +12,15 @@ import tempfile
 import pytest
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SUPPORT = os.path.join(REPO, "tests", "support")  # helpers the tests import: servers, browser, tiny models
+FIXTURES = os.path.join(SUPPORT, "fixtures")
 PACK_NAME = "ComfyUI-Unflicker"
 
 _test_root = tempfile.mkdtemp(prefix="unflicker-comfy-")
 os.environ.setdefault("UNFLICKER_TEST_ROOT", _test_root)
-if REPO not in sys.path:
-    sys.path.insert(0, REPO)
+for _path in (REPO, SUPPORT):
+    if _path not in sys.path:
+        sys.path.insert(0, _path)
 from unflicker.testing import use_comfy_standins  # noqa: E402
 
 use_comfy_standins()

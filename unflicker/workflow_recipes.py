@@ -4,7 +4,7 @@
 exist (``needs``) and then the API twins workflows/api/<name>.json. A recipe whose nodes are not in the pack yet is
 skipped, so recipes can be written before their nodes land. Once written, a UI file can also be opened, edited
 and saved in ComfyUI (then drop its recipe, or edit the recipe instead); ``regen`` without ``--recipes`` refreshes
-only the API twins. tests/test_workflows.py checks every bundled workflow against the node definitions.
+only the API twins. tests/engine/test_workflows.py checks every bundled workflow against the node definitions.
 
 To add a workflow: write a function here taking ``object_info`` and returning ``UIGraph(...).to_json()``,
 register it with ``@recipe(name, needs=(node types...))``, run ``python -m unflicker workflow regen --recipes``.

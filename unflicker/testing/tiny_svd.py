@@ -11,7 +11,7 @@ import os
 
 import torch
 
-# Shapes shared with tests/fixtures/make_svd_single_file.py (which builds the same model with ComfyUI's classes).
+# Shapes shared with tests/support/fixtures/make_svd_single_file.py (which builds the same model with ComfyUI's classes).
 UNET = dict(
     sample_size=8, in_channels=8, out_channels=4,
     down_block_types=("CrossAttnDownBlockSpatioTemporal", "DownBlockSpatioTemporal"),

@@ -21,9 +21,9 @@ import urllib.request
 
 import pytest
 from headless_chromium import chromium
+from conftest import REPO
 
 COMFYUI_DIR = os.environ.get("COMFYUI_DIR", "")
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ARTIFACTS = os.environ.get("UNFLICKER_ARTIFACTS") or os.path.join(REPO, "tests", "artifacts")
 EXTENSION = "Unflicker.NodeViews"
 CLIP = "unflicker_browser_clip.mp4"

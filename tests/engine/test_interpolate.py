@@ -14,14 +14,15 @@ from unflicker.demo import psnr
 from unflicker.errors import UnflickerError
 from unflicker.ncnn_weights import make_random_model
 from unflicker.synthetic import moving_clip, texture
+from conftest import FIXTURES
 
 # the real RIFE v4.6 graph (no weights), kept in the repository so a fresh clone runs the ncnn tests
-RIFE_PARAM = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures", "rife-v4.6", "flownet.param")
+RIFE_PARAM = os.path.join(FIXTURES, "rife-v4.6", "flownet.param")
 
 
 @pytest.fixture(scope="module")
 def rife_model(tmp_path_factory):
-    """A rife-v4.6 folder: the real graph from tests/fixtures/rife-v4.6/ and random float32 weights."""
+    """A rife-v4.6 folder: the real graph from tests/support/fixtures/rife-v4.6/ and random float32 weights."""
     if not os.path.isfile(RIFE_PARAM):
         pytest.fail(f"RIFE graph missing: {RIFE_PARAM} (it ships with the tests)")
     return make_random_model(RIFE_PARAM, str(tmp_path_factory.mktemp("rife") / "rife-v4.6"), seed=0)

@@ -9,9 +9,10 @@ import torch
 
 from unflicker.ncnn_weights import make_random_model
 from unflicker.synthetic import moving_clip
+from conftest import FIXTURES
 
 # the real RIFE v4.6 graph (no weights), kept in the repository so a fresh clone runs the ncnn tests
-RIFE_PARAM = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures", "rife-v4.6", "flownet.param")
+RIFE_PARAM = os.path.join(FIXTURES, "rife-v4.6", "flownet.param")
 SETTINGS = dict(scene_threshold=0.5, gpu_id=-1, threads=1, uhd=False, tta=False)
 
 

@@ -1,4 +1,4 @@
-"""The client's whole path on CI, against tests/fake_comfy.py: queue, websocket progress, history, downloads,
+"""The client's whole path on CI, against tests/support/fake_comfy.py: queue, websocket progress, history, downloads,
 uploads, and the server's refusals and failures as clear messages (the real ComfyUI: test_e2e_comfyui.py)."""
 
 import json
@@ -12,8 +12,8 @@ from fake_comfy import FakeComfy
 from unflicker.client import ComfyClient, ExecutionFailed, PromptRejected
 from unflicker.object_info import offline_object_info
 from unflicker.workflow import api_twin_path, bundled_workflows, load_workflow
+from conftest import REPO
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 UI = next(p for p in bundled_workflows() if os.path.basename(p) == "codec_fix.json")  # its node ids are used below
 API = api_twin_path(UI)
 

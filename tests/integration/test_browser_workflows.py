@@ -11,7 +11,6 @@ from __future__ import annotations
 import glob
 import json
 import os
-import sys
 import time
 
 import pytest
@@ -42,7 +41,6 @@ app.loadGraphData(workflow, true, true, null, {showMissingNodesDialog: false, sh
 
 @pytest.fixture(scope="module")
 def server():
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     from comfy_server import ComfyServer
 
     with ComfyServer(COMFYUI_DIR) as comfy:

@@ -1,8 +1,8 @@
 """End to end in a real ComfyUI: the pack loads, /object_info lists every node, the bundled workflows are served
 as templates and run through the headless client, and failures come back as clear messages.
 
-Needs a ComfyUI checkout: ``COMFYUI_DIR=/path/to/ComfyUI python -m pytest tests/test_e2e_comfyui.py``; the server
-runs with COMFYUI_PYTHON, else a venv in/beside the checkout, else this Python (see tests/comfy_server.py).
+Needs a ComfyUI checkout: ``COMFYUI_DIR=/path/to/ComfyUI python -m pytest tests/integration/test_e2e_comfyui.py``; the server
+runs with COMFYUI_PYTHON, else a venv in/beside the checkout, else this Python (see tests/support/comfy_server.py).
 The server python needs the pack's requirements.txt (e.g. peft for motion LoRAs), as ComfyUI-Manager installs them.
 Nothing is written into the checkout. Set UNFLICKER_E2E_SUMMARY=FILE to also keep the summary in a file.
 
@@ -25,13 +25,13 @@ import pytest
 from unflicker import synthetic, video
 from unflicker.client import ComfyClient
 from unflicker.workflow import api_twin_path, bundled_workflows, check_workflow, load_workflow
+from conftest import FIXTURES, REPO
 
 COMFYUI_DIR = os.environ.get("COMFYUI_DIR", "")
 pytestmark = [pytest.mark.comfyui,
               pytest.mark.skipif(not COMFYUI_DIR, reason="COMFYUI_DIR is not set: the end-to-end tests need a "
                                                          "real ComfyUI checkout")]
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUNDLED = bundled_workflows()
 CODEC_FIX = next(p for p in BUNDLED if os.path.basename(p) == "codec_fix.json")  # error cases use its node types
 CLIP_FRAMES = 12
@@ -69,7 +69,7 @@ def _install_test_models(models_dir: str) -> None:
 
     build_tiny_svd(os.path.join(models_dir, "diffusers", "tiny-svd"))
     SUMMARY["models"].append("diffusers/tiny-svd")
-    rife_param = os.path.join(REPO, "tests", "fixtures", "rife-v4.6", "flownet.param")
+    rife_param = os.path.join(FIXTURES, "rife-v4.6", "flownet.param")
     try:
         from unflicker.ncnn_weights import make_random_model
     except ImportError:
@@ -82,13 +82,13 @@ def _install_test_models(models_dir: str) -> None:
 
 
 def _install_animatediff_models(models_dir: str) -> None:
-    """The AnimateDiff fixtures (tests/fixtures/animatediff): the tiny SD 1.5 single file and ControlNet saved as
+    """The AnimateDiff fixtures (tests/support/fixtures/animatediff): the tiny SD 1.5 single file and ControlNet saved as
     diffusers folders (converted with their tiny configs), motion module and motion LoRA in their original layouts."""
     import shutil
 
     from unflicker import animatediff as ad
 
-    fixtures = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures", "animatediff")
+    fixtures = os.path.join(FIXTURES, "animatediff")
     config = os.path.join(fixtures, "tiny_config")
     if not os.path.isdir(config):
         return
@@ -119,7 +119,6 @@ def _install_openpose_body(models_dir: str) -> None:
 
 @pytest.fixture(scope="module")
 def comfy(tmp_path_factory, request):
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     from comfy_server import ComfyServer
 
     models = tmp_path_factory.mktemp("models")
@@ -352,8 +351,7 @@ VIDEO_NODES = {
 @pytest.fixture(scope="module")
 def tone_clip(tmp_path_factory):
     """The sound reference clip: 36 frames at 24000/1001, 440 Hz tone, a click at exactly 1.000 s."""
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    from media_cases import make_clip
+    from media_cases import make_clip  # tests/support
 
     return make_clip(str(tmp_path_factory.mktemp("tone") / "e2e_tone.mp4"))
 

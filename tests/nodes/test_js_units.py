@@ -1,4 +1,4 @@
-"""The extension's JS unit tests (tests/js/*.test.mjs) under Node's own test runner; skipped without Node >= 20.6."""
+"""The extension's JS unit tests (tests/nodes/js/*.test.mjs) under Node's own test runner; skipped without Node >= 20.6."""
 
 import os
 import re
@@ -6,8 +6,8 @@ import shutil
 import subprocess
 
 import pytest
+from conftest import REPO
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def _node() -> str:
@@ -22,9 +22,9 @@ def _node() -> str:
 
 
 def test_extension_js_units():
-    tests = sorted(os.path.join("tests", "js", f) for f in os.listdir(os.path.join(REPO, "tests", "js"))
+    tests = sorted(os.path.join("tests", "nodes", "js", f) for f in os.listdir(os.path.join(REPO, "tests", "nodes", "js"))
                    if f.endswith(".test.mjs"))
-    run = subprocess.run([_node(), "--import", "./tests/js/register.mjs", "--test", *tests], cwd=REPO,
+    run = subprocess.run([_node(), "--import", "./tests/nodes/js/register.mjs", "--test", *tests], cwd=REPO,
                          capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
     assert re.search(r"^# fail 0$", run.stdout, re.M) and not re.search(r"^# pass 0$", run.stdout, re.M), run.stdout

@@ -1,5 +1,5 @@
 // Unit tests of the extension's pure parts (formatting, choice of numbers and curves, chart drawing) in Node.
-// Run: node --import ./tests/js/register.mjs --test tests/js/   (tests/test_js_units.py does this under pytest)
+// Run: node --import ./tests/nodes/js/register.mjs --test tests/nodes/js/   (tests/nodes/test_js_units.py runs it)
 // The payloads below are shaped as docs/CONTRACTS.md says the nodes send them.
 import assert from "node:assert/strict";
 import { test } from "node:test";
@@ -7,7 +7,7 @@ import { test } from "node:test";
 import { app } from "../../../scripts/app.js";
 import {
   EXTENSION_NAME, chartSeries, drawChart, formatChange, formatNumber, keyMeasures, viewUrl,
-} from "../../web/js/unflicker.js";
+} from "../../../web/js/unflicker.js";
 
 /** A 2D context that records the calls drawChart makes. */
 function recordingContext() {

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from test_animatediff import CKPT, CN, CONFIG, LORA, MM, no_network, stick_figures
+from tiny_animatediff import CKPT, CN, CONFIG, LORA, MM, no_network, stick_figures
 from unflicker import animatediff as ad
 
 

@@ -4,7 +4,7 @@ Everything ComfyUI writes goes into a temp base directory: custom_nodes/ComfyUI-
 repository, or a copy where symlinks are not allowed), input/, output/, temp/, user/, an in-memory database, and
 an extra_model_paths.yaml pointing at a temp models folder for tiny test models.
 
-    python tests/comfy_server.py /path/to/ComfyUI     # start one by hand and print its address; Ctrl-C stops it
+    python tests/support/comfy_server.py /path/to/ComfyUI     # start one by hand and print its address; Ctrl-C stops it
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import tempfile
 import time
 import urllib.request
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PACK_NAME = "ComfyUI-Unflicker"
 
 

@@ -8,9 +8,10 @@ import re
 import pytest
 import torch
 
+from conftest import REPO
 from unflicker import synthetic
 
-CONTRACTS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "docs", "CONTRACTS.md")
+CONTRACTS = os.path.join(REPO, "docs", "CONTRACTS.md")
 TYPES = {"string": str, "number": (int, float), "integer": int, "list of strings": list, "list of integers": list,
          "list of one string": str}
 

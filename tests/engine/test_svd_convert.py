@@ -1,6 +1,6 @@
 """Single-file SVD checkpoints in the original layout -> diffusers, checked against ComfyUI's own models.
 
-The fixture was made by tests/fixtures/make_svd_single_file.py with ComfyUI's model classes; its reference file
+The fixture was made by tests/support/fixtures/make_svd_single_file.py with ComfyUI's model classes; its reference file
 holds ComfyUI's outputs for fixed inputs, so these tests compare our conversion + diffusers with ComfyUI.
 """
 
@@ -17,8 +17,8 @@ from safetensors.torch import load_file, save_file
 
 from unflicker import svd, svd_convert
 from unflicker.errors import UnflickerError
+from conftest import FIXTURES
 
-FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures")
 CHECKPOINT = os.path.join(FIXTURES, "svd_tiny_single_file.safetensors")
 TINY_CONFIG = os.path.join(FIXTURES, "svd_tiny_config")
 

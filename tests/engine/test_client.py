@@ -12,8 +12,8 @@ import pytest
 from unflicker.client import (ComfyClient, ServerUnreachable, _safe_parts, format_execution_error,
                               format_rejection)
 from unflicker.workflow import bundled_workflows
+from conftest import REPO
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def _closed_port() -> int:
