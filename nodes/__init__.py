@@ -3,7 +3,8 @@
 Imported only as part of the pack (relative imports); never as a top-level ``nodes`` (ComfyUI owns that name).
 """
 
-from . import analysis, animatediff, compare, deflicker, ffmpeg_fix, interpolate, openpose, svd, video_io, video_stream
+from . import (analysis, animatediff, compare, deflicker, ffmpeg_fix, interpolate, openpose, svd, video_io,
+               video_stream, videogen)
 
 NODES = {
     "UnflickerLoadVideo": (video_io.LoadVideo, "Load Video (Unflicker)"),
@@ -14,6 +15,11 @@ NODES = {
     "UnflickerSVDLoader": (svd.SVDLoader, "SVD Loader (Unflicker)"),
     "UnflickerSVDGenerate": (svd.SVDGenerate, "SVD Generate (Unflicker)"),
     "UnflickerSVDExtend": (svd.SVDExtend, "SVD Extend (long video)"),
+    "UnflickerCogVideoXLoader": (videogen.CogVideoXLoader, "CogVideoX Loader"),
+    "UnflickerCogVideoXGenerate": (videogen.CogVideoXGenerate, "CogVideoX Generate"),
+    "UnflickerWanLoader": (videogen.WanLoader, "Wan Loader"),
+    "UnflickerWanSplitLoader": (videogen.WanSplitLoader, "Wan Loader (split files)"),
+    "UnflickerWanGenerate": (videogen.WanGenerate, "Wan Generate"),
     "UnflickerAnimateDiffLoader": (animatediff.AnimateDiffLoader, "AnimateDiff Loader"),
     "UnflickerMotionLora": (animatediff.MotionLora, "Motion LoRA"),
     "UnflickerControlNetLoader": (animatediff.ControlNetLoader, "ControlNet Loader (AnimateDiff)"),

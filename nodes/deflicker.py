@@ -12,9 +12,10 @@ from .inputs import FPS_SOCKET, IMAGES, setting_inputs
 class Deflicker:
     CATEGORY = "Unflicker/Fix"
     DESCRIPTION = ("Removes flicker while keeping real motion, fades and sharpness: each frame is compared with its "
-                   "neighbours lined up by optical flow. Fixes whole-frame brightness pumping, regional breathing, "
-                   "colour casts that shift between frames and fine texture re-sampled every frame (which FFmpeg's "
-                   "deflicker cannot). Resets at scene cuts. Classical, no model weights.")
+                   "neighbours lined up by optical flow and the whole shot is solved at once. Fixes whole-frame "
+                   "brightness pumping, regional breathing, colour casts that shift between frames and fine "
+                   "texture re-sampled every frame (which FFmpeg's deflicker cannot). Resets at scene cuts. "
+                   "Classical, no model weights.")
     RETURN_TYPES = ("IMAGE",)
     RETURN_NAMES = ("images",)
     FUNCTION = "deflicker"
@@ -42,5 +43,6 @@ class Deflicker:
             if not set(kinds) - {"steady", "scene_cuts"}:
                 return (images,)  # the analyzer found nothing to fix
         n = images.shape[0]
-        frames = deflicker_frames(image_frames(images), fps, kinds, strength, window, node_progress(n), n)
+        # a function, not an iterator: the engine reads the batch twice (measure the whole shot, then correct)
+        frames = deflicker_frames(lambda: image_frames(images), fps, kinds, strength, window, node_progress(2 * n), n)
         return (frames_to_image(frames, n),)

@@ -115,7 +115,7 @@ def _add_fix(sub) -> None:
                         f"{F.default('threshold')}")
     _setting(p, "--mode", S, "mode", "what the flow-guided fix removes (methods auto and flow)")
     _setting(p, "--strength", S, "strength", "1 removes the measured flicker fully, 0 returns the input")
-    _setting(p, "--window", S, "window", "frames compared around each frame")
+    _setting(p, "--window", S, "window", "changes slower than this many frames (at least 2 s) count as real")
     p.add_argument("--crf", type=int, default=16)
     p.add_argument("--preset", default="slow")
     _add_format(p)
@@ -123,6 +123,7 @@ def _add_fix(sub) -> None:
 
 
 def _run_fix(args) -> int:
+    from . import video
     from .deflicker import check_settings, deflicker_frames
     from .ffmpeg_fix import FFmpegFixSettings, fix_frames
 
@@ -134,7 +135,9 @@ def _run_fix(args) -> int:
         if args.method == "ffmpeg":
             return fix_frames(frames, info.width, info.height, info.fps, FFmpegFixSettings().validated(), progress,
                               info.frame_count)
-        return deflicker_frames(frames, info.fps, args.mode, args.strength, args.window, progress, info.frame_count)
+        frames.close()  # the flow-guided fix reads the file twice: once to measure the shot, once to correct it
+        return deflicker_frames(lambda: video.iter_frames(args.input)[1], info.fps, args.mode, args.strength,
+                                args.window, progress, info.frame_count)
 
     return _fix_file(args, f"fix ({args.method})", fix)
 
@@ -331,6 +334,85 @@ def _run_svd(args) -> int:
     _encode("svd", len(result.frames), args.output, lambda progress: (video.to_uint8(f) for f in result.frames),
             result.fps, fmt=args.format, crf=args.crf)
     print(f"{len(result.frames)} frames at {result.fps:g} fps")
+    return 0
+
+
+# ---------------------------------------------------------------- generate
+def _add_generate(sub) -> None:
+    p = sub.add_parser("generate", help="CogVideoX / Wan text- or image-to-video, offline (diffusers folder or Wan split files)")
+    p.add_argument("model", help="a CogVideoX or Wan diffusers folder, or a Wan transformer file (ComfyUI's "
+                   "models/diffusion_models layout; then give --vae and --text-encoder)")
+    p.add_argument("output", help="output file: .mp4, .webp or .gif")
+    p.add_argument("--prompt", required=True, help="what the video shows")
+    p.add_argument("--negative", default="", help="negative prompt")
+    p.add_argument("--image", default=None, help="first frame for an image-to-video model (any image Pillow reads)")
+    p.add_argument("--vae", default="", help="Wan split files: the VAE file (wan_2.1_vae.safetensors)")
+    p.add_argument("--text-encoder", default="", help="Wan split files: the UMT5 file (umt5_xxl_fp16.safetensors)")
+    p.add_argument("--transformer-2", default="", help="Wan 2.2 A14B split files: the low-noise expert")
+    p.add_argument("--clip-vision", default="", help="Wan 2.1 I2V split files: clip_vision_h.safetensors")
+    p.add_argument("--tokenizer", default="", help="UMT5 tokenizer folder, for a text-encoder file without one")
+    p.add_argument("--config-dir", default="", help="component configs for a model the shipped ones do not describe")
+    p.add_argument("--device", default="auto", help="auto (cuda, mps, else cpu), cpu, cuda, cuda:1, ...")
+    p.add_argument("--dtype", default="auto", help="auto (bf16 on a GPU, fp32 on CPU), bf16, fp16, fp32")
+    p.add_argument("--offload", default="none", choices=OFFLOAD_CHOICES, help="model: one component on the GPU at a "
+                   "time; sequential: layer by layer (least VRAM, slow)")
+    p.add_argument("--vae-tiling", action="store_true", help="decode in tiles (lower VRAM peak)")
+    p.add_argument("--vae-slicing", action="store_true", help="decode one video of a batch at a time")
+    p.add_argument("--frames", type=int, default=None, help="default: the model's native length (49 CogVideoX, 81 Wan)")
+    p.add_argument("--width", type=int, default=None, help="default: the model's native width")
+    p.add_argument("--height", type=int, default=None, help="default: the model's native height")
+    p.add_argument("--steps", type=int, default=40, help="default 40; under 35 temporal coherence degrades")
+    p.add_argument("--guidance", type=float, default=None, help="default 7.5 CogVideoX, 5.0 Wan")
+    p.add_argument("--flow-shift", type=float, default=None, help="Wan: default 3.0 at 480p, 5.0 at 720p")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--fps", type=int, default=None, help="default 8 CogVideoX, 16 Wan")
+    p.add_argument("--crf", type=int, default=16)
+    p.set_defaults(func=_run_generate)
+
+
+OFFLOAD_CHOICES = ("none", "model", "sequential")
+
+
+def _device(name: str) -> str:
+    import torch
+
+    if name != "auto":
+        return name
+    mps = getattr(torch.backends, "mps", None)
+    return "cuda" if torch.cuda.is_available() else "mps" if mps and mps.is_available() else "cpu"
+
+
+def _run_generate(args) -> int:
+    import numpy as np
+    from PIL import Image
+
+    from . import video, videogen
+
+    first = None
+    if args.image:
+        try:
+            first = np.asarray(Image.open(args.image).convert("RGB"))
+        except OSError as exc:
+            raise UnflickerError(f"image: cannot read {args.image}: {exc}") from None
+    source = args.model
+    if os.path.isfile(args.model):
+        if not (args.vae and args.text_encoder):
+            raise UnflickerError("model: a Wan transformer file needs --vae and --text-encoder too (or give a "
+                                 "diffusers folder)")
+        source = videogen.WanFiles(args.model, args.vae, args.text_encoder, args.transformer_2, args.tokenizer,
+                                   args.config_dir, args.clip_vision)
+    model = videogen.load_pipeline(source, _device(args.device), args.dtype, args.offload, args.vae_tiling,
+                                   args.vae_slicing, cache=False)
+    progress, close = _progress("generate", args.steps)
+    try:
+        result = videogen.generate(model, args.prompt, args.negative, first, args.frames, args.width, args.height,
+                                   args.steps, args.guidance, args.flow_shift, args.seed, args.fps, progress=progress)
+    finally:
+        close()
+    for message in result.messages:
+        print(message, file=sys.stderr)
+    video.write_video(args.output, (video.to_uint8(f) for f in result.frames), result.fps, crf=args.crf)
+    print(f"wrote {args.output} ({len(result.frames)} frames at {result.fps:g} fps, {model.info.variant})")
     return 0
 
 
@@ -550,7 +632,7 @@ def _run_workflow_regen(args) -> int:
 
 
 COMMANDS = (_add_analyze, _add_fix, _add_ffmpeg_fix, _add_interpolate, _add_compare, _add_demo, _add_run, _add_pose,
-            _add_svd, _add_animatediff, _add_workflow)
+            _add_svd, _add_generate, _add_animatediff, _add_workflow)
 
 
 def build_parser() -> argparse.ArgumentParser:

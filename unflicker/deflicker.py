@@ -3,26 +3,37 @@
 Classical, no weights. Every frame is compared with its neighbours *after* lining them up with optical flow
 (DIS on a small copy, chained frame to frame, forward-backward checked), so only flicker is left to measure:
 
-* low frequencies (``brightness``, ``regional``, ``colour``): for each neighbour k in a centred window, the
-  correction that makes this frame look like neighbour k where the flow is trusted — one gain (brightness) or a
-  smooth gain field on a coarse grid (regional), then an offset per channel (colour). The corrections are averaged
-  over the window, so the frame is moved to the window's mean: the high-frequency part (flicker) goes, the smooth
-  trend (a fade) stays. At the ends of a shot the window shifts to stay inside it and follows a linear trend
-  shrunk by its own uncertainty, so a fade is not dragged towards its middle; a jump of more than ~35 % between
-  two aligned frames is a real change (a light switched on) and is not averaged across.
+* low frequencies (``brightness``, ``colour``, ``regional``): for each frame and its two predecessors, a robust
+  gain and offset per channel that takes the aligned predecessor to this frame, fitted on the pixels the flow
+  trusts and that are clipped in neither (outlying pixels — occlusions, flow failures — weighted down), and, after
+  that fit, the smooth gain field left (regional: bilinear between the nodes of a 4x4 grid, a robust fit to the
+  per-pixel log ratios). These relative measurements are integrated over the whole shot by least squares into one
+  brightness/colour curve per channel (and per field node); a smooth trend is
+  fitted to each curve (a Hodrick-Prescott trend, robust to single flash frames, whose cut-off period is two
+  seconds of video or ``window`` frames if longer; a real jump that persists, like a light switched on, is a break
+  in it) and only the curve's departure from its trend is undone. A fade or exposure drift is the trend: it stays.
+  The correction is a per-channel gain and offset (and, where regional flicker is measured, a smooth gain field),
+  so it cannot add spatial structure.
 * high frequencies (``texture``): the high-pass detail of the neighbours, already corrected, is warped onto the
   frame at full size (cubic for the nearest, bilinear for the next) and averaged with weights, computed at half
   size, that fall to zero where they disagree (occlusions, flow failures), so re-sampled grain averages out while
   edges stay put.
 
-Scene cuts end a shot: no window reaches across one. Frames stream through: full-size frames are held for at most
-``window`` + 2 frames (about twice that at the start of a shot); small copies for 2 ``window``.
+``auto`` corrects only what it measures: brightness, colour and regional flicker where the removed part is above
+what a steady clip shows, texture where grain is measured between aligned frames; a steady clip passes through
+unchanged. Scene cuts end a shot: nothing is measured or averaged across one.
+
+Memory stays streamed. A re-iterable source (an array, a list, or a function returning a fresh iterator: what the
+node and the ``fix`` command pass) is read twice: the first pass keeps only a few numbers per frame, the solve runs
+per shot, the second pass applies it (holding the ±2 frames the texture stage averages). A one-shot iterator is read
+once, holding ``window // 2`` frames ahead: each frame's curve is then solved over the statistics seen so far
+(the last few seconds) and that short look-ahead.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Iterable, Iterator, Optional
+from typing import Iterator, Optional
 
 import cv2
 import numpy as np
@@ -41,11 +52,23 @@ DEFAULT_WINDOW = DeflickerSettings.default("window")
 TEXTURE_RADIUS = 2  # neighbours on each side averaged for texture (5 frames)
 
 _WORK_SIDE = 160  # long side of the copy used for flow and low-frequency statistics
-_GRID_SIDE = 24  # long side of the regional gain grid
-_REGIONAL_DEADZONE = 0.004  # field deviations below this are measurement noise, not regional flicker
-_TEXTURE_MIN_NOISE = 1.6  # auto: temporal grain (levels, robust std) above which texture is filtered
+_PAIR_REACH = 2  # each frame is measured against its 2 predecessors
+_FIT_SAMPLES = 5000  # pixels per pair for the per-channel gain/offset fit
+_CLIP_LO, _CLIP_HI = 3.0, 252.0  # pixels outside in either frame are clipped: they carry no gain
+_CELLS = 4  # regional field: nodes along the long side
+_FIELD_RIDGE = 1e-2  # pulls nodes little seen (borders of a pan, occlusions) towards no change
+_TREND_SECONDS = 2.0  # cut-off period of the trend (at least ``window`` frames)
+_HISTORY_SECONDS = 4.0  # one-shot streams: statistics of the past kept for each frame's solve
+_STEP = 0.3  # |log gain| jump between neighbours that persists: a real change (~35 %), a break in the trend
+# auto: what must be removed for a kind to be corrected at all (RMS over the shot). A steady real clip measures
+# well under these; the analyzer's own thresholds are 1.0 % (brightness) and 0.8 % (colour).
+_GATE_BRIGHTNESS = 0.025  # RMS luma change / mean luma
+_GATE_COLOUR = 0.016  # RMS per-channel change beyond the common one / mean luma
+_GATE_REGIONAL = 0.048  # RMS frame-to-frame change of the gain field (steady real clips: 0.1-4.3 %, with
+# a smooth ±10 % field re-drawn per frame: 5.4-6.9 %)
+_TEXTURE_MIN_NOISE = 3.4  # auto: temporal grain (levels, robust std) above which texture is filtered; steady
+# real clips measure 0.7-3.2 (their own shimmer), the same with grain of std ~4 re-drawn per frame 3.6-5.5
 _CUT_THRESHOLD = 0.5
-_MAX_PAIR_CHANGE = 0.3  # |log gain| between two aligned frames above which it is a real change (~35 %)
 _LUMA = flow.LUMA_WEIGHTS
 
 
@@ -53,7 +76,7 @@ def resolve_kinds(kinds) -> tuple[frozenset, bool]:
     """``"auto"`` / a mode name / an iterable of kind names (ours or the analyzer's) -> (kinds, auto)."""
     if isinstance(kinds, str):
         if kinds == "auto":
-            return frozenset(("regional", "colour", "texture")), True
+            return frozenset(KINDS), True
         if kinds == "all":
             return frozenset(KINDS), False
         kinds = (kinds,)
@@ -71,26 +94,72 @@ def check_settings(kinds, strength: float, window: int) -> tuple[frozenset, bool
     return resolve_kinds(kinds)
 
 
-def deflicker_frames(frames: Iterable[np.ndarray], fps: float, kinds="auto", strength: float = 1.0,
-                     window: int = DEFAULT_WINDOW, progress: Optional[ProgressFn] = None,
-                     total: int = 0) -> Iterator[np.ndarray]:
-    """Yield one deflickered uint8 RGB frame per input frame, in order; a bounded window of frames is held.
+class DeflickerRun:
+    """The deflickered frames, one uint8 RGB frame per input frame, in order (an iterator).
 
-    ``kinds``: "auto" (low-frequency corrections always, texture filtering where grain is measured), "all", a
-    single kind, or an iterable of kind names — "brightness", "regional", "colour", "texture" (the analyzer's
-    "codec" counts as texture, "steady" and "scene_cuts" add nothing). ``strength`` 0-1 scales every correction.
-    ``window``: frames in the centred window, 3-31 (odd; even is rounded up). ``fps`` is accepted for the
-    shared signature (the window is counted in frames).
+    ``corrected`` holds the kinds actually corrected once the frames have been produced ("auto" leaves out what it
+    did not measure)."""
+
+    def __init__(self, frames: Iterator[np.ndarray]):
+        self._frames = frames
+        self.corrected: set[str] = set()
+
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> np.ndarray:
+        return next(self._frames)
+
+
+def deflicker_frames(frames, fps: float, kinds="auto", strength: float = 1.0,
+                     window: int = DEFAULT_WINDOW, progress: Optional[ProgressFn] = None,
+                     total: int = 0) -> DeflickerRun:
+    """Deflicker a clip; returns an iterator of uint8 RGB frames (a DeflickerRun).
+
+    ``frames``: an array / list of frames, a function returning a fresh iterator of them (both read twice: the
+    whole shot is solved at once) or a one-shot iterator (read once with ``window // 2`` frames of look-ahead).
+    ``kinds``: "auto" (each kind only where it is measured), "all", a single kind, or an iterable of kind names —
+    "brightness", "regional", "colour", "texture" (the analyzer's "codec" counts as texture, "steady" and
+    "scene_cuts" add nothing). ``strength`` 0-1 scales every correction. ``window`` (3-31 frames): changes slower
+    than max(``window`` frames, 2 s) count as real (a fade), faster ones as flicker. ``fps`` sets that time scale.
+    Progress: two-pass sources report 2 steps per frame (``total`` is the frame count).
     """
     chosen, auto = check_settings(kinds, strength, window)
     if not fps or fps <= 0:
         raise UnflickerError(f"fps must be positive, got {fps!r}")
-    engine = _Deflicker(chosen, auto, float(strength), int(window) // 2)
-    return _stream(engine, frames, progress, total)
+    period = max(float(window), _TREND_SECONDS * float(fps))
+    if callable(frames):
+        opener = frames
+    elif isinstance(frames, (np.ndarray, list, tuple)):
+        opener = lambda: iter(frames)  # noqa: E731
+    else:
+        opener = None
+    run = DeflickerRun(iter(()))
+    if opener is None:
+        engine = _Deflicker(chosen, auto, float(strength), int(window) // 2, period, fps)
+        run._frames = _stream(engine, iter(frames), progress, 0, total, run)
+    else:
+        run._frames = _two_pass(opener, chosen, auto, float(strength), period, fps, progress, total, run)
+    return run
 
 
-def _stream(engine: "_Deflicker", frames, progress, total) -> Iterator[np.ndarray]:
-    done = 0
+def _two_pass(opener, chosen, auto, strength, period, fps, progress, total, run) -> Iterator[np.ndarray]:
+    steps = 2 * total
+    plan = None
+    if chosen & {"brightness", "regional", "colour", "texture"} and strength > 0:
+        measurer = _Measurer(chosen)
+        done = 0
+        for frame in opener():
+            measurer.add(_check_frame(frame))
+            done += 1
+            report(progress, done, steps)
+        plan = _Plan(measurer.stats, chosen, auto, strength, period, fps)
+    engine = _Deflicker(chosen, auto, strength, 0, period, fps, plan)
+    yield from _stream(engine, iter(opener()), progress, steps - total if total else 0, steps, run)
+
+
+def _stream(engine: "_Deflicker", frames, progress, start: int, total: int, run: DeflickerRun) -> Iterator[np.ndarray]:
+    done = start
     for frame in frames:
         for out in engine.push(_check_frame(frame)):
             done += 1
@@ -100,6 +169,7 @@ def _stream(engine: "_Deflicker", frames, progress, total) -> Iterator[np.ndarra
         done += 1
         report(progress, done, total)
         yield out
+    run.corrected = set(engine.corrected)
 
 
 def _check_frame(frame: np.ndarray) -> np.ndarray:
@@ -124,11 +194,11 @@ def _luma(img: np.ndarray) -> np.ndarray:
     return cv2.transform(img, _LUMA[None, :]) if img.dtype == np.float32 else img @ _LUMA
 
 
-# ---------------------------------------------------------------- per-frame record
+# ---------------------------------------------------------------- the aligned window
 @dataclass
 class _Frame:
     index: int
-    full: Optional[np.ndarray]  # uint8 input, dropped once the low-frequency stage has used it
+    full: Optional[np.ndarray]  # uint8 input, dropped once it has been corrected
     small: np.ndarray  # float32 RGB at work size
     thumb: np.ndarray  # uint8 RGB at work size, for the scene-cut test
     gray: np.ndarray  # uint8 luma at work size, for flow
@@ -139,32 +209,25 @@ class _Frame:
     bw: Optional[np.ndarray] = None  # flow this -> previous
     bw_ok: Optional[np.ndarray] = None
     chained: dict = field(default_factory=dict)  # k -> (flow this -> this+k, trusted mask), work size
-    corrected: Optional[np.ndarray] = None  # float32 full-size output of the low-frequency stage
+    corrected: Optional[np.ndarray] = None  # full-size output of the low-frequency stage (float32, or uint8)
     detail: Optional[np.ndarray] = None  # high-pass part of corrected, made when the texture stage needs it
 
 
-class _Deflicker:
-    def __init__(self, kinds: frozenset, auto: bool, strength: float, radius: int):
-        self.kinds, self.auto, self.strength, self.radius = kinds, auto, strength, radius
-        self.low = bool(kinds & {"brightness", "regional", "colour"})
-        self.tex_radius = TEXTURE_RADIUS if "texture" in kinds else 0
+class _AlignedWindow:
+    """The last frames of a stream at work size, split into shots at scene cuts, with the frame-to-frame flows
+    (forward-backward checked) and the flows chained from them to further neighbours."""
+
+    def __init__(self):
         self.frames: dict[int, _Frame] = {}
         self.count = 0  # frames received
-        self.next_low = 0  # next frame for the low-frequency stage
-        self.next_tex = 0  # next frame for the texture stage
         self.shot = 0
         self.shot_start = 0
+        self.size = (0, 0)  # full size (h, w)
+        self.work = (0, 0)  # work size (w, h), as OpenCV takes it
         self.scale = 1.0
+        self.cells = (1, 1)  # regional grid (w, h)
 
-    # -------------------------------------------------------- streaming
-    def push(self, frame: np.ndarray) -> list[np.ndarray]:
-        self._add(frame)
-        return self._run(final=False)
-
-    def flush(self) -> list[np.ndarray]:
-        return self._run(final=True)
-
-    def _add(self, frame: np.ndarray) -> None:
+    def add(self, frame: np.ndarray, keep_full: bool, with_flow: bool = True) -> _Frame:
         i = self.count
         h, w = frame.shape[:2]
         if i == 0:
@@ -172,7 +235,7 @@ class _Deflicker:
             self.scale = min(1.0, _WORK_SIDE / max(h, w))
             self.work = (max(1, int(round(w * self.scale))), max(1, int(round(h * self.scale))))
             side = max(h, w)
-            self.grid = (max(2, int(round(_GRID_SIDE * w / side))), max(2, int(round(_GRID_SIDE * h / side))))
+            self.cells = (max(2, int(round(_CELLS * w / side))), max(2, int(round(_CELLS * h / side))))
         elif (h, w) != self.size:
             raise UnflickerError(f"all frames must have the same size: frame {i} is {w}x{h}, the first {self.size[1]}x{self.size[0]}")
         small = frame
@@ -180,14 +243,15 @@ class _Deflicker:
             small = cv2.resize(small, (w // 2, h // 2), interpolation=cv2.INTER_AREA)
         if small.shape[:2] != (self.work[1], self.work[0]):
             small = cv2.resize(small, self.work, interpolation=cv2.INTER_AREA)
-        rec = _Frame(i, frame, small.astype(np.float32), small, flow.to_gray(small), self.shot, self.shot_start)
+        rec = _Frame(i, frame if keep_full else None, small.astype(np.float32), small, flow.to_gray(small),
+                     self.shot, self.shot_start)
         prev = self.frames.get(i - 1)
         if prev is not None:
-            if scenecut.cut_score(prev.thumb, small) >= _CUT_THRESHOLD:
+            if scenecut.cut_score(prev.thumb, small) >= _CUT_THRESHOLD and not self._aligns(prev, rec):
                 self.shot += 1
                 self.shot_start = i
                 rec.shot, rec.shot_start = self.shot, i
-            else:
+            elif with_flow:
                 if min(self.work) >= 16:
                     fw = flow.dis_flow(prev.gray, rec.gray, "ultrafast")
                     bw = flow.dis_flow(rec.gray, prev.gray, "ultrafast")
@@ -197,59 +261,46 @@ class _Deflicker:
                 rec.bw, rec.bw_ok = bw, flow.occlusion_mask(bw, fw)
         self.frames[i] = rec
         self.count += 1
+        return rec
 
-    def _ready(self, t: int, reach: int, final: bool) -> bool:
-        last = self.count - 1
-        return final or last >= t + reach or self.frames[last].shot != self.frames[t].shot
+    def _aligns(self, prev: _Frame, rec: _Frame) -> bool:
+        """A candidate cut that optical flow still lines up, one gain and offset per channel apart, is the same
+        shot under a colour or brightness jump (what flicker does), not a cut."""
+        if min(self.work) < 16:
+            return False
+        fw = flow.dis_flow(prev.gray, rec.gray, "ultrafast")
+        bw = flow.dis_flow(rec.gray, prev.gray, "ultrafast")
+        ok = flow.occlusion_mask(bw, fw) & _inside2(cv2.add(_grid2(*bw.shape[:2]), bw))
+        if ok.mean() < 0.45:  # across a real cut the flow is consistent almost nowhere (~0.1)
+            return False
+        warped = cv2.remap(prev.small, cv2.add(_grid2(*bw.shape[:2]), bw), None, cv2.INTER_LINEAR,
+                           borderMode=cv2.BORDER_REPLICATE)
+        pair = _fit_pair(rec.small, warped, ok, 1, self.cells, False)
+        return pair is not None and float(np.median(pair.residual)) < 14.0
 
-    def _low_reach(self, t: int) -> int:
-        """Frames ahead the low-frequency window of t needs: r, or up to 2r near the start of a shot, where the
-        window is shifted forward so that it still holds 2r + 1 frames."""
-        if not self.low:
-            return 0
-        return self.radius + max(0, self.radius - (t - self.frames[t].shot_start))
+    def get(self, i: int) -> Optional[_Frame]:
+        return self.frames.get(i)
 
-    def _run(self, final: bool) -> list[np.ndarray]:
-        out = []
-        while self.next_low < self.count and self._ready(self.next_low, self._low_reach(self.next_low), final):
-            rec = self.frames[self.next_low]
-            self._low_stage(rec)
-            rec.full = None
-            self.next_low += 1
-        while self.next_tex < self.next_low and (final or self.next_tex + self.tex_radius < self.next_low
-                                                  or self.frames[self.next_low - 1].shot != self.frames[self.next_tex].shot):
-            rec = self.frames[self.next_tex]
-            out.append(self._texture_stage(rec))
-            rec.chained.clear()
-            self.next_tex += 1
-        # small copies and flows stay for 2r frames (a shifted window at a shot's end reaches that far back);
-        # full-size frames only until both stages have used them
-        for i in [i for i in self.frames if i < self.next_low - 2 * self.radius and i < self.next_tex - self.tex_radius]:
+    def evict(self, before: int) -> None:
+        for i in [i for i in self.frames if i < before]:
             del self.frames[i]
-        for i, rec in self.frames.items():
-            if i < self.next_tex - self.tex_radius:
-                rec.corrected = rec.detail = None
-        return out
 
-    # -------------------------------------------------------- alignment
-    def _neighbours(self, rec: _Frame, reach: int, shifted: bool = False) -> list[int]:
-        """Offsets k of the frames in rec's window (same shot, present): +-reach, or with ``shifted`` a window of
-        2 reach + 1 frames moved forward or back where the shot ends on one side."""
-        avail = {}
+    def neighbours(self, rec: _Frame, reach: int, need=lambda r: True) -> list[int]:
+        """Offsets k (|k| <= reach) of the frames beside rec in its shot that are present, linked by flow and
+        satisfy ``need``."""
+        out = []
         for step in (1, -1):
-            n = 0
-            while n < (2 * reach if shifted else reach):
-                other = self.frames.get(rec.index + step * (n + 1))
-                if other is None or other.shot != rec.shot:
+            for n in range(1, reach + 1):
+                other = self.frames.get(rec.index + step * n)
+                if other is None or other.shot != rec.shot or not need(other):
                     break
-                n += 1
-            avail[step] = n
-        fwd, back = min(avail[1], reach), min(avail[-1], reach)
-        if shifted:
-            fwd, back = min(avail[1], 2 * reach - back), min(avail[-1], 2 * reach - fwd)
-        return list(range(-back, 0)) + list(range(1, fwd + 1))
+                link = self.frames[rec.index + step * (n - 1)]
+                if (link.fw if step == 1 else link.bw) is None:
+                    break
+                out.append(step * n)
+        return sorted(out)
 
-    def _chain(self, rec: _Frame, k: int):
+    def chain(self, rec: _Frame, k: int):
         """Flow rec -> rec+k and its trusted mask, composed from frame-to-frame flows (cached per frame)."""
         got = rec.chained.get(k)
         if got is not None:
@@ -260,7 +311,7 @@ class _Deflicker:
             fl, ok = (rec.fw, rec.fw_ok) if step == 1 else (rec.bw, rec.bw_ok)
             ok = ok & _inside2(cv2.add(grid, fl))
         else:
-            prev_fl, prev_ok = self._chain(rec, k - step)
+            prev_fl, prev_ok = self.chain(rec, k - step)
             mid = self.frames[rec.index + k - step]
             nxt_fl, nxt_ok = (mid.fw, mid.fw_ok) if step == 1 else (mid.bw, mid.bw_ok)
             mapping = cv2.add(grid, prev_fl)
@@ -271,76 +322,7 @@ class _Deflicker:
         rec.chained[k] = (fl, ok)
         return fl, ok
 
-    # -------------------------------------------------------- low frequencies
-    def _low_stage(self, rec: _Frame) -> None:
-        if not self.low or self.strength == 0:
-            rec.corrected = rec.full.astype(np.float32)
-            return
-        gained = bool(self.kinds & {"brightness", "regional"})
-        L = rec.small
-        npx = L.shape[0] * L.shape[1]
-        gains, fields, offsets, used = [], [], [], []
-        for k in self._neighbours(rec, self.radius, shifted=True):
-            fl, ok = self._chain(rec, k)
-            if ok.sum() < 0.2 * npx:
-                continue  # too little trusted overlap to compare
-            W = cv2.remap(self.frames[rec.index + k].small, cv2.add(_grid2(*fl.shape[:2]), fl), None,
-                          cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-            m = ok.astype(np.float32)
-            # statistics on a coarse grid: trusted sums of this frame (B) and of the aligned neighbour (A)
-            m3 = cv2.merge((m, m, m))
-            A = cv2.resize(cv2.multiply(W, m3), self.grid, interpolation=cv2.INTER_AREA)
-            B = cv2.resize(cv2.multiply(L, m3), self.grid, interpolation=cv2.INTER_AREA)
-            C = cv2.resize(m, self.grid, interpolation=cv2.INTER_AREA)
-            lumA, lumB = _luma(A), _luma(B)
-            g_pair = float(lumA.sum() / max(lumB.sum(), 1e-3))
-            if abs(np.log(max(g_pair, 1e-3))) > _MAX_PAIR_CHANGE:
-                continue  # a real change (a light switched on, a flash), not flicker: do not average across it
-            g = g_pair if gained else 1.0
-            gain_cells = g
-            if "regional" in self.kinds:
-                fld = _gain_field(lumA, lumB * g, C)
-                fields.append(fld)
-                gain_cells = g * fld[..., None]
-            if "colour" in self.kinds:
-                offsets.append((A - B * gain_cells).reshape(-1, 3).sum(0) / max(float(C.sum()), 1e-6))
-            gains.append(g)
-            used.append(k)
-        if not used:
-            rec.corrected = rec.full.astype(np.float32)
-            return
-        # identity for k = 0, then the window's mean (trend-extrapolated when the window is one-sided)
-        kk = np.array([0] + used, np.float32)
-        s = self.strength
-        gain = _window_mean(kk, np.array([1.0] + gains, np.float32)) if gained else 1.0
-        if fields:
-            fld = _window_mean(kk, np.stack([np.ones_like(fields[0])] + fields))
-            dev = fld - 1.0
-            fld = 1.0 + np.sign(dev) * np.maximum(np.abs(dev) - _REGIONAL_DEADZONE, 0.0)
-            # the factor is affine in the field, so it is made on the grid and then resized (linear) in one go
-            factor = (1.0 + s * (fld * gain - 1.0)).astype(np.float32)
-            factor = cv2.resize(cv2.merge((factor, factor, factor)), (self.size[1], self.size[0]),
-                                interpolation=cv2.INTER_LINEAR)
-            out = cv2.multiply(rec.full, factor, dtype=cv2.CV_32F)
-        else:
-            out = rec.full.astype(np.float32)
-            if gain != 1.0:
-                out *= np.float32(1.0 + s * (gain - 1.0))
-        if offsets:
-            off = _window_mean(kk, np.stack([np.zeros(3, np.float32)] + offsets))
-            cv2.add(out, tuple(float(v) for v in s * off) + (0.0,), dst=out)
-        rec.corrected = out
-
-    # -------------------------------------------------------- high frequencies
-    def _detail(self, rec: _Frame) -> np.ndarray:
-        """High-pass part of the corrected frame (float32), made once per frame and shared by every frame that
-        warps it: warping the detail equals the detail of the warp wherever the flow is smooth, and where it is
-        not the neighbour's weight is near zero anyway."""
-        if rec.detail is None:
-            rec.detail = cv2.subtract(rec.corrected, _lowpass(rec.corrected))
-        return rec.detail
-
-    def _full_map(self, fl: np.ndarray) -> np.ndarray:
+    def full_map(self, fl: np.ndarray) -> np.ndarray:
         """Work-size flow -> full-size CV_32FC2 remap map (x + flow(x), y + flow(y))."""
         h, w = self.size
         if self.scale == 1.0:
@@ -348,17 +330,483 @@ class _Deflicker:
         up = cv2.resize(fl, (w, h), interpolation=cv2.INTER_LINEAR)
         return cv2.scaleAdd(up, 1.0 / self.scale, _grid2(h, w))
 
+
+# ---------------------------------------------------------------- pass 1: per-frame statistics
+@dataclass
+class _Pair:
+    k: int  # the other frame is this one - k
+    log_gain: np.ndarray  # (3,) per channel: this = gain * other + offset on aligned pixels
+    offset: np.ndarray  # (3,)
+    w_gain: np.ndarray  # (3,) inverse variances of the two
+    w_off: np.ndarray
+    residual: np.ndarray  # (3,) robust std of what the fit leaves (levels)
+    cells: Optional[np.ndarray] = None  # (cells h, cells w) log gain left per cell after the global fit
+    cell_w: Optional[np.ndarray] = None
+
+
+@dataclass
+class _Stats:
+    index: int
+    shot: int
+    mean: np.ndarray  # (3,) channel means at work size
+    pairs: list
+    grain: float = float("nan")  # fine grain against the previous frame (levels), nan where not measured
+    detail: float = float("nan")  # the frame's own fine detail (levels), measured with grain
+
+
+def _fit_pair(cur: np.ndarray, warped: np.ndarray, ok: np.ndarray, k: int, cells, regional: bool) -> Optional[_Pair]:
+    """Gain and offset per channel taking the aligned neighbour to this frame: a reduced-major-axis fit (noise
+    on both sides does not bias it) with Cauchy weights against outliers, on trusted, unclipped pixels."""
+    lo, hi = (_CLIP_LO,) * 3, (_CLIP_HI,) * 3
+    valid = ok & (cv2.inRange(cur, lo, hi) != 0) & (cv2.inRange(warped, lo, hi) != 0)
+    idx = np.flatnonzero(valid)
+    if idx.size < max(64, 0.1 * valid.size):
+        return None
+    if idx.size > _FIT_SAMPLES:
+        idx = idx[:: idx.size // _FIT_SAMPLES]
+    y = cur.reshape(-1, 3)[idx]
+    x = warped.reshape(-1, 3)[idx]
+    w = np.ones_like(y)
+    for _ in range(3):
+        sw = w.sum(0)
+        mx, my = (w * x).sum(0) / sw, (w * y).sum(0) / sw
+        dx, dy = x - mx, y - my
+        vx, vy = (w * dx * dx).sum(0) / sw, (w * dy * dy).sum(0) / sw
+        flat = vx < 9.0  # under 3 levels of spread the gain cannot be told from the offset
+        a = np.where(flat, 1.0, np.sqrt(vy / np.maximum(vx, 1e-6)))
+        a = np.clip(a, 0.4, 2.5).astype(np.float32)
+        b = (my - a * mx).astype(np.float32)
+        r = y - a * x - b
+        s = 1.4826 * np.median(np.abs(r[::2]), axis=0) + 0.5
+        w = 1.0 / (1.0 + (r / (3.0 * s)) ** 2)
+    n = w.sum(0)
+    a, b, s, n, vx = (np.asarray(v, np.float64) for v in (a, b, s, n, vx))
+    pair = _Pair(k, np.log(a), b, np.where(flat, 1e-6, n * vx / s ** 2), n / s ** 2, s)
+    if regional:
+        # the log ratio of this frame's luma to the fitted neighbour's, on trusted pixels that the global fit
+        # explains (a misaligned edge is an outlier, not a change of the local gain)
+        fitted = cv2.transform(warped, np.hstack([np.diag(a), b[:, None]]).astype(np.float32))
+        ly, lx = _luma(cur), _luma(fitted)
+        sl = float(_LUMA @ s)
+        keep = valid & (np.abs(ly - lx) < 2.5 * sl) & (lx > 16.0) & (ly > 16.0)
+        # a smooth field (bilinear between the nodes of a coarse grid) fitted by robust least squares to the
+        # per-pixel log ratios: every kept pixel counts, and what is not smooth (local change) is left out
+        basis = _field_basis(ly.shape, cells)
+        pair.cells, pair.cell_w = np.zeros((cells[1], cells[0])), np.zeros((cells[1], cells[0]))
+        idx = np.flatnonzero(keep)
+        if idx.size >= 64:
+            if idx.size > _FIT_SAMPLES:
+                idx = idx[:: idx.size // _FIT_SAMPLES]
+            v = np.log(np.maximum(ly.reshape(-1)[idx], 1.0) / np.maximum(lx.reshape(-1)[idx], 1.0))
+            A = basis[:, idx].T  # (m, nodes)
+            wt = np.ones_like(v)
+            for _ in range(3):
+                Aw = A * wt[:, None]
+                info = Aw.T @ A
+                coef = np.linalg.solve(info + _FIELD_RIDGE * np.eye(len(info)) * max(float(np.trace(info)) / len(info), 1e-6),
+                                       Aw.T @ v)
+                r = v - A @ coef
+                sr = 1.4826 * float(np.median(np.abs(r))) + 1e-4
+                wt = 1.0 / (1.0 + (r / (3.0 * sr)) ** 2)
+            pair.cells = coef.reshape(cells[1], cells[0])
+            pair.cell_w = (np.diag(info) / max(float(np.diag(info).max()), 1e-9)).reshape(cells[1], cells[0])
+    return pair
+
+
+_bases: dict = {}
+
+
+def _field_basis(shape: tuple, cells: tuple) -> np.ndarray:
+    """(nodes, pixels) float32: each node's bilinear weight at every pixel of a frame of ``shape`` (the field of
+    the node values is cv2.resize of the node grid, as it is applied)."""
+    key = (shape, cells)
+    got = _bases.get(key)
+    if got is None:
+        gx, gy = cells
+        h, w = shape
+        eye = np.eye(gx * gy, dtype=np.float32).reshape(gx * gy, gy, gx)
+        got = np.stack([cv2.resize(e, (w, h), interpolation=cv2.INTER_LINEAR).ravel() for e in eye])
+        if len(_bases) > 4:
+            _bases.clear()
+        _bases[key] = got
+    return got
+
+
+def _measure(win: _AlignedWindow, rec: _Frame, kinds: frozenset, grain: bool) -> _Stats:
+    """Statistics of one frame against its predecessors (and its grain against the previous one)."""
+    st = _Stats(rec.index, rec.shot, rec.small.reshape(-1, 3).mean(0), [])
+    regional = "regional" in kinds
+    for k in win.neighbours(rec, _PAIR_REACH):
+        if k > 0:
+            continue
+        fl, ok = win.chain(rec, k)
+        other = win.get(rec.index + k)
+        warped = cv2.remap(other.small, cv2.add(_grid2(*fl.shape[:2]), fl), None, cv2.INTER_LINEAR,
+                           borderMode=cv2.BORDER_REPLICATE)
+        pair = _fit_pair(rec.small, warped, ok, -k, win.cells, regional)
+        if pair is None:
+            continue
+        st.pairs.append(pair)
+        if grain and k == -1 and rec.full is not None and other.full is not None:
+            affine = np.hstack([np.diag(np.exp(pair.log_gain)), pair.offset[:, None]]).astype(np.float32)
+            st.grain, st.detail = _probe_grain_fine(rec.full, other.full, affine)
+    return st
+
+
+class _Measurer:
+    """Pass 1 of a two-pass run: streams the clip, keeping a few numbers per frame (and the previous frame)."""
+
+    def __init__(self, kinds: frozenset):
+        self.kinds = kinds
+        self.window = _AlignedWindow()
+        self.stats: list[_Stats] = []
+
+    def add(self, frame: np.ndarray) -> None:
+        rec = self.window.add(frame, keep_full="texture" in self.kinds)
+        self.stats.append(_measure(self.window, rec, self.kinds, "texture" in self.kinds))
+        self.window.evict(rec.index - _PAIR_REACH)
+        prev = self.window.get(rec.index - 1)
+        if prev is not None:
+            prev.full = None  # the previous full frame is only needed for the grain probe
+        for other in self.window.frames.values():
+            if other.index < rec.index:
+                other.chained.clear()
+
+
+# ---------------------------------------------------------------- the solve
+def _solve_band2(d0: np.ndarray, d1: np.ndarray, d2: np.ndarray, rhs: np.ndarray) -> np.ndarray:
+    """Solve A x = rhs for symmetric positive definite A with bandwidth 2, batched over the last axis:
+    d0[i] = A[i, i], d1[i] = A[i, i-1], d2[i] = A[i, i-2] (shape (n, batch)); Cholesky, O(n)."""
+    n = d0.shape[0]
+    l0, l1, l2 = np.zeros_like(d0), np.zeros_like(d0), np.zeros_like(d0)
+    z = np.zeros_like(rhs)
+    for i in range(n):
+        if i >= 2:
+            l2[i] = d2[i] / l0[i - 2]
+        if i >= 1:
+            l1[i] = (d1[i] - (l2[i] * l1[i - 1] if i >= 2 else 0.0)) / l0[i - 1]
+        l0[i] = np.sqrt(np.maximum(d0[i] - l1[i] ** 2 - l2[i] ** 2, 1e-12))
+        acc = rhs[i] - (l1[i] * z[i - 1] if i >= 1 else 0.0) - (l2[i] * z[i - 2] if i >= 2 else 0.0)
+        z[i] = acc / l0[i]
+    x = np.zeros_like(rhs)
+    for i in range(n - 1, -1, -1):
+        acc = z[i] - (l1[i + 1] * x[i + 1] if i + 1 < n else 0.0) - (l2[i + 2] * x[i + 2] if i + 2 < n else 0.0)
+        x[i] = acc / l0[i]
+    return x
+
+
+def _integrate(n: int, ts, ks, values, weights, mult=None) -> np.ndarray:
+    """Least-squares curve x (n, batch) from relative measurements x[t] - m x[t-k] = v with weights w (each
+    (P, batch)); a tiny ridge keeps unlinked parts at 0."""
+    batch = values.shape[1]
+    d0 = np.zeros((n, batch))
+    d1, d2, rhs = np.zeros_like(d0), np.zeros_like(d0), np.zeros_like(d0)
+    m = np.ones_like(values) if mult is None else mult
+    for t, k, v, w, mm in zip(ts, ks, values, weights, m):
+        s = t - k
+        d0[t] += w
+        d0[s] += w * mm * mm
+        (d1 if k == 1 else d2)[t] -= w * mm
+        rhs[t] += w * v
+        rhs[s] -= w * mm * v
+    scale = np.maximum(np.median(d0, axis=0), 1e-9) if n else 1.0
+    d0 += 1e-6 * scale
+    return _solve_band2(d0, d1, d2, rhs)
+
+
+def _trend(x: np.ndarray, lam: float, breaks: np.ndarray, robust: bool = True) -> np.ndarray:
+    """Hodrick-Prescott trend of each column of x (n, batch): argmin sum u (x - t)^2 + lam sum (second
+    difference of t)^2, no second difference across a break (breaks[i]: a jump between i-1 and i); with
+    ``robust`` a few reweightings (Huber) so single outlying frames (flashes) do not pull the trend."""
+    n = x.shape[0]
+    if n < 3:
+        return x.copy()
+    rows = np.ones(n - 2)  # second difference over (j, j+1, j+2)
+    for i in np.flatnonzero(breaks):
+        rows[max(0, i - 2):min(n - 2, i)] = 0.0
+    # lam * D^T diag(rows) D, bands 0..2
+    e0, e1, e2 = np.zeros(n), np.zeros(n), np.zeros(n)
+    for j in range(n - 2):
+        r = rows[j] * lam
+        if r:
+            e0[j] += r
+            e0[j + 1] += 4 * r
+            e0[j + 2] += r
+            e1[j + 1] -= 2 * r
+            e1[j + 2] -= 2 * r
+            e2[j + 2] += r
+    u = np.ones_like(x)
+    for it in range(4 if robust else 1):
+        t = _solve_band2(u + e0[:, None], np.broadcast_to(e1[:, None], x.shape).copy(),
+                         np.broadcast_to(e2[:, None], x.shape).copy(), u * x)
+        if not robust or it == 3:
+            break
+        r = np.abs(x - t)
+        s = 1.4826 * np.median(r, axis=0) + 1e-6
+        u = np.minimum(1.0, 3.0 * s / np.maximum(r, 1e-12))
+    return t
+
+
+def _hp_lambda(period: float) -> float:
+    """HP smoothing for a cut-off period in frames: the trend passes half of a sinusoid of that period."""
+    return 1.0 / (2.0 - 2.0 * np.cos(2.0 * np.pi / max(period, 3.0))) ** 2
+
+
+@dataclass
+class _Correction:
+    affine: Optional[np.ndarray]  # (3, 4) float32: out = M @ (r, g, b, 1), None for identity
+    field: Optional[np.ndarray]  # (cells h, cells w) gain field, None for none
+    texture: bool
+
+
+def _solve(stats: list, kinds: frozenset, auto: bool, strength: float, period: float,
+           measures: Optional[dict] = None) -> tuple[list, set]:
+    """Corrections for a run of frames of one shot (stats in order) and the kinds they correct; ``measures``
+    receives what the auto gates compared."""
+    measures = {} if measures is None else measures
+    n = len(stats)
+    base = stats[0].index
+    ts, ks, lg, wg, off, wo, cells, cw = [], [], [], [], [], [], [], []
+    for st in stats:
+        for p in st.pairs:
+            if st.index - p.k < base:
+                continue
+            ts.append(st.index - base)
+            ks.append(p.k)
+            lg.append(p.log_gain)
+            wg.append(p.w_gain)
+            off.append(p.offset)
+            wo.append(p.w_off)
+            if p.cells is not None:
+                cell_shape = p.cells.shape
+                cells.append(p.cells.ravel())
+                cw.append(p.cell_w.ravel())
+    texture = "texture" in kinds and strength > 0
+    grains = [st.grain for st in stats if not np.isnan(st.grain)]
+    measures["grain"] = float(np.median(grains)) if grains else 0.0
+    details = [st.detail for st in stats if not np.isnan(st.detail)]
+    measures["grain_ratio"] = measures["grain"] / max(float(np.median(details)), 0.5) if details else 0.0
+    if texture and auto:
+        texture = measures["grain"] >= _TEXTURE_MIN_NOISE
+    done = {"texture"} if texture else set()
+    low = kinds & {"brightness", "colour", "regional"}
+    if not ts or not low or strength == 0 or n < 3:
+        return [_Correction(None, None, texture) for _ in range(n)], done
+    ts, ks = np.array(ts), np.array(ks)
+    lg, wg, off, wo = map(np.array, (lg, wg, off, wo))
+    # links: a frame not tied to its predecessor by any pair starts a new piece of curve
+    linked = np.zeros(n, bool)
+    for t, k in zip(ts, ks):
+        linked[t - k + 1:t + 1] = True
+    f = _integrate(n, ts, ks, lg, wg)  # log gain per channel
+    o = _integrate(n, ts, ks, off, wo, np.exp(lg))  # offset: o[t] - gain o[t-k] = b
+    fl = f @ _LUMA
+    breaks = ~linked
+    breaks[0] = False
+    jump = np.abs(np.diff(fl, prepend=fl[0]))
+    for i in np.flatnonzero(jump > _STEP):
+        before, after = fl[max(0, i - 3):i], fl[i:i + 3]
+        if abs(np.median(after) - np.median(before)) > 0.7 * _STEP:  # it persists: a real change
+            breaks[i] = True
+    lam = _hp_lambda(period)
+    # the trend of the gain itself (a fade to black is linear in it), of the offset likewise
+    series = np.hstack([np.exp(f - f.mean(0)), o])
+    trend = _trend(series, lam, breaks)
+    phi = f - f.mean(0) - np.log(np.maximum(trend[:, :3], 1e-3))
+    tr_o = trend[:, 3:]
+    g_full = np.exp(-phi)  # out = gain (Y - o) + trend(o): the trend's exposure, the flicker's gone
+    o_full = tr_o - g_full * o
+    g_luma = np.exp(-(phi @ _LUMA))[:, None]  # the same with the luma curve, common to the channels
+    o_luma = (tr_o @ _LUMA)[:, None] - g_luma * (o @ _LUMA)[:, None]
+    means = np.array([st.mean for st in stats])
+    mean_l = max(float(means.mean(0) @ _LUMA), 1.0)
+    change = g_full * means + o_full - means  # what the full correction does to each frame's channel means
+    common = g_luma * means + o_luma - means  # ... and the one common to the channels
+    bright, colour = "brightness" in kinds, "colour" in kinds
+    measures["brightness"] = float(np.sqrt(np.mean((common @ _LUMA) ** 2))) / mean_l
+    measures["colour"] = float(np.sqrt(np.mean((change - common) ** 2))) / mean_l
+    if auto:
+        bright = measures["brightness"] >= _GATE_BRIGHTNESS
+        colour = measures["colour"] >= _GATE_COLOUR
+    fields = None
+    if "regional" in kinds and cells:
+        cells_a, cw_a = np.array(cells), np.array(cw) + 1e-9
+        r = _integrate(n, ts, ks, cells_a, cw_a)
+        rphi = r - _trend(r, lam, breaks, robust=False)
+        rphi -= rphi.mean(1, keepdims=True)  # the common part is the global gain's
+        rphi = rphi.reshape(n, *cell_shape).astype(np.float32)
+        # gated on its frame-to-frame part: flicker is; cells whose content slowly changes are not
+        measures["regional"] = float(np.sqrt(np.mean(np.diff(rphi, axis=0) ** 2) / 2))
+        if not auto or measures["regional"] >= _GATE_REGIONAL:
+            fields = [np.exp(-p) for p in rphi]
+            done.add("regional")
+    done |= ({"brightness"} if bright else set()) | ({"colour"} if colour else set())
+    bright = bright or fields is not None  # the field's common part is the global gain's (counted as regional)
+    if colour:  # per channel (a colour cast moves the channels' common level too)
+        gain, offset = g_full, o_full
+    elif bright:  # one gain and offset for all channels: the luma curve's
+        gain, offset = np.repeat(g_luma, 3, 1), np.repeat(o_luma, 3, 1)
+    else:
+        gain, offset = np.ones_like(g_full), np.zeros_like(o_full)
+    out = []
+    s = strength
+    for i in range(n):
+        g, b = 1.0 + s * (gain[i] - 1.0), s * offset[i]
+        affine = None
+        if np.abs(g - 1).max() > 1e-5 or np.abs(b).max() > 1e-3:
+            affine = np.hstack([np.diag(g), b[:, None]]).astype(np.float32)
+        fld = None if fields is None else (1.0 + s * (fields[i] - 1.0)).astype(np.float32)
+        out.append(_Correction(affine, fld, texture))
+    if not any(c.affine is not None or c.field is not None for c in out):
+        done -= {"brightness", "colour", "regional"}
+    return out, done
+
+
+class _Plan:
+    """Corrections for every frame of a measured clip, solved shot by shot."""
+
+    def __init__(self, stats: list, kinds, auto, strength, period, fps):
+        self.corrections: list[_Correction] = []
+        self.corrected: set[str] = set()
+        self.measures: list[dict] = []  # per shot: what the auto gates compared
+        self.texture = False
+        start = 0
+        for i in range(1, len(stats) + 1):
+            if i == len(stats) or stats[i].shot != stats[start].shot:
+                self.measures.append({"first": start, "frames": i - start})
+                corr, done = _solve(stats[start:i], kinds, auto, strength, period, self.measures[-1])
+                self.corrections += corr
+                self.corrected |= done
+                start = i
+        self.texture = any(c.texture for c in self.corrections)  # some frame's texture stage runs
+
+
+# ---------------------------------------------------------------- pass 2 (or the single pass): apply
+class _Deflicker:
+    def __init__(self, kinds: frozenset, auto: bool, strength: float, radius: int, period: float, fps: float,
+                 plan: Optional[_Plan] = None):
+        self.kinds, self.auto, self.strength = kinds, auto, strength
+        self.period = period
+        self.plan = plan
+        self.lookahead = radius  # one-shot streams only
+        self.history = max(int(round(_HISTORY_SECONDS * fps)), 2 * int(period))
+        self.low = bool(kinds & {"brightness", "regional", "colour"}) and strength > 0
+        self.tex_radius = TEXTURE_RADIUS if "texture" in kinds and strength > 0 else 0
+        self.window = _AlignedWindow()
+        self.stats: dict[int, _Stats] = {}
+        self.next_low = 0  # next frame for the low-frequency stage
+        self.next_tex = 0  # next frame for the texture stage
+        self.texture_on: dict[int, bool] = {}
+        self.corrected: set[str] = set(plan.corrected) if plan is not None else set()
+
+    # -------------------------------------------------------- streaming
+    def push(self, frame: np.ndarray) -> list[np.ndarray]:
+        i = self.window.count
+        if self.plan is not None and i >= len(self.plan.corrections):
+            raise UnflickerError(f"the frame source gave more frames on its second read than the {i} of the first")
+        if self.plan is not None and not self.plan.texture:  # nothing needs neighbours: correct and hand on
+            if i == 0:
+                self.window.size = frame.shape[:2]
+            elif frame.shape[:2] != self.window.size:
+                raise UnflickerError(f"all frames must have the same size: frame {i} is {frame.shape[1]}x"
+                                     f"{frame.shape[0]}, the first {self.window.size[1]}x{self.window.size[0]}")
+            self.window.count += 1
+            corr = self.plan.corrections[i]
+            return [_to_u8(_apply(frame, corr, self._full_field(corr)))]
+        need_flow = self.plan is None or (self.tex_radius and self.plan.corrections[i].texture)
+        rec = self.window.add(frame, keep_full=True, with_flow=bool(need_flow))
+        if self.plan is None and (self.low or self.tex_radius):
+            self.stats[i] = _measure(self.window, rec, self.kinds, False)
+        return self._run(final=False)
+
+    def flush(self) -> list[np.ndarray]:
+        if self.plan is not None and not self.plan.texture:
+            return []
+        return self._run(final=True)
+
+    def _shot_ended(self, t: int) -> bool:
+        last = self.window.get(self.window.count - 1)
+        return last.shot != self.window.get(t).shot
+
+    def _run(self, final: bool) -> list[np.ndarray]:
+        out = []
+        count = self.window.count
+        reach = self.lookahead if self.plan is None else 0
+        while self.next_low < count and (final or count - 1 >= self.next_low + reach or self._shot_ended(self.next_low)):
+            rec = self.window.get(self.next_low)
+            corr = self._correction(rec)
+            rec.corrected = _apply(rec.full, corr, self._full_field(corr))
+            self.texture_on[rec.index] = corr.texture
+            rec.full = None
+            self.next_low += 1
+        while self.next_tex < self.next_low and (final or self.next_tex + self.tex_radius < self.next_low
+                                                  or self._shot_ended_before(self.next_tex)):
+            rec = self.window.get(self.next_tex)
+            out.append(self._texture_stage(rec))
+            rec.chained.clear()
+            self.next_tex += 1
+        keep = min(self.next_low - _PAIR_REACH, self.next_tex - self.tex_radius)
+        self.window.evict(keep)
+        for i, rec in self.window.frames.items():
+            if i < self.next_tex - self.tex_radius:
+                rec.corrected = rec.detail = None
+        for i in [i for i in self.stats if i < self.next_low - self.history]:
+            del self.stats[i]
+        return out
+
+    def _shot_ended_before(self, t: int) -> bool:
+        return self.window.get(self.next_low - 1).shot != self.window.get(t).shot
+
+    def _full_field(self, corr: _Correction):
+        if corr.field is None:
+            return None
+        h, w = self.window.size
+        return cv2.resize(corr.field, (w, h), interpolation=cv2.INTER_LINEAR)  # as the basis was
+
+    # -------------------------------------------------------- low frequencies
+    def _correction(self, rec: _Frame) -> _Correction:
+        if self.plan is not None:
+            return self.plan.corrections[rec.index]
+        # one-shot stream: solve over the shot's recent statistics and the look-ahead; texture is decided per
+        # frame against a corrected neighbour in the texture stage
+        texture = bool(self.tex_radius)
+        lo = max(rec.shot_start, rec.index - self.history)
+        seg = [self.stats[i] for i in range(lo, self.window.count) if i in self.stats and self.stats[i].shot == rec.shot]
+        if not self.low or len(seg) < 3:
+            return _Correction(None, None, texture)
+        corr, done = _solve(seg, self.kinds - {"texture"}, self.auto, self.strength, self.period)
+        self.corrected |= done
+        got = corr[rec.index - seg[0].index]
+        got.texture = texture
+        return got
+
+    # -------------------------------------------------------- high frequencies
+    def _detail(self, rec: _Frame) -> np.ndarray:
+        """High-pass part of the corrected frame (float32), made once per frame and shared by every frame that
+        warps it: warping the detail equals the detail of the warp wherever the flow is smooth, and where it is
+        not the neighbour's weight is near zero anyway."""
+        if rec.detail is None:
+            cur = rec.corrected.astype(np.float32) if rec.corrected.dtype != np.float32 else rec.corrected
+            rec.detail = cv2.subtract(cur, _lowpass(cur))
+        return rec.detail
+
     def _texture_stage(self, rec: _Frame) -> np.ndarray:
         cur = rec.corrected
-        if not self.tex_radius or self.strength == 0:
+        if not self.tex_radius or not self.texture_on.get(rec.index):
             return _to_u8(cur)
-        ks = [k for k in self._neighbours(rec, self.tex_radius) if self.frames[rec.index + k].corrected is not None]
+        ks = self.window.neighbours(rec, self.tex_radius, lambda r: r.corrected is not None)
         if not ks:
             return _to_u8(cur)
         ks.sort(key=abs)
-        if self.auto and self._probe_grain(rec, ks[0]) < _TEXTURE_MIN_NOISE:
-            return _to_u8(cur)  # no grain measured: leave the frame's detail alone
-        h, w = self.size
+        cur = cur.astype(np.float32) if cur.dtype != np.float32 else cur
+        if self.plan is None and self.auto:
+            nb = self.window.get(rec.index + ks[0])
+            grain, _ = _probe_grain_fine(_to_u8(cur), _to_u8(nb.corrected), np.eye(3, 4, dtype=np.float32))
+            if grain < _TEXTURE_MIN_NOISE:
+                return _to_u8(cur)  # no grain measured: leave the frame's detail alone
+        if self.plan is None:
+            self.corrected.add("texture")
+        h, w = self.window.size
         hw, hh = max(1, w // 2), max(1, h // 2)
         step = max(1, int(np.sqrt(hw * hh / 4000)))  # ~4000 samples are plenty for a median
         base = self._detail(rec)
@@ -369,11 +817,11 @@ class _Deflicker:
         num = np.zeros_like(cur)
         den = np.ones((hh, hw), np.float32)  # resizing is linear: the weights are summed at half size
         for k in ks:
-            fl, ok = self._chain(rec, k)
-            nb = self.frames[rec.index + k]
+            fl, ok = self.window.chain(rec, k)
+            nb = self.window.get(rec.index + k)
             # cubic for the nearest neighbours, which carry most weight; bilinear (twice as fast) for the others:
             # its slight smoothing of their detail only adds to the averaging
-            diff = cv2.remap(self._detail(nb), self._full_map(fl), None,
+            diff = cv2.remap(self._detail(nb), self.window.full_map(fl), None,
                              cv2.INTER_CUBIC if abs(k) == 1 else cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
             cv2.subtract(diff, base, dst=diff)
             # patch distance (as in non-local means): its expected value where the two frames differ by grain
@@ -397,22 +845,37 @@ class _Deflicker:
             num *= self.strength
         return cv2.add(cur, num, dtype=cv2.CV_8U)
 
-    def _probe_grain(self, rec: _Frame, k: int, side: int = 160) -> float:
-        """Grain level (levels) between this frame and neighbour k, measured on a central crop at full size."""
-        h, w = self.size
-        ch, cw = min(h, side), min(w, side)
-        y0, x0 = (h - ch) // 2, (w - cw) // 2
-        xs, ys = _grid(ch, cw)
-        xs, ys = xs + x0, ys + y0
-        fl, ok = self._chain(rec, k)
-        if self.scale != 1.0:  # sample the small flow at the crop's pixels (same centres as cv2.resize)
-            sx, sy = (xs + 0.5) * self.scale - 0.5, (ys + 0.5) * self.scale - 0.5
-            fl = cv2.remap(fl, sx, sy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE) * (1.0 / self.scale)
-            ok = cv2.remap(ok.view(np.uint8), sx, sy, cv2.INTER_NEAREST, borderMode=cv2.BORDER_REPLICATE).view(bool)
-        else:
-            fl, ok = fl[y0:y0 + ch, x0:x0 + cw], ok[y0:y0 + ch, x0:x0 + cw]
-        W = _remap(self.frames[rec.index + k].corrected, xs + fl[..., 0], ys + fl[..., 1], cv2.INTER_CUBIC)
-        return _grain(W, rec.corrected[y0:y0 + ch, x0:x0 + cw], ok)
+
+def _apply(frame: np.ndarray, corr: _Correction, field_full: Optional[np.ndarray]) -> np.ndarray:
+    """The low-frequency correction of one full-size frame: uint8 when nothing else follows, else float32."""
+    if corr.affine is None and field_full is None:
+        return frame.copy()
+    if field_full is None:
+        return cv2.transform(frame, corr.affine) if not corr.texture else cv2.transform(frame.astype(np.float32), corr.affine)
+    out = frame.astype(np.float32)
+    if corr.affine is not None:
+        out = cv2.transform(out, corr.affine)
+    out = cv2.multiply(out, cv2.merge((field_full, field_full, field_full)))
+    return out if corr.texture else _to_u8(out)
+
+
+def _probe_grain_fine(cur: np.ndarray, other: np.ndarray, affine: np.ndarray, side: int = 192):
+    """(grain, detail) between two full-size uint8 frames on a central crop aligned by its own full-resolution
+    flow: real detail lines up to a fraction of a pixel there, so what is left is grain re-drawn between them."""
+    h, w = cur.shape[:2]
+    ch, cw = min(h, side), min(w, side)
+    y0, x0 = (h - ch) // 2, (w - cw) // 2
+    a, b = cur[y0:y0 + ch, x0:x0 + cw], other[y0:y0 + ch, x0:x0 + cw]
+    if min(ch, cw) < 16:
+        return 0.0, 0.0
+    ga, gb = flow.to_gray(a), flow.to_gray(b)
+    fw, bw = flow.dis_flow(ga, gb, "fast"), flow.dis_flow(gb, ga, "fast")
+    mapping = cv2.add(_grid2(ch, cw), fw)
+    ok = flow.occlusion_mask(fw, bw, tol=0.5) & _inside2(mapping)
+    ok[:4], ok[-4:], ok[:, :4], ok[:, -4:] = False, False, False, False
+    warped = cv2.transform(cv2.remap(b.astype(np.float32), mapping, None, cv2.INTER_CUBIC,
+                                     borderMode=cv2.BORDER_REPLICATE), affine)
+    return _grain(warped, a, ok, with_detail=True)
 
 
 def _lowpass(img: np.ndarray, sigma: float = 4.0) -> np.ndarray:
@@ -423,21 +886,18 @@ def _lowpass(img: np.ndarray, sigma: float = 4.0) -> np.ndarray:
     return cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
 
 
-def _gain_field(num: np.ndarray, den: np.ndarray, cover: np.ndarray) -> np.ndarray:
-    """Smooth gain field on the grid taking ``den`` to ``num`` (trusted luma sums per cell); falls back to 1 where
-    little was trusted (occlusions, the borders of a pan)."""
-    sigma = 0.08 * max(num.shape)
-    num, den, cover = (cv2.GaussianBlur(a, (0, 0), sigma, borderType=cv2.BORDER_REPLICATE) for a in (num, den, cover))
-    trust = np.clip(cover / 0.3, 0.0, 1.0)
-    return (trust * num / np.maximum(den, 1e-3) + (1.0 - trust)).astype(np.float32)
-
-
-def _grain(warped: np.ndarray, cur: np.ndarray, ok: np.ndarray) -> float:
+def _grain(warped: np.ndarray, cur: np.ndarray, ok: np.ndarray, with_detail: bool = False):
     """Fine grain that differs between two aligned frames (robust std per frame, levels): the high-pass part of
-    their difference, so leftover low-frequency flicker and smooth warp error do not count."""
-    diff = _luma(warped) - _luma(cur)
+    their difference, so leftover low-frequency flicker and smooth warp error do not count. With
+    ``with_detail`` also the frame's own fine detail (the same high-pass of the frame, robust std)."""
+    lc = _luma(cur.astype(np.float32))
+    diff = _luma(warped) - lc
     hp = diff - cv2.GaussianBlur(diff, (0, 0), 2.0)
-    return _robust_std(hp[ok]) / np.sqrt(2.0) if ok.any() else 0.0
+    grain = _robust_std(hp[ok]) / np.sqrt(2.0) if ok.any() else 0.0
+    if not with_detail:
+        return grain
+    own = lc - cv2.GaussianBlur(lc, (0, 0), 2.0)
+    return grain, _robust_std(own[ok]) if ok.any() else 0.0
 
 
 def _robust_std(x: np.ndarray) -> float:
@@ -446,23 +906,7 @@ def _robust_std(x: np.ndarray) -> float:
     return float(1.4826 * np.median(np.abs(x - np.median(x))))
 
 
-def _window_mean(k: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """Value at k = 0 of the window's trend: the plain mean for a centred window; for a lopsided one (a shot's
-    ends) a linear trend whose slope is shrunk by its own uncertainty, so a fade is followed but noise is not."""
-    kbar = float(k.mean())
-    mean = values.mean(axis=0)
-    if abs(kbar) < 1e-6:
-        return mean
-    if len(k) < 3:  # one neighbour on one side: no trend can be told from flicker, so change nothing
-        return values[0]
-    dk = (k - kbar).reshape((-1,) + (1,) * (values.ndim - 1))
-    sxx = float((dk ** 2).sum())
-    slope = (dk * (values - mean)).sum(axis=0) / sxx
-    resid = values - mean - slope * dk
-    var_slope = (resid ** 2).sum(axis=0) / max(len(k) - 2, 1) / sxx
-    slope = slope * slope ** 2 / (slope ** 2 + var_slope + 1e-12)
-    return mean - slope * kbar
-
-
 def _to_u8(img: np.ndarray) -> np.ndarray:
+    if img.dtype == np.uint8:
+        return img
     return cv2.add(img, 0.0, dtype=cv2.CV_8U)  # rounds and saturates

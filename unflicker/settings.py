@@ -115,13 +115,15 @@ DEFLICKER_MODES = ("auto", "brightness", "regional", "colour", "texture", "all")
 @dataclass(frozen=True)
 class DeflickerSettings(Settings):
     mode: str = setting("auto", choices=DEFLICKER_MODES, help=(
-        "auto: brightness/regional/colour always, texture averaging only where grain is measured. "
-        "brightness: one gain per frame. regional: a smooth gain field. colour: offsets per channel. "
+        "auto: each kind only where it is measured (a steady clip passes through unchanged). "
+        "brightness: one gain and offset per frame. regional: a smooth gain field. colour: a gain and offset per "
+        "channel. "
         "texture: flow-aligned temporal averaging of fine grain. all: everything."))
     strength: float = setting(1.0, 0.0, 1.0, step=0.05, help="1 removes the measured flicker fully; 0 returns the input.")
     window: int = setting(9, 3, 31, step=2, help=(
-        "Frames compared around each frame. Longer removes slower flicker but follows quick real "
-        "lighting changes less closely."))
+        "Brightness changes slower than this many frames (and never faster than 2 s) count as real, like a "
+        "fade; faster ones as flicker. Longer removes slower flicker but follows quick real lighting changes "
+        "less closely."))
 
 
 # ---------------------------------------------------------------- AnimateDiff (unflicker.animatediff)
@@ -179,3 +181,45 @@ class PoseSettings(Settings):
 class SideBySideSettings(Settings):
     slow_motion: float = setting(1.0, 1.0, 16.0, step=0.5, label="slow",
                                  help="Playback slow-down factor; 4 shows flicker best (1/4 speed).")
+
+
+# ---------------------------------------------------------------- CogVideoX / Wan (unflicker.videogen)
+# The flicker recipe: 40 steps ("don't go under 35; temporal coherence degrades"), guidance 7.5 ("higher = more
+# prompt adherence, less frame drift"; Wan's own default is 5.0), the model's native length, a locked seed.
+VIDEOGEN_STEPS_HELP = "40 per the recipe; under 35 temporal coherence degrades (a note says so)."
+VIDEOGEN_SEED_HELP = "Kept as set: the noise is drawn on the CPU, so a seed gives the same video on any GPU."
+
+
+@dataclass(frozen=True)
+class CogVideoXSettings(Settings):
+    """The CogVideoX Generate node's widgets (the engine checks frames and size against the loaded model)."""
+
+    prompt: str = setting("", help="What the video shows. Describe motion and camera: these models were trained "
+                                   "on long, detailed captions.")
+    negative_prompt: str = setting("", help="What to avoid (used when guidance > 1).")
+    num_frames: int = setting(49, 1, 1025, step=8, help=(
+        "49 is CogVideoX's native length. CogVideoX makes 8k+1 frames (CogVideoX 1.5: 81 or 161); other counts are "
+        "refused with the nearest valid ones."))
+    width: int = setting(720, 32, 4096, step=16, help="Native: 720x480 (CogVideoX 1.5: 1360x768).")
+    height: int = setting(480, 32, 4096, step=16)
+    steps: int = setting(40, 1, 200, help=VIDEOGEN_STEPS_HELP)
+    guidance: float = setting(7.5, 0.0, 30.0, step=0.1, help=(
+        "Higher = more prompt adherence, less frame drift; 7.5 per the recipe."))
+    seed: int = setting(0, 0, MAX_SEED, help=VIDEOGEN_SEED_HELP)
+    fps: int = setting(8, 1, 120, help="Frame rate of the output: 8 is CogVideoX's (CogVideoX 1.5: 16).")
+
+
+@dataclass(frozen=True)
+class WanSettings(CogVideoXSettings):
+    """The Wan Generate node's widgets."""
+
+    num_frames: int = setting(81, 1, 1025, step=4, help=(
+        "81 is Wan's native length. Wan makes 4k+1 frames (TI2V 5B: 121); other counts are refused with the "
+        "nearest valid ones."))
+    width: int = setting(832, 32, 4096, step=16, help="Native: 832x480 (14B also 1280x720; TI2V 5B 1280x704).")
+    height: int = setting(480, 32, 4096, step=16)
+    guidance: float = setting(5.0, 0.0, 30.0, step=0.1, help=(
+        "Higher = more prompt adherence, less frame drift; 5.0 is Wan's own setting."))
+    flow_shift: float = setting(3.0, 0.5, 20.0, step=0.5, help=(
+        "Noise schedule shift: 3.0 for 480p, 5.0 for 720p (Wan's settings)."))
+    fps: int = setting(16, 1, 120, help="Frame rate of the output: 16 is Wan's (TI2V 5B: 24).")

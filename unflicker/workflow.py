@@ -28,6 +28,8 @@ ObjectInfo = Mapping[str, Mapping[str, Any]]
 
 WIDGET_TYPES = ("INT", "FLOAT", "STRING", "BOOLEAN", "COMBO")
 UPLOAD_FLAGS = ("image_upload", "video_upload", "animated_image_upload")
+# A combo option a node sets on a list of model names (files or model folders): only the server knows which exist.
+MODEL_LIST_FLAG = "model_list"
 SEED_NAMES = ("seed", "noise_seed")
 # Editor-only nodes: never sent to the server.
 NOTE_TYPES = ("Note", "MarkdownNote")
@@ -97,7 +99,7 @@ def is_file_list(spec: Any, value: Any = None) -> bool:
     opts = spec_options(spec)
     if isinstance(value, str) and value.lower().endswith(FILE_EXTENSIONS):
         return True
-    if any(opts.get(flag) for flag in UPLOAD_FLAGS):
+    if any(opts.get(flag) for flag in UPLOAD_FLAGS + (MODEL_LIST_FLAG,)):
         return True
     choices = combo_choices(spec)
     if choices is None:

@@ -28,6 +28,10 @@ ANIMATELCM_MODULE = "AnimateLCM_sd15_t2v.ckpt"
 ZOOM_IN_LORA = "v2_lora_ZoomIn.ckpt"
 OPENPOSE_CONTROLNET = "control_v11p_sd15_openpose.pth"
 SAMPLE_DANCE = "reference_dance.mp4"  # any clip of a person moving, in ComfyUI/input/
+WAN_TRANSFORMER = "wan2.1_t2v_1.3B_fp16.safetensors"  # ComfyUI's repackaged Wan files
+WAN_VAE = "wan_2.1_vae.safetensors"
+WAN_TEXT_ENCODER = "umt5_xxl_fp16.safetensors"
+COGVIDEOX_I2V = "CogVideoX-5b-I2V"  # the diffusers download, in models/diffusers/
 # the SVD settings that keep frames coherent (both SVD recipes): noise_aug_strength under the guard's 0.05,
 # guidance 1 -> 3, a fixed seed; 25 frames at 6 fps for SVD-XT
 SVD_STABLE = dict(width=1024, height=576, num_frames=25, steps=25, min_guidance=1.0, max_guidance=3.0,
@@ -189,6 +193,60 @@ def animatediff_openpose_controlnet(object_info: ObjectInfo) -> dict:
            f"`body_pose_model.pth` in `models/openpose`, `{OPENPOSE_CONTROLNET}` in `models/controlnet`, an SD 1.5 "
            f"checkpoint in `models/checkpoints` and `{ANIMATEDIFF_MODULE}` in `models/animatediff_models`. The "
            "reference-vs-result comparison is optional: delete its two nodes if you do not need it.",
+           title="About this workflow")
+    return g.to_json()
+
+
+@recipe("wan_t2v_analyze", needs=("UnflickerWanSplitLoader", "UnflickerWanGenerate", "UnflickerAnalyzeFlicker",
+                                  "UnflickerSaveVideo"))
+def wan_t2v_analyze(object_info: ObjectInfo) -> dict:
+    """Wan 2.1 text-to-video from ComfyUI's split files with the coherence settings, then measured."""
+    g = UIGraph(object_info)
+    wan = g.add("UnflickerWanSplitLoader", transformer=WAN_TRANSFORMER, vae=WAN_VAE, text_encoder=WAN_TEXT_ENCODER,
+                dtype="auto", offload="model", vae_tiling=False, vae_slicing=False, keep_loaded=True)
+    gen = g.add("UnflickerWanGenerate", model=wan["wan"],
+                prompt="a red fox trotting through fresh snow in a pine forest, soft morning light, the camera "
+                       "tracking slowly beside it",
+                negative_prompt="blurry, flickering, jittery, distorted, static, low quality", num_frames=81,
+                width=832, height=480, steps=40, guidance=5.0, flow_shift=3.0, seed=42, fps=16)
+    g.add("UnflickerAnalyzeFlicker", title="Measure flicker", images=gen["images"], fps=gen["fps"])
+    g.add("UnflickerSaveVideo", title="Save video", images=gen["images"], fps=gen["fps"],
+          filename_prefix="Unflicker/wan_t2v", format="mp4", crf=16)
+    g.note("**Wan text-to-video -> Analyze Flicker**\n\nWan 2.1 T2V 1.3B at its native 832x480, 81 frames, 16 fps, "
+           "with the coherence settings: 40 steps (under 35 temporal coherence degrades), guidance 5.0, flow shift "
+           "3.0 (5.0 for 720p), a fixed seed. *Analyze Flicker* then says whether the result flickers and which "
+           f"fix fits. Put `{WAN_TRANSFORMER}` in `models/diffusion_models`, `{WAN_VAE}` in `models/vae` and "
+           f"`{WAN_TEXT_ENCODER}` in `models/text_encoders`. Model offload keeps one component on the GPU at a "
+           "time (for 1.3B the largest is the UMT5 text encoder, 11 GB in bf16).", title="About this workflow")
+    return g.to_json()
+
+
+@recipe("cogvideox_i2v_to_24fps", needs=("LoadImage", "UnflickerCogVideoXLoader", "UnflickerCogVideoXGenerate",
+                                         "UnflickerRIFEInterpolate", "UnflickerSaveVideo"))
+def cogvideox_i2v_to_24fps(object_info: ObjectInfo) -> dict:
+    """CogVideoX 5b-I2V with the recipe's settings, then RIFE x4: 6 fps -> 24 fps."""
+    g = UIGraph(object_info)
+    image = g.add("LoadImage", image=SAMPLE_IMAGE)
+    cog = g.add("UnflickerCogVideoXLoader", model=COGVIDEOX_I2V, dtype="auto", offload="model", vae_tiling=True,
+                vae_slicing=False, keep_loaded=True)
+    gen = g.add("UnflickerCogVideoXGenerate", model=cog["cogvideox"], image=image["IMAGE"],
+                prompt="the scene comes alive: gentle wind moves through the trees, clouds drift, the camera "
+                       "pushes in slowly",
+                negative_prompt="blurry, flickering, jittery, distorted, low quality", num_frames=49, width=720,
+                height=480, steps=40, guidance=7.5, seed=42, fps=6)
+    g.add("UnflickerSaveVideo", title="Save CogVideoX (6 fps)", images=gen["images"], fps=gen["fps"],
+          filename_prefix="Unflicker/cogvideox_6fps", format="mp4", crf=16)
+    rife = g.add("UnflickerRIFEInterpolate", images=gen["images"], fps=gen["fps"], multiplier=4, model=RIFE_MODEL,
+                 backend="auto")
+    g.add("UnflickerSaveVideo", title="Save 24 fps", images=rife["images"], fps=rife["fps"],
+          filename_prefix="Unflicker/cogvideox_24fps", format="mp4", crf=16)
+    g.note("**CogVideoX image-to-video -> RIFE to 24 fps**\n\nThe recipe's settings: 49 frames, 40 steps (not under "
+           "35), guidance 7.5 (higher = more prompt adherence, less frame drift), a fixed seed, 720x480. RIFE "
+           "multiplies by 2, 4 or 8, so the 49 frames are timed at 6 fps (3/4 of CogVideoX's own 8 fps speed; "
+           f"fps 8 at x4 gives 32 fps) and x4 makes 193 frames at 24 fps. Put the `{COGVIDEOX_I2V}` diffusers folder in "
+           "`models/diffusers` and an ncnn RIFE model in `models/rife/rife-v4.6/` (without it RIFE uses its "
+           "weight-free flow backend). Model offload keeps one component on the GPU at a time (the 5b transformer "
+           "is 11 GB in bf16) and VAE tiling removes the decode peak.",
            title="About this workflow")
     return g.to_json()
 

@@ -27,6 +27,13 @@ def flickered(kind: str, motion: str) -> np.ndarray:
 
 @functools.lru_cache(maxsize=None)
 def ours(kind: str, motion: str, mode: str = "auto") -> np.ndarray:
+    """The default path: a re-readable clip (what the node and the fix command pass), the whole shot solved."""
+    return np.stack(list(deflicker_frames(flickered(kind, motion), FPS, mode)))
+
+
+@functools.lru_cache(maxsize=None)
+def ours_streamed(kind: str, motion: str, mode: str = "auto") -> np.ndarray:
+    """A one-shot iterator: read once, with a short look-ahead."""
     return np.stack(list(deflicker_frames(iter(flickered(kind, motion)), FPS, mode)))
 
 
@@ -40,25 +47,27 @@ def mean_psnr(kind: str, fixer) -> float:
 
 
 # ---------------------------------------------------------------- the issue's margins (means over the clips)
-def test_brightness_beats_ffmpeg_by_2_5_db():
+# margins re-derived for the whole-shot solve (measured: brightness +7.2 dB over FFmpeg, regional +4.9 and colour
+# +8.1 over the input, texture +4.3; a one-shot stream +5.7 over FFmpeg)
+def test_brightness_beats_ffmpeg_by_5_db():
     mine = mean_psnr("brightness", ours)
     theirs = mean_psnr("brightness", lambda k, m: ffmpeg(flickered(k, m)))
-    assert mine >= theirs + 2.5, (mine, theirs)
+    assert mine >= theirs + 5.0, (mine, theirs)
 
 
-def test_regional_gains_3_db():
+def test_regional_gains_4_db():
     mine, before = mean_psnr("regional", ours), mean_psnr("regional", flickered)
-    assert mine >= before + 3.0, (mine, before)
-
-
-def test_colour_gains_4_db():
-    mine, before = mean_psnr("colour", ours), mean_psnr("colour", flickered)
     assert mine >= before + 4.0, (mine, before)
 
 
-def test_texture_loses_no_psnr_and_cuts_warping_error_by_30_percent():
+def test_colour_gains_6_db():
+    mine, before = mean_psnr("colour", ours), mean_psnr("colour", flickered)
+    assert mine >= before + 6.0, (mine, before)
+
+
+def test_texture_gains_3_db_and_cuts_warping_error_by_30_percent():
     mine, before = mean_psnr("texture", ours), mean_psnr("texture", flickered)
-    assert mine >= before, (mine, before)
+    assert mine >= before + 3.0, (mine, before)
     err_before, err_after = [], []
     for m in MOTIONS:
         flows = flow.reference_flows(clean_clip(m))
@@ -94,6 +103,46 @@ def test_real_motion_and_sharpness_are_kept():
         out = ours("brightness", m, "all")
         assert abs(grad(out) / grad(clean) - 1.0) < 0.05, (grad(out), grad(clean))
         assert metrics.psnr(out, clean) >= metrics.psnr(flickered("brightness", m), clean) + 5.0
+
+
+def test_a_one_shot_stream_still_beats_ffmpeg():
+    # read once with a short look-ahead: each frame's curve solved over what has been seen
+    mine = mean_psnr("brightness", ours_streamed)
+    theirs = mean_psnr("brightness", lambda k, m: ffmpeg(flickered(k, m)))
+    assert mine >= theirs + 4.0, (mine, theirs)
+    clean = metrics.mean_luma(clean_clip("fade"))
+    gap = np.abs(metrics.mean_luma(ours_streamed("brightness", "fade")) - clean)
+    assert gap.mean() <= 2.5, gap
+
+
+def test_flash_frames_go_and_breathing_is_removed():
+    clean = clean_clip("pan")
+    t = np.arange(N)
+    for gains in (1.0 + 0.3 * np.isin(t, (5, 13, 19)),  # single flash frames
+                  1.0 + 0.08 * np.sin(2 * np.pi * 2.0 * t / FPS)):  # 2 Hz breathing
+        bad = np.clip(np.round(clean * gains[:, None, None, None]), 0, 255).astype(np.uint8)
+        out = np.stack(list(deflicker_frames(bad, FPS)))
+        assert metrics.psnr(out, clean) >= metrics.psnr(bad, clean) + 8.0, (metrics.psnr(out, clean), metrics.psnr(bad, clean))
+
+
+def test_auto_reports_what_it_corrected_and_leaves_steady_clips_alone():
+    run = deflicker_frames(clean_clip("objects"), FPS)
+    assert np.array_equal(np.stack(list(run)), clean_clip("objects")) and run.corrected == set()
+    run = deflicker_frames(flickered("brightness", "pan"), FPS)
+    list(run)
+    assert "brightness" in run.corrected and "texture" not in run.corrected
+
+
+def test_a_source_read_twice_must_give_the_same_frames():
+    clip = flickered("brightness", "pan")
+    reads = [0]
+
+    def source():
+        reads[0] += 1
+        return iter(clip if reads[0] == 1 else np.concatenate([clip, clip[:2]]))
+
+    with pytest.raises(UnflickerError, match="second read"):
+        list(deflicker_frames(source, FPS, "brightness"))
 
 
 # ---------------------------------------------------------------- behaviour

@@ -279,3 +279,15 @@ def test_workflow_cli_check_and_convert(capsys, tmp_path):
     assert cli_main(["workflow", "convert", codec_fix, "-o", str(out), "--set", "1.frame_load_cap=4"]) == 0
     api = json.loads(out.read_text())
     assert api["1"]["inputs"]["frame_load_cap"] == 4
+
+
+def test_model_folder_combos_are_left_to_the_server():
+    """A loader's list of model folders (names without extensions) is marked model_list: offline checks accept any
+    name there, since only the server knows which folders exist; other combos stay strict."""
+    from unflicker.workflow import check_value
+
+    folders = (["tiny-cogvideox-i2v", "(none: use path)"], {"model_list": True})
+    assert check_value("model", folders, "CogVideoX-5b-I2V", files_known=False) is None
+    assert "not one of the allowed values" in check_value("model", folders, "CogVideoX-5b-I2V", files_known=True)
+    plain = (["none", "model", "sequential"], {"default": "none"})
+    assert "not one of the allowed values" in check_value("offload", plain, "disk", files_known=False)

@@ -36,7 +36,8 @@ BUNDLED = bundled_workflows()
 CODEC_FIX = next(p for p in BUNDLED if os.path.basename(p) == "codec_fix.json")  # error cases use its node types
 CLIP_FRAMES = 12
 MODEL_FOLDERS = ("checkpoints", "diffusers", "animatediff_models", "animatediff_motion_lora", "controlnet", "loras",
-                 "openpose", "rife", "unflicker")
+                 "openpose", "rife", "unflicker", "diffusion_models", "vae", "text_encoders")
+WAN_SPLIT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures", "wan_split")
 # node type -> inputs set on every node of that type for the test run: tiny models, small sizes, few steps.
 NODE_OVERRIDES: dict[str, dict] = {
     "UnflickerSVDLoader": {"model": "tiny-svd"},
@@ -52,6 +53,13 @@ NODE_OVERRIDES: dict[str, dict] = {
     "UnflickerAnimateDiffGenerate": {"num_frames": 4, "width": 64, "height": 64, "steps": 2, "context_length": 4,
                                      "context_overlap": 2},
     "UnflickerOpenPoseExtract": {"detect_resolution": 64},
+    # Wan's split files in ComfyUI's layouts (tiny, so their component configs come with them) and tiny CogVideoX
+    "UnflickerWanSplitLoader": {"transformer": "wan_tiny_t2v.safetensors", "vae": "wan_tiny_vae.safetensors",
+                                "text_encoder": "umt5_tiny.safetensors", "offload": "none",
+                                "config_dir": os.path.join(WAN_SPLIT, "config")},
+    "UnflickerWanGenerate": {"num_frames": 5, "width": 64, "height": 64, "steps": 2},
+    "UnflickerCogVideoXLoader": {"model": "tiny-cogvideox-i2v", "offload": "none", "vae_tiling": False},
+    "UnflickerCogVideoXGenerate": {"num_frames": 9, "width": 32, "height": 32, "steps": 2},
 }
 # workflow name -> node type -> inputs, applied after NODE_OVERRIDES (OpenPose's full-size body net takes seconds
 # per frame on CPU, so its reference clip is cut to the frames generated)
@@ -79,6 +87,23 @@ def _install_test_models(models_dir: str) -> None:
         SUMMARY["models"].append("rife/rife-v4.6")
     _install_animatediff_models(models_dir)
     _install_openpose_body(models_dir)
+    _install_videogen_models(models_dir)
+
+
+def _install_videogen_models(models_dir: str) -> None:
+    """Wan's tiny split files (ComfyUI layouts) in their three folders; a tiny CogVideoX image-to-video folder."""
+    import shutil
+
+    if not os.path.isdir(WAN_SPLIT):
+        return
+    for folder, name in (("diffusion_models", "wan_tiny_t2v.safetensors"), ("vae", "wan_tiny_vae.safetensors"),
+                         ("text_encoders", "umt5_tiny.safetensors")):
+        shutil.copy(os.path.join(WAN_SPLIT, name), os.path.join(models_dir, folder))
+        SUMMARY["models"].append(f"{folder}/{name}")
+    from unflicker.testing.tiny_videogen import build_tiny_cogvideox
+
+    build_tiny_cogvideox(os.path.join(models_dir, "diffusers", "tiny-cogvideox-i2v"), image_to_video=True)
+    SUMMARY["models"].append("diffusers/tiny-cogvideox-i2v")
 
 
 def _install_animatediff_models(models_dir: str) -> None:

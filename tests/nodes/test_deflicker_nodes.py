@@ -35,7 +35,9 @@ def test_node_fixes_an_image_batch_and_moves_the_bar(pack):
     assert out.shape == images.shape and out.dtype == torch.float32
     fixed = (out.numpy() * 255).round().astype(np.uint8)
     assert metrics.psnr(fixed, clean) >= metrics.psnr(bad, clean) + 5.0
-    assert comfy.utils.UPDATES[-1] == (len(bad), len(bad))
+    # two steps per frame (measure the whole batch, then correct it), the bar ends full
+    assert comfy.utils.UPDATES[-1] == (2 * len(bad), 2 * len(bad))
+    assert [done for done, _ in comfy.utils.UPDATES] == list(range(1, 2 * len(bad) + 1))
 
 
 def test_node_stops_on_interrupt(pack):
@@ -60,7 +62,8 @@ def test_node_refuses_bad_settings(pack):
 def test_fix_command_matches_the_engine_and_writes_files(tmp_path):
     fix = cli.build_parser().parse_args(["fix", "a.mp4", "b.mp4"])  # defaults from the one settings class
     assert (fix.mode, fix.window, fix.strength) == ("auto", deflicker.DEFAULT_WINDOW, 1.0)
-    clean, bad = _clip()
+    # 2 s of video: the brightness trend is told from flicker over that long (a 12-frame clip is 1.5 s)
+    clean, bad = _clip(n=16)
     src = video.write_video(str(tmp_path / "in.mp4"), bad, 8.0, crf=10)
     for method, extra in (("auto", []), ("flow", ["--mode", "regional", "--strength", "0.8"]), ("ffmpeg", [])):
         dst = str(tmp_path / f"{method}.mp4")

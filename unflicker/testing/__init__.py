@@ -4,6 +4,7 @@
   ``comfy.utils``, ``comfy.model_management`` with ComfyUI's names, rooted in ``$UNFLICKER_TEST_ROOT``) on
   ``sys.path`` so the pack's nodes import and run.
 - :mod:`.tiny_svd`: a tiny random-weight Stable Video Diffusion in diffusers format.
+- :mod:`.tiny_videogen`: tiny random-weight CogVideoX (1.0, 1.5, image-to-video) and Wan (T2V, I2V, TI2V) folders.
 
 The synthetic clips and flicker injectors are :mod:`unflicker.synthetic`; the quality measures
 :mod:`unflicker.metrics`.

@@ -1,0 +1,249 @@
+"""CogVideoX and Wan nodes: loaders (offline, from ComfyUI's model folders) and generate nodes with the recipe's
+coherence settings."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+
+import torch
+
+import comfy.model_management
+
+from ..unflicker import videogen as engine
+from ..unflicker.errors import UnflickerError
+from ..unflicker.settings import CogVideoXSettings, WanSettings
+from .comfy_bridge import image_frames, node_progress
+from .inputs import setting_input, setting_inputs
+from .model_folders import ModelSource
+
+COGVIDEOX_TYPE = "UNFLICKER_COGVIDEOX"
+WAN_TYPE = "UNFLICKER_WAN"
+NONE = "(none: use path)"
+NO_FILE = "(none)"
+WEIGHTS = (".safetensors", ".sft", ".ckpt", ".pt", ".pth", ".bin")
+
+FOLDERS = ModelSource("model", folders="diffusers", markers=("model_index.json",),
+                      hint="Put the diffusers download (model_index.json, transformer/, vae/, text_encoder/, "
+                           "tokenizer/, scheduler/) in models/diffusers, or give a path.")
+TRANSFORMER = ModelSource("transformer", files="diffusion_models", extensions=WEIGHTS, prefer=("wan",),
+                          hint="Put e.g. wan2.1_t2v_1.3B_fp16.safetensors in models/diffusion_models.")
+TRANSFORMER_2 = ModelSource("transformer_2", files="diffusion_models", extensions=WEIGHTS, prefer=("low_noise",))
+VAE = ModelSource("vae", files="vae", extensions=WEIGHTS, prefer=("wan",),
+                  hint="Put wan_2.1_vae.safetensors in models/vae.")
+CLIP_VISION = ModelSource("clip_vision", files="clip_vision", extensions=WEIGHTS, prefer=("clip_vision_h",),
+                          hint="Put clip_vision_h.safetensors in models/clip_vision (Wan 2.1 image-to-video only).")
+TEXT_ENCODER = ModelSource("text_encoder", files="text_encoders", extensions=WEIGHTS, prefer=("umt5",),
+                           hint="Put umt5_xxl_fp16.safetensors in models/text_encoders.")
+
+
+def _folders(family: str) -> list[str]:
+    """The diffusers folders under models/diffusers holding a pipeline of ``family``."""
+    found = []
+    for name in FOLDERS.folder_choices():
+        full = FOLDERS.resolve(name)
+        kind = engine.pipeline_kind(full)
+        if kind and kind[0] == family:
+            found.append(name)
+    return found
+
+
+def _device_dtype(dtype: str):
+    device = comfy.model_management.get_torch_device()
+    if device.type != "cpu":
+        if dtype == "auto":  # the recipe says bf16; GPUs without it get fp16 (ComfyUI knows which)
+            mm = comfy.model_management
+            dtype = ("bf16" if mm.should_use_bf16(device, prioritize_performance=False)
+                     else "fp16" if mm.should_use_fp16(device, prioritize_performance=False) else "fp32")
+        comfy.model_management.unload_all_models()  # these models are big: make room next to ComfyUI's own
+        comfy.model_management.soft_empty_cache()
+    return device, dtype
+
+
+def _memory_inputs() -> dict:
+    return {
+        "dtype": (list(engine.DTYPES), {"default": "auto", "tooltip": "auto: bf16 on a GPU that has it (the recipe's precision), else fp16; fp32 on the CPU."}),
+        "offload": (list(engine.OFFLOAD), {"default": "none", "tooltip": "model: only the running part (text encoder, transformer, VAE) sits on the GPU - about the largest component in VRAM (the UMT5/T5 text encoder for Wan 1.3B and CogVideoX 2b), a little slower. sequential: weights stream layer by layer - least VRAM, several times slower."}),
+        "vae_tiling": ("BOOLEAN", {"default": False, "tooltip": "Decode the video in overlapping tiles: much lower VRAM peak at the end of long/large clips (tile seams are blended)."}),
+        "vae_slicing": ("BOOLEAN", {"default": False, "tooltip": "Decode one video of the batch at a time (lower peak with batches)."}),
+        "keep_loaded": ("BOOLEAN", {"default": True, "tooltip": "Cache the pipeline in the pack so the next run with the same settings reuses it. Off: the pack keeps no copy (memory returns once ComfyUI drops this node's output)."}),
+    }
+
+
+def _folder_path(model: str, path: str) -> str:
+    if path.strip():
+        return os.path.expanduser(path.strip())
+    if model == NONE:
+        raise UnflickerError("model: pick a model from the list or give a path")
+    return FOLDERS.resolve(model)
+
+
+class CogVideoXLoader:
+    CATEGORY = "Unflicker/Generate"
+    DESCRIPTION = ("Loads CogVideoX (2b / 5b text-to-video, 5b-I2V image-to-video, CogVideoX 1.5) for CogVideoX "
+                   "Generate, from a diffusers folder in models/diffusers or a path. Local files only.")
+    RETURN_TYPES = (COGVIDEOX_TYPE,)
+    RETURN_NAMES = ("cogvideox",)
+    FUNCTION = "load"
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {"required": {"model": (_folders("cogvideox") + [NONE], {"tooltip": "CogVideoX diffusers folders in models/diffusers.", "model_list": True}),
+                             **_memory_inputs()},
+                "optional": {"path": ("STRING", {"default": "", "tooltip": "A CogVideoX diffusers folder anywhere on disk; overrides model."})}}
+
+    @classmethod
+    def VALIDATE_INPUTS(cls, model=None, path=None):
+        if model == NONE or (isinstance(path, str) and path.strip()):
+            return True
+        return FOLDERS.validate(model)
+
+    def load(self, model, dtype, offload, vae_tiling, vae_slicing, keep_loaded, path=""):
+        device, dtype = _device_dtype(dtype)
+        loaded = engine.load_pipeline(_folder_path(model, path), device, dtype, offload, vae_tiling, vae_slicing,
+                                      cache=keep_loaded)
+        if loaded.info.family != "cogvideox":
+            raise UnflickerError(f"model: {loaded.source} is {loaded.info.variant}; load it with the Wan Loader")
+        return (loaded,)
+
+
+class WanLoader:
+    CATEGORY = "Unflicker/Generate"
+    DESCRIPTION = ("Loads Wan 2.1 / 2.2 (T2V 1.3B/14B, I2V 14B, TI2V 5B, A14B) for Wan Generate from a diffusers "
+                   "folder in models/diffusers or a path. For ComfyUI's split files use Wan Loader (split files).")
+    RETURN_TYPES = (WAN_TYPE,)
+    RETURN_NAMES = ("wan",)
+    FUNCTION = "load"
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {"required": {"model": (_folders("wan") + [NONE], {"tooltip": "Wan diffusers folders in models/diffusers.", "model_list": True}),
+                             **_memory_inputs()},
+                "optional": {"path": ("STRING", {"default": "", "tooltip": "A Wan diffusers folder anywhere on disk; overrides model."})}}
+
+    @classmethod
+    def VALIDATE_INPUTS(cls, model=None, path=None):
+        if model == NONE or (isinstance(path, str) and path.strip()):
+            return True
+        return FOLDERS.validate(model)
+
+    def load(self, model, dtype, offload, vae_tiling, vae_slicing, keep_loaded, path=""):
+        device, dtype = _device_dtype(dtype)
+        loaded = engine.load_pipeline(_folder_path(model, path), device, dtype, offload, vae_tiling, vae_slicing,
+                                      cache=keep_loaded)
+        if loaded.info.family != "wan":
+            raise UnflickerError(f"model: {loaded.source} is {loaded.info.variant}; load it with the CogVideoX Loader")
+        return (loaded,)
+
+
+class WanSplitLoader:
+    CATEGORY = "Unflicker/Generate"
+    DESCRIPTION = ("Loads Wan from ComfyUI's own split files: the transformer from models/diffusion_models "
+                   "(wan2.1_t2v_1.3B_fp16.safetensors, ...; Wan 2.2 A14B: high-noise file here, low-noise as "
+                   "transformer_2), the VAE from models/vae (wan_2.1_vae.safetensors) and UMT5-XXL from "
+                   "models/text_encoders (umt5_xxl_fp16.safetensors; fp8-scaled files are dequantised); Wan 2.1 I2V also "
+                   "its CLIP image encoder from models/clip_vision (clip_vision_h.safetensors). Configs ship "
+                   "with the pack; the tokenizer is the one ComfyUI's UMT5 file carries. Nothing is downloaded.")
+    RETURN_TYPES = (WAN_TYPE,)
+    RETURN_NAMES = ("wan",)
+    FUNCTION = "load"
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {"required": {
+                    "transformer": (TRANSFORMER.choices(), {"tooltip": TRANSFORMER.where()}),
+                    "vae": (VAE.choices(), {"tooltip": VAE.where() + ". Wan 2.1 VAE (the Wan 2.2 TI2V VAE loads from a diffusers folder)."}),
+                    "text_encoder": (TEXT_ENCODER.choices(), {"tooltip": TEXT_ENCODER.where()}),
+                    **_memory_inputs()},
+                "optional": {
+                    "transformer_2": ([NO_FILE] + TRANSFORMER_2.choices(), {"default": NO_FILE, "tooltip": "Wan 2.2 A14B only: the low-noise expert (…_low_noise_….safetensors)."}),
+                    "clip_vision": ([NO_FILE] + CLIP_VISION.choices(), {"default": NO_FILE, "tooltip": "Wan 2.1 image-to-video 14B only: its CLIP image encoder, clip_vision_h.safetensors from models/clip_vision."}),
+                    "tokenizer": ("STRING", {"default": "", "tooltip": "Only for a UMT5 file without an embedded tokenizer: the tokenizer/ folder of a Wan diffusers download."}),
+                    "config_dir": ("STRING", {"default": "", "tooltip": "Advanced: a folder with transformer/, vae/, text_encoder/ (and scheduler/) config.json files for a model the shipped configs do not describe. Empty: the shipped Wan configs, picked by the transformer's shapes."}),
+                }}
+
+    @classmethod
+    def VALIDATE_INPUTS(cls, transformer=None, vae=None, text_encoder=None, transformer_2=None, clip_vision=None):
+        for source, choice in ((TRANSFORMER, transformer), (VAE, vae), (TEXT_ENCODER, text_encoder),
+                               (TRANSFORMER_2, transformer_2), (CLIP_VISION, clip_vision)):
+            ok = True if choice == NO_FILE else source.validate(choice)
+            if ok is not True:
+                return ok
+        return True
+
+    def load(self, transformer, vae, text_encoder, dtype, offload, vae_tiling, vae_slicing, keep_loaded,
+             transformer_2=NO_FILE, clip_vision=NO_FILE, tokenizer="", config_dir=""):
+        device, dtype = _device_dtype(dtype)
+
+        def optional(source, choice):
+            return "" if choice in ("", NO_FILE) else source.resolve(choice)
+
+        files = engine.WanFiles(TRANSFORMER.resolve(transformer), VAE.resolve(vae), TEXT_ENCODER.resolve(text_encoder),
+                                optional(TRANSFORMER_2, transformer_2), os.path.expanduser(tokenizer.strip()),
+                                os.path.expanduser(config_dir.strip()), optional(CLIP_VISION, clip_vision))
+        return (engine.load_pipeline(files, device, dtype, offload, vae_tiling, vae_slicing, cache=keep_loaded),)
+
+
+_GENERATE = ("num_frames", "width", "height", "steps", "guidance")
+
+
+def _generate_inputs(model_type: str, settings) -> dict:
+    extra = ("flow_shift",) if "flow_shift" in {f.name for f in dataclasses.fields(settings)} else ()
+    return {"model": (model_type,),
+            "prompt": setting_input(settings, "prompt", multiline=True),
+            "negative_prompt": setting_input(settings, "negative_prompt", multiline=True),
+            **setting_inputs(settings, *_GENERATE, *extra, "seed", "fps")}
+
+
+def _notes(messages) -> str:
+    return "\n".join(messages) if messages else "ok"
+
+
+def _run(model: engine.VideoModel, image, steps: int, **settings):
+    first = next(image_frames(image, "image")) if image is not None else None
+    result = engine.generate(model, image=first, steps=steps, progress=node_progress(steps), **settings)
+    notes = _notes(result.messages)
+    return {"ui": {"text": [notes]}, "result": (torch.from_numpy(result.frames), result.fps, notes)}
+
+
+class CogVideoXGenerate:
+    CATEGORY = "Unflicker/Generate"
+    DESCRIPTION = ("CogVideoX text-to-video (or image-to-video with 5b-I2V: plug a first image) through diffusers "
+                   "with the recipe's coherence settings: 49 frames, 40 steps, guidance 7.5, a locked seed. The notes "
+                   "output says when settings cost temporal coherence. Progress per step; Cancel stops between steps.")
+    RETURN_TYPES = ("IMAGE", "FLOAT", "STRING")
+    RETURN_NAMES = ("images", "fps", "notes")
+    FUNCTION = "generate"
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {"required": _generate_inputs(COGVIDEOX_TYPE, CogVideoXSettings),
+                "optional": {"image": ("IMAGE", {"tooltip": "First frame for an image-to-video model (the first image of the batch)."})}}
+
+    def generate(self, model, prompt, negative_prompt, num_frames, width, height, steps, guidance, seed, fps,
+                 image=None):
+        CogVideoXSettings(prompt, negative_prompt, num_frames, width, height, steps, guidance, seed, fps).validated()
+        return _run(model, image, steps, prompt=prompt, negative_prompt=negative_prompt, num_frames=num_frames,
+                    width=width, height=height, guidance=guidance, seed=seed, fps=fps)
+
+
+class WanGenerate:
+    CATEGORY = "Unflicker/Generate"
+    DESCRIPTION = ("Wan 2.1 / 2.2 text-to-video (or image-to-video with an I2V / TI2V model: plug a first image) "
+                   "through diffusers: 81 frames, 40 steps, guidance 5.0, flow shift 3.0 (480p) / 5.0 (720p), a "
+                   "locked seed. The notes output says when settings cost temporal coherence.")
+    RETURN_TYPES = ("IMAGE", "FLOAT", "STRING")
+    RETURN_NAMES = ("images", "fps", "notes")
+    FUNCTION = "generate"
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {"required": _generate_inputs(WAN_TYPE, WanSettings),
+                "optional": {"image": ("IMAGE", {"tooltip": "First frame for an image-to-video model (the first image of the batch)."})}}
+
+    def generate(self, model, prompt, negative_prompt, num_frames, width, height, steps, guidance, flow_shift, seed,
+                 fps, image=None):
+        WanSettings(prompt, negative_prompt, num_frames, width, height, steps, guidance, seed, fps,
+                    flow_shift).validated()
+        return _run(model, image, steps, prompt=prompt, negative_prompt=negative_prompt, num_frames=num_frames,
+                    width=width, height=height, guidance=guidance, flow_shift=flow_shift, seed=seed, fps=fps)
