@@ -3,7 +3,8 @@
 Imported only as part of the pack (relative imports); never as a top-level ``nodes`` (ComfyUI owns that name).
 """
 
-from . import analysis, animatediff, compare, deflicker, ffmpeg_fix, interpolate, openpose, svd, video_io, videogen
+from . import (analysis, animatediff, compare, deflicker, ffmpeg_fix, interpolate, openpose, svd, video_io,
+               video_stream, videogen)
 
 NODES = {
     "UnflickerLoadVideo": (video_io.LoadVideo, "Load Video (Unflicker)"),
@@ -27,6 +28,10 @@ NODES = {
     "UnflickerAnalyzeFlicker": (analysis.AnalyzeFlicker, "Analyze Flicker"),
     "UnflickerCompareFlicker": (analysis.CompareFlicker, "Compare Flicker"),
     "UnflickerRIFEInterpolate": (interpolate.RIFEInterpolate, "RIFE Interpolate"),
+    "UnflickerVideoFFmpegDeflickerDeband": (video_stream.VideoFFmpegDeflickerDeband, "FFmpeg Deflicker + Deband (VIDEO)"),
+    "UnflickerVideoDeflicker": (video_stream.VideoDeflicker, "Deflicker (flow-guided, VIDEO)"),
+    "UnflickerVideoInterpolate": (video_stream.VideoInterpolate, "Interpolate (VIDEO)"),
+    "UnflickerVideoAnalyzeFlicker": (video_stream.VideoAnalyzeFlicker, "Analyze Flicker (VIDEO)"),
 }
 
 NODE_CLASS_MAPPINGS = {name: cls for name, (cls, _) in NODES.items()}

@@ -65,3 +65,30 @@ def check_image(name: str, images) -> torch.Tensor:
     if images.shape[0] < 1:
         raise ValueError(f"{name} is empty: it needs at least one frame")
     return images
+
+
+# ComfyUI's AUDIO: {"waveform": float tensor (batch, channels, samples), "sample_rate": int}; None = no sound
+def audio_output(pcm):
+    """An engine PcmAudio (or None) as ComfyUI's AUDIO (None when the clip has no sound, as core's nodes give)."""
+    if pcm is None:
+        return None
+    return {"waveform": torch.from_numpy(pcm.waveform).unsqueeze(0), "sample_rate": int(pcm.sample_rate)}
+
+
+def audio_input(audio, name: str = "audio"):
+    """ComfyUI's AUDIO (or None) as an engine PcmAudio; the first item of a batch."""
+    from ..unflicker.audio import PcmAudio
+
+    if audio is None:
+        return None
+    try:
+        wave, rate = audio["waveform"], int(audio["sample_rate"])
+    except (TypeError, KeyError) as exc:
+        raise ValueError(f"{name} must be ComfyUI's AUDIO ({{'waveform': (1, channels, samples), 'sample_rate': int}})") from exc
+    wave = wave.detach().cpu().float().numpy() if isinstance(wave, torch.Tensor) else np.asarray(wave, np.float32)
+    if wave.ndim == 3:
+        wave = wave[0]
+    if wave.ndim != 2:
+        raise ValueError(f"{name}: waveform must be (batch, channels, samples); got shape {tuple(wave.shape)}")
+    return PcmAudio(wave, rate)
+

@@ -8,9 +8,10 @@ import uuid
 import folder_paths
 
 from ..unflicker.compare import side_by_side, slowed_fps
+from ..unflicker.audio import retime
 from ..unflicker.settings import SideBySideSettings
 from ..unflicker.video import write_video
-from .comfy_bridge import check_image, frames_to_image, image_frames, node_progress
+from .comfy_bridge import audio_input, audio_output, check_image, frames_to_image, image_frames, node_progress
 from .inputs import IMAGES, fps_input, setting_input
 from .video_io import video_mime
 
@@ -20,10 +21,11 @@ PREVIEW_CRF = 23  # a preview only: smaller file, quick to encode
 class SideBySide:
     CATEGORY = "Unflicker/Video"
     DESCRIPTION = ("Stack two clips left/right with labels. slow_motion lowers the output fps (4 = quarter speed), "
-                   "which makes flicker easy to see; wire fps_out into Save Video. The node shows a playable "
-                   "preview (a temporary mp4) at the slowed rate.")
-    RETURN_TYPES = ("IMAGE", "FLOAT")
-    RETURN_NAMES = ("images", "fps")
+                   "which makes flicker easy to see; wire fps_out into Save Video. The first clip's sound (audio_a, "
+                   "optional) comes out slowed with the pictures (pitch kept) for Save Video's audio. The node shows "
+                   "a playable preview (a temporary mp4) at the slowed rate.")
+    RETURN_TYPES = ("IMAGE", "FLOAT", "AUDIO")
+    RETURN_NAMES = ("images", "fps", "audio")
     FUNCTION = "compare"
 
     @classmethod
@@ -37,9 +39,12 @@ class SideBySide:
                 "fps": fps_input("Frame rate of the clips; the output plays at fps / slow_motion."),
                 "slow_motion": setting_input(SideBySideSettings, "slow_motion"),
             },
+            "optional": {
+                "audio_a": ("AUDIO", {"tooltip": "The first clip's sound (e.g. its Load Video's audio)."}),
+            },
         }
 
-    def compare(self, images_a, images_b, label_a, label_b, fps, slow_motion):
+    def compare(self, images_a, images_b, label_a, label_b, fps, slow_motion, audio_a=None):
         check_image("images_a", images_a)
         check_image("images_b", images_b)
         n = max(len(images_a), len(images_b))
@@ -47,16 +52,19 @@ class SideBySide:
                               progress=node_progress(n), total=n)
         images = frames_to_image(frames, n)
         fps_out = slowed_fps(fps, slow_motion)
-        preview = write_preview(images, fps_out)
-        return {"ui": {"unflicker_video": [preview]}, "result": (images, fps_out)}
+        sound = audio_input(audio_a, "audio_a")
+        if sound is not None:
+            sound = retime(sound, 1 / slow_motion)
+        preview = write_preview(images, fps_out, sound)
+        return {"ui": {"unflicker_video": [preview]}, "result": (images, fps_out, audio_output(sound))}
 
 
-def write_preview(images, fps: float) -> dict:
+def write_preview(images, fps: float, audio=None) -> dict:
     """Encode an IMAGE batch as an mp4 in ComfyUI's temp folder (emptied at each start) for the node's preview."""
     temp_dir = folder_paths.get_temp_directory()
     os.makedirs(temp_dir, exist_ok=True)
     filename = f"unflicker_side_by_side_{uuid.uuid4().hex[:12]}.mp4"
     write_video(os.path.join(temp_dir, filename), image_frames(images), fps, "mp4", PREVIEW_CRF,
-                progress=node_progress(len(images)), total=len(images))
+                progress=node_progress(len(images)), total=len(images), audio=audio)
     return {"filename": filename, "subfolder": "", "type": "temp", "format": video_mime("mp4"),
             "frame_rate": fps, "frame_count": len(images)}

@@ -9,7 +9,9 @@ import folder_paths
 
 from ..unflicker import video as videoio
 from ..unflicker.errors import UnflickerError
-from .comfy_bridge import frames_to_image, image_frames, node_progress
+from ..unflicker.audio import read_audio
+from ..unflicker.formats import FORMATS
+from .comfy_bridge import audio_input, audio_output, frames_to_image, image_frames, node_progress
 from .inputs import IMAGES, fps_input, setting_inputs
 
 _LOADABLE = videoio.VIDEO_EXTENSIONS + videoio.ANIMATED_EXTENSIONS
@@ -35,9 +37,13 @@ def _resolve(video_name: str, path: str) -> str:
 
 class LoadVideo:
     CATEGORY = "Unflicker/Video"
-    DESCRIPTION = "Load a video file, an animated GIF/WebP or a folder of frames as an IMAGE batch, with its fps."
-    RETURN_TYPES = ("IMAGE", "FLOAT", "INT")
-    RETURN_NAMES = ("images", "fps", "frame_count")
+    DESCRIPTION = ("Load a video file, an animated GIF/WebP or a folder of frames as an IMAGE batch, with its fps "
+                   "and its sound (AUDIO, cut to the frames selected). For long clips prefer core's Load Video and "
+                   "our VIDEO nodes: they stream instead of holding every frame in memory.")
+    RETURN_TYPES = ("IMAGE", "FLOAT", "INT", "AUDIO")
+    RETURN_NAMES = ("images", "fps", "frame_count", "audio")
+    OUTPUT_TOOLTIPS = ("The frames.", "Frame rate of the frames loaded.", "Frames loaded.",
+                       "The clip's sound for the frames loaded (cut to match); None when it has none.")
     FUNCTION = "load"
 
     @classmethod
@@ -76,7 +82,8 @@ class LoadVideo:
              folder_fps=videoio.DEFAULT_FOLDER_FPS):
         options = videoio.ReadOptions(force_rate=force_rate, skip_first_frames=skip_first_frames,
                                       select_every_nth=select_every_nth, frame_load_cap=frame_load_cap)
-        info, frames = videoio.iter_frames(_resolve(video, path), options, folder_fps)
+        target = _resolve(video, path)
+        info, frames = videoio.iter_frames(target, options, folder_fps)
         progress = node_progress(info.frame_count)
         collected = []
         for i, frame in enumerate(frames):
@@ -85,12 +92,18 @@ class LoadVideo:
         if not collected:
             raise UnflickerError(f"no frames selected (skip_first_frames={skip_first_frames}, the clip has about {info.frame_count + skip_first_frames})")
         images = frames_to_image(collected, len(collected))
-        return (images, float(info.fps), len(collected))
+        sound = None
+        if videoio.source_kind(target) == "video":
+            sound = read_audio(target, options.start_seconds(info.exact_rate), float(len(collected) / info.exact_rate))
+        return (images, float(info.fps), len(collected), audio_output(sound))
 
 
 class SaveVideo:
     CATEGORY = "Unflicker/Video"
-    DESCRIPTION = "Encode an IMAGE batch to mp4 (h264), animated WebP or GIF in ComfyUI's output folder."
+    DESCRIPTION = ("Encode an IMAGE batch in ComfyUI's output folder: H.264 mp4 (default), H.265, ProRes, VP9, FFV1, "
+                   "lossless H.264 4:4:4, GIF or WebP, with the sound wired to audio (cut or padded to the video) "
+                   "and the workflow embedded, so dropping the file on ComfyUI brings the graph back. Never "
+                   "overwrites: each save gets the next number.")
     RETURN_TYPES = ("STRING",)
     RETURN_NAMES = ("path",)
     FUNCTION = "save"
@@ -101,30 +114,69 @@ class SaveVideo:
         return {
             "required": {
                 "images": IMAGES,
-                "fps": fps_input("Frame rate to save at: connect Load Video's or a generator's fps output."),
+                "fps": fps_input("Frame rate to save at: connect Load Video's or a generator's fps output. Kept "
+                                 "exact: 23.976 is written as 24000/1001, 29.97 as 30000/1001."),
                 "filename_prefix": ("STRING", {"default": "Unflicker/video",
                                                "tooltip": "Inside the output folder; sub-folders allowed, '..' is not."}),
-                "format": (list(videoio.WRITE_FORMATS), {"default": "mp4"}),
+                "format": (list(videoio.WRITE_FORMATS), {"default": "mp4", "tooltip": "; ".join(
+                    f"{f.name}: {f.description}" for f in FORMATS.values())}),
                 "crf": ("INT", {"default": 19, "min": 0, "max": 51,
-                                "tooltip": "mp4: x264 crf (lower = better, 16-23 typical). WebP: quality 100 - crf (0 = lossless). GIF: unused."}),
+                                "tooltip": "H.264/H.265/VP9: quality (lower = better, 16-23 typical). WebP: quality 100 - crf (0 = lossless). ProRes, FFV1, lossless H.264, GIF: unused."}),
             },
+            "optional": {
+                "audio": ("AUDIO", {"tooltip": "Sound to put in the video (e.g. Load Video's audio); cut or padded "
+                                               "with silence to the video's length."}),
+            },
+            "hidden": {"prompt": "PROMPT", "extra_pnginfo": "EXTRA_PNGINFO"},
         }
 
-    def save(self, images, fps, filename_prefix, format, crf):
+    def save(self, images, fps, filename_prefix, format, crf, audio=None, prompt=None, extra_pnginfo=None):
+        fmt = FORMATS.get(format)
+        if fmt is None:
+            raise UnflickerError(f"format must be one of {', '.join(videoio.WRITE_FORMATS)}; got {format!r}")
         prefix = safe_prefix(filename_prefix)
         output_dir = folder_paths.get_output_directory()
         folder, name, counter, subfolder, _ = folder_paths.get_save_image_path(prefix, output_dir, images.shape[2], images.shape[1])
-        filename = f"{name}_{counter:05}_.{format}"  # ComfyUI's counter parser expects the trailing "_"
-        path = os.path.join(folder, filename)
         os.makedirs(folder, exist_ok=True)
-        videoio.write_video(path, image_frames(images), fps, format, crf, progress=node_progress(len(images)), total=len(images))
+        while True:  # ComfyUI's counter parser expects the trailing "_"; never reuse a name already taken
+            filename = f"{name}_{counter:05}_.{fmt.ext}"
+            path = os.path.join(folder, filename)
+            if not os.path.exists(path):
+                break
+            counter += 1
+        messages = []
+        videoio.write_video(path, image_frames(images), fps, format, crf, progress=node_progress(len(images)),
+                            total=len(images), audio=audio_input(audio), metadata=workflow_metadata(prompt, extra_pnginfo),
+                            warn=messages.append)
+        for line in messages:
+            print(f"[Unflicker] Save Video: {line}")
         preview = {"filename": filename, "subfolder": subfolder, "type": "output", "format": video_mime(format),
                    "frame_rate": fps, "frame_count": len(images)}
         return {"ui": {"images": [preview], "animated": (True,), "unflicker_video": [preview]}, "result": (path,)}
 
 
+def workflow_metadata(prompt, extra_pnginfo) -> dict:
+    """The tags core's SaveVideo embeds: each extra_pnginfo entry (the workflow) and the prompt, as JSON."""
+    import json
+
+    try:
+        from comfy.cli_args import args  # ComfyUI's --disable-metadata
+    except ImportError:
+        args = None
+    if getattr(args, "disable_metadata", False):
+        return {}
+    tags = {}
+    for key, value in (extra_pnginfo or {}).items():
+        tags[key] = json.dumps(value)
+    if prompt is not None:
+        tags["prompt"] = json.dumps(prompt)
+    return tags
+
+
 def video_mime(fmt: str) -> str:
-    return {"mp4": "video/mp4", "webp": "image/webp", "gif": "image/gif"}[fmt]
+    ext = FORMATS[fmt].ext
+    return {"mp4": "video/mp4", "mov": "video/quicktime", "webm": "video/webm", "mkv": "video/x-matroska",
+            "webp": "image/webp", "gif": "image/gif"}[ext]
 
 
 def safe_prefix(filename_prefix: str) -> str:

@@ -30,11 +30,26 @@ def _progress(desc: str, total: int):
     return tqdm_progress(desc, total)
 
 
+def _add_format(p, crf: int | None = None) -> None:
+    from .formats import DEFAULT_FOR_EXT
+
+    p.add_argument("--format", default=None, metavar="NAME",
+                   help="output format (default by the output's extension: " +
+                        ", ".join(f".{e} {f}" for e, f in DEFAULT_FOR_EXT.items()) +
+                        "); also h264-10bit, h264-lossless, h265, h265-10bit, prores-4444, vp9-10bit")
+
+
+def _say(line: str) -> None:
+    from tqdm import tqdm
+
+    tqdm.write(line, file=sys.stderr)  # above any progress bar, not into it
+
+
 # ---------------------------------------------------------------- ffmpeg-fix
 def _add_ffmpeg_fix(sub) -> None:
     p = sub.add_parser("ffmpeg-fix", help="FFmpeg deflicker + deband on a file, re-encoded (seed: crf 16, preset slow)")
     p.add_argument("input")
-    p.add_argument("output", help="output file: .mp4, .webp or .gif")
+    p.add_argument("output", help="output file: .mp4, .mov, .webm, .mkv, .webp or .gif")
     from .ffmpeg_fix import FFmpegFixSettings as S  # numpy only: cheap to import
 
     _setting(p, "--size", S, "size", "deflicker window in frames")
@@ -46,6 +61,7 @@ def _add_ffmpeg_fix(sub) -> None:
     p.add_argument("--blur", action="store_true", help="deband blur (default off)")
     p.add_argument("--crf", type=int, default=16)
     p.add_argument("--preset", default="slow")
+    _add_format(p)
     p.set_defaults(func=_run_ffmpeg_fix)
 
 
@@ -64,17 +80,21 @@ def _fix_file(args, desc: str, fix) -> int:
     from . import video
 
     info, frames = video.iter_frames(args.input)
-    return _encode(desc, info.frame_count, args.output, lambda progress: fix(frames, info, progress), info.fps,
-                   crf=args.crf, preset=args.preset)
+    return _encode(desc, info.frame_count, args.output, lambda progress: fix(frames, info, progress), info.exact_rate,
+                   fmt=args.format, source=args.input, crf=args.crf, preset=args.preset)
 
 
-def _encode(desc: str, total: int, output: str, make_frames, fps: float, **options) -> int:
-    """Write ``make_frames(progress)`` to ``output`` with a progress bar; ``options`` go to video.write_video."""
+def _encode(desc: str, total: int, output: str, make_frames, fps, fmt: str | None = None, source: str | None = None,
+            tempo: float = 1.0, **options) -> int:
+    """Write ``make_frames(progress)`` to ``output`` in ``fmt`` (None: by its extension) with a progress bar;
+    ``options`` go to video.write_video. A video-to-video command names its ``source``: the output keeps its
+    sound (played at ``tempo``), colour tags and container tags."""
     from . import video
 
+    carry = video.carry_from(source, tempo=tempo) if source else video.Carry()
     progress, close = _progress(desc, total)
     try:
-        video.write_video(output, make_frames(progress), fps, **options)
+        video.write_video(output, make_frames(progress), fps, fmt, warn=_say, **carry.kwargs(), **options)
     finally:
         close()
     print(f"wrote {output}")
@@ -88,7 +108,7 @@ def _add_fix(sub) -> None:
 
     p = sub.add_parser("fix", help="remove flicker from a file: flow-guided deflicker (ours) or FFmpeg deflicker+deband")
     p.add_argument("input")
-    p.add_argument("output", help="output file: .mp4, .webp or .gif")
+    p.add_argument("output", help="output file: .mp4, .mov, .webm, .mkv, .webp or .gif")
     p.add_argument("--method", choices=("auto", "flow", "ffmpeg"), default="auto",
                    help="auto (default): the recommended fix, today the flow-guided one; flow: the flow-guided fix; "
                         f"ffmpeg: FFmpeg deflicker (size {F.default('size')}, {F.default('mode')}) + deband "
@@ -98,6 +118,7 @@ def _add_fix(sub) -> None:
     _setting(p, "--window", S, "window", "changes slower than this many frames (at least 2 s) count as real")
     p.add_argument("--crf", type=int, default=16)
     p.add_argument("--preset", default="slow")
+    _add_format(p)
     p.set_defaults(func=_run_fix)
 
 
@@ -132,6 +153,7 @@ def _add_compare(sub) -> None:
     _setting(p, "--slow", S, "slow_motion", "slow-motion factor (4: quarter speed)", default=4.0)
     p.add_argument("--labels", nargs=2, default=("before", "after"), metavar=("A", "B"))
     p.add_argument("--crf", type=int, default=18)
+    _add_format(p)
     p.set_defaults(func=_run_compare)
 
 
@@ -142,9 +164,11 @@ def _run_compare(args) -> int:
     info_a, frames_a = video.iter_frames(args.a)
     info_b, frames_b = video.iter_frames(args.b)
     total = max(info_a.frame_count, info_b.frame_count)
+    # the first clip's sound, slowed with the pictures so it stays in sync
     return _encode("compare", total, args.output,
                    lambda progress: side_by_side(frames_a, frames_b, *args.labels, progress=progress, total=total),
-                   slowed_fps(info_a.fps, args.slow_motion), crf=args.crf)
+                   slowed_fps(info_a.exact_rate, args.slow_motion), crf=args.crf, fmt=args.format, source=args.a,
+                   tempo=1 / args.slow_motion)
 
 
 # ---------------------------------------------------------------- analyze
@@ -249,7 +273,7 @@ def _add_svd(sub) -> None:
     p = sub.add_parser("svd", help="Stable Video Diffusion: one image -> video, offline (diffusers folder or svd*.safetensors)")
     p.add_argument("model", help="diffusers-format SVD folder or single-file checkpoint (svd.safetensors, svd_xt...)")
     p.add_argument("image", help="first frame (any image Pillow reads)")
-    p.add_argument("output", help="output file: .mp4, .webp or .gif")
+    p.add_argument("output", help="output file: .mp4, .mov, .webm, .mkv, .webp or .gif")
     p.add_argument("--config", default="auto", help="configs for a single file: auto (by name), svd, svd_xt")
     p.add_argument("--device", default="auto", help="auto (cuda, mps, else cpu), cpu, cuda, cuda:1, ...")
     p.add_argument("--dtype", default="auto", help="auto (fp16 on a GPU, fp32 on CPU), fp16, bf16, fp32")
@@ -272,6 +296,7 @@ def _add_svd(sub) -> None:
     _setting(p, "--segments", E, "segments", "chain this many segments into a longer video", default=1)
     _setting(p, "--drift", E, "drift_correction", "colour/brightness drift correction for --segments")
     p.add_argument("--crf", type=int, default=16)
+    _add_format(p)
     p.set_defaults(func=_run_svd)
 
 
@@ -306,8 +331,9 @@ def _run_svd(args) -> int:
         close()
     for message in model.messages + result.messages:
         print(message, file=sys.stderr)
-    video.write_video(args.output, (video.to_uint8(f) for f in result.frames), result.fps, crf=args.crf)
-    print(f"wrote {args.output} ({len(result.frames)} frames at {result.fps:g} fps)")
+    _encode("svd", len(result.frames), args.output, lambda progress: (video.to_uint8(f) for f in result.frames),
+            result.fps, fmt=args.format, crf=args.crf)
+    print(f"{len(result.frames)} frames at {result.fps:g} fps")
     return 0
 
 
@@ -395,7 +421,7 @@ def _add_animatediff(sub) -> None:
     p = sub.add_parser("animatediff", help="text-to-video with AnimateDiff from local SD 1.5 + motion module files")
     p.add_argument("checkpoint", help="SD 1.5 checkpoint file or diffusers folder")
     p.add_argument("motion_module", help="motion module file (mm_sd_v15_v2.ckpt, v3_sd15_mm.ckpt, ...) or folder")
-    p.add_argument("output", help="output file: .mp4, .webp or .gif")
+    p.add_argument("output", help="output file: .mp4, .mov, .webm, .mkv, .webp or .gif")
     p.add_argument("--prompt", required=True, help="prompt, or a schedule with one 'frame: prompt' per line")
     p.add_argument("--negative", default="worst quality, low quality")
     from .settings import AnimateDiffSettings as S
@@ -417,6 +443,7 @@ def _add_animatediff(sub) -> None:
     p.add_argument("--fps", type=float, default=8.0)
     p.add_argument("--cpu-offload", action="store_true")
     p.add_argument("--config-dir", default=None, help="diffusers configs for single files (default: SD 1.5, shipped)")
+    _add_format(p)
     p.set_defaults(func=_run_animatediff)
 
 
@@ -453,7 +480,8 @@ def _run_animatediff(args) -> int:
                                       controlnet=controlnet, control_frames=control, progress=progress)
     finally:
         close()
-    video.write_video(args.output, (video.to_uint8(f) for f in frames), args.fps)
+    _encode("animatediff", len(frames), args.output, lambda progress: (video.to_uint8(f) for f in frames), args.fps,
+            fmt=args.format)
     print(f"wrote {args.output}")
     return 0
 
@@ -489,7 +517,8 @@ def _add_interpolate(sub) -> None:
     p = sub.add_parser("interpolate", help="more frames per second: RIFE/FILM (torch), RIFE (ncnn) or the weight-free "
                                            "flow backend")
     p.add_argument("input")
-    p.add_argument("output", help="output file: .mp4, .webp or .gif (fps = input fps x multiplier, or --target-fps)")
+    p.add_argument("output", help="output file: .mp4, .mov, .webm, .mkv, .webp or .gif (fps = input fps x multiplier, "
+                                   "or --target-fps)")
     from .settings import InterpolateSettings as S
 
     _setting(p, "--multiplier", S, "multiplier", "n frames become n + (n-1)(m-1)", type=int)
@@ -513,6 +542,7 @@ def _add_interpolate(sub) -> None:
     _setting(p, "--scene-threshold", S, "scene_threshold",
              "cut score at which the earlier frame is held instead of blending; 1 = off")
     p.add_argument("--crf", type=int, default=19)
+    _add_format(p)
     p.set_defaults(func=_run_interpolate)
 
 
@@ -529,7 +559,7 @@ def _torch_device(name: str) -> str:
 
 def _run_interpolate(args) -> int:
     from . import video
-    from .interpolate import interpolate_frames, output_positions
+    from .interpolate import as_fraction, interpolate_frames, output_positions
 
     info, frames = video.iter_frames(args.input)
     dtype = None
@@ -543,15 +573,18 @@ def _run_interpolate(args) -> int:
                                   target_fps=args.target_fps, loop=args.loop, device=_torch_device(args.device),
                                   dtype=dtype, batch=args.batch_size, max_side=args.max_side)
     print(f"backend: {run.backend}", file=sys.stderr)
-    count = len(output_positions(info.frame_count, args.multiplier, info.fps, args.target_fps, args.loop))
-    fps = args.target_fps or info.fps * args.multiplier
-    progress, close = _progress("interpolate", count)
-    try:
-        video.write_video(args.output, (frame for frame, _ in out), fps, crf=args.crf, progress=progress, total=count)
-    finally:
-        close()
+    # same duration at the new rate: the source's sound stays in sync as it is
+    rate = as_fraction(args.target_fps) if args.target_fps else info.exact_rate * args.multiplier
+    total = len(output_positions(info.frame_count, args.multiplier, info.fps, args.target_fps, args.loop))
+
+    def frames_out(progress):
+        for done, (frame, _) in enumerate(out, 1):
+            progress(done, total)
+            yield frame
+
+    _encode("interpolate", total, args.output, frames_out, rate, fmt=args.format, source=args.input, crf=args.crf)
     print(f"backend: {run.summary()}")
-    print(f"wrote {args.output}: {run.frames_out} frames at {fps:g} fps")
+    print(f"wrote {args.output}: {run.frames_out} frames at {float(rate):g} fps ({rate.numerator}/{rate.denominator})")
     return 0
 
 

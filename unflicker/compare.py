@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from fractions import Fraction
 from typing import Iterable, Iterator, Optional
 
 import numpy as np
@@ -75,4 +76,6 @@ def side_by_side(left: Iterable[np.ndarray], right: Iterable[np.ndarray], label_
 def slowed_fps(fps: float, slow: float) -> float:
     """Playback rate for a slow-motion comparison: the frames stay, the rate drops (1/4 speed = fps / 4)."""
     SideBySideSettings(slow_motion=slow).validated()
+    if isinstance(fps, Fraction):  # an exact rate stays exact: 24000/1001 / 4 = 6000/1001
+        return fps / Fraction(slow).limit_denominator(1000)
     return fps / slow

@@ -29,10 +29,12 @@ def ffmpeg_exe() -> str:
     return _exe
 
 
-def fps_arg(fps: float) -> str:
-    """fps as an exact ffmpeg rational (29.97 -> 30000/1001), so long clips do not drift."""
+def fps_arg(fps) -> str:
+    """fps as an exact ffmpeg rational (29.97 -> 30000/1001; a Fraction as it is), so long clips do not drift."""
     if not fps or fps <= 0:
         raise UnflickerError(f"fps must be positive, got {fps!r}")
+    if isinstance(fps, Fraction):
+        return f"{fps.numerator}/{fps.denominator}"
     frac = Fraction(fps).limit_denominator(1001)
     return f"{frac.numerator}/{frac.denominator}"
 
@@ -140,7 +142,8 @@ def stop(proc: subprocess.Popen) -> None:
         proc.wait()
     for stream in (proc.stdout, proc.stderr):
         try:
-            stream.close()
+            if stream is not None:  # None: that output went to a file, not a pipe
+                stream.close()
         except OSError:
             pass
 

@@ -10,11 +10,13 @@ import os
 import re
 import subprocess
 from dataclasses import dataclass, replace
+from fractions import Fraction
 from typing import Iterable, Iterator, Optional
 
 import numpy as np
 
-from . import ffmpeg
+from . import ffmpeg, media
+from .formats import FORMAT_NAMES, choose, video_filter
 from .errors import UnflickerError, check_choice, check_range
 from .progress import ProgressFn, report
 from .settings import Settings, setting
@@ -22,7 +24,7 @@ from .settings import Settings, setting
 VIDEO_EXTENSIONS = (".mp4", ".mov", ".webm", ".mkv", ".avi", ".m4v")
 ANIMATED_EXTENSIONS = (".gif", ".webp")
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
-WRITE_FORMATS = ("mp4", "webp", "gif")
+WRITE_FORMATS = FORMAT_NAMES  # see formats.FORMATS
 MP4_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow")
 DEFAULT_FOLDER_FPS = 8.0
 
@@ -33,6 +35,12 @@ class VideoInfo:
     height: int
     fps: float
     frame_count: int  # exact for frame folders and GIF/WebP, estimated from duration for video files
+    rate: Optional[Fraction] = None  # the exact frame rate (24000/1001); None: derive it from fps
+    color: Optional[media.ColorTags] = None  # the source's colour tags (video files only)
+
+    @property
+    def exact_rate(self) -> Fraction:
+        return self.rate if self.rate is not None else to_rate(self.fps)
 
 
 @dataclass(frozen=True)
@@ -47,10 +55,30 @@ class ReadOptions(Settings):
     def output_fps(self, source_fps: float) -> float:
         return (self.force_rate or source_fps) / self.select_every_nth
 
+    def output_rate(self, source_rate: Fraction) -> Fraction:
+        return (to_rate(self.force_rate) if self.force_rate else source_rate) / self.select_every_nth
+
+    def start_seconds(self, source_rate: Fraction) -> float:
+        """Where the selection starts in the source, for cutting its sound to match."""
+        rate = to_rate(self.force_rate) if self.force_rate else source_rate
+        return float(self.skip_first_frames / rate)
+
     def expected_count(self, source_count: int) -> int:
         n = max(0, source_count - self.skip_first_frames)
         n = -(-n // self.select_every_nth)
         return min(n, self.frame_load_cap) if self.frame_load_cap else n
+
+
+def to_rate(fps) -> Fraction:
+    """An exact frame rate: Fractions pass through; floats snap to the rational they stand for (23.976... ->
+    24000/1001), so a rate that went through a FLOAT socket comes back exact."""
+    if isinstance(fps, Fraction):
+        rate = fps
+    else:
+        rate = Fraction(str(ffmpeg.fps_arg(float(fps))))
+    if rate <= 0:
+        raise UnflickerError(f"fps must be positive, got {fps!r}")
+    return rate
 
 
 def to_uint8(frame) -> np.ndarray:
@@ -90,35 +118,9 @@ def probe(path: str, folder_fps: float = DEFAULT_FOLDER_FPS) -> VideoInfo:
     return _probe_ffmpeg(path)
 
 
-_VIDEO_LINE = re.compile(r"Stream #\S+.*?: Video: (.*)")
-_SIZE = re.compile(r"[ ,](\d{2,5})x(\d{2,5})[ ,\[]")
-_FPS = re.compile(r"([\d.]+)(k?) (fps|tbr)")
-_DURATION = re.compile(r"Duration: (\d+):(\d+):([\d.]+)")
-_ROTATION = re.compile(r"rotation of (-?[\d.]+) degrees")
-
-
 def _probe_ffmpeg(path: str) -> VideoInfo:
-    proc = subprocess.run(
-        [ffmpeg.ffmpeg_exe(), "-hide_banner", "-nostdin", "-i", path], capture_output=True
-    )  # exits 1 ("At least one output file must be specified"); the header is all we want
-    text = proc.stderr.decode("utf-8", "replace")
-    line = _VIDEO_LINE.search(text)
-    if not line:
-        raise UnflickerError(f"video {os.path.basename(path)!r} has no readable video stream")
-    size = _SIZE.search(line.group(1) + " ")
-    if not size:
-        raise UnflickerError(f"video {os.path.basename(path)!r}: could not read the frame size")
-    w, h = int(size.group(1)), int(size.group(2))
-    rot = _ROTATION.search(text)
-    if rot and round(abs(float(rot.group(1)))) % 180 == 90:
-        w, h = h, w  # ffmpeg auto-rotates on decode
-    fps = 0.0
-    for m in _FPS.finditer(line.group(1)):
-        fps = float(m.group(1)) * (1000 if m.group(2) else 1)
-        break
-    dur = _DURATION.search(text)
-    seconds = int(dur.group(1)) * 3600 + int(dur.group(2)) * 60 + float(dur.group(3)) if dur else 0.0
-    return VideoInfo(w, h, fps or 24.0, int(round(seconds * fps)) if fps else 0)
+    m = media.probe_media(path)
+    return VideoInfo(m.width, m.height, float(m.rate), m.frame_count, m.rate, m.color)
 
 
 def _pil_fps(im) -> float:
@@ -158,7 +160,7 @@ def _to_rgb(im) -> np.ndarray:
     return np.asarray(im.convert("RGB"), dtype=np.uint8)
 
 
-def _iter_raw(path: str, kind: str, force_rate: float, folder_fps: float) -> Iterator[np.ndarray]:
+def _iter_raw(path: str, kind: str, force_rate: float, folder_fps: float, info: VideoInfo) -> Iterator[np.ndarray]:
     if kind == "folder":
         from PIL import Image
 
@@ -180,21 +182,38 @@ def _iter_raw(path: str, kind: str, force_rate: float, folder_fps: float) -> Ite
             for page in ImageSequence.Iterator(im):
                 yield _to_rgb(page)
         return
-    info = _probe_ffmpeg(path)
     vf = f"fps={ffmpeg.fps_arg(force_rate)}" if force_rate else "null"
     args = [
         ffmpeg.ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-i", path,
         "-map", "0:v:0", "-vf", vf, "-sws_flags", ffmpeg.SWS_FLAGS,
         "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1",
     ]
-    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    import tempfile
+
+    errors = tempfile.TemporaryFile()  # a file, not a pipe: a damaged clip's many messages cannot stall the decoder
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=errors)
+    name = os.path.basename(path)
     try:
-        yield from ffmpeg.read_frames(proc.stdout, info.width, info.height)
+        decoded = 0
+        for frame in ffmpeg.read_frames(proc.stdout, info.width, info.height):
+            decoded += 1
+            yield frame
         proc.wait()
+        errors.seek(0)
+        message = errors.read()
         if proc.returncode != 0:
-            raise UnflickerError(f"ffmpeg could not decode {os.path.basename(path)!r}: {ffmpeg._tail(proc.stderr.read())}")
+            raise UnflickerError(f"ffmpeg could not decode {name!r}: {ffmpeg._tail(message)}")
+        expected = info.frame_count if not force_rate else int(info.frame_count * force_rate / info.fps)
+        if decoded < expected - 1 and _TRUNCATED.search(message.decode("utf-8", "replace")):
+            # the container promised more than the data holds: a cut-off download or copy
+            raise UnflickerError(f"video {name!r} is truncated or damaged: {decoded} of about {expected} frames could "
+                                 f"be decoded (ffmpeg: {ffmpeg._tail(message, 2)})")
     finally:
         ffmpeg.stop(proc)
+        errors.close()
+
+
+_TRUNCATED = re.compile(r"partial file|Invalid NAL|corrupt|Error while decoding|missing picture|End of file", re.I)
 
 
 def _resample(frames: Iterable[np.ndarray], src_fps: float, dst_fps: float) -> Iterator[np.ndarray]:
@@ -224,10 +243,11 @@ def iter_frames(
     count = src.frame_count
     if options.force_rate and src.fps:
         count = int(round(count * options.force_rate / src.fps))
-    info = VideoInfo(src.width, src.height, options.output_fps(src.fps), options.expected_count(count))
+    info = VideoInfo(src.width, src.height, options.output_fps(src.fps), options.expected_count(count),
+                     options.output_rate(src.exact_rate), src.color)
 
     def generate() -> Iterator[np.ndarray]:
-        raw = _iter_raw(path, kind, options.force_rate if kind == "video" else 0.0, folder_fps)
+        raw = _iter_raw(path, kind, options.force_rate if kind == "video" else 0.0, folder_fps, src)
         if options.force_rate and kind != "video":
             raw = _resample(raw, src.fps, rate)
         emitted = 0
@@ -256,41 +276,80 @@ def read_video(path: str, options: ReadOptions = ReadOptions(), folder_fps: floa
     return np.stack(stack), replace(info, frame_count=len(stack))
 
 
-class VideoWriter:
-    """Streaming writer for mp4 (h264, yuv420p, BT.709 tagged), animated WebP and GIF.
+@dataclass(frozen=True)
+class Carry:
+    """What a video-to-video step keeps from its source besides the pictures: colour tags, sound, tags."""
 
-    ``quality`` is x264's crf for mp4 (0-51, lower is better); WebP uses quality 100 - crf (crf 0 = lossless);
-    GIF ignores it. Odd mp4 sizes are padded to even by repeating the last row/column (yuv420p needs even
-    sizes). On an exception the partial file is removed.
+    color: Optional[media.ColorTags] = None
+    audio: object = None  # audio.SourceAudio / audio.PcmAudio / None
+    metadata: Optional[dict] = None
+
+    def kwargs(self) -> dict:
+        return {"color": self.color, "audio": self.audio, "metadata": self.metadata}
+
+
+def carry_from(path: str, options: ReadOptions = ReadOptions(), tempo: float = 1.0,
+               metadata: Optional[dict] = None) -> Carry:
+    """The Carry of ``path`` for the frames ``options`` select; ``tempo`` plays the sound faster/slower (a
+    slow-motion comparison); ``metadata`` is added to the source's own tags (e.g. the workflow)."""
+    from .audio import SourceAudio
+
+    extra = dict(metadata or {})
+    if source_kind(path) != "video":
+        return Carry(None, None, extra or None)
+    info = probe(path)
+    sound = SourceAudio.of(path, options.start_seconds(info.exact_rate), tempo)
+    return Carry(info.color, sound, {**media.carried_metadata(path), **extra} or None)
+
+
+class VideoWriter:
+    """Streaming writer for every format in formats.FORMATS (default by extension: .mp4 = H.264 4:2:0 BT.709).
+
+    ``fps`` may be a Fraction (kept exact) or a float (snapped to its rational). ``crf`` is the quality for
+    x264/x265/VP9 (0-51, lower is better); WebP uses quality 100 - crf (crf 0 = lossless); ProRes, FFV1, H.264
+    lossless and GIF ignore it. ``color`` is the source's colour tags (carried; BT.709 where unset), ``audio`` a
+    SourceAudio/PcmAudio muxed in and cut/padded to the video's length, ``metadata`` container tags (e.g. the
+    workflow). The file appears under its name only once complete; on an exception nothing is left behind.
     """
 
-    def __init__(self, path: str, fps: float, fmt: str | None = None, crf: int = 19, preset: str = "medium", loop: int = 0):
+    def __init__(self, path: str, fps, fmt: str | None = None, crf: int = 19, preset: str = "medium", loop: int = 0,
+                 *, color: Optional[media.ColorTags] = None, audio=None, metadata: Optional[dict] = None,
+                 warn=None):
         self.path = path
-        self.fps = float(check_range("fps", fps, 0.01, 1000))
-        self.fmt = check_choice("format", (fmt or os.path.splitext(path)[1].lstrip(".")).lower(), WRITE_FORMATS)
+        self.rate = to_rate(fps)
+        self.fps = float(check_range("fps", float(self.rate), 0.01, 1000))
+        self.format = choose(fmt, path)
+        self.fmt = self.format.name
         self.crf = int(check_range("crf", crf, 0, 51))
         self.preset = check_choice("preset", preset, MP4_PRESETS)
         self.loop = int(check_range("loop", loop, 0, 65535))
+        self.color = color
+        self.audio = audio
+        self.metadata = {str(k): str(v) for k, v in (metadata or {}).items()}
+        self.warn = warn
+        self.messages: list[str] = []
         self.frames_written = 0
+        folder, name = os.path.split(os.path.abspath(path))
+        self._partial = os.path.join(folder, f".{name}.partial.{self.format.ext}")
         self._proc: subprocess.Popen | None = None
         self._size: tuple[int, int] | None = None
         self._stderr = None
 
     def _output_args(self, w: int, h: int) -> list[str]:
-        if self.fmt == "mp4":
-            pad = "" if w % 2 == 0 and h % 2 == 0 else "pad=ceil(iw/2)*2:ceil(ih/2)*2:0:0,fillborders=right=1:bottom=1:mode=smear,"
-            return [
-                "-vf", f"{pad}scale=out_color_matrix=bt709:out_range=tv,format=yuv420p", "-sws_flags", ffmpeg.SWS_FLAGS,
-                "-c:v", "libx264", "-crf", str(self.crf), "-preset", self.preset, *ffmpeg.COLOR_TAGS,
-                "-movflags", "+faststart", "-f", "mp4",
-            ]
-        if self.fmt == "webp":
+        f = self.format
+        args = ["-vf", video_filter(f, w, h, self.color), "-sws_flags", ffmpeg.SWS_FLAGS]
+        if f.name == "webp":
             lossless = ["-lossless", "1"] if self.crf == 0 else ["-lossless", "0", "-quality", str(100 - self.crf)]
-            return ["-vf", "format=bgra", "-c:v", "libwebp_anim", *lossless, "-loop", str(self.loop), "-f", "webp"]
-        return [
-            "-vf", "split[a][b];[a]palettegen=stats_mode=diff[p];[b][p]paletteuse=dither=sierra2_4a",
-            "-loop", str(self.loop), "-f", "gif",
-        ]
+            return args + ["-c:v", "libwebp_anim", *lossless, "-loop", str(self.loop), "-f", "webp"]
+        if f.name == "gif":
+            return args + ["-loop", str(self.loop), "-f", "gif"]
+        args += f.encoder_args(self.crf, self.preset)
+        if self.audio is None:  # otherwise the sound pass writes the tags
+            for key, value in self.metadata.items():
+                args += ["-metadata", f"{key}={value}"]
+        if f.container in ("mp4", "mov"):
+            args += ["-movflags", "+faststart+use_metadata_tags"]
+        return args + ["-f", f.container]
 
     def write(self, frame: np.ndarray) -> None:
         frame = np.ascontiguousarray(frame, dtype=np.uint8)
@@ -305,7 +364,7 @@ class VideoWriter:
             self._stderr = tempfile.TemporaryFile()
             args = [
                 ffmpeg.ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y",
-                *ffmpeg.rawvideo_input_args(w, h, self.fps), *self._output_args(w, h), self.path,
+                *ffmpeg.rawvideo_input_args(w, h, self.rate), *self._output_args(w, h), self._partial,
             ]
             self._proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=self._stderr)
         elif (w, h) != self._size:
@@ -329,20 +388,52 @@ class VideoWriter:
         if proc.returncode != 0:
             raise UnflickerError(f"ffmpeg could not write {os.path.basename(self.path)!r}: {ffmpeg._tail(err)}")
 
+    @property
+    def duration(self) -> float:
+        return float(self.frames_written / self.rate)
+
     def close(self) -> str:
         if self._proc is None:
             raise UnflickerError("no frames to write: the video needs at least one frame")
-        self._finish()
+        try:
+            self._finish()
+            if self.audio is not None and not self.format.audio_codec:
+                from .audio import describe
+
+                line = f"{self.fmt} cannot hold sound: {describe(self.audio)} left out"
+                self.messages.append(line)
+                if self.warn:
+                    self.warn(line)
+            elif self.audio is not None:
+                from .audio import mux
+
+                joined = self._partial + ".av." + self.format.ext
+                try:
+                    self.messages += mux(self._partial, joined, self.format, self.audio, self.duration,
+                                         self.metadata, self.warn)
+                except BaseException:
+                    if os.path.exists(joined):
+                        os.remove(joined)
+                    raise
+                os.replace(joined, self._partial)
+            os.replace(self._partial, self.path)
+        except BaseException:
+            self._remove_partial()
+            raise
         return self.path
+
+    def _remove_partial(self) -> None:
+        if os.path.exists(self._partial):
+            os.remove(self._partial)
 
     def abort(self) -> None:
         if self._proc is not None:
             if self._proc.poll() is None:
                 self._proc.kill()
                 self._proc.wait()
-            self._stderr.close()
-        if os.path.exists(self.path):
-            os.remove(self.path)
+            if not self._stderr.closed:
+                self._stderr.close()
+        self._remove_partial()
 
     def __enter__(self):
         return self
@@ -355,9 +446,11 @@ class VideoWriter:
         return False
 
 
-def write_video(path: str, frames: Iterable[np.ndarray], fps: float, fmt: str | None = None, crf: int = 19,
-                preset: str = "medium", progress: Optional[ProgressFn] = None, total: int = 0) -> str:
-    with VideoWriter(path, fps, fmt, crf, preset) as writer:
+def write_video(path: str, frames: Iterable[np.ndarray], fps, fmt: str | None = None, crf: int = 19,
+                preset: str = "medium", progress: Optional[ProgressFn] = None, total: int = 0, *,
+                color: Optional[media.ColorTags] = None, audio=None, metadata: Optional[dict] = None,
+                warn=None) -> str:
+    with VideoWriter(path, fps, fmt, crf, preset, color=color, audio=audio, metadata=metadata, warn=warn) as writer:
         for frame in frames:
             writer.write(frame)
             report(progress, writer.frames_written, total)

@@ -58,13 +58,14 @@ def available_recipes(object_info: Mapping) -> dict[str, Recipe]:
 
 
 def _save_fixed_and_compare(g: UIGraph, load, fix, name: str, label: str) -> None:
-    """Save the fixed clip (output/Unflicker/<name>) and a quarter-speed before/after (<name>_compare)."""
-    g.add("UnflickerSaveVideo", title="Save fixed video", images=fix["images"], fps=load["fps"],
+    """Save the fixed clip (output/Unflicker/<name>) and a quarter-speed before/after (<name>_compare), both
+    with the clip's sound (slowed with the comparison)."""
+    g.add("UnflickerSaveVideo", title="Save fixed video", images=fix["images"], fps=load["fps"], audio=load["audio"],
           filename_prefix=f"Unflicker/{name}", format="mp4", crf=16)
     compare = g.add("UnflickerSideBySide", images_a=load["images"], images_b=fix["images"], fps=load["fps"],
-                    label_a="before", label_b=label, slow_motion=4.0)
+                    audio_a=load["audio"], label_a="before", label_b=label, slow_motion=4.0)
     g.add("UnflickerSaveVideo", title="Save before/after", images=compare["images"], fps=compare["fps"],
-          filename_prefix=f"Unflicker/{name}_compare", format="mp4", crf=18)
+          audio=compare["audio"], filename_prefix=f"Unflicker/{name}_compare", format="mp4", crf=18)
 
 
 @recipe("codec_fix", needs=("UnflickerLoadVideo", "UnflickerFFmpegDeflickerDeband", "UnflickerSideBySide",

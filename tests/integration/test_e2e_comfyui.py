@@ -432,3 +432,81 @@ def test_interpolation_weight_files_load_from_models_frame_interpolation(comfy, 
     bad.write_text(json.dumps(_interpolation_prompt("vae.safetensors")))
     proc, seconds = _cli(str(bad), "--server", comfy.url, "--out", str(tmp_path / "bad"), "--set", f"1.video={clip}")
     _error_case("wrong kind of weight file", proc, seconds, "not a frame interpolation model: a VAE")
+
+
+# ---------------------------------------------------------------- VIDEO nodes between core's Load/Save Video
+# node type -> (inputs other than their defaults, frame multiplier)
+VIDEO_NODES = {
+    "UnflickerVideoFFmpegDeflickerDeband": ({}, 1),
+    "UnflickerVideoDeflicker": ({}, 1),
+    "UnflickerVideoInterpolate": ({"multiplier": 2, "backend": "flow", "threads": 2}, 2),
+}
+
+
+@pytest.fixture(scope="module")
+def tone_clip(tmp_path_factory):
+    """The sound reference clip: 36 frames at 24000/1001, 440 Hz tone, a click at exactly 1.000 s."""
+    from media_cases import make_clip  # tests/support
+
+    return make_clip(str(tmp_path_factory.mktemp("tone") / "e2e_tone.mp4"))
+
+
+def _defaults(spec: dict) -> dict:
+    """Every required widget at its default (ComfyUI validates that each is given)."""
+    values = {}
+    for name, entry in spec.get("required", {}).items():
+        kind, options = entry[0], (entry[1] if len(entry) > 1 else {})
+        if isinstance(kind, list):
+            values[name] = options.get("default", kind[0] if kind else None)
+        elif kind == "COMBO":
+            values[name] = options.get("default", (options.get("options") or [None])[0])
+        elif kind in ("INT", "FLOAT", "BOOLEAN", "STRING"):
+            values[name] = options.get("default", {"INT": 0, "FLOAT": 0.0, "BOOLEAN": False, "STRING": ""}[kind])
+    return values
+
+
+def _core_video_graph(client, clip: str, node_type: str, overrides: dict, save: bool = True) -> dict:
+    info = client.object_info()
+    if "LoadVideo" not in info or "SaveVideo" not in info:
+        pytest.skip("this ComfyUI has no core LoadVideo/SaveVideo")
+    name = client.upload(clip, subfolder="")  # core's Load Video lists the top of the input folder only
+    inputs = {**_defaults(info[node_type]["input"]), **overrides, "video": ["1", 0]}
+    api = {"1": {"class_type": "LoadVideo", "inputs": {"file": name}},
+           "2": {"class_type": node_type, "inputs": inputs}}
+    if save:
+        api["3"] = {"class_type": "SaveVideo", "inputs": {"video": ["2", 0], "filename_prefix": f"e2e/{node_type}",
+                                                          "format": "auto", "codec": "auto"}}
+    return api
+
+
+@pytest.mark.parametrize("node_type", sorted(VIDEO_NODES))
+def test_core_load_video_through_our_video_node_to_core_save_video(comfy, tone_clip, node_type, tmp_path):
+    from media_cases import CLICK_AT, RATE, audio_streams, click_time
+
+    from unflicker import media
+
+    overrides, m = VIDEO_NODES[node_type]
+    client = ComfyClient(comfy.url, timeout=600)
+    api = _core_video_graph(client, tone_clip, node_type, overrides)
+    result = client.run(api, [], str(tmp_path / "out"), progress=False, log=lambda _: None)
+    saved = [f for f in result.files if f.endswith(".mp4")]
+    assert len(saved) == 1, (result.files, comfy.log_tail())
+    decoded = sum(1 for _ in video.iter_frames(saved[0])[1])
+    info = media.probe_media(saved[0])
+    assert decoded == (36 - 1) * m + 1 and info.rate == RATE * m
+    (a,) = audio_streams(saved[0])
+    assert (a.sample_rate, a.channels) == (48000, 2)
+    assert abs(click_time(saved[0]) - CLICK_AT) <= 1 / float(info.rate)
+    SUMMARY["workflows"].append({"name": f"LoadVideo -> {node_type} -> SaveVideo", "format": "api",
+                                 "seconds": result.seconds, "files": [
+                                     f"{os.path.basename(saved[0])}: {decoded} frames at {info.rate}, "
+                                     f"{a.codec} {a.sample_rate} Hz {a.layout}, click at {click_time(saved[0]):.4f} s"]})
+
+
+def test_core_load_video_into_video_analysis(comfy, tone_clip, tmp_path):
+    client = ComfyClient(comfy.url, timeout=600)
+    api = _core_video_graph(client, tone_clip, "UnflickerVideoAnalyzeFlicker", {}, save=False)
+    result = client.run(api, [], str(tmp_path / "out"), progress=False, log=lambda _: None)
+    assert "2" in result.outputs, comfy.log_tail()
+    report = result.outputs["2"]["unflicker_report"][0]
+    assert report["verdict"] and report["fps"] == pytest.approx(24000 / 1001)

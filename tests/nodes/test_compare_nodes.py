@@ -16,7 +16,8 @@ def images():
 
 def test_side_by_side_returns_images_fps_and_a_temp_preview(pack, comfy_dirs, images):
     out = pack.nodes.compare.SideBySide().compare(images, images[:5], "before", "after", 12.0, 4.0)
-    stacked, fps = out["result"]
+    stacked, fps, audio = out["result"]
+    assert audio is None  # no audio_a wired
     assert tuple(stacked.shape) == (8, 48, 64 * 2 + 4, 3) and fps == pytest.approx(3.0)
 
     (preview,) = out["ui"]["unflicker_video"]

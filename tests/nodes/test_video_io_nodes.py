@@ -27,17 +27,18 @@ def test_load_video_from_input_folder_with_selection(pack, comfy_dirs, clip):
     assert "clips/in.mp4" in choices
     assert node.VALIDATE_INPUTS(video="clips/in.mp4") is True
     assert node.VALIDATE_INPUTS(video="clips/nope.mp4") != True
-    images, fps, count = node().load("clips/in.mp4", 0.0, 2, 2, 4)
+    images, fps, count, audio = node().load("clips/in.mp4", 0.0, 2, 2, 4)
     assert images.dtype == torch.float32 and tuple(images.shape) == (4, 64, 80, 3)
     assert fps == pytest.approx(6.0) and count == 4
+    assert audio is None  # a silent clip: no AUDIO, as core gives
     assert float(images.min()) >= 0 and float(images.max()) <= 1
 
 
 def test_load_video_from_a_path(pack, tmp_path, clip):
     path = str(tmp_path / "x.webp")
     video.write_video(path, clip, fps=10, crf=0)
-    images, fps, count = pack.nodes.video_io.LoadVideo().load("", 0.0, 0, 1, 0, path=path)
-    assert count == 12 and fps == pytest.approx(10.0)
+    images, fps, count, audio = pack.nodes.video_io.LoadVideo().load("", 0.0, 0, 1, 0, path=path)
+    assert count == 12 and fps == pytest.approx(10.0) and audio is None
     np.testing.assert_array_equal((images.numpy() * 255).round().astype(np.uint8), clip)
 
 
@@ -71,7 +72,8 @@ def test_ffmpeg_fix_node_and_its_validation(pack, images):
 
 
 def test_side_by_side_node(pack, images):
-    out, fps = pack.nodes.compare.SideBySide().compare(images, images[:6], "before", "after", 12.0, 4.0)["result"]
+    out, fps, audio = pack.nodes.compare.SideBySide().compare(images, images[:6], "before", "after", 12.0, 4.0)["result"]
+    assert audio is None
     assert tuple(out.shape) == (12, 64, 80 * 2 + 4, 3)
     assert fps == pytest.approx(3.0)
     # the shorter clip holds its last frame
