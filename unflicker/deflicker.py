@@ -45,7 +45,7 @@ from .settings import DEFLICKER_MODES, DeflickerSettings
 
 KINDS = ("brightness", "regional", "colour", "texture")
 MODES = DEFLICKER_MODES  # the user-facing settings (modes, strength, window) are defined in unflicker.settings
-# analyzer kind names (issue 3) -> what we do about them; "codec" damage changes per frame like re-sampled texture
+# Analyze Flicker's kind names -> what we do about them; "codec" damage changes per frame like re-sampled texture
 _ANALYZER_KINDS = {"brightness": ("brightness",), "regional": ("regional",), "colour": ("colour",),
                    "texture": ("texture",), "codec": ("texture",), "steady": (), "scene_cuts": ()}
 DEFAULT_WINDOW = DeflickerSettings.default("window")
