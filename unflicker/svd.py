@@ -153,14 +153,20 @@ def load_pipeline(path: str, device, dtype: str = "auto", cpu_offload: bool = Fa
     return model
 
 
-def free_pipeline() -> bool:
-    """Drop the cached pipeline (returns whether there was one) and give its memory back."""
-    had = bool(_cache)
-    _cache.clear()
+def empty_pipeline_cache(cache: dict) -> bool:
+    """Drop the pipelines held in ``cache`` (returns whether there were any) and give their memory back; the
+    generation engines (SVD here, CogVideoX/Wan in videogen) each keep such a cache."""
+    had = bool(cache)
+    cache.clear()
     gc.collect()
     if torch.cuda.is_available():
         torch.cuda.empty_cache()
     return had
+
+
+def free_pipeline() -> bool:
+    """Drop the cached pipeline (returns whether there was one) and give its memory back."""
+    return empty_pipeline_cache(_cache)
 
 
 # --------------------------------------------------------------------------------------------- generation

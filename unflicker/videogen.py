@@ -10,7 +10,6 @@ Loading reads local files only: a diffusers-format folder (``models/diffusers``)
 
 from __future__ import annotations
 
-import gc
 import json
 import logging
 import os
@@ -24,7 +23,7 @@ import torch
 from .errors import UnflickerError, check_choice, check_range
 from .progress import ProgressFn, report
 from .settings import MAX_SEED, CogVideoXSettings, WanSettings
-from .svd import to_pil
+from .svd import empty_pipeline_cache, to_pil
 
 log = logging.getLogger(__name__)
 
@@ -259,12 +258,7 @@ def load_pipeline(source, device, dtype: str = "auto", offload: str = "none", va
 
 def free_pipeline() -> bool:
     """Drop the cached pipeline (returns whether there was one) and give its memory back."""
-    had = bool(_cache)
-    _cache.clear()
-    gc.collect()
-    if torch.cuda.is_available():
-        torch.cuda.empty_cache()
-    return had
+    return empty_pipeline_cache(_cache)
 
 
 # --------------------------------------------------------------------------------------------- settings
