@@ -78,62 +78,50 @@ def _folder_path(model: str, path: str) -> str:
     return FOLDERS.resolve(model)
 
 
-class CogVideoXLoader:
+class _FolderLoader:
+    """A diffusers-folder loader for one family; the subclasses name the family and what the other loader is."""
+
     CATEGORY = "Unflicker/Generate"
+    FUNCTION = "load"
+    FAMILY = ""
+    LABEL = ""  # the family as the tooltips name it
+    OTHER_LOADER = ""  # the loader a pipeline of the other family belongs to
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {"required": {"model": (_folders(cls.FAMILY) + [NONE], {"tooltip": f"{cls.LABEL} diffusers folders in models/diffusers.", "model_list": True}),
+                             **_memory_inputs()},
+                "optional": {"path": ("STRING", {"default": "", "tooltip": f"A {cls.LABEL} diffusers folder anywhere on disk; overrides model."})}}
+
+    @classmethod
+    def VALIDATE_INPUTS(cls, model=None, path=None):
+        if model == NONE or (isinstance(path, str) and path.strip()):
+            return True
+        return FOLDERS.validate(model)
+
+    def load(self, model, dtype, offload, vae_tiling, vae_slicing, keep_loaded, path=""):
+        device, dtype = _device_dtype(dtype)
+        loaded = engine.load_pipeline(_folder_path(model, path), device, dtype, offload, vae_tiling, vae_slicing,
+                                      cache=keep_loaded)
+        if loaded.info.family != self.FAMILY:
+            raise UnflickerError(f"model: {loaded.source} is {loaded.info.variant}; load it with the {self.OTHER_LOADER}")
+        return (loaded,)
+
+
+class CogVideoXLoader(_FolderLoader):
     DESCRIPTION = ("Loads CogVideoX (2b / 5b text-to-video, 5b-I2V image-to-video, CogVideoX 1.5) for CogVideoX "
                    "Generate, from a diffusers folder in models/diffusers or a path. Local files only.")
     RETURN_TYPES = (COGVIDEOX_TYPE,)
     RETURN_NAMES = ("cogvideox",)
-    FUNCTION = "load"
-
-    @classmethod
-    def INPUT_TYPES(cls):
-        return {"required": {"model": (_folders("cogvideox") + [NONE], {"tooltip": "CogVideoX diffusers folders in models/diffusers.", "model_list": True}),
-                             **_memory_inputs()},
-                "optional": {"path": ("STRING", {"default": "", "tooltip": "A CogVideoX diffusers folder anywhere on disk; overrides model."})}}
-
-    @classmethod
-    def VALIDATE_INPUTS(cls, model=None, path=None):
-        if model == NONE or (isinstance(path, str) and path.strip()):
-            return True
-        return FOLDERS.validate(model)
-
-    def load(self, model, dtype, offload, vae_tiling, vae_slicing, keep_loaded, path=""):
-        device, dtype = _device_dtype(dtype)
-        loaded = engine.load_pipeline(_folder_path(model, path), device, dtype, offload, vae_tiling, vae_slicing,
-                                      cache=keep_loaded)
-        if loaded.info.family != "cogvideox":
-            raise UnflickerError(f"model: {loaded.source} is {loaded.info.variant}; load it with the Wan Loader")
-        return (loaded,)
+    FAMILY, LABEL, OTHER_LOADER = "cogvideox", "CogVideoX", "Wan Loader"
 
 
-class WanLoader:
-    CATEGORY = "Unflicker/Generate"
+class WanLoader(_FolderLoader):
     DESCRIPTION = ("Loads Wan 2.1 / 2.2 (T2V 1.3B/14B, I2V 14B, TI2V 5B, A14B) for Wan Generate from a diffusers "
                    "folder in models/diffusers or a path. For ComfyUI's split files use Wan Loader (split files).")
     RETURN_TYPES = (WAN_TYPE,)
     RETURN_NAMES = ("wan",)
-    FUNCTION = "load"
-
-    @classmethod
-    def INPUT_TYPES(cls):
-        return {"required": {"model": (_folders("wan") + [NONE], {"tooltip": "Wan diffusers folders in models/diffusers.", "model_list": True}),
-                             **_memory_inputs()},
-                "optional": {"path": ("STRING", {"default": "", "tooltip": "A Wan diffusers folder anywhere on disk; overrides model."})}}
-
-    @classmethod
-    def VALIDATE_INPUTS(cls, model=None, path=None):
-        if model == NONE or (isinstance(path, str) and path.strip()):
-            return True
-        return FOLDERS.validate(model)
-
-    def load(self, model, dtype, offload, vae_tiling, vae_slicing, keep_loaded, path=""):
-        device, dtype = _device_dtype(dtype)
-        loaded = engine.load_pipeline(_folder_path(model, path), device, dtype, offload, vae_tiling, vae_slicing,
-                                      cache=keep_loaded)
-        if loaded.info.family != "wan":
-            raise UnflickerError(f"model: {loaded.source} is {loaded.info.variant}; load it with the CogVideoX Loader")
-        return (loaded,)
+    FAMILY, LABEL, OTHER_LOADER = "wan", "Wan", "CogVideoX Loader"
 
 
 class WanSplitLoader:
