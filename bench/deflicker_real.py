@@ -255,8 +255,8 @@ def targets(results: dict, avg: dict) -> list[tuple[str, bool, str]]:
                     detail))
     if "clean" in avg:
         worst = min(row["ours"]["psnr"] for row in results["clean"].values())
-        out.append(("clean: mean >= 45 dB", avg["clean"]["ours"]["psnr"] >= 45,
-                    f"{avg['clean']['ours']['psnr']:.2f} dB (worst clip {worst:.2f})"))
+        out.append(("clean: every clip >= 45 dB", worst >= 45,
+                    f"worst clip {worst:.2f} dB (mean {avg['clean']['ours']['psnr']:.2f})"))
         extra = [f"{name}: {k}" for name, row in results["clean"].items() if "analyzer" in row["ours"]
                  for k in row["ours"]["corrected"]
                  if not ({k} | ({"codec"} if k == "texture" else set())) & set(row["ours"]["analyzer"])]
@@ -290,9 +290,9 @@ def print_tables(results: dict, avg: dict) -> None:
         print(f"{name[:35]:<36}" + "".join(
             f"{results[k][name]['ours']['psnr'] - results[k][name]['ffmpeg']['psnr']:>+10.2f}"
             if "ffmpeg" in results[k][name] else f"{'':>10}" for k in results))
-    print(f"{'worst':<36}" + "".join(
-        f"{min(row['ours']['psnr'] - row['ffmpeg']['psnr'] for row in results[k].values() if 'ffmpeg' in row):>+10.2f}"
-        for k in results))
+    gaps = {k: [row['ours']['psnr'] - row['ffmpeg']['psnr'] for row in results[k].values() if 'ffmpeg' in row]
+            for k in results}
+    print(f"{'worst':<36}" + "".join(f"{min(g):>+10.2f}" if g else f"{'':>10}" for g in gaps.values()))
 
 
 LABELS = {

@@ -12,6 +12,8 @@ Classical, no weights. Every frame is compared with its neighbours *after* linin
   fitted to each curve (a Hodrick-Prescott trend, robust to single flash frames, whose cut-off period is two
   seconds of video or ``window`` frames if longer; a real jump that persists, like a light switched on, is a break
   in it) and only the curve's departure from its trend is undone. A fade or exposure drift is the trend: it stays.
+  A frame that no gain and offset ties to its predecessors while its level jumps and stays (a light coming on,
+  a burst of new content) measures nothing: it is left as it is and breaks the trend.
   The correction is a per-channel gain and offset (and, where regional flicker is measured, a smooth gain field),
   so it cannot add spatial structure.
 * high frequencies (``texture``): the high-pass detail of the neighbours, already corrected, is warped onto the
@@ -59,7 +61,10 @@ _CELLS = 4  # regional field: nodes along the long side
 _FIELD_RIDGE = 1e-2  # pulls nodes little seen (borders of a pan, occlusions) towards no change
 _TREND_SECONDS = 2.0  # cut-off period of the trend (at least ``window`` frames)
 _HISTORY_SECONDS = 4.0  # one-shot streams: statistics of the past kept for each frame's solve
-_STEP = 0.3  # |log gain| jump between neighbours that persists: a real change (~35 %), a break in the trend
+_BAD_FIT = 2.5  # a pair fit leaving this many times the shot's median residual is not a global change
+_BAD_FIT_JUMP = 0.1  # ... where the frame's mean also moves by this much (log): a real change, not a poor fit
+_STEP = 0.3  # jump of a frame's level (log, gain and offset together) that persists: a real change (~35 %), a
+# break in the trend
 # auto: what must be removed for a kind to be corrected at all (RMS over the shot). A steady real clip measures
 # well under these; the analyzer's own thresholds are 1.0 % (brightness) and 0.8 % (colour).
 _GATE_BRIGHTNESS = 0.025  # RMS luma change / mean luma
@@ -68,6 +73,8 @@ _GATE_REGIONAL = 0.048  # RMS frame-to-frame change of the gain field (steady re
 # a smooth ±10 % field re-drawn per frame: 5.4-6.9 %)
 _TEXTURE_MIN_NOISE = 3.4  # auto: temporal grain (levels, robust std) above which texture is filtered; steady
 # real clips measure 0.7-3.2 (their own shimmer), the same with grain of std ~4 re-drawn per frame 3.6-5.5
+_TEXTURE_TOLERANCE = 1.0  # a neighbour's weight starts to fall where its patch distance passes this many times
+# the pair's grain variance
 _CUT_THRESHOLD = 0.5
 _LUMA = flow.LUMA_WEIGHTS
 
@@ -552,6 +559,36 @@ def _hp_lambda(period: float) -> float:
     return 1.0 / (2.0 - 2.0 * np.cos(2.0 * np.pi / max(period, 3.0))) ** 2
 
 
+def _unreliable_frames(stats: list) -> set:
+    """Frames that no gain and offset ties to the rest of the shot: every fit to their predecessors leaves
+    many times the shot's typical residual while the frame's mean moves by over 10 % and stays there (a light
+    coming on, a burst of new content: real change that is not global), and no good fit spans over them. A flash
+    is not one: it does not stay, and the frames either side of it still fit each other. These frames measure
+    nothing, so they are left as they are and break the trend."""
+    by_k: dict = {}
+    for st in stats:
+        for p in st.pairs:
+            by_k.setdefault(p.k, []).append(float(p.residual @ _LUMA))
+    typical = {k: float(np.median(v)) for k, v in by_k.items()}
+    bad, spanned = set(), set()
+    for st in stats:
+        for p in st.pairs:
+            if float(p.residual @ _LUMA) > _BAD_FIT * typical[p.k]:
+                bad.add((st.index, p.k))
+            else:
+                spanned.update(range(st.index - p.k + 1, st.index))
+    level = np.log(np.array([float(st.mean @ _LUMA) for st in stats]) + 1.0)
+    out = set()
+    for i in range(1, len(stats) - 1):
+        st, jump = stats[i], level[i] - level[i - 1]
+        # the frame's mean moves by over 10 % and the next frames stay at least half-way there (a flash returns)
+        stays = all(np.sign(jump) * (level[j] - level[i - 1]) > 0.5 * abs(jump) for j in range(i + 1, min(i + 3, len(stats))))
+        if abs(jump) > _BAD_FIT_JUMP and stays and st.pairs and st.index not in spanned \
+                and all((st.index, p.k) in bad for p in st.pairs):
+            out.add(st.index)
+    return out
+
+
 @dataclass
 class _Correction:
     affine: Optional[np.ndarray]  # (3, 4) float32: out = M @ (r, g, b, 1), None for identity
@@ -567,9 +604,10 @@ def _solve(stats: list, kinds: frozenset, auto: bool, strength: float, period: f
     n = len(stats)
     base = stats[0].index
     ts, ks, lg, wg, off, wo, cells, cw = [], [], [], [], [], [], [], []
+    unreliable = _unreliable_frames(stats)
     for st in stats:
         for p in st.pairs:
-            if st.index - p.k < base:
+            if st.index - p.k < base or st.index in unreliable or st.index - p.k in unreliable:
                 continue
             ts.append(st.index - base)
             ks.append(p.k)
@@ -603,9 +641,13 @@ def _solve(stats: list, kinds: frozenset, auto: bool, strength: float, period: f
     fl = f @ _LUMA
     breaks = ~linked
     breaks[0] = False
-    jump = np.abs(np.diff(fl, prepend=fl[0]))
+    # jumps are judged on the level the frame's mean is taken to (gain and offset together), in log terms
+    means = np.array([st.mean for st in stats])
+    mean_l = max(float(means.mean(0) @ _LUMA), 1.0)
+    level = np.log(np.maximum(np.exp(fl) * mean_l + o @ _LUMA, 1.0))
+    jump = np.abs(np.diff(level, prepend=level[0]))
     for i in np.flatnonzero(jump > _STEP):
-        before, after = fl[max(0, i - 3):i], fl[i:i + 3]
+        before, after = level[max(0, i - 3):i], level[i:i + 3]
         if abs(np.median(after) - np.median(before)) > 0.7 * _STEP:  # it persists: a real change
             breaks[i] = True
     lam = _hp_lambda(period)
@@ -618,8 +660,6 @@ def _solve(stats: list, kinds: frozenset, auto: bool, strength: float, period: f
     o_full = tr_o - g_full * o
     g_luma = np.exp(-(phi @ _LUMA))[:, None]  # the same with the luma curve, common to the channels
     o_luma = (tr_o @ _LUMA)[:, None] - g_luma * (o @ _LUMA)[:, None]
-    means = np.array([st.mean for st in stats])
-    mean_l = max(float(means.mean(0) @ _LUMA), 1.0)
     change = g_full * means + o_full - means  # what the full correction does to each frame's channel means
     common = g_luma * means + o_luma - means  # ... and the one common to the channels
     bright, colour = "brightness" in kinds, "colour" in kinds
@@ -834,7 +874,7 @@ class _Deflicker:
             # the distance is smooth (a 1.5 px Gaussian), so it and the weights are made at half size
             half = cv2.resize(dd, (hw, hh), interpolation=cv2.INTER_AREA)
             dist = cv2.GaussianBlur(half, (0, 0), 0.75)
-            wgt = cv2.exp(np.minimum(1.0 - dist * np.float32(1.0 / var), 0.0, out=dist))
+            wgt = cv2.exp(np.minimum(1.0 - dist * np.float32(1.0 / (_TEXTURE_TOLERANCE * var)), 0.0, out=dist))
             wgt[~ok_half] = 0.0
             cv2.accumulate(wgt, den)
             wgt3 = cv2.resize(cv2.merge((wgt, wgt, wgt)), (w, h), interpolation=cv2.INTER_LINEAR)

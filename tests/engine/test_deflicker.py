@@ -240,3 +240,18 @@ def test_short_and_tiny_clips():
     assert np.array_equal(out, one)
     two = list(deflicker_frames(iter([one, one]), FPS, "all"))
     assert len(two) == 2
+
+
+def test_a_fast_real_brightening_is_left_alone():
+    # a light comes on over three frames and stays on, more than doubling the middle of the picture: no gain and
+    # offset explains it, so it is real change, not brightness flicker (the trend must not drag it)
+    yy, xx = np.mgrid[:H, :W]
+    light = np.exp(-(((xx - 0.4 * W) / (0.3 * W)) ** 2 + ((yy - 0.5 * H) / (0.4 * H)) ** 2))[..., None]
+    for motion in ("pan", "zoom", "objects"):
+        clip = clean_clip(motion).astype(np.float32)
+        for t in range(N):
+            clip[t] *= 1.0 + 1.2 * light * min(max((t - 15) / 3.0, 0.0), 1.0)
+        clip = np.clip(np.round(clip), 0, 255).astype(np.uint8)
+        run = deflicker_frames(clip, FPS)
+        out = np.stack(list(run))
+        assert metrics.psnr(out, clip) >= 45.0 and run.corrected == set(), (motion, metrics.psnr(out, clip), run.corrected)
