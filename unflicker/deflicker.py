@@ -22,7 +22,8 @@ Classical, no weights. Every frame is compared with its neighbours *after* linin
   edges stay put.
 
 ``auto`` corrects only what it measures: brightness, colour and regional flicker where the removed part is above
-what a steady clip shows, texture where grain is measured between aligned frames; a steady clip passes through
+what a steady clip shows (brightness and colour judged against a trend of half the period, which follows a real
+exposure change over a few frames that the correction's trend would only round off), texture where grain is measured between aligned frames; a steady clip passes through
 unchanged. Scene cuts end a shot: nothing is measured or averaged across one.
 
 Memory stays streamed. A re-iterable source (an array, a list, or a function returning a fresh iterator: what the
@@ -63,6 +64,7 @@ _TREND_SECONDS = 2.0  # cut-off period of the trend (at least ``window`` frames)
 _HISTORY_SECONDS = 4.0  # one-shot streams: statistics of the past kept for each frame's solve
 _BAD_FIT = 2.5  # a pair fit leaving this many times the shot's median residual is not a global change
 _BAD_FIT_JUMP = 0.1  # ... where the frame's mean also moves by this much (log): a real change, not a poor fit
+_GATE_PERIOD = 0.5  # auto gates brightness and colour against a trend of this share of the period
 _STEP = 0.3  # jump of a frame's level (log, gain and offset together) that persists: a real change (~35 %), a
 # break in the trend
 # auto: what must be removed for a kind to be corrected at all (RMS over the shot). A steady real clip measures
@@ -589,6 +591,18 @@ def _unreliable_frames(stats: list) -> set:
     return out
 
 
+def _undo(f: np.ndarray, o: np.ndarray, trend: np.ndarray):
+    """Per-channel and luma-common gain and offset taking each frame from its measured curve (log gain f,
+    offset o) to the trend's: out = gain (Y - o) + trend(o), the trend's exposure with the flicker gone."""
+    phi = f - f.mean(0) - np.log(np.maximum(trend[:, :3], 1e-3))
+    tr_o = trend[:, 3:]
+    g_full = np.exp(-phi)
+    o_full = tr_o - g_full * o
+    g_luma = np.exp(-(phi @ _LUMA))[:, None]  # the same with the luma curve, common to the channels
+    o_luma = (tr_o @ _LUMA)[:, None] - g_luma * (o @ _LUMA)[:, None]
+    return g_full, o_full, g_luma, o_luma
+
+
 @dataclass
 class _Correction:
     affine: Optional[np.ndarray]  # (3, 4) float32: out = M @ (r, g, b, 1), None for identity
@@ -654,15 +668,16 @@ def _solve(stats: list, kinds: frozenset, auto: bool, strength: float, period: f
     # the trend of the gain itself (a fade to black is linear in it), of the offset likewise
     series = np.hstack([np.exp(f - f.mean(0)), o])
     trend = _trend(series, lam, breaks)
-    phi = f - f.mean(0) - np.log(np.maximum(trend[:, :3], 1e-3))
-    tr_o = trend[:, 3:]
-    g_full = np.exp(-phi)  # out = gain (Y - o) + trend(o): the trend's exposure, the flicker's gone
-    o_full = tr_o - g_full * o
-    g_luma = np.exp(-(phi @ _LUMA))[:, None]  # the same with the luma curve, common to the channels
-    o_luma = (tr_o @ _LUMA)[:, None] - g_luma * (o @ _LUMA)[:, None]
-    change = g_full * means + o_full - means  # what the full correction does to each frame's channel means
-    common = g_luma * means + o_luma - means  # ... and the one common to the channels
+    g_full, o_full, g_luma, o_luma = _undo(f, o, trend)
     bright, colour = "brightness" in kinds, "colour" in kinds
+    # auto's gates: what the correction would remove against a trend of half the period, which follows a fast
+    # real change (an exposure ramp over a few frames) that the correction's own trend only rounds off
+    gate = trend
+    if auto and _GATE_PERIOD != 1.0:
+        gate = _trend(series, _hp_lambda(_GATE_PERIOD * period), breaks, robust=False)
+    gg_full, go_full, gg_luma, go_luma = (g_full, o_full, g_luma, o_luma) if gate is trend else _undo(f, o, gate)
+    change = gg_full * means + go_full - means  # what the full correction does to each frame's channel means
+    common = gg_luma * means + go_luma - means  # ... and the one common to the channels
     measures["brightness"] = float(np.sqrt(np.mean((common @ _LUMA) ** 2))) / mean_l
     measures["colour"] = float(np.sqrt(np.mean((change - common) ** 2))) / mean_l
     if auto:

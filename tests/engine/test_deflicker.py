@@ -255,3 +255,15 @@ def test_a_fast_real_brightening_is_left_alone():
         run = deflicker_frames(clip, FPS)
         out = np.stack(list(run))
         assert metrics.psnr(out, clip) >= 45.0 and run.corrected == set(), (motion, metrics.psnr(out, clip), run.corrected)
+
+
+@pytest.mark.parametrize("drop, start, frames", [(0.35, 2, 4), (0.3, 8, 3)])
+def test_a_fast_real_exposure_change_is_left_alone(drop, start, frames):
+    # the exposure falls by a third within half a second and stays there: faster than the trend's two seconds,
+    # but a ramp, not flicker; auto must not "correct" it
+    ramp = 1.0 - drop * np.clip((np.arange(N) - start) / frames, 0.0, 1.0)
+    for motion in ("pan", "zoom", "objects"):
+        clip = np.clip(np.round(clean_clip(motion) * ramp[:, None, None, None]), 0, 255).astype(np.uint8)
+        run = deflicker_frames(clip, FPS)
+        out = np.stack(list(run))
+        assert metrics.psnr(out, clip) >= 45.0 and run.corrected == set(), (motion, metrics.psnr(out, clip), run.corrected)
