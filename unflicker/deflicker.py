@@ -62,7 +62,7 @@ _CELLS = 4  # regional field: nodes along the long side
 _FIELD_RIDGE = 1e-2  # pulls nodes little seen (borders of a pan, occlusions) towards no change
 _TREND_SECONDS = 2.0  # cut-off period of the trend (at least ``window`` frames)
 _HISTORY_SECONDS = 4.0  # one-shot streams: statistics of the past kept for each frame's solve
-_BAD_FIT = 2.5  # a pair fit leaving this many times the shot's median residual is not a global change
+_BAD_FIT = 1.8  # a pair fit leaving this many times the shot's median residual is not a global change
 _BAD_FIT_JUMP = 0.1  # ... where the frame's mean also moves by this much (log): a real change, not a poor fit
 _GATE_PERIOD = 0.5  # auto gates brightness and colour against a trend of this share of the period
 _STEP = 0.3  # jump of a frame's level (log, gain and offset together) that persists: a real change (~35 %), a
@@ -621,7 +621,7 @@ def _solve(stats: list, kinds: frozenset, auto: bool, strength: float, period: f
     unreliable = _unreliable_frames(stats)
     for st in stats:
         for p in st.pairs:
-            if st.index - p.k < base or st.index in unreliable or st.index - p.k in unreliable:
+            if st.index - p.k < base or any(st.index - p.k <= u <= st.index for u in unreliable):
                 continue
             ts.append(st.index - base)
             ks.append(p.k)
