@@ -17,7 +17,7 @@ Classical, no weights. Every frame is compared with its neighbours *after* linin
   The correction is a per-channel gain and offset (and, where regional flicker is measured, a smooth gain field),
   so it cannot add spatial structure.
 * high frequencies (``texture``): the high-pass detail of the neighbours, already corrected, is warped onto the
-  frame at full size (cubic for the nearest, bilinear for the next) and averaged with weights, computed at half
+  frame at full size (cubic for the nearest, bilinear for the others) and averaged with weights, computed at half
   size, that fall to zero where they disagree (occlusions, flow failures), so re-sampled grain averages out while
   edges stay put.
 
@@ -28,7 +28,7 @@ unchanged. Scene cuts end a shot: nothing is measured or averaged across one.
 
 Memory stays streamed. A re-iterable source (an array, a list, or a function returning a fresh iterator: what the
 node and the ``fix`` command pass) is read twice: the first pass keeps only a few numbers per frame, the solve runs
-per shot, the second pass applies it (holding the ±2 frames the texture stage averages). A one-shot iterator is read
+per shot, the second pass applies it (holding the ±3 frames the texture stage averages). A one-shot iterator is read
 once, holding ``window // 2`` frames ahead: each frame's curve is then solved over the statistics seen so far
 (the last few seconds) and that short look-ahead.
 """
@@ -52,7 +52,7 @@ MODES = DEFLICKER_MODES  # the user-facing settings (modes, strength, window) ar
 _ANALYZER_KINDS = {"brightness": ("brightness",), "regional": ("regional",), "colour": ("colour",),
                    "texture": ("texture",), "codec": ("texture",), "steady": (), "scene_cuts": ()}
 DEFAULT_WINDOW = DeflickerSettings.default("window")
-TEXTURE_RADIUS = 2  # neighbours on each side averaged for texture (5 frames)
+TEXTURE_RADIUS = 3  # neighbours on each side averaged for texture (7 frames)
 
 _WORK_SIDE = 160  # long side of the copy used for flow and low-frequency statistics
 _PAIR_REACH = 2  # each frame is measured against its 2 predecessors
@@ -75,7 +75,7 @@ _GATE_REGIONAL = 0.048  # RMS frame-to-frame change of the gain field (steady re
 # a smooth ±10 % field re-drawn per frame: 5.4-6.9 %)
 _TEXTURE_MIN_NOISE = 3.4  # auto: temporal grain (levels, robust std) above which texture is filtered; steady
 # real clips measure 0.7-3.2 (their own shimmer), the same with grain of std ~4 re-drawn per frame 3.6-5.5
-_TEXTURE_TOLERANCE = 1.0  # a neighbour's weight starts to fall where its patch distance passes this many times
+_TEXTURE_TOLERANCE = 1.3  # a neighbour's weight starts to fall where its patch distance passes this many times
 # the pair's grain variance
 _CUT_THRESHOLD = 0.5
 _LUMA = flow.LUMA_WEIGHTS
