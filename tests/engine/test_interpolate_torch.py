@@ -269,3 +269,21 @@ def test_held_frames_stream_out_at_once(held, v4):
     for _ in range(6):
         next(it)
     assert len(pulled) <= 5
+
+
+@pytest.mark.parametrize("batch", [1, 3])
+def test_each_frame_becomes_network_input_once_with_the_same_output(batch, v4):
+    # every frame is the second of one pair and the first of the next: it is converted once, and the frames
+    # are what the network gives for each pair on its own (contiguous HxWx3 uint8)
+    src = clip(7)
+    interp = ip.TorchInterpolator(v4, batch=batch)
+    converted = []
+    convert = interp._convert
+    interp._convert = lambda arrays: converted.extend(arrays) or convert(arrays)
+    _, out = run_all(src, 2, interpolator=interp)
+    assert len(converted) == len(src) and all(any(c is f for c in converted) for f in src)
+    for k in range(len(src) - 1):
+        frame = out[2 * k + 1][0]
+        assert frame.flags.c_contiguous and frame.shape == src[0].shape and frame.dtype == np.uint8
+        expected = as_uint8(v4(tensor(src[k]), tensor(src[k + 1]), torch.tensor([0.5])))
+        assert np.abs(frame.astype(int) - expected).max() <= 1
