@@ -28,7 +28,7 @@ from typing import Iterable, Iterator, Optional
 import cv2
 import numpy as np
 
-from . import flow as flowlib
+from . import ffmpeg, flow as flowlib
 from . import scenecut
 from .metrics import pixel_map
 from .errors import UnflickerError, check_choice, check_range
@@ -503,11 +503,11 @@ def open_backend(backend: str = "auto", model: Optional[str] = None, gpu_id: int
 
 # ---------------------------------------------------------------- timing
 def as_fraction(fps) -> Fraction:
-    """An exact frame rate from a float such as 23.976 (-> 2997/125) or 29.97002997 (-> 30000/1001)."""
+    """An exact frame rate from a float: 23.976 or 23.976023976 -> 24000/1001, 59.94 -> 60000/1001, 25 -> 25."""
     if isinstance(fps, Fraction):
         return fps
     check_range("fps", float(fps), 0.01, 10000.0)
-    return Fraction(fps).limit_denominator(100000)
+    return ffmpeg.exact_fps(float(fps))
 
 
 def output_positions(n: int, multiplier: int = 2, fps=None, target_fps=None, loop: bool = False) -> list:

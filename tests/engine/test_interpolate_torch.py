@@ -63,7 +63,8 @@ def test_target_fps_8_to_60_exact_count_times_and_originals(v4):
 
 
 def test_ntsc_rates_are_exact():
-    assert ip.as_fraction(23.976) == Fraction(2997, 125) and ip.as_fraction(59.94) == Fraction(2997, 50)
+    # as typed, the NTSC rates are the 1000/1001 rationals they stand for
+    assert ip.as_fraction(23.976) == Fraction(24000, 1001) and ip.as_fraction(59.94) == Fraction(60000, 1001)
     positions = ip.output_positions(10, fps=23.976, target_fps=59.94)
     assert len(positions) == 25 and positions[5] == 2 and positions[10] == 4  # x2.5: every 5th is an original
     assert len(ip.output_positions(16, fps=6, target_fps=24)) == 64
