@@ -77,6 +77,7 @@ _TEXTURE_MIN_NOISE = 3.4  # auto: temporal grain (levels, robust std) above whic
 # real clips measure 0.7-3.2 (their own shimmer), the same with grain of std ~4 re-drawn per frame 3.6-5.5
 _TEXTURE_TOLERANCE = 1.3  # a neighbour's weight starts to fall where its patch distance passes this many times
 # the pair's grain variance
+_DETAIL_SIGMA = 2.5  # the texture stage averages what a Gaussian low-pass of this std (px) leaves
 _CUT_THRESHOLD = 0.5
 _LUMA = flow.LUMA_WEIGHTS
 
@@ -842,7 +843,7 @@ class _Deflicker:
         not the neighbour's weight is near zero anyway."""
         if rec.detail is None:
             cur = rec.corrected.astype(np.float32) if rec.corrected.dtype != np.float32 else rec.corrected
-            rec.detail = cv2.subtract(cur, _lowpass(cur))
+            rec.detail = cv2.subtract(cur, _lowpass(cur, _DETAIL_SIGMA))
         return rec.detail
 
     def _texture_stage(self, rec: _Frame) -> np.ndarray:
