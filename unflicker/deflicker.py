@@ -200,7 +200,7 @@ class _Frame:
     index: int
     full: Optional[np.ndarray]  # uint8 input, dropped once it has been corrected
     small: np.ndarray  # float32 RGB at work size
-    thumb: np.ndarray  # uint8 RGB at work size, for the scene-cut test
+    cut_sig: tuple  # scene-cut signature of the work-size frame, compared with the next frame's
     gray: np.ndarray  # uint8 luma at work size, for flow
     shot: int
     shot_start: int
@@ -243,11 +243,11 @@ class _AlignedWindow:
             small = cv2.resize(small, (w // 2, h // 2), interpolation=cv2.INTER_AREA)
         if small.shape[:2] != (self.work[1], self.work[0]):
             small = cv2.resize(small, self.work, interpolation=cv2.INTER_AREA)
-        rec = _Frame(i, frame if keep_full else None, small.astype(np.float32), small, flow.to_gray(small),
-                     self.shot, self.shot_start)
+        rec = _Frame(i, frame if keep_full else None, small.astype(np.float32), scenecut.signature(small),
+                     flow.to_gray(small), self.shot, self.shot_start)
         prev = self.frames.get(i - 1)
         if prev is not None:
-            if scenecut.cut_score(prev.thumb, small) >= _CUT_THRESHOLD and not self._aligns(prev, rec):
+            if scenecut.signature_score(prev.cut_sig, rec.cut_sig) >= _CUT_THRESHOLD and not self._aligns(prev, rec):
                 self.shot += 1
                 self.shot_start = i
                 rec.shot, rec.shot_start = self.shot, i
@@ -364,22 +364,23 @@ def _fit_pair(cur: np.ndarray, warped: np.ndarray, ok: np.ndarray, k: int, cells
         return None
     if idx.size > _FIT_SAMPLES:
         idx = idx[:: idx.size // _FIT_SAMPLES]
-    y = cur.reshape(-1, 3)[idx]
-    x = warped.reshape(-1, 3)[idx]
+    # samples channel by channel, (3, m): every sum and median runs along contiguous rows
+    y = np.ascontiguousarray(np.take(cur.reshape(-1, 3), idx, axis=0).T)
+    x = np.ascontiguousarray(np.take(warped.reshape(-1, 3), idx, axis=0).T)
     w = np.ones_like(y)
     for _ in range(3):
-        sw = w.sum(0)
-        mx, my = (w * x).sum(0) / sw, (w * y).sum(0) / sw
-        dx, dy = x - mx, y - my
-        vx, vy = (w * dx * dx).sum(0) / sw, (w * dy * dy).sum(0) / sw
+        sw = _ordered_sum(w)
+        mx, my = _ordered_sum(w * x) / sw, _ordered_sum(w * y) / sw
+        dx, dy = x - mx[:, None], y - my[:, None]
+        vx, vy = _ordered_sum(w * dx * dx) / sw, _ordered_sum(w * dy * dy) / sw
         flat = vx < 9.0  # under 3 levels of spread the gain cannot be told from the offset
         a = np.where(flat, 1.0, np.sqrt(vy / np.maximum(vx, 1e-6)))
         a = np.clip(a, 0.4, 2.5).astype(np.float32)
         b = (my - a * mx).astype(np.float32)
-        r = y - a * x - b
-        s = 1.4826 * np.median(np.abs(r[::2]), axis=0) + 0.5
-        w = 1.0 / (1.0 + (r / (3.0 * s)) ** 2)
-    n = w.sum(0)
+        r = y - a[:, None] * x - b[:, None]
+        s = 1.4826 * _median_rows(np.abs(r[:, ::2])) + 0.5
+        w = 1.0 / (1.0 + (r / (3.0 * s)[:, None]) ** 2)
+    n = _ordered_sum(w)
     a, b, s, n, vx = (np.asarray(v, np.float64) for v in (a, b, s, n, vx))
     pair = _Pair(k, np.log(a), b, np.where(flat, 1e-6, n * vx / s ** 2), n / s ** 2, s)
     if regional:
@@ -398,26 +399,45 @@ def _fit_pair(cur: np.ndarray, warped: np.ndarray, ok: np.ndarray, k: int, cells
             if idx.size > _FIT_SAMPLES:
                 idx = idx[:: idx.size // _FIT_SAMPLES]
             v = np.log(np.maximum(ly.reshape(-1)[idx], 1.0) / np.maximum(lx.reshape(-1)[idx], 1.0))
-            A = basis[:, idx].T  # (m, nodes)
+            A = np.take(basis, idx, axis=0)  # (m, nodes)
+            A64 = A.astype(np.float64)  # the weights turn float64 after the first round: cast once, not per use
             wt = np.ones_like(v)
             for _ in range(3):
-                Aw = A * wt[:, None]
-                info = Aw.T @ A
+                An = A64 if wt.dtype == np.float64 else A
+                Aw = An * wt[:, None]
+                info = Aw.T @ An
                 coef = np.linalg.solve(info + _FIELD_RIDGE * np.eye(len(info)) * max(float(np.trace(info)) / len(info), 1e-6),
                                        Aw.T @ v)
-                r = v - A @ coef
-                sr = 1.4826 * float(np.median(np.abs(r))) + 1e-4
+                r = v - A64 @ coef
+                sr = 1.4826 * float(_median_rows(np.abs(r))) + 1e-4
                 wt = 1.0 / (1.0 + (r / (3.0 * sr)) ** 2)
             pair.cells = coef.reshape(cells[1], cells[0])
             pair.cell_w = (np.diag(info) / max(float(np.diag(info).max()), 1e-9)).reshape(cells[1], cells[0])
     return pair
 
 
+def _ordered_sum(a: np.ndarray) -> np.ndarray:
+    """Sums along the last axis, added strictly in order (float32 rounding as a running sum has it): the fits
+    were tuned with these figures, and a running sum of a few thousand samples is plenty accurate."""
+    return np.cumsum(a, axis=-1)[..., -1]
+
+
+def _median_rows(a: np.ndarray) -> np.ndarray:
+    """np.median along the last axis (the same figures), from one partition instead of two."""
+    n = a.shape[-1]
+    h = n // 2
+    part = np.partition(a, h, axis=-1)
+    upper = part[..., h]
+    if n % 2:
+        return upper
+    return (part[..., :h].max(axis=-1) + upper) / 2
+
+
 _bases: dict = {}
 
 
 def _field_basis(shape: tuple, cells: tuple) -> np.ndarray:
-    """(nodes, pixels) float32: each node's bilinear weight at every pixel of a frame of ``shape`` (the field of
+    """(pixels, nodes) float32: each node's bilinear weight at every pixel of a frame of ``shape`` (the field of
     the node values is cv2.resize of the node grid, as it is applied)."""
     key = (shape, cells)
     got = _bases.get(key)
@@ -425,7 +445,7 @@ def _field_basis(shape: tuple, cells: tuple) -> np.ndarray:
         gx, gy = cells
         h, w = shape
         eye = np.eye(gx * gy, dtype=np.float32).reshape(gx * gy, gy, gx)
-        got = np.stack([cv2.resize(e, (w, h), interpolation=cv2.INTER_LINEAR).ravel() for e in eye])
+        got = np.stack([cv2.resize(e, (w, h), interpolation=cv2.INTER_LINEAR).ravel() for e in eye], axis=1)
         if len(_bases) > 4:
             _bases.clear()
         _bases[key] = got
@@ -903,7 +923,7 @@ def _grain(warped: np.ndarray, cur: np.ndarray, ok: np.ndarray, with_detail: boo
 def _robust_std(x: np.ndarray) -> float:
     if x.size == 0:
         return 0.0
-    return float(1.4826 * np.median(np.abs(x - np.median(x))))
+    return float(1.4826 * _median_rows(np.abs(x - _median_rows(x))))
 
 
 def _to_u8(img: np.ndarray) -> np.ndarray:
