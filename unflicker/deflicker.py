@@ -32,6 +32,7 @@ once, holding ``window // 2`` frames ahead: each frame's curve is then solved ov
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Iterator, Optional
 
@@ -147,12 +148,13 @@ def _two_pass(opener, chosen, auto, strength, period, fps, progress, total, run)
     steps = 2 * total
     plan = None
     if chosen & {"brightness", "regional", "colour", "texture"} and strength > 0:
-        measurer = _Measurer(chosen)
         done = 0
-        for frame in opener():
-            measurer.add(_check_frame(frame))
-            done += 1
-            report(progress, done, steps)
+        with ThreadPoolExecutor(1, thread_name_prefix="deflicker-probe") as worker:
+            measurer = _Measurer(chosen, worker)
+            for frame in opener():
+                measurer.add(_check_frame(frame))
+                done += 1
+                report(progress, done, steps)
         plan = _Plan(measurer.stats, chosen, auto, strength, period, fps)
     engine = _Deflicker(chosen, auto, strength, 0, period, fps, plan)
     yield from _stream(engine, iter(opener()), progress, steps - total if total else 0, steps, run)
@@ -452,9 +454,10 @@ def _field_basis(shape: tuple, cells: tuple) -> np.ndarray:
     return got
 
 
-def _measure(win: _AlignedWindow, rec: _Frame, kinds: frozenset, grain: bool) -> _Stats:
-    """Statistics of one frame against its predecessors (and its grain against the previous one)."""
-    st = _Stats(rec.index, rec.shot, rec.small.reshape(-1, 3).mean(0), [])
+def _measure(win: _AlignedWindow, rec: _Frame, kinds: frozenset, grain: bool, aligned=None) -> _Stats:
+    """Statistics of one frame against its predecessors (and its grain against the previous one; ``aligned``: a
+    future of _probe_align(this frame, the previous one) already under way, else it is run here)."""
+    st = _Stats(rec.index, rec.shot, _ordered_sum(rec.small.reshape(-1, 3).T) / rec.small[..., 0].size, [])
     regional = "regional" in kinds
     for k in win.neighbours(rec, _PAIR_REACH):
         if k > 0:
@@ -469,21 +472,28 @@ def _measure(win: _AlignedWindow, rec: _Frame, kinds: frozenset, grain: bool) ->
         st.pairs.append(pair)
         if grain and k == -1 and rec.full is not None and other.full is not None:
             affine = np.hstack([np.diag(np.exp(pair.log_gain)), pair.offset[:, None]]).astype(np.float32)
-            st.grain, st.detail = _probe_grain_fine(rec.full, other.full, affine)
+            st.grain, st.detail = _probe_finish(aligned.result() if aligned is not None
+                                                else _probe_align(rec.full, other.full), affine)
     return st
 
 
 class _Measurer:
     """Pass 1 of a two-pass run: streams the clip, keeping a few numbers per frame (and the previous frame)."""
 
-    def __init__(self, kinds: frozenset):
+    def __init__(self, kinds: frozenset, worker: Optional[ThreadPoolExecutor] = None):
         self.kinds = kinds
+        self.grain = "texture" in kinds
         self.window = _AlignedWindow()
         self.stats: list[_Stats] = []
+        self.worker = worker  # runs the grain probe's full-size alignment beside the work-size statistics
 
     def add(self, frame: np.ndarray) -> None:
-        rec = self.window.add(frame, keep_full="texture" in self.kinds)
-        self.stats.append(_measure(self.window, rec, self.kinds, "texture" in self.kinds))
+        last = self.window.get(self.window.count - 1)
+        aligned = None
+        if self.worker is not None and last is not None and last.full is not None:
+            aligned = self.worker.submit(_probe_align, frame, last.full)
+        rec = self.window.add(frame, keep_full=self.grain)
+        self.stats.append(_measure(self.window, rec, self.kinds, self.grain, aligned))
         self.window.evict(rec.index - _PAIR_REACH)
         prev = self.window.get(rec.index - 1)
         if prev is not None:
@@ -882,20 +892,34 @@ def _apply(frame: np.ndarray, corr: _Correction, field_full: Optional[np.ndarray
 def _probe_grain_fine(cur: np.ndarray, other: np.ndarray, affine: np.ndarray, side: int = 192):
     """(grain, detail) between two full-size uint8 frames on a central crop aligned by its own full-resolution
     flow: real detail lines up to a fraction of a pixel there, so what is left is grain re-drawn between them."""
+    return _probe_finish(_probe_align(cur, other, side), affine)
+
+
+def _probe_align(cur: np.ndarray, other: np.ndarray, side: int = 192):
+    """The first part of the grain probe, which needs no statistics (pass 1 runs it beside them): the central
+    crop of ``cur``, ``other``'s crop warped onto it (float32) and the pixels where that flow holds; None where
+    the frames are too small to align."""
     h, w = cur.shape[:2]
     ch, cw = min(h, side), min(w, side)
     y0, x0 = (h - ch) // 2, (w - cw) // 2
     a, b = cur[y0:y0 + ch, x0:x0 + cw], other[y0:y0 + ch, x0:x0 + cw]
     if min(ch, cw) < 16:
-        return 0.0, 0.0
+        return None
     ga, gb = flow.to_gray(a), flow.to_gray(b)
     fw, bw = flow.dis_flow(ga, gb, "fast"), flow.dis_flow(gb, ga, "fast")
     mapping = cv2.add(_grid2(ch, cw), fw)
     ok = flow.occlusion_mask(fw, bw, tol=0.5) & _inside2(mapping)
     ok[:4], ok[-4:], ok[:, :4], ok[:, -4:] = False, False, False, False
-    warped = cv2.transform(cv2.remap(b.astype(np.float32), mapping, None, cv2.INTER_CUBIC,
-                                     borderMode=cv2.BORDER_REPLICATE), affine)
-    return _grain(warped, a, ok, with_detail=True)
+    warped = cv2.remap(b.astype(np.float32), mapping, None, cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
+    return a, warped, ok
+
+
+def _probe_finish(aligned, affine: np.ndarray):
+    """(grain, detail) from _probe_align's result, the neighbour's crop taken through ``affine`` first."""
+    if aligned is None:
+        return 0.0, 0.0
+    a, warped, ok = aligned
+    return _grain(cv2.transform(warped, affine), a, ok, with_detail=True)
 
 
 def _lowpass(img: np.ndarray, sigma: float = 4.0) -> np.ndarray:

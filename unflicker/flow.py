@@ -4,6 +4,8 @@ the warping error (Lai et al. 2018) of a clip along a reference clip's flow. Lum
 
 from __future__ import annotations
 
+import threading
+
 import cv2
 import numpy as np
 
@@ -14,15 +16,16 @@ _PRESETS = {
     "fast": cv2.DISOPTICAL_FLOW_PRESET_FAST,
     "medium": cv2.DISOPTICAL_FLOW_PRESET_MEDIUM,
 }
-_dis_cache: dict[str, "cv2.DISOpticalFlow"] = {}
+_dis_local = threading.local()  # one DIS object per preset and thread: calls from two threads never share one
 
 
 def dis_flow(gray_a: np.ndarray, gray_b: np.ndarray, preset: str = "fast") -> np.ndarray:
     """Flow from a to b, (H, W, 2) float32: pixel x in a moves to x + flow(x) in b."""
-    dis = _dis_cache.get(preset)
+    cache = _dis_local.__dict__.setdefault("cache", {})
+    dis = cache.get(preset)
     if dis is None:
         dis = cv2.DISOpticalFlow_create(_PRESETS[preset])
-        _dis_cache[preset] = dis
+        cache[preset] = dis
     return dis.calc(gray_a, gray_b, None)
 
 
