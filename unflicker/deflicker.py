@@ -149,7 +149,7 @@ def _two_pass(opener, chosen, auto, strength, period, fps, progress, total, run)
     plan = None
     if chosen & {"brightness", "regional", "colour", "texture"} and strength > 0:
         done = 0
-        with ThreadPoolExecutor(1, thread_name_prefix="deflicker-probe") as worker:
+        with ThreadPoolExecutor(2, thread_name_prefix="deflicker-measure") as worker:
             measurer = _Measurer(chosen, worker)
             for frame in opener():
                 measurer.add(_check_frame(frame))
@@ -454,11 +454,14 @@ def _field_basis(shape: tuple, cells: tuple) -> np.ndarray:
     return got
 
 
-def _measure(win: _AlignedWindow, rec: _Frame, kinds: frozenset, grain: bool, aligned=None) -> _Stats:
+def _measure(win: _AlignedWindow, rec: _Frame, kinds: frozenset, grain: bool, aligned=None,
+             worker: Optional[ThreadPoolExecutor] = None) -> _Stats:
     """Statistics of one frame against its predecessors (and its grain against the previous one; ``aligned``: a
-    future of _probe_align(this frame, the previous one) already under way, else it is run here)."""
+    future of _probe_align(this frame, the previous one) already under way, else it is run here). With a
+    ``worker`` the pair fits after the first run on it, beside the first."""
     st = _Stats(rec.index, rec.shot, _ordered_sum(rec.small.reshape(-1, 3).T) / rec.small[..., 0].size, [])
     regional = "regional" in kinds
+    fits = []
     for k in win.neighbours(rec, _PAIR_REACH):
         if k > 0:
             continue
@@ -466,7 +469,10 @@ def _measure(win: _AlignedWindow, rec: _Frame, kinds: frozenset, grain: bool, al
         other = win.get(rec.index + k)
         warped = cv2.remap(other.small, cv2.add(_grid2(*fl.shape[:2]), fl), None, cv2.INTER_LINEAR,
                            borderMode=cv2.BORDER_REPLICATE)
-        pair = _fit_pair(rec.small, warped, ok, -k, win.cells, regional)
+        fits.append((k, other, (rec.small, warped, ok, -k, win.cells, regional)))
+    later = [worker.submit(_fit_pair, *args) for _, _, args in fits[1:]] if worker is not None else None
+    for i, (k, other, args) in enumerate(fits):
+        pair = _fit_pair(*args) if i == 0 or later is None else later[i - 1].result()
         if pair is None:
             continue
         st.pairs.append(pair)
@@ -485,7 +491,7 @@ class _Measurer:
         self.grain = "texture" in kinds
         self.window = _AlignedWindow()
         self.stats: list[_Stats] = []
-        self.worker = worker  # runs the grain probe's full-size alignment beside the work-size statistics
+        self.worker = worker  # runs the grain probe's full-size alignment and the further pair fits beside the rest
 
     def add(self, frame: np.ndarray) -> None:
         last = self.window.get(self.window.count - 1)
@@ -493,7 +499,7 @@ class _Measurer:
         if self.worker is not None and last is not None and last.full is not None:
             aligned = self.worker.submit(_probe_align, frame, last.full)
         rec = self.window.add(frame, keep_full=self.grain)
-        self.stats.append(_measure(self.window, rec, self.kinds, self.grain, aligned))
+        self.stats.append(_measure(self.window, rec, self.kinds, self.grain, aligned, self.worker))
         self.window.evict(rec.index - _PAIR_REACH)
         prev = self.window.get(rec.index - 1)
         if prev is not None:
