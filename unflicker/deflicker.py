@@ -27,7 +27,9 @@ Memory stays streamed. A re-iterable source (an array, a list, or a function ret
 node and the ``fix`` command pass) is read twice: the first pass keeps only a few numbers per frame, the solve runs
 per shot, the second pass applies it (holding the ±2 frames the texture stage averages). A one-shot iterator is read
 once, holding ``window // 2`` frames ahead: each frame's curve is then solved over the statistics seen so far
-(the last few seconds) and that short look-ahead.
+(the last few seconds) and that short look-ahead. Where OpenCV may use more than one thread, the first pass runs
+the grain probe's own alignment and a frame's further pair fits on two worker threads beside the rest; the
+figures are the same as in one thread.
 """
 
 from __future__ import annotations
@@ -149,12 +151,18 @@ def _two_pass(opener, chosen, auto, strength, period, fps, progress, total, run)
     plan = None
     if chosen & {"brightness", "regional", "colour", "texture"} and strength > 0:
         done = 0
-        with ThreadPoolExecutor(2, thread_name_prefix="deflicker-measure") as worker:
+        # two workers beside this thread (the grain probe's alignment, the further pair fits) where OpenCV is
+        # allowed more than one thread; the figures are the same either way
+        worker = ThreadPoolExecutor(2, thread_name_prefix="deflicker-measure") if cv2.getNumThreads() > 1 else None
+        try:
             measurer = _Measurer(chosen, worker)
             for frame in opener():
                 measurer.add(_check_frame(frame))
                 done += 1
                 report(progress, done, steps)
+        finally:
+            if worker is not None:
+                worker.shutdown(wait=True, cancel_futures=True)
         plan = _Plan(measurer.stats, chosen, auto, strength, period, fps)
     engine = _Deflicker(chosen, auto, strength, 0, period, fps, plan)
     yield from _stream(engine, iter(opener()), progress, steps - total if total else 0, steps, run)
