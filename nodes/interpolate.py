@@ -49,6 +49,23 @@ def rife_model_path(name: str) -> str | None:
                         f"({paths}). {TORCH_LAYOUT}; ncnn models are sub-folders: models/rife/{MODEL_LAYOUT}")
 
 
+def model_for_backend(model: str, backend: str) -> tuple[str | None, bool]:
+    """(path of the chosen model or None, whether it runs on the torch backend); refuses a model that the
+    backend asked for cannot run, naming where the right kind goes."""
+    if backend in ("ncnn", "torch") and model == NO_MODELS:
+        where = (f"put one in {folders('rife')[0]} as {MODEL_LAYOUT}" if backend == "ncnn"
+                 else f"put a weight file in {folders('frame_interpolation')[0]}. {TORCH_LAYOUT}")
+        raise UnflickerError(f"backend {backend} needs a model: {where}; or choose backend flow")
+    path = rife_model_path(model)
+    if backend == "ncnn" and is_torch_model(path):
+        raise UnflickerError(f"model {model!r} is a weight file: it runs on backend torch (or auto); ncnn needs "
+                             f"a model folder: models/rife/{MODEL_LAYOUT}")
+    if backend == "torch" and not is_torch_model(path):
+        raise UnflickerError(f"backend torch needs a weight file, and {model!r} is an ncnn model folder: "
+                             f"use backend ncnn or auto. {TORCH_LAYOUT}")
+    return path, backend == "torch" or (backend == "auto" and is_torch_model(path))
+
+
 _managed: dict = {}  # the weight file's network, held by a ModelPatcher: ComfyUI moves it on and off the GPU
 
 
@@ -114,19 +131,9 @@ class RIFEInterpolate:
         n = len(images)
         if n < 2:
             raise UnflickerError(f"images has {n} frame; interpolation needs at least 2")
-        if backend in ("ncnn", "torch") and model == NO_MODELS:
-            where = (f"put one in {folders('rife')[0]} as {MODEL_LAYOUT}" if backend == "ncnn"
-                     else f"put a weight file in {folders('frame_interpolation')[0]}. {TORCH_LAYOUT}")
-            raise UnflickerError(f"backend {backend} needs a model: {where}; or choose backend flow")
-        path = rife_model_path(model)
-        if backend == "ncnn" and is_torch_model(path):
-            raise UnflickerError(f"model {model!r} is a weight file: it runs on backend torch (or auto); ncnn needs "
-                                 f"a model folder: models/rife/{MODEL_LAYOUT}")
+        path, use_torch = model_for_backend(model, backend)
         interpolator = None
-        if backend == "torch" or (backend == "auto" and is_torch_model(path)):
-            if not is_torch_model(path):
-                raise UnflickerError(f"backend torch needs a weight file, and {model!r} is an ncnn model folder: "
-                                     f"use backend ncnn or auto. {TORCH_LAYOUT}")
+        if use_torch:
             interpolator = torch_interpolator(path, batch_size, max_side, images.shape[1] * images.shape[2])
         run, frames = interpolate_frames(image_frames(images), multiplier=multiplier, backend=backend, model=path,
                                          gpu_id=gpu_id, threads=threads, uhd=uhd, tta=tta,

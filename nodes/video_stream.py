@@ -20,12 +20,12 @@ from ..unflicker.deflicker import deflicker_frames
 from ..unflicker.errors import UnflickerError
 from ..unflicker.ffmpeg_fix import FFmpegFixSettings, fix_frames
 from ..unflicker.formats import FORMATS
-from ..unflicker.interpolate import interpolate_frames, output_count
+from ..unflicker.interpolate import as_fraction, interpolate_frames, output_positions
 from ..unflicker.settings import DeflickerSettings
 from .analysis import _ui_report
 from .comfy_bridge import frames_to_image, node_progress
 from .inputs import setting_input, setting_inputs
-from .interpolate import NO_MODELS, RIFEInterpolate, rife_model_path
+from .interpolate import RIFEInterpolate, model_for_backend, torch_interpolator
 
 VIDEO = ("VIDEO", {"tooltip": "ComfyUI's VIDEO, e.g. from core's Load Video; read from its file frame by frame."})
 # VIDEO outputs are intermediate files: any format that carries sound (not GIF/WebP)
@@ -73,22 +73,21 @@ def _temp_dir() -> str:
     return folder
 
 
-def stream_video(video, process, label: str, fmt: str = "mp4", crf: int = 16, multiplier: int = 1,
-                 two_pass: bool = False):
+def stream_video(video, process, label: str, fmt: str = "mp4", crf: int = 16, timing=None, two_pass: bool = False):
     """Decode ``video``, run ``process(frames, info, progress)`` over it, encode into the temp folder; return
-    (VIDEO, info). ``multiplier`` scales the frame rate and the expected frame count (interpolation).
-    ``two_pass``: ``frames`` is a function that opens the file afresh, for engines that read the clip twice
-    (measure the whole shot, then correct it); progress then counts two steps per frame."""
+    (VIDEO, info). ``timing(info)`` -> (output frame rate, output frame count) where they differ from the
+    source's (interpolation). ``two_pass``: ``frames`` is a function that opens the file afresh, for engines
+    that read the clip twice (measure the whole shot, then correct it); progress then counts two steps per frame."""
     with source_file(video) as path:
         info, frames = videoio.iter_frames(path)
-        total = output_count(info.frame_count, multiplier) if multiplier > 1 else info.frame_count
+        rate, total = timing(info) if timing else (info.exact_rate, info.frame_count)
         if two_pass:
             frames.close()
             frames = lambda: videoio.iter_frames(path)[1]  # noqa: E731
         out = os.path.join(_temp_dir(), f"{label}_{uuid.uuid4().hex[:12]}.{FORMATS[fmt].ext}")
         messages: list[str] = []
         progress = node_progress(2 * total if two_pass else total)
-        videoio.write_video(out, process(frames, info, progress), info.exact_rate * multiplier, fmt, crf,
+        videoio.write_video(out, process(frames, info, progress), rate, fmt, crf,
                             warn=messages.append, **videoio.carry_from(path).kwargs())
     for line in messages:
         print(f"[Unflicker] {label}: {line}")
@@ -155,8 +154,9 @@ class VideoDeflicker:
 class VideoInterpolate:
     CATEGORY = "Unflicker/Video"
     DESCRIPTION = ("Frame interpolation on a VIDEO, streamed (any length, constant memory): n frames become "
-                   "n + (n-1)(multiplier-1) at fps x multiplier, same duration, so the sound stays in sync. RIFE "
-                   "(ncnn, models/rife/) or the weight-free flow backend; the backend output says which ran.")
+                   "n + (n-1)(multiplier-1) at fps x multiplier, or any target_fps, same duration, so the sound stays "
+                   "in sync. RIFE/FILM weight files on ComfyUI's device, ncnn RIFE (models/rife/) or the weight-free "
+                   "flow backend, as in RIFE Interpolate; the backend output says which ran.")
     RETURN_TYPES = ("VIDEO", "STRING")
     RETURN_NAMES = ("video", "backend")
     FUNCTION = "interpolate"
@@ -169,29 +169,36 @@ class VideoInterpolate:
                 # the RIFE node's own entries (images and fps come from the VIDEO here)
                 **{k: v for k, v in RIFEInterpolate.INPUT_TYPES()["required"].items() if k not in ("images", "fps")},
             },
-            "optional": {"format": _FORMAT, "crf": _CRF},
+            "optional": {"format": _FORMAT, "crf": _CRF, **RIFEInterpolate.INPUT_TYPES()["optional"]},
         }
 
     def interpolate(self, video, multiplier, model, backend, scene_threshold, gpu_id, threads, uhd, tta,
-                    format="mp4", crf=16):
-        if backend == "ncnn" and model == NO_MODELS:
-            raise UnflickerError("backend ncnn needs a model in models/rife (see RIFE Interpolate); or choose flow")
+                    format="mp4", crf=16, target_fps=0.0, loop=False, batch_size=4, max_side=0):
+        path, use_torch = model_for_backend(model, backend)
         runs = []
+
+        def timing(info):
+            positions = output_positions(info.frame_count, multiplier, info.exact_rate, target_fps or None, loop)
+            return (as_fraction(target_fps) if target_fps else info.exact_rate * multiplier), len(positions)
 
         def process(frames, info, progress):
             if info.frame_count and info.frame_count < 2:
                 raise UnflickerError(f"video has {info.frame_count} frame; interpolation needs at least 2")
-            run, out = interpolate_frames(frames, multiplier=multiplier, backend=backend, model=rife_model_path(model),
-                                          gpu_id=gpu_id, threads=threads, uhd=uhd, tta=tta,
-                                          scene_threshold=scene_threshold, total=info.frame_count)
+            # a weight file runs on ComfyUI's device through its model management, as in RIFE Interpolate
+            interpolator = torch_interpolator(path, batch_size, max_side, info.width * info.height) if use_torch \
+                else None
+            run, out = interpolate_frames(frames, multiplier=multiplier, backend=backend, model=path, gpu_id=gpu_id,
+                                          threads=threads, uhd=uhd, tta=tta, scene_threshold=scene_threshold,
+                                          total=info.frame_count, interpolator=interpolator, fps=info.exact_rate,
+                                          target_fps=target_fps or None, loop=loop, batch=batch_size,
+                                          max_side=max_side)
             runs.append(run)
-            done = 0
-            for frame, _ in out:
-                done += 1
-                progress(done, output_count(info.frame_count, multiplier))
+            count = timing(info)[1]
+            for done, (frame, _) in enumerate(out, start=1):
+                progress(done, max(count, done))
                 yield frame
 
-        result, _ = stream_video(video, process, "interpolate", format, crf, multiplier)
+        result, _ = stream_video(video, process, "interpolate", format, crf, timing)
         return (result, runs[0].summary() if runs else backend)
 
 

@@ -29,14 +29,27 @@ def ffmpeg_exe() -> str:
     return _exe
 
 
-def fps_arg(fps) -> str:
-    """fps as an exact ffmpeg rational (29.97 -> 30000/1001; a Fraction as it is), so long clips do not drift."""
-    if not fps or fps <= 0:
-        raise UnflickerError(f"fps must be positive, got {fps!r}")
+def exact_fps(fps) -> Fraction:
+    """The rational a frame rate stands for: a Fraction as it is; the NTSC rates as typed (23.976, 29.97, 59.94,
+    119.88, 47.952: within 0.0005 of N * 1000/1001) or as a float of one -> N * 1000/1001; others the nearest
+    fraction with a denominator up to 1001 (25 -> 25, 12.5 -> 25/2)."""
     if isinstance(fps, Fraction):
-        return f"{fps.numerator}/{fps.denominator}"
-    frac = Fraction(fps).limit_denominator(1001)
-    return f"{frac.numerator}/{frac.denominator}"
+        rate = fps
+    else:
+        if not fps or fps <= 0:
+            raise UnflickerError(f"fps must be positive, got {fps!r}")
+        n = round(float(fps) * 1001 / 1000)
+        ntsc = Fraction(n * 1000, 1001)
+        rate = ntsc if n >= 2 and abs(float(fps) - ntsc) < 0.0005 else Fraction(fps).limit_denominator(1001)
+    if rate <= 0:
+        raise UnflickerError(f"fps must be positive, got {fps!r}")
+    return rate
+
+
+def fps_arg(fps) -> str:
+    """fps as an exact ffmpeg rational (``exact_fps``: 29.97 -> 30000/1001), so long clips do not drift."""
+    rate = exact_fps(fps)
+    return f"{rate.numerator}/{rate.denominator}"
 
 
 def run(args: Sequence[str], *, input_bytes: bytes | None = None, timeout: float | None = None) -> subprocess.CompletedProcess:

@@ -28,7 +28,7 @@ from typing import Iterable, Iterator, Optional
 import cv2
 import numpy as np
 
-from . import flow as flowlib
+from . import ffmpeg, flow as flowlib
 from . import scenecut
 from .metrics import pixel_map
 from .errors import UnflickerError, check_choice, check_range
@@ -275,14 +275,25 @@ class TorchInterpolator:
         self.max_side = max_side
         self.scale = 1.0  # flow scale chosen for the current frame size; lowered on out-of-memory
         self._scale_for = None
+        self._tensors: dict = {}  # (id of a frame array, flow scale) -> (the array, its network input)
         self.notes: list[str] = []
         self.midpoint_only = bool(getattr(net, "midpoint_only", False))
         self.description = (f"torch {getattr(net, 'description', type(net).__name__)} on {self.device}"
                             f"{', fp16' if self.dtype == torch.float16 else ''}, batch {batch}"
                             + (f", max_side {max_side}" if max_side else ""))
 
-    # -- one batch of (a, b, t) through the network, splitting the batch on out-of-memory
+    # -- frames as network input; each frame is converted once, though it is the second frame of one pair and
+    # the first of the next (the arrays are kept with their tensors, so an id is never reused while cached)
     def _frames(self, arrays: list) -> "torch.Tensor":
+        torch = self.torch
+        cached = [self._tensors.get((id(a), self.scale)) for a in arrays]
+        todo = [a for a, c in zip(arrays, cached) if c is None]
+        made = iter(self._convert(todo)) if todo else iter(())
+        tensors = [c[1] if c is not None else next(made) for c in cached]
+        self._tensors = {(id(a), self.scale): (a, x) for a, x in zip(arrays, tensors)}
+        return torch.stack(tensors) if len(tensors) > 1 else tensors[0][None]
+
+    def _convert(self, arrays: list) -> "torch.Tensor":
         torch = self.torch
         x = torch.from_numpy(np.stack(arrays)).to(self.device).permute(0, 3, 1, 2).to(self.dtype) / 255.0
         if self.scale < 1.0 and self.net.kind == "film":  # FILM: work on a smaller copy
@@ -293,6 +304,7 @@ class TorchInterpolator:
 
         return pad_to(x, self.net.pad_multiple(self.scale))
 
+    # -- one batch of (a, b, t) through the network, splitting the batch on out-of-memory
     def _run(self, a, b, t):
         torch = self.torch
         outs, i = [], 0
@@ -316,7 +328,7 @@ class TorchInterpolator:
                 raise _ScaleDown() from exc
             outs.append(out)
             i += n
-        return torch.cat(outs, 0)
+        return torch.cat(outs, 0) if len(outs) > 1 else outs[0]
 
     def _free(self):
         if self.device.type == "cuda":
@@ -354,9 +366,12 @@ class TorchInterpolator:
                 else:
                     ids, a, b = self._pair_tensors(jobs)
                     index = {p: i for i, p in enumerate(ids)}
-                    sel = self.torch.tensor([index[j[0]] for j in jobs], device=self.device)
+                    sel = [index[j[0]] for j in jobs]
+                    if sel != list(range(len(ids))):  # several timesteps of one pair: repeat its frames
+                        sel = self.torch.tensor(sel, device=self.device)
+                        a, b = a[sel], b[sel]
                     t = self.torch.tensor([float(j[3]) for j in jobs], device=self.device, dtype=self.dtype)
-                    out = self._run(a[sel], b[sel], t)
+                    out = self._run(a, b, t)
                 return self._to_uint8(out, h, w)
             except _ScaleDown:
                 if self.scale <= 0.125:
@@ -409,8 +424,9 @@ class TorchInterpolator:
             sh, sw = max(1, round(h * self.scale)), max(1, round(w * self.scale))
             out = torch.nn.functional.interpolate(out[:, :, :sh, :sw].float(), size=(h, w), mode="bilinear",
                                                   align_corners=False)
-        pixels = (out[:, :, :h, :w].float().clamp(0.0, 1.0) * 255.0).round().to(torch.uint8)
-        return list(pixels.permute(0, 2, 3, 1).cpu().numpy())
+        pixels = (out[:, :, :h, :w].float().clamp(0.0, 1.0) * 255.0).round().to(torch.uint8).cpu().numpy()
+        # planes -> contiguous (H, W, 3): a permuted view costs every later per-pixel pass several times more
+        return [cv2.merge([p[0], p[1], p[2]]) for p in pixels]
 
 
 class _ScaleDown(Exception):
@@ -487,11 +503,11 @@ def open_backend(backend: str = "auto", model: Optional[str] = None, gpu_id: int
 
 # ---------------------------------------------------------------- timing
 def as_fraction(fps) -> Fraction:
-    """An exact frame rate from a float such as 23.976 (-> 2997/125) or 29.97002997 (-> 30000/1001)."""
+    """An exact frame rate from a float: 23.976 or 23.976023976 -> 24000/1001, 59.94 -> 60000/1001, 25 -> 25."""
     if isinstance(fps, Fraction):
         return fps
     check_range("fps", float(fps), 0.01, 10000.0)
-    return Fraction(fps).limit_denominator(100000)
+    return ffmpeg.exact_fps(float(fps))
 
 
 def output_positions(n: int, multiplier: int = 2, fps=None, target_fps=None, loop: bool = False) -> list:
@@ -586,6 +602,7 @@ def _stream(frames: Iterator[np.ndarray], step: Fraction, exact_count: bool, loo
     first = prev = _check_frame(next(frames, None), 0, None)
     if prev is None:
         raise UnflickerError("interpolation needs at least 2 frames; got none")
+    cuts = scenecut.PairChecker(scene_threshold) if scene_threshold < 1.0 else None
     pending: list = []  # (frame or None, meta, job index) in output order
     jobs: list = []
     k = 0  # next output index
@@ -612,7 +629,7 @@ def _stream(frames: Iterator[np.ndarray], step: Fraction, exact_count: bool, loo
                 pending.append((a, dict(meta, kind="original"), None))
             else:
                 if kind is None:
-                    kind = _pair_kind(a, b, scene_threshold, duplicate_mad)
+                    kind = _pair_kind(a, b, cuts, duplicate_mad)
                     if kind == "held_cut":
                         run.cuts.append(src + 1)  # with loop, n for the last -> first pair
                 if kind == "interpolated":
@@ -657,10 +674,10 @@ def is_near_duplicate(a: np.ndarray, b: np.ndarray, mad: float = DUPLICATE_MAD) 
     return changed <= _CHANGED_FRACTION * a.shape[0] * a.shape[1]
 
 
-def _pair_kind(a: np.ndarray, b: np.ndarray, scene_threshold: float, duplicate_mad: float) -> str:
+def _pair_kind(a: np.ndarray, b: np.ndarray, cuts: Optional[scenecut.PairChecker], duplicate_mad: float) -> str:
     if is_near_duplicate(a, b, duplicate_mad):
         return "repeated_duplicate"
-    if scene_threshold < 1.0 and scenecut.is_cut(a, b, scene_threshold):
+    if cuts is not None and cuts.is_cut(a, b):
         return "held_cut"
     return "interpolated"
 

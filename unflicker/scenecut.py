@@ -57,6 +57,24 @@ def is_cut(frame_a: np.ndarray, frame_b: np.ndarray, threshold: float = 0.5) -> 
     return cut_score(frame_a, frame_b) >= threshold
 
 
+class PairChecker:
+    """``is_cut`` for consecutive pairs of a stream: each frame's signature is computed once, not once per pair."""
+
+    def __init__(self, threshold: float = 0.5):
+        self.threshold = threshold
+        self._last = None  # (frame, its signature)
+
+    def _sig(self, frame: np.ndarray):
+        if self._last is not None and self._last[0] is frame:
+            return self._last[1]
+        return _signature(frame)
+
+    def is_cut(self, frame_a: np.ndarray, frame_b: np.ndarray) -> bool:
+        sig_a, sig_b = self._sig(frame_a), self._sig(frame_b)
+        self._last = (frame_b, sig_b)
+        return _score(sig_a, sig_b) >= self.threshold
+
+
 def find_cuts(frames: Iterable[np.ndarray], threshold: float = 0.5) -> list[int]:
     """Indices of frames that start a new shot (never 0)."""
     cuts, prev = [], None

@@ -72,13 +72,7 @@ class ReadOptions(Settings):
 def to_rate(fps) -> Fraction:
     """An exact frame rate: Fractions pass through; floats snap to the rational they stand for (23.976... ->
     24000/1001), so a rate that went through a FLOAT socket comes back exact."""
-    if isinstance(fps, Fraction):
-        rate = fps
-    else:
-        rate = Fraction(str(ffmpeg.fps_arg(float(fps))))
-    if rate <= 0:
-        raise UnflickerError(f"fps must be positive, got {fps!r}")
-    return rate
+    return ffmpeg.exact_fps(fps if isinstance(fps, Fraction) else float(fps))
 
 
 def to_uint8(frame) -> np.ndarray:

@@ -224,7 +224,7 @@ def wan_t2v_analyze(object_info: ObjectInfo) -> dict:
 @recipe("cogvideox_i2v_to_24fps", needs=("LoadImage", "UnflickerCogVideoXLoader", "UnflickerCogVideoXGenerate",
                                          "UnflickerRIFEInterpolate", "UnflickerSaveVideo"))
 def cogvideox_i2v_to_24fps(object_info: ObjectInfo) -> dict:
-    """CogVideoX 5b-I2V with the recipe's settings, then RIFE x4: 6 fps -> 24 fps."""
+    """CogVideoX 5b-I2V with the recipe's settings at its own 8 fps, then RIFE to exactly 24 fps."""
     g = UIGraph(object_info)
     image = g.add("LoadImage", image=SAMPLE_IMAGE)
     cog = g.add("UnflickerCogVideoXLoader", model=COGVIDEOX_I2V, dtype="auto", offload="model", vae_tiling=True,
@@ -233,17 +233,17 @@ def cogvideox_i2v_to_24fps(object_info: ObjectInfo) -> dict:
                 prompt="the scene comes alive: gentle wind moves through the trees, clouds drift, the camera "
                        "pushes in slowly",
                 negative_prompt="blurry, flickering, jittery, distorted, low quality", num_frames=49, width=720,
-                height=480, steps=40, guidance=7.5, seed=42, fps=6)
-    g.add("UnflickerSaveVideo", title="Save CogVideoX (6 fps)", images=gen["images"], fps=gen["fps"],
-          filename_prefix="Unflicker/cogvideox_6fps", format="mp4", crf=16)
-    rife = g.add("UnflickerRIFEInterpolate", images=gen["images"], fps=gen["fps"], multiplier=4, model=RIFE_MODEL,
-                 backend="auto")
+                height=480, steps=40, guidance=7.5, seed=42, fps=8)
+    g.add("UnflickerSaveVideo", title="Save CogVideoX (8 fps)", images=gen["images"], fps=gen["fps"],
+          filename_prefix="Unflicker/cogvideox_8fps", format="mp4", crf=16)
+    rife = g.add("UnflickerRIFEInterpolate", images=gen["images"], fps=gen["fps"], multiplier=2, model=RIFE_MODEL,
+                 backend="auto", target_fps=24.0)
     g.add("UnflickerSaveVideo", title="Save 24 fps", images=rife["images"], fps=rife["fps"],
           filename_prefix="Unflicker/cogvideox_24fps", format="mp4", crf=16)
     g.note("**CogVideoX image-to-video -> RIFE to 24 fps**\n\nThe recipe's settings: 49 frames, 40 steps (not under "
-           "35), guidance 7.5 (higher = more prompt adherence, less frame drift), a fixed seed, 720x480. RIFE "
-           "multiplies by 2, 4 or 8, so the 49 frames are timed at 6 fps (3/4 of CogVideoX's own 8 fps speed; "
-           f"fps 8 at x4 gives 32 fps) and x4 makes 193 frames at 24 fps. Put the `{COGVIDEOX_I2V}` diffusers folder in "
+           "35), guidance 7.5 (higher = more prompt adherence, less frame drift), a fixed seed, 720x480, timed at "
+           "CogVideoX's own 8 fps. RIFE's target_fps 24 (multiplier is then unused) makes 147 frames at exactly "
+           f"24 fps: the same 6.1 s, real-time motion. Put the `{COGVIDEOX_I2V}` diffusers folder in "
            "`models/diffusers` and an ncnn RIFE model in `models/rife/rife-v4.6/` (without it RIFE uses its "
            "weight-free flow backend). Model offload keeps one component on the GPU at a time (the 5b transformer "
            "is 11 GB in bf16) and VAE tiling removes the decode peak.",

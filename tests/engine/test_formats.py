@@ -80,6 +80,11 @@ def test_exact_rates_survive(tmp_path, clip):
         assert video.probe(path).exact_rate == rate
     # a FLOAT that stands for 24000/1001 comes back as that rational
     assert video.to_rate(23.976023976023978) == Fraction(24000, 1001)
+    # and so do the NTSC rates as people type them; other rates stay what they are
+    typed = {23.976: Fraction(24000, 1001), 29.97: Fraction(30000, 1001), 59.94: Fraction(60000, 1001),
+             119.88: Fraction(120000, 1001), 23.98: Fraction(1199, 50), 25: Fraction(25), 12.5: Fraction(25, 2),
+             1: Fraction(1)}
+    assert {fps: video.to_rate(fps) for fps in typed} == typed
     assert "23.98" in header(path) or "59.94" in header(path)
 
 

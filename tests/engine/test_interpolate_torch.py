@@ -63,7 +63,8 @@ def test_target_fps_8_to_60_exact_count_times_and_originals(v4):
 
 
 def test_ntsc_rates_are_exact():
-    assert ip.as_fraction(23.976) == Fraction(2997, 125) and ip.as_fraction(59.94) == Fraction(2997, 50)
+    # as typed, the NTSC rates are the 1000/1001 rationals they stand for
+    assert ip.as_fraction(23.976) == Fraction(24000, 1001) and ip.as_fraction(59.94) == Fraction(60000, 1001)
     positions = ip.output_positions(10, fps=23.976, target_fps=59.94)
     assert len(positions) == 25 and positions[5] == 2 and positions[10] == 4  # x2.5: every 5th is an original
     assert len(ip.output_positions(16, fps=6, target_fps=24)) == 64
@@ -269,3 +270,21 @@ def test_held_frames_stream_out_at_once(held, v4):
     for _ in range(6):
         next(it)
     assert len(pulled) <= 5
+
+
+@pytest.mark.parametrize("batch", [1, 3])
+def test_each_frame_becomes_network_input_once_with_the_same_output(batch, v4):
+    # every frame is the second of one pair and the first of the next: it is converted once, and the frames
+    # are what the network gives for each pair on its own (contiguous HxWx3 uint8)
+    src = clip(7)
+    interp = ip.TorchInterpolator(v4, batch=batch)
+    converted = []
+    convert = interp._convert
+    interp._convert = lambda arrays: converted.extend(arrays) or convert(arrays)
+    _, out = run_all(src, 2, interpolator=interp)
+    assert len(converted) == len(src) and all(any(c is f for c in converted) for f in src)
+    for k in range(len(src) - 1):
+        frame = out[2 * k + 1][0]
+        assert frame.flags.c_contiguous and frame.shape == src[0].shape and frame.dtype == np.uint8
+        expected = as_uint8(v4(tensor(src[k]), tensor(src[k + 1]), torch.tensor([0.5])))
+        assert np.abs(frame.astype(int) - expected).max() <= 1

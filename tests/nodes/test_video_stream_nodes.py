@@ -138,3 +138,37 @@ def test_side_by_side_keeps_the_first_clips_sound_slowed_with_the_pictures(pack,
     assert abs(click_time(path) - 2 * CLICK_AT) <= 1 / float(RATE / 2)  # the click stays on its frame
     preview = os.path.join(comfy_dirs.get_temp_directory(), out["ui"]["unflicker_video"][0]["filename"])
     assert audio_streams(preview)
+
+
+@pytest.mark.usefixtures("one_torch_thread")
+def test_video_interpolate_runs_a_weight_file_on_comfys_device_at_a_target_rate(pack, comfy_dirs, tone):
+    # the VIDEO node takes the RIFE node's options and runs a weight file through ComfyUI's model management
+    import shutil
+
+    import comfy.model_management
+    import folder_paths
+
+    from interp_weights import save, tiny_v4, v4_file_state
+    from unflicker.interpolate import output_positions
+
+    root = os.path.join(folder_paths.models_dir, "frame_interpolation")
+    os.makedirs(root, exist_ok=True)
+    save(v4_file_state(tiny_v4("4.26"), "comfy"), os.path.join(root, "tiny_v4.26.safetensors"))
+    try:
+        cls = pack.nodes.video_stream.VideoInterpolate
+        assert {"target_fps", "loop", "batch_size", "max_side"} <= set(cls.INPUT_TYPES()["optional"])
+        result, backend = cls().interpolate(_video(tone), 2, "tiny_v4.26.safetensors", "auto", 0.5, -1, 1, False,
+                                            False, target_fps=59.94, loop=True, batch_size=2)
+        assert backend.startswith("torch RIFE v4.25/v4.26") and "on cpu" in backend and "59.94 fps, loop" in backend
+        managed = pack.nodes.interpolate._managed
+        assert comfy.model_management.LOADED[-1].model is managed[next(iter(managed))].model
+        info = media.probe_media(_file(result))
+        # 24000/1001 -> 60000/1001: exactly x2.5, 36 frames with the wrap -> 90
+        assert info.rate == RATE * 5 / 2 and info.frame_count == len(output_positions(36, 2, RATE, 59.94, True)) == 90
+        (a,) = audio_streams(_file(result))
+        assert (a.sample_rate, a.channels) == (48000, 2)
+        assert abs(click_time(_file(result)) - CLICK_AT) <= 1 / float(info.rate)
+        with pytest.raises(pack.unflicker.errors.UnflickerError, match="backend torch needs a model"):
+            cls().interpolate(_video(tone), 2, pack.nodes.interpolate.NO_MODELS, "torch", 0.5, -1, 1, False, False)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
