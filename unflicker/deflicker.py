@@ -210,7 +210,7 @@ class _Frame:
     index: int
     full: Optional[np.ndarray]  # uint8 input, dropped once it has been corrected
     small: np.ndarray  # float32 RGB at work size
-    cut_sig: tuple  # scene-cut signature of the work-size frame, compared with the next frame's
+    thumb: np.ndarray  # uint8 RGB at work size, for the scene-cut test
     gray: np.ndarray  # uint8 luma at work size, for flow
     shot: int
     shot_start: int
@@ -236,6 +236,7 @@ class _AlignedWindow:
         self.work = (0, 0)  # work size (w, h), as OpenCV takes it
         self.scale = 1.0
         self.cells = (1, 1)  # regional grid (w, h)
+        self.cuts = scenecut.PairChecker(_CUT_THRESHOLD)  # each frame's signature made once
 
     def add(self, frame: np.ndarray, keep_full: bool, with_flow: bool = True) -> _Frame:
         i = self.count
@@ -253,11 +254,11 @@ class _AlignedWindow:
             small = cv2.resize(small, (w // 2, h // 2), interpolation=cv2.INTER_AREA)
         if small.shape[:2] != (self.work[1], self.work[0]):
             small = cv2.resize(small, self.work, interpolation=cv2.INTER_AREA)
-        rec = _Frame(i, frame if keep_full else None, small.astype(np.float32), scenecut.signature(small),
+        rec = _Frame(i, frame if keep_full else None, small.astype(np.float32), small,
                      flow.to_gray(small), self.shot, self.shot_start)
         prev = self.frames.get(i - 1)
         if prev is not None:
-            if scenecut.signature_score(prev.cut_sig, rec.cut_sig) >= _CUT_THRESHOLD and not self._aligns(prev, rec):
+            if self.cuts.is_cut(prev.thumb, small) and not self._aligns(prev, rec):
                 self.shot += 1
                 self.shot_start = i
                 rec.shot, rec.shot_start = self.shot, i

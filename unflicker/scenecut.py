@@ -43,16 +43,6 @@ def cut_score(frame_a: np.ndarray, frame_b: np.ndarray) -> float:
     return _score(_signature(frame_a), _signature(frame_b))
 
 
-def signature(frame: np.ndarray):
-    """What :func:`signature_score` compares of a frame: made once per frame by callers that walk a stream."""
-    return _signature(frame)
-
-
-def signature_score(sig_a, sig_b) -> float:
-    """cut_score of the two frames whose signatures these are."""
-    return _score(sig_a, sig_b)
-
-
 def is_cut(frame_a: np.ndarray, frame_b: np.ndarray, threshold: float = 0.5) -> bool:
     return cut_score(frame_a, frame_b) >= threshold
 
