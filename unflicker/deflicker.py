@@ -30,11 +30,14 @@ Memory stays streamed. A re-iterable source (an array, a list, or a function ret
 node and the ``fix`` command pass) is read twice: the first pass keeps only a few numbers per frame, the solve runs
 per shot, the second pass applies it (holding the ±3 frames the texture stage averages). A one-shot iterator is read
 once, holding ``window // 2`` frames ahead: each frame's curve is then solved over the statistics seen so far
-(the last few seconds) and that short look-ahead.
+(the last few seconds) and that short look-ahead. Where OpenCV may use more than one thread, the first pass runs
+the grain probe's own alignment and a frame's further pair fits on two worker threads beside the rest; the
+figures are the same as in one thread.
 """
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Iterator, Optional
 
@@ -157,12 +160,19 @@ def _two_pass(opener, chosen, auto, strength, period, fps, progress, total, run)
     steps = 2 * total
     plan = None
     if chosen & {"brightness", "regional", "colour", "texture"} and strength > 0:
-        measurer = _Measurer(chosen)
         done = 0
-        for frame in opener():
-            measurer.add(_check_frame(frame))
-            done += 1
-            report(progress, done, steps)
+        # two workers beside this thread (the grain probe's alignment, the further pair fits) where OpenCV is
+        # allowed more than one thread; the figures are the same either way
+        worker = ThreadPoolExecutor(2, thread_name_prefix="deflicker-measure") if cv2.getNumThreads() > 1 else None
+        try:
+            measurer = _Measurer(chosen, worker)
+            for frame in opener():
+                measurer.add(_check_frame(frame))
+                done += 1
+                report(progress, done, steps)
+        finally:
+            if worker is not None:
+                worker.shutdown(wait=True, cancel_futures=True)
         plan = _Plan(measurer.stats, chosen, auto, strength, period, fps)
     engine = _Deflicker(chosen, auto, strength, 0, period, fps, plan)
     yield from _stream(engine, iter(opener()), progress, steps - total if total else 0, steps, run)
@@ -236,6 +246,7 @@ class _AlignedWindow:
         self.work = (0, 0)  # work size (w, h), as OpenCV takes it
         self.scale = 1.0
         self.cells = (1, 1)  # regional grid (w, h)
+        self.cuts = scenecut.PairChecker(_CUT_THRESHOLD)  # each frame's signature made once
 
     def add(self, frame: np.ndarray, keep_full: bool, with_flow: bool = True) -> _Frame:
         i = self.count
@@ -253,11 +264,11 @@ class _AlignedWindow:
             small = cv2.resize(small, (w // 2, h // 2), interpolation=cv2.INTER_AREA)
         if small.shape[:2] != (self.work[1], self.work[0]):
             small = cv2.resize(small, self.work, interpolation=cv2.INTER_AREA)
-        rec = _Frame(i, frame if keep_full else None, small.astype(np.float32), small, flow.to_gray(small),
-                     self.shot, self.shot_start)
+        rec = _Frame(i, frame if keep_full else None, small.astype(np.float32), small,
+                     flow.to_gray(small), self.shot, self.shot_start)
         prev = self.frames.get(i - 1)
         if prev is not None:
-            if scenecut.cut_score(prev.thumb, small) >= _CUT_THRESHOLD and not self._aligns(prev, rec):
+            if self.cuts.is_cut(prev.thumb, small) and not self._aligns(prev, rec):
                 self.shot += 1
                 self.shot_start = i
                 rec.shot, rec.shot_start = self.shot, i
@@ -374,22 +385,23 @@ def _fit_pair(cur: np.ndarray, warped: np.ndarray, ok: np.ndarray, k: int, cells
         return None
     if idx.size > _FIT_SAMPLES:
         idx = idx[:: idx.size // _FIT_SAMPLES]
-    y = cur.reshape(-1, 3)[idx]
-    x = warped.reshape(-1, 3)[idx]
+    # samples channel by channel, (3, m): every sum and median runs along contiguous rows
+    y = np.ascontiguousarray(np.take(cur.reshape(-1, 3), idx, axis=0).T)
+    x = np.ascontiguousarray(np.take(warped.reshape(-1, 3), idx, axis=0).T)
     w = np.ones_like(y)
     for _ in range(3):
-        sw = w.sum(0)
-        mx, my = (w * x).sum(0) / sw, (w * y).sum(0) / sw
-        dx, dy = x - mx, y - my
-        vx, vy = (w * dx * dx).sum(0) / sw, (w * dy * dy).sum(0) / sw
+        sw = _ordered_sum(w)
+        mx, my = _ordered_sum(w * x) / sw, _ordered_sum(w * y) / sw
+        dx, dy = x - mx[:, None], y - my[:, None]
+        vx, vy = _ordered_sum(w * dx * dx) / sw, _ordered_sum(w * dy * dy) / sw
         flat = vx < 9.0  # under 3 levels of spread the gain cannot be told from the offset
         a = np.where(flat, 1.0, np.sqrt(vy / np.maximum(vx, 1e-6)))
         a = np.clip(a, 0.4, 2.5).astype(np.float32)
         b = (my - a * mx).astype(np.float32)
-        r = y - a * x - b
-        s = 1.4826 * np.median(np.abs(r[::2]), axis=0) + 0.5
-        w = 1.0 / (1.0 + (r / (3.0 * s)) ** 2)
-    n = w.sum(0)
+        r = y - a[:, None] * x - b[:, None]
+        s = 1.4826 * _median_rows(np.abs(r[:, ::2])) + 0.5
+        w = 1.0 / (1.0 + (r / (3.0 * s)[:, None]) ** 2)
+    n = _ordered_sum(w)
     a, b, s, n, vx = (np.asarray(v, np.float64) for v in (a, b, s, n, vx))
     pair = _Pair(k, np.log(a), b, np.where(flat, 1e-6, n * vx / s ** 2), n / s ** 2, s)
     if regional:
@@ -408,26 +420,45 @@ def _fit_pair(cur: np.ndarray, warped: np.ndarray, ok: np.ndarray, k: int, cells
             if idx.size > _FIT_SAMPLES:
                 idx = idx[:: idx.size // _FIT_SAMPLES]
             v = np.log(np.maximum(ly.reshape(-1)[idx], 1.0) / np.maximum(lx.reshape(-1)[idx], 1.0))
-            A = basis[:, idx].T  # (m, nodes)
+            A = np.take(basis, idx, axis=0)  # (m, nodes)
+            A64 = A.astype(np.float64)  # the weights turn float64 after the first round: cast once, not per use
             wt = np.ones_like(v)
             for _ in range(3):
-                Aw = A * wt[:, None]
-                info = Aw.T @ A
+                An = A64 if wt.dtype == np.float64 else A
+                Aw = An * wt[:, None]
+                info = Aw.T @ An
                 coef = np.linalg.solve(info + _FIELD_RIDGE * np.eye(len(info)) * max(float(np.trace(info)) / len(info), 1e-6),
                                        Aw.T @ v)
-                r = v - A @ coef
-                sr = 1.4826 * float(np.median(np.abs(r))) + 1e-4
+                r = v - A64 @ coef
+                sr = 1.4826 * float(_median_rows(np.abs(r))) + 1e-4
                 wt = 1.0 / (1.0 + (r / (3.0 * sr)) ** 2)
             pair.cells = coef.reshape(cells[1], cells[0])
             pair.cell_w = (np.diag(info) / max(float(np.diag(info).max()), 1e-9)).reshape(cells[1], cells[0])
     return pair
 
 
+def _ordered_sum(a: np.ndarray) -> np.ndarray:
+    """Sums along the last axis, added strictly in order (float32 rounding as a running sum has it): the fits
+    were tuned with these figures, and a running sum of a few thousand samples is plenty accurate."""
+    return np.cumsum(a, axis=-1)[..., -1]
+
+
+def _median_rows(a: np.ndarray) -> np.ndarray:
+    """np.median along the last axis (the same figures), from one partition instead of two."""
+    n = a.shape[-1]
+    h = n // 2
+    part = np.partition(a, h, axis=-1)
+    upper = part[..., h]
+    if n % 2:
+        return upper
+    return (part[..., :h].max(axis=-1) + upper) / 2
+
+
 _bases: dict = {}
 
 
 def _field_basis(shape: tuple, cells: tuple) -> np.ndarray:
-    """(nodes, pixels) float32: each node's bilinear weight at every pixel of a frame of ``shape`` (the field of
+    """(pixels, nodes) float32: each node's bilinear weight at every pixel of a frame of ``shape`` (the field of
     the node values is cv2.resize of the node grid, as it is applied)."""
     key = (shape, cells)
     got = _bases.get(key)
@@ -435,17 +466,21 @@ def _field_basis(shape: tuple, cells: tuple) -> np.ndarray:
         gx, gy = cells
         h, w = shape
         eye = np.eye(gx * gy, dtype=np.float32).reshape(gx * gy, gy, gx)
-        got = np.stack([cv2.resize(e, (w, h), interpolation=cv2.INTER_LINEAR).ravel() for e in eye])
+        got = np.stack([cv2.resize(e, (w, h), interpolation=cv2.INTER_LINEAR).ravel() for e in eye], axis=1)
         if len(_bases) > 4:
             _bases.clear()
         _bases[key] = got
     return got
 
 
-def _measure(win: _AlignedWindow, rec: _Frame, kinds: frozenset, grain: bool) -> _Stats:
-    """Statistics of one frame against its predecessors (and its grain against the previous one)."""
-    st = _Stats(rec.index, rec.shot, rec.small.reshape(-1, 3).mean(0), [])
+def _measure(win: _AlignedWindow, rec: _Frame, kinds: frozenset, grain: bool, aligned=None,
+             worker: Optional[ThreadPoolExecutor] = None) -> _Stats:
+    """Statistics of one frame against its predecessors (and its grain against the previous one; ``aligned``: a
+    future of _probe_align(this frame, the previous one) already under way, else it is run here). With a
+    ``worker`` the pair fits after the first run on it, beside the first."""
+    st = _Stats(rec.index, rec.shot, _ordered_sum(rec.small.reshape(-1, 3).T) / rec.small[..., 0].size, [])
     regional = "regional" in kinds
+    fits = []
     for k in win.neighbours(rec, _PAIR_REACH):
         if k > 0:
             continue
@@ -453,27 +488,37 @@ def _measure(win: _AlignedWindow, rec: _Frame, kinds: frozenset, grain: bool) ->
         other = win.get(rec.index + k)
         warped = cv2.remap(other.small, cv2.add(_grid2(*fl.shape[:2]), fl), None, cv2.INTER_LINEAR,
                            borderMode=cv2.BORDER_REPLICATE)
-        pair = _fit_pair(rec.small, warped, ok, -k, win.cells, regional)
+        fits.append((k, other, (rec.small, warped, ok, -k, win.cells, regional)))
+    later = [worker.submit(_fit_pair, *args) for _, _, args in fits[1:]] if worker is not None else None
+    for i, (k, other, args) in enumerate(fits):
+        pair = _fit_pair(*args) if i == 0 or later is None else later[i - 1].result()
         if pair is None:
             continue
         st.pairs.append(pair)
         if grain and k == -1 and rec.full is not None and other.full is not None:
             affine = np.hstack([np.diag(np.exp(pair.log_gain)), pair.offset[:, None]]).astype(np.float32)
-            st.grain, st.detail = _probe_grain_fine(rec.full, other.full, affine)
+            st.grain, st.detail = _probe_finish(aligned.result() if aligned is not None
+                                                else _probe_align(rec.full, other.full), affine)
     return st
 
 
 class _Measurer:
     """Pass 1 of a two-pass run: streams the clip, keeping a few numbers per frame (and the previous frame)."""
 
-    def __init__(self, kinds: frozenset):
+    def __init__(self, kinds: frozenset, worker: Optional[ThreadPoolExecutor] = None):
         self.kinds = kinds
+        self.grain = "texture" in kinds
         self.window = _AlignedWindow()
         self.stats: list[_Stats] = []
+        self.worker = worker  # runs the grain probe's full-size alignment and the further pair fits beside the rest
 
     def add(self, frame: np.ndarray) -> None:
-        rec = self.window.add(frame, keep_full="texture" in self.kinds)
-        self.stats.append(_measure(self.window, rec, self.kinds, "texture" in self.kinds))
+        last = self.window.get(self.window.count - 1)
+        aligned = None
+        if self.worker is not None and last is not None and last.full is not None:
+            aligned = self.worker.submit(_probe_align, frame, last.full)
+        rec = self.window.add(frame, keep_full=self.grain)
+        self.stats.append(_measure(self.window, rec, self.kinds, self.grain, aligned, self.worker))
         self.window.evict(rec.index - _PAIR_REACH)
         prev = self.window.get(rec.index - 1)
         if prev is not None:
@@ -918,20 +963,34 @@ def _apply(frame: np.ndarray, corr: _Correction, field_full: Optional[np.ndarray
 def _probe_grain_fine(cur: np.ndarray, other: np.ndarray, affine: np.ndarray, side: int = 192):
     """(grain, detail) between two full-size uint8 frames on a central crop aligned by its own full-resolution
     flow: real detail lines up to a fraction of a pixel there, so what is left is grain re-drawn between them."""
+    return _probe_finish(_probe_align(cur, other, side), affine)
+
+
+def _probe_align(cur: np.ndarray, other: np.ndarray, side: int = 192):
+    """The first part of the grain probe, which needs no statistics (pass 1 runs it beside them): the central
+    crop of ``cur``, ``other``'s crop warped onto it (float32) and the pixels where that flow holds; None where
+    the frames are too small to align."""
     h, w = cur.shape[:2]
     ch, cw = min(h, side), min(w, side)
     y0, x0 = (h - ch) // 2, (w - cw) // 2
     a, b = cur[y0:y0 + ch, x0:x0 + cw], other[y0:y0 + ch, x0:x0 + cw]
     if min(ch, cw) < 16:
-        return 0.0, 0.0
+        return None
     ga, gb = flow.to_gray(a), flow.to_gray(b)
     fw, bw = flow.dis_flow(ga, gb, "fast"), flow.dis_flow(gb, ga, "fast")
     mapping = cv2.add(_grid2(ch, cw), fw)
     ok = flow.occlusion_mask(fw, bw, tol=0.5) & _inside2(mapping)
     ok[:4], ok[-4:], ok[:, :4], ok[:, -4:] = False, False, False, False
-    warped = cv2.transform(cv2.remap(b.astype(np.float32), mapping, None, cv2.INTER_CUBIC,
-                                     borderMode=cv2.BORDER_REPLICATE), affine)
-    return _grain(warped, a, ok, with_detail=True)
+    warped = cv2.remap(b.astype(np.float32), mapping, None, cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
+    return a, warped, ok
+
+
+def _probe_finish(aligned, affine: np.ndarray):
+    """(grain, detail) from _probe_align's result, the neighbour's crop taken through ``affine`` first."""
+    if aligned is None:
+        return 0.0, 0.0
+    a, warped, ok = aligned
+    return _grain(cv2.transform(warped, affine), a, ok, with_detail=True)
 
 
 def _lowpass(img: np.ndarray, sigma: float = 4.0) -> np.ndarray:
@@ -959,7 +1018,7 @@ def _grain(warped: np.ndarray, cur: np.ndarray, ok: np.ndarray, with_detail: boo
 def _robust_std(x: np.ndarray) -> float:
     if x.size == 0:
         return 0.0
-    return float(1.4826 * np.median(np.abs(x - np.median(x))))
+    return float(1.4826 * _median_rows(np.abs(x - _median_rows(x))))
 
 
 def _to_u8(img: np.ndarray) -> np.ndarray:

@@ -4,25 +4,28 @@ the warping error (Lai et al. 2018) of a clip along a reference clip's flow. Lum
 
 from __future__ import annotations
 
+import threading
+
 import cv2
 import numpy as np
 
-from .metrics import LUMA_WEIGHTS, pixel_grid, to_gray  # noqa: F401  (LUMA_WEIGHTS, to_gray: used as flow.*)
+from .metrics import LUMA_WEIGHTS, pixel_grid, pixel_map, to_gray  # noqa: F401  (LUMA_WEIGHTS, to_gray: used as flow.*)
 
 _PRESETS = {
     "ultrafast": cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST,
     "fast": cv2.DISOPTICAL_FLOW_PRESET_FAST,
     "medium": cv2.DISOPTICAL_FLOW_PRESET_MEDIUM,
 }
-_dis_cache: dict[str, "cv2.DISOpticalFlow"] = {}
+_dis_local = threading.local()  # one DIS object per preset and thread: calls from two threads never share one
 
 
 def dis_flow(gray_a: np.ndarray, gray_b: np.ndarray, preset: str = "fast") -> np.ndarray:
     """Flow from a to b, (H, W, 2) float32: pixel x in a moves to x + flow(x) in b."""
-    dis = _dis_cache.get(preset)
+    cache = _dis_local.__dict__.setdefault("cache", {})
+    dis = cache.get(preset)
     if dis is None:
         dis = cv2.DISOpticalFlow_create(_PRESETS[preset])
-        _dis_cache[preset] = dis
+        cache[preset] = dis
     return dis.calc(gray_a, gray_b, None)
 
 
@@ -38,14 +41,22 @@ def occlusion_mask(flow_fw: np.ndarray, flow_bw: np.ndarray, tol: float = 1.0, r
 
     |fw + bw(x + fw)|^2 < rel * (|fw|^2 + |bw(x + fw)|^2) + tol  (Sundaram et al. 2010, as in Lai et al. 2018).
     """
-    bw_at = warp(flow_bw, flow_fw)
-    # per-component arithmetic: numpy sums over a last axis of length 2 are many times slower
+    h, w = flow_fw.shape[:2]
+    bw_at = cv2.remap(flow_bw, cv2.add(pixel_map(h, w), flow_fw), None, cv2.INTER_LINEAR,
+                      borderMode=cv2.BORDER_REPLICATE)  # warp(flow_bw, flow_fw), from one 2-channel map
+    # per-component arithmetic (numpy sums over a last axis of length 2 are many times slower), in place
     fx, fy = cv2.split(flow_fw)
     bx, by = cv2.split(bw_at)
-    ex, ey = fx + bx, fy + by
-    err = ex * ex + ey * ey
-    mag = fx * fx + fy * fy + bx * bx + by * by
-    return err < rel * mag + tol
+    err, ey = fx + bx, fy + by
+    err *= err
+    err += np.multiply(ey, ey, out=ey)  # |fw + bw(x + fw)|^2
+    mag = fx * fx
+    mag += np.multiply(fy, fy, out=fy)
+    mag += np.multiply(bx, bx, out=bx)
+    mag += np.multiply(by, by, out=by)
+    mag *= rel
+    mag += tol
+    return err < mag
 
 
 def reference_flows(clean: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:

@@ -1,7 +1,9 @@
 """Flow-guided deflicker: the issue's quality margins on small seeded clips, streaming, cuts, errors."""
 
 import functools
+import threading
 
+import cv2
 import numpy as np
 import pytest
 
@@ -214,6 +216,32 @@ def test_progress_reports_each_frame_and_can_stop():
 
     with pytest.raises(Stop):
         list(deflicker_frames(iter(clip), FPS, "auto", progress=stop, total=8))
+
+
+def test_the_first_pass_threads_change_nothing_and_end_with_the_run():
+    """Pass 1 runs the grain probe's alignment and further pair fits on worker threads where OpenCV may use more
+    than one thread: the frames are the same as in one thread, and no worker outlives the run (nor an interrupt)."""
+    clip = np.concatenate([flickered("texture", "objects")[:12], flickered("brightness", "pan")[:12]])
+    before = cv2.getNumThreads()
+    try:
+        cv2.setNumThreads(1)
+        alone = np.stack(list(deflicker_frames(clip, FPS)))
+        cv2.setNumThreads(2)
+        run = deflicker_frames(clip, FPS)
+        assert np.array_equal(np.stack(list(run)), alone) and run.corrected
+
+        class Stop(Exception):
+            pass
+
+        def stop(done, total):
+            if done == 5:
+                raise Stop
+
+        with pytest.raises(Stop):
+            list(deflicker_frames(clip, FPS, progress=stop, total=len(clip)))
+    finally:
+        cv2.setNumThreads(before)
+    assert not [t for t in threading.enumerate() if t.name.startswith("deflicker-measure")]
 
 
 @pytest.mark.parametrize("kwargs, word", [
