@@ -23,8 +23,9 @@ Classical, no weights. Every frame is compared with its neighbours *after* linin
 
 ``auto`` corrects only what it measures: brightness, colour and regional flicker where the removed part is above
 what a steady clip shows (brightness and colour judged against a trend of half the period, which follows a real
-exposure change over a few frames that the correction's trend would only round off), texture where grain is measured between aligned frames; a steady clip passes through
-unchanged. Scene cuts end a shot: nothing is measured or averaged across one.
+exposure change over a few frames that the correction's trend would only round off), texture where grain is
+measured between aligned frames; a steady clip passes through unchanged. Scene cuts end a shot: nothing is measured
+or averaged across one.
 
 Memory stays streamed. A re-iterable source (an array, a list, or a function returning a fresh iterator: what the
 node and the ``fix`` command pass) is read twice: the first pass keeps only a few numbers per frame, the solve runs
@@ -630,7 +631,8 @@ def _unreliable_frames(stats: list) -> set:
     for i in range(1, len(stats) - 1):
         st, jump = stats[i], level[i] - level[i - 1]
         # the frame's mean moves by over 10 % and the next frames stay at least half-way there (a flash returns)
-        stays = all(np.sign(jump) * (level[j] - level[i - 1]) > 0.5 * abs(jump) for j in range(i + 1, min(i + 3, len(stats))))
+        stays = all(np.sign(jump) * (level[j] - level[i - 1]) > 0.5 * abs(jump)
+                    for j in range(i + 1, min(i + 3, len(stats))))
         if abs(jump) > _BAD_FIT_JUMP and stays and st.pairs and st.index not in spanned \
                 and all((st.index, p.k) in bad for p in st.pairs):
             out.add(st.index)
