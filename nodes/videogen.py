@@ -187,6 +187,9 @@ def _notes(messages) -> str:
     return "\n".join(messages) if messages else "ok"
 
 
+FIRST_IMAGE = ("IMAGE", {"tooltip": "First frame for an image-to-video model (the first image of the batch)."})
+
+
 def _run(model: engine.VideoModel, image, steps: int, **settings):
     first = next(image_frames(image, "image")) if image is not None else None
     result = engine.generate(model, image=first, steps=steps, progress=node_progress(steps), **settings)
@@ -206,7 +209,7 @@ class CogVideoXGenerate:
     @classmethod
     def INPUT_TYPES(cls):
         return {"required": _generate_inputs(COGVIDEOX_TYPE, CogVideoXSettings),
-                "optional": {"image": ("IMAGE", {"tooltip": "First frame for an image-to-video model (the first image of the batch)."})}}
+                "optional": {"image": FIRST_IMAGE}}
 
     def generate(self, model, prompt, negative_prompt, num_frames, width, height, steps, guidance, seed, fps,
                  image=None):
@@ -227,7 +230,7 @@ class WanGenerate:
     @classmethod
     def INPUT_TYPES(cls):
         return {"required": _generate_inputs(WAN_TYPE, WanSettings),
-                "optional": {"image": ("IMAGE", {"tooltip": "First frame for an image-to-video model (the first image of the batch)."})}}
+                "optional": {"image": FIRST_IMAGE}}
 
     def generate(self, model, prompt, negative_prompt, num_frames, width, height, steps, guidance, flow_shift, seed,
                  fps, image=None):
