@@ -30,7 +30,7 @@ or averaged across one.
 
 Memory stays streamed. A re-iterable source (an array, a list, or a function returning a fresh iterator: what the
 node and the ``fix`` command pass) is read twice: the first pass keeps only a few numbers per frame, the solve runs
-per shot, the second pass applies it (holding the ±3 frames the texture stage averages). A one-shot iterator is read
+per shot, the second pass applies it (holding the ±4 frames the texture stage averages). A one-shot iterator is read
 once, holding ``window // 2`` frames ahead: each frame's curve is then solved over the statistics seen so far
 (the last few seconds) and that short look-ahead. Where OpenCV may use more than one thread, the first pass runs
 the grain probe's own alignment and a frame's further pair fits on two worker threads beside the rest; the
@@ -57,7 +57,7 @@ MODES = DEFLICKER_MODES  # the user-facing settings (modes, strength, window) ar
 _ANALYZER_KINDS = {"brightness": ("brightness",), "regional": ("regional",), "colour": ("colour",),
                    "texture": ("texture",), "codec": ("texture",), "steady": (), "scene_cuts": ()}
 DEFAULT_WINDOW = DeflickerSettings.default("window")
-TEXTURE_RADIUS = 3  # neighbours on each side averaged for texture (7 frames)
+TEXTURE_RADIUS = 4  # neighbours on each side averaged for texture (9 frames)
 
 _WORK_SIDE = 160  # long side of the copy used for flow and low-frequency statistics
 _PAIR_REACH = 2  # each frame is measured against its 2 predecessors
@@ -80,7 +80,7 @@ _GATE_REGIONAL = 0.048  # RMS frame-to-frame change of the gain field (steady re
 # a smooth ±10 % field re-drawn per frame: 5.4-6.9 %)
 _TEXTURE_MIN_NOISE = 3.4  # auto: temporal grain (levels, robust std) above which texture is filtered; steady
 # real clips measure 0.7-3.2 (their own shimmer), the same with grain of std ~4 re-drawn per frame 3.6-5.5
-_TEXTURE_TOLERANCE = 1.3  # a neighbour's weight starts to fall where its patch distance passes this many times
+_TEXTURE_TOLERANCE = 1.4  # a neighbour's weight starts to fall where its patch distance passes this many times
 # the pair's grain variance
 _DETAIL_SIGMA = 2.5  # the texture stage averages what a Gaussian low-pass of this std (px) leaves
 _TEXTURE_FLOW_SIDE = 640  # the texture stage's own flow, at up to this long side: fine detail needs sub-pixel
@@ -616,17 +616,22 @@ def _hp_lambda(period: float) -> float:
     return 1.0 / (2.0 - 2.0 * np.cos(2.0 * np.pi / max(period, 3.0))) ** 2
 
 
+def _typical_residuals(stats: list) -> dict:
+    """The shot's median luma residual of the pair fits, per distance k."""
+    by_k: dict = {}
+    for st in stats:
+        for p in st.pairs:
+            by_k.setdefault(p.k, []).append(float(p.residual @ _LUMA))
+    return {k: float(np.median(v)) for k, v in by_k.items()}
+
+
 def _unreliable_frames(stats: list) -> set:
     """Frames that no gain and offset ties to the rest of the shot: every fit to their predecessors leaves
     many times the shot's typical residual while the frame's mean moves by over 10 % and stays there (a light
     coming on, a burst of new content: real change that is not global), and no good fit spans over them. A flash
     is not one: it does not stay, and the frames either side of it still fit each other. These frames measure
     nothing, so they are left as they are and break the trend."""
-    by_k: dict = {}
-    for st in stats:
-        for p in st.pairs:
-            by_k.setdefault(p.k, []).append(float(p.residual @ _LUMA))
-    typical = {k: float(np.median(v)) for k, v in by_k.items()}
+    typical = _typical_residuals(stats)
     bad, spanned = set(), set()
     for st in stats:
         for p in st.pairs:
@@ -673,8 +678,9 @@ def _solve(stats: list, kinds: frozenset, auto: bool, strength: float, period: f
     measures = {} if measures is None else measures
     n = len(stats)
     base = stats[0].index
-    ts, ks, lg, wg, off, wo, cells, cw = [], [], [], [], [], [], [], []
+    ts, ks, lg, wg, off, wo, cells, cw, cell_pairs = [], [], [], [], [], [], [], [], []
     unreliable = _unreliable_frames(stats)
+    typical = _typical_residuals(stats)
     for st in stats:
         for p in st.pairs:
             if st.index - p.k < base or any(st.index - p.k <= u <= st.index for u in unreliable):
@@ -685,10 +691,13 @@ def _solve(stats: list, kinds: frozenset, auto: bool, strength: float, period: f
             wg.append(p.w_gain)
             off.append(p.offset)
             wo.append(p.w_off)
-            if p.cells is not None:
+            # the regional field of a pair that no global gain and offset fits well (new content sweeping in,
+            # an occluder) is that content's, not a change of light: it measures nothing
+            if p.cells is not None and float(p.residual @ _LUMA) <= _BAD_FIT * typical[p.k]:
                 cell_shape = p.cells.shape
                 cells.append(p.cells.ravel())
                 cw.append(p.cell_w.ravel())
+                cell_pairs.append(len(ts) - 1)
     texture = "texture" in kinds and strength > 0
     grains = [st.grain for st in stats if not np.isnan(st.grain)]
     measures["grain"] = float(np.median(grains)) if grains else 0.0
@@ -742,8 +751,15 @@ def _solve(stats: list, kinds: frozenset, auto: bool, strength: float, period: f
     fields = None
     if "regional" in kinds and cells:
         cells_a, cw_a = np.array(cells), np.array(cw) + 1e-9
-        r = _integrate(n, ts, ks, cells_a, cw_a)
-        rphi = r - _trend(r, lam, breaks, robust=False)
+        rts, rks = ts[cell_pairs], ks[cell_pairs]
+        r = _integrate(n, rts, rks, cells_a, cw_a)
+        # a frame the kept pairs do not tie to its predecessor starts a new piece of the field's curves
+        r_linked = np.zeros(n, bool)
+        for t, k in zip(rts, rks):
+            r_linked[t - k + 1:t + 1] = True
+        r_breaks = breaks | ~r_linked
+        r_breaks[0] = False
+        rphi = r - _trend(r, lam, r_breaks, robust=False)
         rphi -= rphi.mean(1, keepdims=True)  # the common part is the global gain's
         rphi = rphi.reshape(n, *cell_shape).astype(np.float32)
         # gated on its frame-to-frame part: flicker is; cells whose content slowly changes are not
