@@ -325,3 +325,35 @@ def test_a_fast_real_exposure_change_is_left_alone(drop, start, frames):
         out = np.stack(list(run))
         got = metrics.psnr(out, clip)
         assert got >= 45.0 and run.corrected == set(), (motion, got, run.corrected)
+
+
+def test_content_sweeping_in_is_not_taken_for_regional_flicker():
+    # the statistics of a steady real clip whose last frames an out-of-focus foreground sweeps across (seen on
+    # a 45-frame real generation): those pair fits leave 4-8x the shot's residual and their "field" is the new
+    # content's (log gains of +-1). Before, they alone opened auto's regional gate and the whole clip was
+    # "corrected" (25.6 dB); such pairs measure no field now
+    from unflicker.deflicker import _LUMA, _Pair, _Stats, _solve, _GATE_REGIONAL
+
+    rng = np.random.default_rng(5)
+    n, cells = 45, (4, 4)
+    stats = []
+    for i in range(n):
+        pairs = []
+        for k in (1, 2):
+            if i - k < 0:
+                continue
+            swept = i >= 41
+            res = np.full(3, 25.0 if swept else 5.0 + rng.uniform(-1, 1))
+            field = rng.normal(0, 1.0 if swept else 0.01, cells)
+            pairs.append(_Pair(k, rng.normal(0, 0.003, 3), rng.normal(0, 0.3, 3), np.full(3, 1e4), np.full(3, 50.0),
+                               res, field, np.full(cells, 0.3)))
+        stats.append(_Stats(i, 0, np.full(3, 100.0 - 0.5 * i), pairs))
+    assert float(stats[-1].pairs[0].residual @ _LUMA) > 4 * float(stats[10].pairs[0].residual @ _LUMA)
+    measures = {}
+    corrections, done = _solve(stats, frozenset({"brightness", "colour", "regional"}), True, 1.0, 30.0, measures)
+    assert measures["regional"] < _GATE_REGIONAL / 2, measures
+    assert "regional" not in done and all(c.field is None for c in corrections)
+    # the same steady frames without the swept ones measure the same: the sweep adds nothing
+    alone = {}
+    _solve(stats[:41], frozenset({"regional"}), True, 1.0, 30.0, alone)
+    assert measures["regional"] < 2 * alone["regional"] + 1e-3, (measures, alone)
