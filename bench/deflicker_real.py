@@ -1,8 +1,9 @@
 """Deflicker quality on real AI-generated clips: known flicker injected, fixed by FFmpeg and by ours, scored
 against the untouched clip.
 
-    nice python bench/deflicker_real.py --frames 40   # the README's table: 14 clips, every kind (~35 min on the
-                                                      # shared 2-core machine at load 15; all frames take longer)
+    nice python bench/deflicker_real.py               # the README's table: 14 clips, every frame, every kind
+                                                      # (~20 min on the 2-core machine nearly quiet)
+    nice python bench/deflicker_real.py --frames 40   # the first 40 frames of each clip
     nice python bench/deflicker_real.py --quick       # 4 clips, 30 frames, five kinds: for development
     python bench/deflicker_real.py --from-json out.json --markdown   # re-print a saved run, README tables too
     python bench/deflicker_real.py --kinds brightness colour --clips 3 --frames 40 --json out.json
