@@ -215,6 +215,15 @@ def _remap(image: np.ndarray, mx: np.ndarray, my: np.ndarray, interp=cv2.INTER_L
 _inside2 = metrics.inside  # where a 2-channel remap map points inside the image
 
 
+def _flows_both_ways(a: np.ndarray, b: np.ndarray, preset: str):
+    """DIS flows a -> b and b -> a between two uint8 grey images; zero where they are too small for DIS
+    (then pixel is compared to pixel)."""
+    if min(a.shape[:2]) >= 16:
+        return flow.dis_flow(a, b, preset), flow.dis_flow(b, a, preset)
+    zero = np.zeros((*a.shape[:2], 2), np.float32)
+    return zero, zero
+
+
 def _luma(img: np.ndarray) -> np.ndarray:
     return cv2.transform(img, _LUMA[None, :]) if img.dtype == np.float32 else img @ _LUMA
 
@@ -280,11 +289,7 @@ class _AlignedWindow:
                 self.shot_start = i
                 rec.shot, rec.shot_start = self.shot, i
             elif with_flow:
-                if min(self.work) >= 16:
-                    fw = flow.dis_flow(prev.gray, rec.gray, "ultrafast")
-                    bw = flow.dis_flow(rec.gray, prev.gray, "ultrafast")
-                else:  # too small for DIS: compare pixel to pixel
-                    fw = bw = np.zeros((self.work[1], self.work[0], 2), np.float32)
+                fw, bw = _flows_both_ways(prev.gray, rec.gray, "ultrafast")
                 prev.fw, prev.fw_ok = fw, flow.occlusion_mask(fw, bw)
                 rec.bw, rec.bw_ok = bw, flow.occlusion_mask(bw, fw)
         self.frames[i] = rec
@@ -296,8 +301,7 @@ class _AlignedWindow:
         shot under a colour or brightness jump (what flicker does), not a cut."""
         if min(self.work) < 16:
             return False
-        fw = flow.dis_flow(prev.gray, rec.gray, "ultrafast")
-        bw = flow.dis_flow(rec.gray, prev.gray, "ultrafast")
+        fw, bw = _flows_both_ways(prev.gray, rec.gray, "ultrafast")
         ok = flow.occlusion_mask(bw, fw) & _inside2(cv2.add(_grid2(*bw.shape[:2]), bw))
         if ok.mean() < 0.45:  # across a real cut the flow is consistent almost nowhere (~0.1)
             return False
@@ -314,16 +318,13 @@ class _AlignedWindow:
             del self.frames[i]
 
     def neighbours(self, rec: _Frame, reach: int, need=lambda r: True) -> list[int]:
-        """Offsets k (|k| <= reach) of the frames beside rec in its shot that are present, linked by flow and
-        satisfy ``need``."""
+        """Offsets k (|k| <= reach) of the frames beside rec in its shot that are present and satisfy ``need``
+        (frames added with flow are linked to their predecessor throughout a shot)."""
         out = []
         for step in (1, -1):
             for n in range(1, reach + 1):
                 other = self.frames.get(rec.index + step * n)
                 if other is None or other.shot != rec.shot or not need(other):
-                    break
-                link = self.frames[rec.index + step * (n - 1)]
-                if (link.fw if step == 1 else link.bw) is None:
                     break
                 out.append(step * n)
         return sorted(out)
@@ -625,13 +626,12 @@ def _typical_residuals(stats: list) -> dict:
     return {k: float(np.median(v)) for k, v in by_k.items()}
 
 
-def _unreliable_frames(stats: list) -> set:
+def _unreliable_frames(stats: list, typical: dict) -> set:
     """Frames that no gain and offset ties to the rest of the shot: every fit to their predecessors leaves
     many times the shot's typical residual while the frame's mean moves by over 10 % and stays there (a light
     coming on, a burst of new content: real change that is not global), and no good fit spans over them. A flash
     is not one: it does not stay, and the frames either side of it still fit each other. These frames measure
-    nothing, so they are left as they are and break the trend."""
-    typical = _typical_residuals(stats)
+    nothing, so they are left as they are and break the trend. ``typical``: _typical_residuals(stats)."""
     bad, spanned = set(), set()
     for st in stats:
         for p in st.pairs:
@@ -679,8 +679,8 @@ def _solve(stats: list, kinds: frozenset, auto: bool, strength: float, period: f
     n = len(stats)
     base = stats[0].index
     ts, ks, lg, wg, off, wo, cells, cw, cell_pairs = [], [], [], [], [], [], [], [], []
-    unreliable = _unreliable_frames(stats)
     typical = _typical_residuals(stats)
+    unreliable = _unreliable_frames(stats, typical)
     for st in stats:
         for p in st.pairs:
             if st.index - p.k < base or any(st.index - p.k <= u <= st.index for u in unreliable):
@@ -840,8 +840,8 @@ class _Deflicker:
             self.window.count += 1
             corr = self.plan.corrections[i]
             return [_to_u8(_apply(frame, corr, self._full_field(corr)))]
-        need_flow = self.plan is None or (self.tex_radius and self.plan.corrections[i].texture)
-        rec = self.window.add(frame, keep_full=True, with_flow=bool(need_flow))
+        # the frame-to-frame flow serves the statistics of a one-shot stream; the texture stage makes its own
+        rec = self.window.add(frame, keep_full=True, with_flow=self.plan is None)
         if self.plan is None and (self.low or self.tex_radius):
             self.stats[i] = _measure(self.window, rec, self.kinds, False)
         return self._run(final=False)
@@ -941,10 +941,7 @@ class _Deflicker:
         if got is None:
             nb = self.window.get(rec.index + k)
             ga, gb = self._texture_gray(rec), self._texture_gray(nb)
-            if min(ga.shape) >= 16:
-                fw, bw = flow.dis_flow(ga, gb, "fast"), flow.dis_flow(gb, ga, "fast")
-            else:  # too small for DIS: compare pixel to pixel
-                fw = bw = np.zeros((*ga.shape, 2), np.float32)
+            fw, bw = _flows_both_ways(ga, gb, "fast")
             grid = _grid2(*ga.shape)
             rec.tex_flow[k] = fw, flow.occlusion_mask(fw, bw) & _inside2(cv2.add(grid, fw))
             nb.tex_flow[-k] = bw, flow.occlusion_mask(bw, fw) & _inside2(cv2.add(grid, bw))
@@ -1038,7 +1035,7 @@ def _probe_align(cur: np.ndarray, other: np.ndarray, side: int = 192):
     if min(ch, cw) < 16:
         return None
     ga, gb = flow.to_gray(a), flow.to_gray(b)
-    fw, bw = flow.dis_flow(ga, gb, "fast"), flow.dis_flow(gb, ga, "fast")
+    fw, bw = _flows_both_ways(ga, gb, "fast")
     mapping = cv2.add(_grid2(ch, cw), fw)
     ok = flow.occlusion_mask(fw, bw, tol=0.5) & _inside2(mapping)
     ok[:4], ok[-4:], ok[:, :4], ok[:, -4:] = False, False, False, False
