@@ -229,21 +229,25 @@ def test_kinds_accept_modes_and_analyzer_names():
     assert set(MODES) == {"auto", "brightness", "regional", "colour", "texture", "all"}
 
 
+class Stop(Exception):
+    """What a progress callback raises to stop a run (as ComfyUI's interrupt does)."""
+
+
+def stop_at(step: int):
+    def progress(done, total):
+        if done == step:
+            raise Stop
+
+    return progress
+
+
 def test_progress_reports_each_frame_and_can_stop():
     clip = flickered("brightness", "pan")[:8]
     seen = []
     list(deflicker_frames(iter(clip), FPS, "brightness", progress=lambda d, t: seen.append((d, t)), total=8))
     assert seen == [(i, 8) for i in range(1, 9)]
-
-    class Stop(Exception):
-        pass
-
-    def stop(done, total):
-        if done == 3:
-            raise Stop
-
     with pytest.raises(Stop):
-        list(deflicker_frames(iter(clip), FPS, "auto", progress=stop, total=8))
+        list(deflicker_frames(iter(clip), FPS, "auto", progress=stop_at(3), total=8))
 
 
 def test_the_first_pass_threads_change_nothing_and_end_with_the_run():
@@ -257,16 +261,8 @@ def test_the_first_pass_threads_change_nothing_and_end_with_the_run():
         cv2.setNumThreads(2)
         run = deflicker_frames(clip, FPS)
         assert np.array_equal(np.stack(list(run)), alone) and run.corrected
-
-        class Stop(Exception):
-            pass
-
-        def stop(done, total):
-            if done == 5:
-                raise Stop
-
         with pytest.raises(Stop):
-            list(deflicker_frames(clip, FPS, progress=stop, total=len(clip)))
+            list(deflicker_frames(clip, FPS, progress=stop_at(5), total=len(clip)))
     finally:
         cv2.setNumThreads(before)
     assert not [t for t in threading.enumerate() if t.name.startswith("deflicker-measure")]
