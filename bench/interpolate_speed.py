@@ -126,7 +126,7 @@ def _bare_torch_loop(net, frames, device):
     return out
 
 
-class _time_forward:
+class _ForwardTimer:
     """Adds up the seconds spent in ``net``'s forward calls (``.seconds``), whoever calls it; synchronises a
     GPU so that the figure is the network's work."""
 
@@ -201,7 +201,7 @@ def bench_torch(root: str, frames: int, rounds: int, device: str, networks=("hdv
         node.interpolate(images[:2], 8.0, 2, name, "torch", *settings, batch_size=1)
         net = next(iter(pack.nodes.interpolate._managed.values())).model
         _bare_torch_loop(net, clip[:2], device)  # warm-up
-        forward = _time_forward(net, device)
+        forward = _ForwardTimer(net, device)
         ratio_rounds = 1 if "FILM" in label else rounds  # FILM takes a minute a frame on a CPU
         best = {"node": float("inf"), "node4": float("inf"), "bare": float("inf")}
         ratios, same, fwd_ratios = [], [], []  # per alternating round: both halves see about the same load
