@@ -11,7 +11,7 @@ if REPO not in sys.path:
 
 def load_pack():
     """The pack as ComfyUI loads it, with the ComfyUI stand-ins (unflicker.testing) when none is importable."""
-    from unflicker.object_info import load_pack as load
+    from unflicker.comfy.object_info import load_pack as load
     from unflicker.testing import use_comfy_standins
 
     use_comfy_standins()

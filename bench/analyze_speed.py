@@ -23,7 +23,8 @@ import numpy as np
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from unflicker import analysis, synthetic  # noqa: E402
+from unflicker import analysis  # noqa: E402
+from unflicker.media import synthetic
 
 SIZE = 512
 

@@ -139,7 +139,7 @@ use_comfy_standins()
 try:
     from unflicker.comfy.object_info import pack_object_info
 except ImportError:
-    from unflicker.object_info import pack_object_info
+    from unflicker.comfy.object_info import pack_object_info
 print(json.dumps(pack_object_info(), sort_keys=True))
 """
 

@@ -20,9 +20,11 @@ import numpy as np
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path[:0] = [REPO]
 
-from unflicker import flow, metrics, synthetic  # noqa: E402
-from unflicker.deflicker import deflicker_frames  # noqa: E402
-from unflicker.ffmpeg_fix import FFmpegFixSettings, fix_frames  # noqa: E402
+from unflicker.motion import flow  # noqa: E402
+from unflicker.analysis import metrics
+from unflicker.media import synthetic
+from unflicker.fix.deflicker import deflicker_frames  # noqa: E402
+from unflicker.fix.ffmpeg_fix import FFmpegFixSettings, fix_frames  # noqa: E402
 
 MOTIONS = ("pan", "zoom", "objects", "fade")
 KINDS = ("clean", "brightness", "regional", "colour", "texture", "codec")

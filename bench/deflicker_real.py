@@ -48,9 +48,11 @@ import numpy as np
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
-from unflicker import flow, metrics, video  # noqa: E402
-from unflicker.deflicker import deflicker_frames  # noqa: E402
-from unflicker.ffmpeg_fix import FFmpegFixSettings, fix_frames  # noqa: E402
+from unflicker.motion import flow  # noqa: E402
+from unflicker.analysis import metrics
+from unflicker.media import video
+from unflicker.fix.deflicker import deflicker_frames  # noqa: E402
+from unflicker.fix.ffmpeg_fix import FFmpegFixSettings, fix_frames  # noqa: E402
 
 CORPUS = os.path.join(os.path.dirname(REPO), "shared", "corpus", "real_clips.py")
 KINDS = ("brightness", "regional", "colour", "texture", "mix", "clean", "breathing", "flash", "drift")

@@ -21,9 +21,9 @@ import numpy as np
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path[:0] = [REPO]
 
-from unflicker import synthetic  # noqa: E402
-from unflicker.deflicker import deflicker_frames  # noqa: E402
-from unflicker.ffmpeg_fix import FFmpegFixSettings, fix_frames  # noqa: E402
+from unflicker.media import synthetic  # noqa: E402
+from unflicker.fix.deflicker import deflicker_frames  # noqa: E402
+from unflicker.fix.ffmpeg_fix import FFmpegFixSettings, fix_frames  # noqa: E402
 
 FPS = 24.0
 

@@ -13,8 +13,8 @@ import torch
 
 from _common import best_of_with_cpu, load_pack
 
-from unflicker import ffmpeg, synthetic
-from unflicker.ffmpeg_fix import FFmpegFixSettings
+from unflicker.media import ffmpeg, synthetic
+from unflicker.fix.ffmpeg_fix import FFmpegFixSettings
 
 N, SIZE, FPS = 240, 512, 24.0
 

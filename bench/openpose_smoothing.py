@@ -19,7 +19,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from unflicker import pose as op  # noqa: E402
+from unflicker.generate import pose as op  # noqa: E402
 
 PERSON = np.array([
     (60, 40), (60, 62), (44, 62), (38, 88), (34, 112), (76, 62), (82, 88), (86, 112), (50, 118), (49, 150),

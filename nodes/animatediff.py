@@ -1,5 +1,5 @@
 """AnimateDiff through diffusers: loader, stackable motion LoRAs, ControlNet loader, generate (sliding windows,
-prompt schedule, optional ControlNet frames). Thin wrappers over unflicker.animatediff; nothing is downloaded."""
+prompt schedule, optional ControlNet frames). Thin wrappers over unflicker.generate.animatediff; nothing is downloaded."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import torch
 
 import comfy.model_management
 
-from ..unflicker import animatediff as engine
+from ..unflicker.generate import animatediff as engine
 from .comfy_bridge import node_progress
 from .inputs import SEED, fps_input, setting_input, setting_inputs
 from .model_folders import ModelSource, register

@@ -77,7 +77,7 @@ def audio_output(pcm):
 
 def audio_input(audio, name: str = "audio"):
     """ComfyUI's AUDIO (or None) as an engine PcmAudio; the first item of a batch."""
-    from ..unflicker.audio import PcmAudio
+    from ..unflicker.media.audio import PcmAudio
 
     if audio is None:
         return None

@@ -7,10 +7,10 @@ import uuid
 
 import folder_paths
 
-from ..unflicker.compare import side_by_side, slowed_fps
-from ..unflicker.audio import retime
+from ..unflicker.analysis.side_by_side import side_by_side, slowed_fps
+from ..unflicker.media.audio import retime
 from ..unflicker.settings import SideBySideSettings
-from ..unflicker.video import write_video
+from ..unflicker.media.video import write_video
 from .comfy_bridge import audio_input, audio_output, check_image, frames_to_image, image_frames, node_progress
 from .inputs import IMAGES, fps_input, setting_input
 from .video_io import video_mime

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..unflicker.analysis import kinds_from_json
-from ..unflicker.deflicker import deflicker_frames
+from ..unflicker.fix.deflicker import deflicker_frames
 from ..unflicker.settings import DeflickerSettings
 from .comfy_bridge import check_image, frames_to_image, image_frames, node_progress
 from .inputs import FPS_SOCKET, IMAGES, setting_inputs

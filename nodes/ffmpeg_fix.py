@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..unflicker.ffmpeg_fix import FFmpegFixSettings, fix_frames
+from ..unflicker.fix.ffmpeg_fix import FFmpegFixSettings, fix_frames
 from .comfy_bridge import check_image, frames_to_image, image_frames, node_progress
 from .inputs import FPS_SOCKET, IMAGES, setting_input, setting_inputs
 

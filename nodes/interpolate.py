@@ -12,9 +12,9 @@ import comfy.model_management
 import comfy.model_patcher
 
 from ..unflicker.errors import UnflickerError
-from ..unflicker.interpolate import (MODEL_LAYOUT, TORCH_EXTENSIONS, TORCH_LAYOUT, TorchInterpolator,
-                                     interpolate_frames, is_torch_model, output_positions)
-from ..unflicker.interpolation_models import load_model
+from ..unflicker.fix.interpolate import (MODEL_LAYOUT, TORCH_EXTENSIONS, TORCH_LAYOUT, TorchInterpolator,
+                                         interpolate_frames, is_torch_model, output_positions)
+from ..unflicker.fix.interpolation_models import load_model
 from ..unflicker.settings import InterpolateSettings
 from .comfy_bridge import check_image, frames_to_image, image_frames, node_progress
 from .inputs import IMAGES, fps_input, setting_input, setting_inputs

@@ -6,8 +6,8 @@ import os
 
 import comfy.model_management
 
-from ..unflicker.pose import (BODY_WEIGHTS, FACE_WEIGHTS, HAND_WEIGHTS, extract_poses, load_body_model,
-                              load_face_model, load_hand_model, smoothing_params)
+from ..unflicker.generate.pose import (BODY_WEIGHTS, FACE_WEIGHTS, HAND_WEIGHTS, extract_poses, load_body_model,
+                                       load_face_model, load_hand_model, smoothing_params)
 from ..unflicker.settings import PoseSettings
 from .comfy_bridge import check_image, frames_to_image, image_frames, node_progress
 from .inputs import IMAGES, setting_inputs

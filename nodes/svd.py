@@ -8,7 +8,7 @@ import torch
 
 import comfy.model_management
 
-from ..unflicker import svd as engine
+from ..unflicker.generate import svd as engine
 from ..unflicker.errors import UnflickerError
 from .comfy_bridge import image_frames, node_progress
 from .inputs import setting_inputs

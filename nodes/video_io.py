@@ -7,10 +7,10 @@ import os
 
 import folder_paths
 
-from ..unflicker import video as videoio
+from ..unflicker.media import video as videoio
 from ..unflicker.errors import UnflickerError
-from ..unflicker.audio import read_audio
-from ..unflicker.formats import FORMATS
+from ..unflicker.media.audio import read_audio
+from ..unflicker.media.formats import FORMATS
 from .comfy_bridge import audio_input, audio_output, frames_to_image, image_frames, node_progress
 from .inputs import IMAGES, fps_input, setting_inputs
 

@@ -15,12 +15,13 @@ from contextlib import contextmanager
 
 import folder_paths
 
-from ..unflicker import analysis, video as videoio
-from ..unflicker.deflicker import deflicker_frames
+from ..unflicker import analysis
+from ..unflicker.media import video as videoio
+from ..unflicker.fix.deflicker import deflicker_frames
 from ..unflicker.errors import UnflickerError
-from ..unflicker.ffmpeg_fix import FFmpegFixSettings, fix_frames
-from ..unflicker.formats import FORMATS
-from ..unflicker.interpolate import as_fraction, interpolate_frames, output_positions
+from ..unflicker.fix.ffmpeg_fix import FFmpegFixSettings, fix_frames
+from ..unflicker.media.formats import FORMATS
+from ..unflicker.fix.interpolate import as_fraction, interpolate_frames, output_positions
 from ..unflicker.settings import DeflickerSettings
 from .analysis import _ui_report
 from .comfy_bridge import frames_to_image, node_progress

@@ -10,7 +10,7 @@ import torch
 
 import comfy.model_management
 
-from ..unflicker import videogen as engine
+from ..unflicker.generate import videogen as engine
 from ..unflicker.errors import UnflickerError
 from ..unflicker.settings import CogVideoXSettings, WanSettings
 from .comfy_bridge import image_frames, node_progress

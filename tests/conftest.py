@@ -25,7 +25,7 @@ from unflicker.testing import use_comfy_standins  # noqa: E402
 
 use_comfy_standins()
 
-from unflicker.object_info import load_pack  # noqa: E402  (imports the pack by file location, as ComfyUI does)
+from unflicker.comfy.object_info import load_pack  # noqa: E402  (imports the pack by file location, as ComfyUI does)
 
 
 @pytest.fixture(scope="session")

@@ -31,7 +31,7 @@ def _progress(desc: str, total: int):
 
 
 def _add_format(p, crf: int | None = None) -> None:
-    from .formats import DEFAULT_FOR_EXT
+    from .media.formats import DEFAULT_FOR_EXT
 
     p.add_argument("--format", default=None, metavar="NAME",
                    help="output format (default by the output's extension: " +
@@ -50,7 +50,7 @@ def _add_ffmpeg_fix(sub) -> None:
     p = sub.add_parser("ffmpeg-fix", help="FFmpeg deflicker + deband on a file, re-encoded (seed: crf 16, preset slow)")
     p.add_argument("input")
     p.add_argument("output", help="output file: .mp4, .mov, .webm, .mkv, .webp or .gif")
-    from .ffmpeg_fix import FFmpegFixSettings as S  # numpy only: cheap to import
+    from .fix.ffmpeg_fix import FFmpegFixSettings as S  # numpy only: cheap to import
 
     _setting(p, "--size", S, "size", "deflicker window in frames")
     p.add_argument("--mode", default=S.default("mode"), help=f"deflicker averaging: {' '.join(S.spec('mode')['choices'])} (default {S.default('mode')})")
@@ -66,7 +66,7 @@ def _add_ffmpeg_fix(sub) -> None:
 
 
 def _run_ffmpeg_fix(args) -> int:
-    from .ffmpeg_fix import FFmpegFixSettings, fix_frames
+    from .fix.ffmpeg_fix import FFmpegFixSettings, fix_frames
 
     settings = FFmpegFixSettings(deflicker=not args.no_deflicker, size=args.size, mode=args.mode,
                                  deband=not args.no_deband, threshold=args.threshold,
@@ -77,7 +77,7 @@ def _run_ffmpeg_fix(args) -> int:
 
 def _fix_file(args, desc: str, fix) -> int:
     """Stream ``args.input`` through ``fix(frames, info, progress)`` into ``args.output`` (``--crf``, ``--preset``)."""
-    from . import video
+    from .media import video
 
     info, frames = video.iter_frames(args.input)
     return _encode(desc, info.frame_count, args.output, lambda progress: fix(frames, info, progress), info.exact_rate,
@@ -89,7 +89,7 @@ def _encode(desc: str, total: int, output: str, make_frames, fps, fmt: str | Non
     """Write ``make_frames(progress)`` to ``output`` in ``fmt`` (None: by its extension) with a progress bar;
     ``options`` go to video.write_video. A video-to-video command names its ``source``: the output keeps its
     sound (played at ``tempo``), colour tags and container tags."""
-    from . import video
+    from .media import video
 
     carry = video.carry_from(source, tempo=tempo) if source else video.Carry()
     progress, close = _progress(desc, total)
@@ -103,7 +103,7 @@ def _encode(desc: str, total: int, output: str, make_frames, fps, fmt: str | Non
 
 # ---------------------------------------------------------------- fix
 def _add_fix(sub) -> None:
-    from .ffmpeg_fix import FFmpegFixSettings as F
+    from .fix.ffmpeg_fix import FFmpegFixSettings as F
     from .settings import DeflickerSettings as S
 
     p = sub.add_parser("fix", help="remove flicker from a file: flow-guided deflicker (ours) or FFmpeg deflicker+deband")
@@ -123,9 +123,9 @@ def _add_fix(sub) -> None:
 
 
 def _run_fix(args) -> int:
-    from . import video
-    from .deflicker import check_settings, deflicker_frames
-    from .ffmpeg_fix import FFmpegFixSettings, fix_frames
+    from .media import video
+    from .fix.deflicker import check_settings, deflicker_frames
+    from .fix.ffmpeg_fix import FFmpegFixSettings, fix_frames
 
     if args.method == "ffmpeg" and args.mode != "auto":
         raise UnflickerError(f"--mode {args.mode} applies to the flow-guided fix: use --method flow or auto")
@@ -158,8 +158,8 @@ def _add_compare(sub) -> None:
 
 
 def _run_compare(args) -> int:
-    from . import video
-    from .compare import side_by_side, slowed_fps
+    from .media import video
+    from .analysis.side_by_side import side_by_side, slowed_fps
 
     info_a, frames_a = video.iter_frames(args.a)
     info_b, frames_b = video.iter_frames(args.b)
@@ -239,8 +239,8 @@ def _run_pose(args) -> int:
 
     import cv2
 
-    from . import video
-    from .pose import extract_poses, load_body_model, load_face_model, load_hand_model, smoothing_params
+    from .media import video
+    from .generate.pose import extract_poses, load_body_model, load_face_model, load_hand_model, smoothing_params
     from .settings import PoseSettings
 
     PoseSettings(detect_resolution=args.detect_resolution, smoothing_strength=args.smoothing_strength,
@@ -305,7 +305,8 @@ def _run_svd(args) -> int:
     import torch
     from PIL import Image
 
-    from . import svd, video
+    from .generate import svd
+    from .media import video
 
     if args.device == "auto":
         mps = getattr(torch.backends, "mps", None)
@@ -386,7 +387,8 @@ def _run_generate(args) -> int:
     import numpy as np
     from PIL import Image
 
-    from . import video, videogen
+    from .media import video
+    from .generate import videogen
 
     first = None
     if args.image:
@@ -448,7 +450,8 @@ def _add_animatediff(sub) -> None:
 
 
 def _run_animatediff(args) -> int:
-    from . import animatediff, video
+    from .generate import animatediff
+    from .media import video
 
     config_dir = args.config_dir or animatediff.SD15_CONFIG_DIR
     if bool(args.controlnet) != bool(args.control_video):
@@ -503,7 +506,7 @@ def _add_run(sub) -> None:
 
 
 def _run_run(args) -> int:
-    from .client import run_workflow_file
+    from .comfy.client import run_workflow_file
 
     result = run_workflow_file(args.workflow, args.server, args.set, args.out, args.timeout,
                                progress=not args.no_progress, previews=args.previews)
@@ -558,8 +561,8 @@ def _torch_device(name: str) -> str:
 
 
 def _run_interpolate(args) -> int:
-    from . import video
-    from .interpolate import as_fraction, interpolate_frames, output_positions
+    from .media import video
+    from .fix.interpolate import as_fraction, interpolate_frames, output_positions
 
     info, frames = video.iter_frames(args.input)
     dtype = None
@@ -617,17 +620,17 @@ def _object_info_from(args) -> dict:
         with open(args.object_info, encoding="utf-8") as f:
             return json.load(f)
     if args.server:
-        from .client import ComfyClient
+        from .comfy.client import ComfyClient
 
         return ComfyClient(args.server).object_info()
-    from .object_info import offline_object_info
+    from .comfy.object_info import offline_object_info
 
     return offline_object_info()
 
 
 def _run_workflow_convert(args) -> int:
-    from .workflow import apply_overrides, dump, load_workflow, to_api
-    from .workflow_recipes import write_text
+    from .comfy.workflow import apply_overrides, dump, load_workflow, to_api
+    from .comfy.recipes import write_text
 
     info = _object_info_from(args)
     api = to_api(load_workflow(args.workflow), info)
@@ -640,7 +643,7 @@ def _run_workflow_convert(args) -> int:
 
 
 def _run_workflow_check(args) -> int:
-    from .workflow import api_twin_path, bundled_workflows, check_workflow, load_workflow
+    from .comfy.workflow import api_twin_path, bundled_workflows, check_workflow, load_workflow
 
     info = _object_info_from(args)
     paths = args.workflows or [p for ui in bundled_workflows() for p in (ui, api_twin_path(ui))]
@@ -655,7 +658,7 @@ def _run_workflow_check(args) -> int:
 
 
 def _run_workflow_regen(args) -> int:
-    from .workflow_recipes import regenerate
+    from .comfy.recipes import regenerate
 
     for path in regenerate(_object_info_from(args), recipes=args.recipes):
         print(f"wrote {os.path.relpath(path)}")

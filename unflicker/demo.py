@@ -6,11 +6,11 @@ import os
 
 import numpy as np
 
-from . import synthetic, video
-from .metrics import mean_luma, psnr
-from .compare import side_by_side, slowed_fps
-from .deflicker import deflicker_frames
-from .ffmpeg_fix import FFmpegFixSettings, fix_frames
+from .media import synthetic, video
+from .analysis.metrics import mean_luma, psnr
+from .analysis.side_by_side import side_by_side, slowed_fps
+from .fix.deflicker import deflicker_frames
+from .fix.ffmpeg_fix import FFmpegFixSettings, fix_frames
 
 DEMO_FPS = 12.0
 

@@ -75,7 +75,7 @@ def check_multiple(name: str, value: int, of: int, why: str) -> None:
         raise UnflickerError(f"{name} must be a multiple of {of} ({why}), got {value}")
 
 
-# ---------------------------------------------------------------- Stable Video Diffusion (unflicker.svd)
+# ---------------------------------------------------------------- Stable Video Diffusion (unflicker.generate.svd)
 @dataclass(frozen=True)
 class SVDSettings(Settings):
     width: int = setting(1024, 64, 4096, step=8)
@@ -108,7 +108,7 @@ class SVDExtendSettings(Settings):
         "0 = off."))
 
 
-# ---------------------------------------------------------------- flow-guided deflicker (unflicker.deflicker)
+# ---------------------------------------------------------------- flow-guided deflicker (unflicker.fix.deflicker)
 DEFLICKER_MODES = ("auto", "brightness", "regional", "colour", "texture", "all")
 
 
@@ -126,7 +126,7 @@ class DeflickerSettings(Settings):
         "less closely."))
 
 
-# ---------------------------------------------------------------- AnimateDiff (unflicker.animatediff)
+# ---------------------------------------------------------------- AnimateDiff (unflicker.generate.animatediff)
 @dataclass(frozen=True)
 class AnimateDiffSettings(Settings):
     num_frames: int = setting(16, 1, 4096)
@@ -145,7 +145,7 @@ class AnimateDiffSettings(Settings):
             check_multiple(name, getattr(self, name), 8, "the VAE works on 8x8 blocks")
 
 
-# ---------------------------------------------------------------- frame interpolation (unflicker.interpolate)
+# ---------------------------------------------------------------- frame interpolation (unflicker.fix.interpolate)
 @dataclass(frozen=True)
 class InterpolateSettings(Settings):
     multiplier: int = setting(2, choices=(2, 4, 8), help=(
@@ -174,7 +174,7 @@ class InterpolateSettings(Settings):
         "1280 keeps FILM within memory on full HD. 0 = off."))
 
 
-# ---------------------------------------------------------------- OpenPose (unflicker.pose)
+# ---------------------------------------------------------------- OpenPose (unflicker.generate.pose)
 @dataclass(frozen=True)
 class PoseSettings(Settings):
     detect_resolution: int = setting(512, 64, 2048, step=64, help=(
@@ -187,14 +187,14 @@ class PoseSettings(Settings):
         "and off."))
 
 
-# ---------------------------------------------------------------- side by side (unflicker.compare)
+# ---------------------------------------------------------------- side by side (unflicker.analysis.side_by_side)
 @dataclass(frozen=True)
 class SideBySideSettings(Settings):
     slow_motion: float = setting(1.0, 1.0, 16.0, step=0.5, label="slow",
                                  help="Playback slow-down factor; 4 shows flicker best (1/4 speed).")
 
 
-# ---------------------------------------------------------------- CogVideoX / Wan (unflicker.videogen)
+# ---------------------------------------------------------------- CogVideoX / Wan (unflicker.generate.videogen)
 # The flicker recipe: 40 steps ("don't go under 35; temporal coherence degrades"), guidance 7.5 ("higher = more
 # prompt adherence, less frame drift"; Wan's own default is 5.0), the model's native length, a locked seed.
 VIDEOGEN_STEPS_HELP = "40 per the recipe; under 35 temporal coherence degrades (a note says so)."

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from unflicker.analysis.cases import FPS, build_cases, judge
-from unflicker import analysis, demo, synthetic, video
+from unflicker import analysis, demo
+from unflicker.media import synthetic, video
 from unflicker.errors import UnflickerError
 
 
@@ -164,7 +165,7 @@ def _encode_with_keyframes(clip, tmp_path, crf: int, gop: int):
     """A real x264 encode with a keyframe every ``gop`` frames (the usual cause of periodic pumping)."""
     import subprocess
 
-    from unflicker import ffmpeg
+    from unflicker.media import ffmpeg
 
     src = video.write_video(str(tmp_path / "src.mp4"), clip, FPS, crf=0)
     out = str(tmp_path / "gop.mp4")

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from tiny_animatediff import CKPT, CN, CONFIG, FIX, LORA, MM, SMALL, no_network, stick_figures
-from unflicker import animatediff as ad
+from unflicker.generate import animatediff as ad
 from unflicker.errors import UnflickerError
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -218,7 +218,8 @@ def test_schedulers_and_shipped_sd15_configs():
 
 
 def test_cli_writes_a_video_with_lora_and_controlnet(tmp_path):
-    from unflicker import cli, video
+    from unflicker import cli
+    from unflicker.media import video
 
     control = str(tmp_path / "poses.mp4")
     video.write_video(control, stick_figures(4), 8.0)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from conftest import REPO
-from unflicker import synthetic, video
+from unflicker.media import synthetic, video
 
 
 def run_cli(*args, cwd=None):

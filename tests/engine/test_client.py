@@ -9,9 +9,8 @@ import sys
 
 import pytest
 
-from unflicker.client import (ComfyClient, ServerUnreachable, _safe_parts, format_execution_error,
-                              format_rejection)
-from unflicker.workflow import bundled_workflows
+from unflicker.comfy.client import ComfyClient, ServerUnreachable, _safe_parts, format_execution_error, format_rejection
+from unflicker.comfy.workflow import bundled_workflows
 from conftest import REPO
 
 

@@ -9,9 +9,9 @@ import sys
 import pytest
 
 from fake_comfy import FakeComfy
-from unflicker.client import ComfyClient, ExecutionFailed, PromptRejected
-from unflicker.object_info import offline_object_info
-from unflicker.workflow import api_twin_path, bundled_workflows, load_workflow
+from unflicker.comfy.client import ComfyClient, ExecutionFailed, PromptRejected
+from unflicker.comfy.object_info import offline_object_info
+from unflicker.comfy.workflow import api_twin_path, bundled_workflows, load_workflow
 from conftest import REPO
 
 UI = next(p for p in bundled_workflows() if os.path.basename(p) == "codec_fix.json")  # its node ids are used below

@@ -7,10 +7,12 @@ import cv2
 import numpy as np
 import pytest
 
-from unflicker import flow, metrics, synthetic
-from unflicker.deflicker import DEFAULT_WINDOW, MODES, TEXTURE_RADIUS, deflicker_frames, resolve_kinds
+from unflicker.motion import flow
+from unflicker.analysis import metrics
+from unflicker.media import synthetic
+from unflicker.fix.deflicker import DEFAULT_WINDOW, MODES, TEXTURE_RADIUS, deflicker_frames, resolve_kinds
 from unflicker.errors import UnflickerError
-from unflicker.ffmpeg_fix import FFmpegFixSettings, fix_frames
+from unflicker.fix.ffmpeg_fix import FFmpegFixSettings, fix_frames
 
 MOTIONS = ("pan", "zoom", "objects", "fade")
 H, W, N, FPS = 96, 128, 24, 8.0
@@ -328,7 +330,7 @@ def test_content_sweeping_in_is_not_taken_for_regional_flicker():
     # a 45-frame real generation): those pair fits leave 4-8x the shot's residual and their "field" is the new
     # content's (log gains of +-1). Before, they alone opened auto's regional gate and the whole clip was
     # "corrected" (25.6 dB); such pairs measure no field now
-    from unflicker.deflicker import _LUMA, _Pair, _Stats, _solve, _GATE_REGIONAL
+    from unflicker.fix.deflicker import _LUMA, _Pair, _Stats, _solve, _GATE_REGIONAL
 
     rng = np.random.default_rng(5)
     n, cells = 45, (4, 4)

@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 
-from unflicker import synthetic
+from unflicker.media import synthetic
 from unflicker.demo import mean_luma
 from unflicker.errors import UnflickerError
-from unflicker.ffmpeg_fix import FFmpegFixSettings, fix_frames
+from unflicker.fix.ffmpeg_fix import FFmpegFixSettings, fix_frames
 
 
 def test_deflicker_cuts_brightness_pumping_by_70_percent():

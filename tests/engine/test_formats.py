@@ -7,7 +7,7 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from unflicker import formats, media, synthetic, video
+from unflicker.media import formats, probe as media, synthetic, video
 from unflicker.errors import UnflickerError
 
 from media_cases import header, make_clip

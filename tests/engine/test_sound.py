@@ -5,8 +5,9 @@ import os
 import numpy as np
 import pytest
 
-from unflicker import cli, media, video
-from unflicker.audio import PcmAudio, SourceAudio, read_audio
+from unflicker import cli
+from unflicker.media import probe as media, video
+from unflicker.media.audio import PcmAudio, SourceAudio, read_audio
 
 from media_cases import CLICK_AT, RATE, audio_streams, click_time, make_clip
 
@@ -110,7 +111,7 @@ def test_sound_is_cut_to_a_shorter_video_and_padded_to_a_longer_one(tone, tmp_pa
 
 
 def test_damaged_audio_stream_still_gives_the_fixed_video_with_a_warning(tone, tmp_path, capsys):
-    from unflicker import ffmpeg
+    from unflicker.media import ffmpeg
 
     damaged = str(tmp_path / "damaged.mkv")
     # corrupt every audio packet's bits (FFmpeg's own noise bitstream filter); the video stays intact

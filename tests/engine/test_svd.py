@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from unflicker import svd
+from unflicker.generate import svd
 from unflicker.demo import mean_luma as luma
 from unflicker.errors import UnflickerError
 
@@ -258,7 +258,8 @@ def test_bad_paths_are_reported(tmp_path):
 def test_cli_writes_a_chained_video(tiny_svd_dir, first_frame, tmp_path, capsys):
     from PIL import Image
 
-    from unflicker import cli, video
+    from unflicker import cli
+    from unflicker.media import video
 
     image = str(tmp_path / "first.png")
     Image.fromarray(first_frame).save(image)

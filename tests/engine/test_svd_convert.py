@@ -15,7 +15,7 @@ import pytest
 import torch
 from safetensors.torch import load_file, save_file
 
-from unflicker import svd, svd_convert
+from unflicker.generate import svd, svd_convert
 from unflicker.errors import UnflickerError
 from conftest import FIXTURES
 

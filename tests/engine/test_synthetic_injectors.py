@@ -1,6 +1,6 @@
 import numpy as np
 
-from unflicker import synthetic
+from unflicker.media import synthetic
 
 
 def _clip():

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from unflicker import synthetic, video
+from unflicker.media import synthetic, video
 from unflicker.errors import UnflickerError
 
 
@@ -33,7 +33,7 @@ def test_mp4_round_trip_keeps_count_fps_size_and_colours(tmp_path, clip):
 
 
 def test_mp4_is_tagged_bt709(tmp_path, clip):
-    from unflicker import ffmpeg
+    from unflicker.media import ffmpeg
     import subprocess
 
     path = str(tmp_path / "clip.mp4")

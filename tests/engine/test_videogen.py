@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from unflicker import videogen as vg
+from unflicker.generate import videogen as vg
 from unflicker.errors import UnflickerError
 
 from videogen_tiny import WAN_FILES, cached_tiny
@@ -230,7 +230,8 @@ def test_bad_paths_are_reported(tmp_path):
 def test_cli_generate_text_and_image_to_video(first_frame, tmp_path, capsys):
     from PIL import Image
 
-    from unflicker import cli, video
+    from unflicker import cli
+    from unflicker.media import video
 
     out = str(tmp_path / "wan.mp4")
     args = ["generate", WAN_FILES["transformer"], out, "--prompt", "a red fox", "--vae", WAN_FILES["vae"],

@@ -11,8 +11,8 @@ import pytest
 import torch
 from safetensors.torch import load_file, save_file
 
-from unflicker import videogen as vg
-from unflicker import wan_convert as wc
+from unflicker.generate import videogen as vg
+from unflicker.generate import wan_convert as wc
 from unflicker.errors import UnflickerError
 
 from videogen_tiny import WAN_FILES, WAN_SPLIT, cached_tiny

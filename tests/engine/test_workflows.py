@@ -8,14 +8,14 @@ import sys
 
 import pytest
 
-from unflicker import workflow as wfmod
-from unflicker.object_info import (REPO, build_object_info, core_object_info, offline_object_info, pack_object_info,
-                                   pack_snapshot)
+from unflicker.comfy import workflow as wfmod
+from unflicker.comfy.object_info import (REPO, build_object_info, core_object_info, offline_object_info,
+                                         pack_object_info, pack_snapshot)
 from unflicker.cli import main as cli_main
-from unflicker.workflow import (WorkflowError, api_twin_path, apply_overrides, bundled_workflows, check_workflow,
-                                load_workflow, ui_to_api, widget_slots, workflow_format)
-from unflicker.workflow_builder import UIGraph
-from unflicker.workflow_recipes import NEEDS, RECIPES, available_recipes
+from unflicker.comfy.workflow import (WorkflowError, api_twin_path, apply_overrides, bundled_workflows, check_workflow,
+                                      load_workflow, ui_to_api, widget_slots, workflow_format)
+from unflicker.comfy.builder import UIGraph
+from unflicker.comfy.recipes import NEEDS, RECIPES, available_recipes
 
 BUNDLED = bundled_workflows()
 
@@ -284,7 +284,7 @@ def test_workflow_cli_check_and_convert(capsys, tmp_path):
 def test_model_folder_combos_are_left_to_the_server():
     """A loader's list of model folders (names without extensions) is marked model_list: offline checks accept any
     name there, since only the server knows which folders exist; other combos stay strict."""
-    from unflicker.workflow import check_value
+    from unflicker.comfy.workflow import check_value
 
     folders = (["tiny-cogvideox-i2v", "(none: use path)"], {"model_list": True})
     assert check_value("model", folders, "CogVideoX-5b-I2V", files_known=False) is None

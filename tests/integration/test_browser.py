@@ -88,7 +88,7 @@ def _until(check, timeout: float, what: str, interval: float = 0.5):
 @pytest.fixture(scope="module")
 def comfy():
     """ComfyUI with this pack, on a free loopback port, in a temp base directory; yields its base URL."""
-    from unflicker import synthetic, video
+    from unflicker.media import synthetic, video
 
     os.makedirs(ARTIFACTS, exist_ok=True)
     base = tempfile.mkdtemp(prefix="unflicker-browser-")

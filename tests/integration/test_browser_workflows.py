@@ -16,8 +16,8 @@ import time
 import pytest
 from headless_chromium import chromium
 
-from unflicker.workflow import (WorkflowError, api_twin_path, bundled_workflows, load_workflow, node_inputs,
-                                ui_to_api)
+from unflicker.comfy.workflow import (WorkflowError, api_twin_path, bundled_workflows, load_workflow, node_inputs,
+                                      ui_to_api)
 
 COMFYUI_DIR = os.environ.get("COMFYUI_DIR", "")
 TEMPLATE_SAMPLE = int(os.environ.get("UNFLICKER_TEMPLATE_SAMPLE", "40"))

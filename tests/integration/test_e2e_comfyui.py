@@ -22,9 +22,9 @@ import time
 
 import pytest
 
-from unflicker import synthetic, video
-from unflicker.client import ComfyClient
-from unflicker.workflow import api_twin_path, bundled_workflows, check_workflow, load_workflow
+from unflicker.media import synthetic, video
+from unflicker.comfy.client import ComfyClient
+from unflicker.comfy.workflow import api_twin_path, bundled_workflows, check_workflow, load_workflow
 from conftest import FIXTURES, REPO
 
 COMFYUI_DIR = os.environ.get("COMFYUI_DIR", "")
@@ -80,7 +80,7 @@ def _install_test_models(models_dir: str) -> None:
     SUMMARY["models"].append("diffusers/tiny-svd")
     rife_param = os.path.join(FIXTURES, "rife-v4.6", "flownet.param")
     try:
-        from unflicker.ncnn_weights import make_random_model
+        from unflicker.fix.ncnn_weights import make_random_model
     except ImportError:
         make_random_model = None
     if make_random_model and os.path.isfile(rife_param):
@@ -145,7 +145,7 @@ def _install_animatediff_models(models_dir: str) -> None:
     diffusers folders (converted with their tiny configs), motion module and motion LoRA in their original layouts."""
     import shutil
 
-    from unflicker import animatediff as ad
+    from unflicker.generate import animatediff as ad
 
     fixtures = os.path.join(FIXTURES, "animatediff")
     config = os.path.join(fixtures, "tiny_config")
@@ -167,7 +167,7 @@ def _install_openpose_body(models_dir: str) -> None:
     """A random-weight OpenPose body network (full size, ~200 MB) with the released file's key names."""
     import torch
 
-    from unflicker import pose as op
+    from unflicker.generate import pose as op
 
     started = time.monotonic()
     torch.manual_seed(0)
@@ -235,7 +235,7 @@ def frame(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def clip(tmp_path_factory):
-    """A short flickering clip made by unflicker.synthetic, on the client's side (it gets uploaded)."""
+    """A short flickering clip made by unflicker.media.synthetic, on the client's side (it gets uploaded)."""
     frames = synthetic.moving_clip("pan", CLIP_FRAMES, 64, 96, seed=3)
     frames, _ = synthetic.brightness_flicker(frames, 0.15, seed=3)
     path = str(tmp_path_factory.mktemp("clip") / "flicker_clip.mp4")
@@ -267,7 +267,7 @@ def test_object_info_lists_every_node(comfy, pack):
     info = ComfyClient(comfy.url).object_info()
     missing = sorted(set(pack.NODE_CLASS_MAPPINGS) - set(info))
     assert not missing, f"not in /object_info: {missing}\n{comfy.log_tail()}"
-    from unflicker.object_info import build_object_info
+    from unflicker.comfy.object_info import build_object_info
 
     offline = build_object_info(pack.NODE_CLASS_MAPPINGS, pack.NODE_DISPLAY_NAME_MAPPINGS)
     for name, entry in offline.items():  # the offline definitions are what the server serves
@@ -483,7 +483,7 @@ def _core_video_graph(client, clip: str, node_type: str, overrides: dict, save: 
 def test_core_load_video_through_our_video_node_to_core_save_video(comfy, tone_clip, node_type, tmp_path):
     from media_cases import CLICK_AT, RATE, audio_streams, click_time
 
-    from unflicker import media
+    from unflicker.media import probe as media
 
     overrides, m = VIDEO_NODES[node_type]
     client = ComfyClient(comfy.url, timeout=600)

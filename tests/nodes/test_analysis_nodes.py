@@ -2,7 +2,7 @@ import json
 
 import torch
 
-from unflicker import synthetic
+from unflicker.media import synthetic
 
 
 def _images(clip):

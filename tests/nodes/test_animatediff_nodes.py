@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from tiny_animatediff import CKPT, CN, CONFIG, LORA, MM, no_network, stick_figures
-from unflicker import animatediff as ad
+from unflicker.generate import animatediff as ad
 
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")

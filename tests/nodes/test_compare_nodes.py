@@ -5,7 +5,7 @@ import os
 import pytest
 import torch
 
-from unflicker import synthetic, video
+from unflicker.media import synthetic, video
 
 
 @pytest.fixture

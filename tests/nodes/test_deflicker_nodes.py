@@ -6,7 +6,10 @@ import numpy as np
 import pytest
 import torch
 
-from unflicker import cli, deflicker, metrics, synthetic, video
+from unflicker import cli
+from unflicker.fix import deflicker
+from unflicker.analysis import metrics
+from unflicker.media import synthetic, video
 
 
 def _clip(n=12, h=64, w=80):

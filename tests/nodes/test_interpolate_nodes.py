@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import torch
 
-from unflicker.ncnn_weights import make_random_model
-from unflicker.synthetic import moving_clip
+from unflicker.fix.ncnn_weights import make_random_model
+from unflicker.media.synthetic import moving_clip
 from conftest import FIXTURES
 
 # the real RIFE v4.6 graph (no weights), kept in the repository so a fresh clone runs the ncnn tests
@@ -172,8 +172,8 @@ def test_weight_file_errors(pack, node_mod, rife_root, fi_root):
 def test_workflows_saved_before_the_new_inputs_still_load(pack):
     """A UI workflow saved with RIFE Interpolate's earlier 9 widget values: the inputs added since are optional
     and take their defaults (as the editor does), and its API form runs as before (multiplier x4)."""
-    from unflicker.object_info import build_object_info, core_object_info
-    from unflicker.workflow import WORKFLOW_DIR, check_workflow, load_workflow, ui_to_api
+    from unflicker.comfy.object_info import build_object_info, core_object_info
+    from unflicker.comfy.workflow import WORKFLOW_DIR, check_workflow, load_workflow, ui_to_api
 
     info = {**core_object_info(), **build_object_info(pack.NODE_CLASS_MAPPINGS, pack.NODE_DISPLAY_NAME_MAPPINGS)}
     ui = load_workflow(os.path.join(WORKFLOW_DIR, "svd_to_24fps.json"))

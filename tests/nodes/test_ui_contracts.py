@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from conftest import REPO
-from unflicker import synthetic
+from unflicker.media import synthetic
 
 CONTRACTS = os.path.join(REPO, "docs", "CONTRACTS.md")
 TYPES = {"string": str, "number": (int, float), "integer": int, "list of strings": list, "list of integers": list,

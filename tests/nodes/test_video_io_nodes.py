@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from unflicker import synthetic, video
+from unflicker.media import synthetic, video
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import os
 import pytest
 import torch
 
-from unflicker import media, video
+from unflicker.media import probe as media, video
 
 from media_cases import CLICK_AT, RATE, audio_streams, click_time, make_clip
 
@@ -149,7 +149,7 @@ def test_video_interpolate_runs_a_weight_file_on_comfys_device_at_a_target_rate(
     import folder_paths
 
     from interp_weights import save, tiny_v4, v4_file_state
-    from unflicker.interpolate import output_positions
+    from unflicker.fix.interpolate import output_positions
 
     root = os.path.join(folder_paths.models_dir, "frame_interpolation")
     os.makedirs(root, exist_ok=True)

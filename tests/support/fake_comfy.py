@@ -23,7 +23,7 @@ import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
-from unflicker.workflow import check_api
+from unflicker.comfy.workflow import check_api
 
 WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 

@@ -12,8 +12,8 @@ from fractions import Fraction
 
 import numpy as np
 
-from unflicker import ffmpeg
-from unflicker.audio import read_audio
+from unflicker.media import ffmpeg
+from unflicker.media.audio import read_audio
 
 RATE = Fraction(24000, 1001)
 CLICK_AT = 1.0
@@ -36,7 +36,7 @@ def make_clip(path: str, seconds: float = 1.5, size: str = "96x64", rate: Fracti
 
 
 def _channels(layout: str) -> int:
-    from unflicker.media import channel_count
+    from unflicker.media.probe import channel_count
 
     return channel_count(layout)
 
@@ -49,7 +49,7 @@ def click_time(path: str, stream: int = 0) -> float:
 
 
 def audio_streams(path: str):
-    from unflicker.media import probe_media
+    from unflicker.media.probe import probe_media
 
     return probe_media(path).audio
 

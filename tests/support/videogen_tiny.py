@@ -17,7 +17,7 @@ WAN_FILES = dict(transformer=os.path.join(WAN_SPLIT, "wan_tiny_t2v.safetensors")
 
 def build_tiny_wan_folder(folder: str) -> str:
     """The split-file fixtures (ComfyUI layout) loaded and saved as a diffusers WanPipeline folder."""
-    from unflicker.videogen import WanFiles, load_pipeline
+    from unflicker.generate.videogen import WanFiles, load_pipeline
 
     load_pipeline(WanFiles(**WAN_FILES), "cpu", cache=False).pipe.save_pretrained(folder)
     return folder

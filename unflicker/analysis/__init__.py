@@ -13,7 +13,7 @@ DIS optical flow (on a downscaled luma, for speed), pixels that fail the forward
 - regional: per-block gains, their spatial spread after removing the frame's global gain and offset;
 - texture: fine-detail residual energy after motion compensation and gain removal (re-sampled detail);
 - codec: 8x8 blockiness at native resolution, banding, and residual spikes at a fixed (keyframe) period;
-- scene cuts (unflicker.scenecut): pairs across a cut are skipped by every motion-compensated measure.
+- scene cuts (unflicker.motion.scenecut): pairs across a cut are skipped by every motion-compensated measure.
 
 Everything streams over frame pairs: only the previous frame and per-frame numbers are kept.
 
@@ -29,8 +29,8 @@ from .measures import (KINDS, FLICKER_KINDS, CLASSIC_THRESHOLD, LUMA_WEIGHTS, CU
                        THRESHOLDS, KEYFRAME_PULSE, CODEC_WITH_TEXTURE, AnalysisSettings, pair_abs_diff, blockiness,
                        banding, keyframe_pulse, classic_measures, classic_rule)
 from .report import Finding, FlickerReport
-from .diagnosis import (EXPLAIN, FIXES, analyze_frames, kinds_from_json, analyze_file)
-from .comparison import (COMPARED, Comparison, compare_reports)
+from .diagnosis import EXPLAIN, FIXES, analyze_frames, kinds_from_json, analyze_file
+from .comparison import COMPARED, Comparison, compare_reports
 from .chart import render_chart, save_chart
 
 __all__ = [

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import synthetic as syn
+from ..media import synthetic as syn
 
 H, W, N = 128, 160, 16
 FPS = 8.0

@@ -9,8 +9,8 @@ import numpy as np
 
 from ..errors import UnflickerError, check_range
 from ..progress import ProgressFn
-from .measures import (AnalysisSettings, CODEC_WITH_TEXTURE, FLICKER_KINDS, KEYFRAME_PULSE, KINDS, THRESHOLDS,
-                       _Series, _collect, _fast_part, _segments, keyframe_pulse, classic_rule)
+from .measures import (AnalysisSettings, CODEC_WITH_TEXTURE, FLICKER_KINDS, KEYFRAME_PULSE, KINDS, THRESHOLDS, _Series,
+                       _collect, _fast_part, _segments, keyframe_pulse, classic_rule)
 from .report import Finding, FlickerReport
 
 
@@ -176,7 +176,7 @@ def kinds_from_json(text: str) -> list[str]:
 
 
 def analyze_file(path: str, progress: Optional[ProgressFn] = None, settings: AnalysisSettings = AnalysisSettings()) -> FlickerReport:
-    from .. import video
+    from ..media import video
 
     info, frames = video.iter_frames(path)
     try:

@@ -10,7 +10,8 @@ from typing import Iterable, Optional
 import cv2
 import numpy as np
 
-from .. import flow, metrics, scenecut
+from ..motion import flow, scenecut
+from . import metrics
 from ..errors import UnflickerError, check_choice, check_range
 from ..progress import ProgressFn, report
 

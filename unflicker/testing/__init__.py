@@ -6,8 +6,8 @@
 - :mod:`.tiny_svd`: a tiny random-weight Stable Video Diffusion in diffusers format.
 - :mod:`.tiny_videogen`: tiny random-weight CogVideoX (1.0, 1.5, image-to-video) and Wan (T2V, I2V, TI2V) folders.
 
-The synthetic clips and flicker injectors are :mod:`unflicker.synthetic`; the quality measures
-:mod:`unflicker.metrics`.
+The synthetic clips and flicker injectors are :mod:`unflicker.media.synthetic`; the quality measures
+:mod:`unflicker.analysis.metrics`.
 """
 
 from __future__ import annotations

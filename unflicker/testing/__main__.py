@@ -15,13 +15,13 @@ def snapshot() -> dict:
         from . import use_comfy_standins
 
         use_comfy_standins()
-        from ..object_info import pack_object_info
+        from ..comfy.object_info import pack_object_info
 
         return pack_object_info()
 
 
 def main(argv: list[str]) -> int:
-    from ..object_info import PACK_NODES_FILE
+    from ..comfy.object_info import PACK_NODES_FILE
 
     if argv[:1] != ["snapshot"]:
         print(__doc__.strip(), file=sys.stderr)
