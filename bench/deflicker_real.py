@@ -48,8 +48,8 @@ import numpy as np
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
-from unflicker.motion import flow  # noqa: E402
-from unflicker.analysis import metrics
+from unflicker.measure import flow  # noqa: E402
+from unflicker.measure import metrics
 from unflicker.media import video
 from unflicker.fix.deflicker import deflicker_frames  # noqa: E402
 from unflicker.fix.ffmpeg_fix import FFmpegFixSettings, fix_frames  # noqa: E402

@@ -24,7 +24,7 @@ sys.path.insert(0, REPO)
 
 from unflicker.fix import interpolate as ip  # noqa: E402
 from unflicker.media import video  # noqa: E402
-from unflicker.analysis.metrics import psnr  # noqa: E402
+from unflicker.measure.metrics import psnr  # noqa: E402
 
 
 def real_clips() -> list[str]:

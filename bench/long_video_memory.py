@@ -74,9 +74,9 @@ def worker(path_kind: str, op: str, clip: str, out_dir: str) -> dict:
 
         src = VideoFromFile(clip)
         if op == "deflicker":
-            (out,) = nodes.video_stream.VideoDeflicker().deflicker(src, "auto", 1.0, 9)
+            (out,) = nodes.deflicker.VideoDeflicker().deflicker(src, "auto", 1.0, 9)
         else:
-            out, _ = nodes.video_stream.VideoInterpolate().interpolate(src, 2, nodes.interpolate.NO_MODELS, "flow", 0.5, -1, 2, False,
+            out, _ = nodes.interpolate.VideoInterpolate().interpolate(src, 2, nodes.interpolate.NO_MODELS, "flow", 0.5, -1, 2, False,
                                                                        False)
         result = out.get_stream_source()
     else:

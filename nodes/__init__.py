@@ -3,8 +3,7 @@
 Imported only as part of the pack (relative imports); never as a top-level ``nodes`` (ComfyUI owns that name).
 """
 
-from . import (analysis, animatediff, compare, deflicker, ffmpeg_fix, interpolate, openpose, svd, video_io,
-               video_stream, videogen)
+from . import analysis, animatediff, compare, deflicker, ffmpeg_fix, interpolate, openpose, svd, video_io, videogen
 
 NODES = {
     "UnflickerLoadVideo": (video_io.LoadVideo, "Load Video (Unflicker)"),
@@ -28,10 +27,10 @@ NODES = {
     "UnflickerAnalyzeFlicker": (analysis.AnalyzeFlicker, "Analyze Flicker"),
     "UnflickerCompareFlicker": (analysis.CompareFlicker, "Compare Flicker"),
     "UnflickerRIFEInterpolate": (interpolate.RIFEInterpolate, "RIFE Interpolate"),
-    "UnflickerVideoFFmpegDeflickerDeband": (video_stream.VideoFFmpegDeflickerDeband, "FFmpeg Deflicker + Deband (VIDEO)"),
-    "UnflickerVideoDeflicker": (video_stream.VideoDeflicker, "Deflicker (flow-guided, VIDEO)"),
-    "UnflickerVideoInterpolate": (video_stream.VideoInterpolate, "Interpolate (VIDEO)"),
-    "UnflickerVideoAnalyzeFlicker": (video_stream.VideoAnalyzeFlicker, "Analyze Flicker (VIDEO)"),
+    "UnflickerVideoFFmpegDeflickerDeband": (ffmpeg_fix.VideoFFmpegDeflickerDeband, "FFmpeg Deflicker + Deband (VIDEO)"),
+    "UnflickerVideoDeflicker": (deflicker.VideoDeflicker, "Deflicker (flow-guided, VIDEO)"),
+    "UnflickerVideoInterpolate": (interpolate.VideoInterpolate, "Interpolate (VIDEO)"),
+    "UnflickerVideoAnalyzeFlicker": (analysis.VideoAnalyzeFlicker, "Analyze Flicker (VIDEO)"),
 }
 
 NODE_CLASS_MAPPINGS = {name: cls for name, (cls, _) in NODES.items()}

@@ -5,6 +5,8 @@ from __future__ import annotations
 from ..unflicker import analysis
 from .comfy_bridge import check_image, frames_to_image, image_frames, node_progress
 from .inputs import IMAGES, fps_input
+from .video_stream import VIDEO, source_file
+from ..unflicker.media import video as videoio
 
 _FPS = fps_input("Frame rate of the clip (fades and exposure changes are judged in frames).")
 
@@ -62,3 +64,26 @@ class CompareFlicker:
               "before": {k: round(v, 6) for k, v in cmp.before.items()},
               "after": {k: round(v, 6) for k, v in cmp.after.items()}}
         return {"ui": {"unflicker_compare": [ui]}, "result": (cmp.text, cmp.verdict)}
+
+
+class VideoAnalyzeFlicker:
+    CATEGORY = "Unflicker/Video"
+    DESCRIPTION = ("Analyze Flicker on a VIDEO, streamed from its file (any length, constant memory): the kind of "
+                   "flicker, where, and which fix; report, JSON, chart and verdict as Analyze Flicker gives.")
+    RETURN_TYPES = ("STRING", "STRING", "IMAGE", "STRING")
+    RETURN_NAMES = ("report", "json", "chart", "verdict")
+    OUTPUT_NODE = True
+    FUNCTION = "analyze"
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {"required": {"video": VIDEO}}
+
+    def analyze(self, video):
+        with source_file(video) as path:
+            info, frames = videoio.iter_frames(path)
+            rep = analysis.analyze_frames(frames, info.fps, progress=node_progress(info.frame_count),
+                                          total=info.frame_count)
+        chart = frames_to_image([analysis.render_chart(rep)], 1)
+        return {"ui": {"unflicker_report": [_ui_report(rep)]},
+                "result": (rep.text(), rep.to_json(), chart, rep.verdict)}

@@ -7,6 +7,7 @@ from ..unflicker.fix.deflicker import deflicker_frames
 from ..unflicker.settings import DeflickerSettings
 from .comfy_bridge import check_image, frames_to_image, image_frames, node_progress
 from .inputs import FPS_SOCKET, IMAGES, setting_inputs
+from .video_stream import CRF_INPUT, FORMAT_INPUT, VIDEO, stream_video
 
 
 class Deflicker:
@@ -46,3 +47,30 @@ class Deflicker:
         # a function, not an iterator: the engine reads the batch twice (measure the whole shot, then correct)
         frames = deflicker_frames(lambda: image_frames(images), fps, kinds, strength, window, node_progress(2 * n), n)
         return (frames_to_image(frames, n),)
+
+
+class VideoDeflicker:
+    CATEGORY = "Unflicker/Video"
+    DESCRIPTION = ("Flow-guided deflicker on a VIDEO, streamed from its file (any length, constant memory); sound, "
+                   "frame rate and colour tags are kept. Same method as Deflicker (flow-guided) on IMAGE.")
+    RETURN_TYPES = ("VIDEO",)
+    RETURN_NAMES = ("video",)
+    FUNCTION = "deflicker"
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {
+            "required": {
+                "video": VIDEO,
+                **setting_inputs(DeflickerSettings, "mode", "strength", "window"),
+            },
+            "optional": {"format": FORMAT_INPUT, "crf": CRF_INPUT},
+        }
+
+    def deflicker(self, video, mode, strength, window, format="mp4", crf=16):
+        DeflickerSettings(mode=mode, strength=strength, window=window).validated()
+
+        def process(frames, info, progress):
+            return deflicker_frames(frames, info.fps, mode, strength, window, progress, info.frame_count)
+
+        return (stream_video(video, process, "deflicker", format, crf, two_pass=True)[0],)

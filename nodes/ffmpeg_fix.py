@@ -5,6 +5,7 @@ from __future__ import annotations
 from ..unflicker.fix.ffmpeg_fix import FFmpegFixSettings, fix_frames
 from .comfy_bridge import check_image, frames_to_image, image_frames, node_progress
 from .inputs import FPS_SOCKET, IMAGES, setting_input, setting_inputs
+from .video_stream import CRF_INPUT, FORMAT_INPUT, VIDEO, stream_video
 
 
 class FFmpegDeflickerDeband:
@@ -37,3 +38,33 @@ class FFmpegDeflickerDeband:
         n, h, w = images.shape[:3]
         frames = fix_frames(image_frames(images), w, h, fps, settings, node_progress(n), n)
         return (frames_to_image(frames, n),)
+
+
+class VideoFFmpegDeflickerDeband:
+    CATEGORY = "Unflicker/Video"
+    DESCRIPTION = ("FFmpeg deflicker + deband on a VIDEO, streamed from its file (any length, constant memory); "
+                   "sound, frame rate and colour tags are kept. Wire core's Load Video in and Save Video out.")
+    RETURN_TYPES = ("VIDEO",)
+    RETURN_NAMES = ("video",)
+    FUNCTION = "fix"
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {
+            "required": {
+                "video": VIDEO,
+                **setting_inputs(FFmpegFixSettings, "deflicker", "size", "mode", "deband"),
+                "deband_threshold": setting_input(FFmpegFixSettings, "threshold"),
+                **setting_inputs(FFmpegFixSettings, "deband_range", "blur"),
+            },
+            "optional": {"format": FORMAT_INPUT, "crf": CRF_INPUT},
+        }
+
+    def fix(self, video, deflicker, size, mode, deband, deband_threshold, deband_range, blur, format="mp4", crf=16):
+        settings = FFmpegFixSettings(deflicker=deflicker, size=size, mode=mode, deband=deband,
+                                     threshold=deband_threshold, deband_range=deband_range, blur=blur).validated()
+
+        def process(frames, info, progress):
+            return fix_frames(frames, info.width, info.height, info.fps, settings, progress, info.frame_count)
+
+        return (stream_video(video, process, "ffmpeg_deflicker", format, crf)[0],)

@@ -13,12 +13,13 @@ import comfy.model_patcher
 
 from ..unflicker.errors import UnflickerError
 from ..unflicker.fix.interpolate import (MODEL_LAYOUT, TORCH_EXTENSIONS, TORCH_LAYOUT, TorchInterpolator,
-                                         interpolate_frames, is_torch_model, output_positions)
+                                         as_fraction, interpolate_frames, is_torch_model, output_positions)
 from ..unflicker.fix.interpolation_models import load_model
 from ..unflicker.settings import InterpolateSettings
 from .comfy_bridge import check_image, frames_to_image, image_frames, node_progress
 from .inputs import IMAGES, fps_input, setting_input, setting_inputs
 from .model_folders import ModelNotFound, ModelSource, folders, register
+from .video_stream import CRF_INPUT, FORMAT_INPUT, VIDEO, stream_video
 
 # models/rife/<model name>/flownet.param + flownet.bin (ncnn, one sub-folder per model), and weight files for the
 # torch backend in models/frame_interpolation/ (where ComfyUI's own loader looks) or models/rife/
@@ -144,3 +145,54 @@ class RIFEInterpolate:
         out = frames_to_image((frame for frame, _ in frames), count)
         logging.info("Unflicker RIFE Interpolate: %s", run.summary())  # which backend ran, in ComfyUI's console
         return (out, float(target_fps) if target_fps else fps * multiplier, run.summary())
+
+
+class VideoInterpolate:
+    CATEGORY = "Unflicker/Video"
+    DESCRIPTION = ("Frame interpolation on a VIDEO, streamed (any length, constant memory): n frames become "
+                   "n + (n-1)(multiplier-1) at fps x multiplier, or any target_fps, same duration, so the sound stays "
+                   "in sync. RIFE/FILM weight files on ComfyUI's device, ncnn RIFE (models/rife/) or the weight-free "
+                   "flow backend, as in RIFE Interpolate; the backend output says which ran.")
+    RETURN_TYPES = ("VIDEO", "STRING")
+    RETURN_NAMES = ("video", "backend")
+    FUNCTION = "interpolate"
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {
+            "required": {
+                "video": VIDEO,
+                # the RIFE node's own entries (images and fps come from the VIDEO here)
+                **{k: v for k, v in RIFEInterpolate.INPUT_TYPES()["required"].items() if k not in ("images", "fps")},
+            },
+            "optional": {"format": FORMAT_INPUT, "crf": CRF_INPUT, **RIFEInterpolate.INPUT_TYPES()["optional"]},
+        }
+
+    def interpolate(self, video, multiplier, model, backend, scene_threshold, gpu_id, threads, uhd, tta,
+                    format="mp4", crf=16, target_fps=0.0, loop=False, batch_size=4, max_side=0):
+        path, use_torch = model_for_backend(model, backend)
+        runs = []
+
+        def timing(info):
+            positions = output_positions(info.frame_count, multiplier, info.exact_rate, target_fps or None, loop)
+            return (as_fraction(target_fps) if target_fps else info.exact_rate * multiplier), len(positions)
+
+        def process(frames, info, progress):
+            if info.frame_count and info.frame_count < 2:
+                raise UnflickerError(f"video has {info.frame_count} frame; interpolation needs at least 2")
+            # a weight file runs on ComfyUI's device through its model management, as in RIFE Interpolate
+            interpolator = torch_interpolator(path, batch_size, max_side, info.width * info.height) if use_torch \
+                else None
+            run, out = interpolate_frames(frames, multiplier=multiplier, backend=backend, model=path, gpu_id=gpu_id,
+                                          threads=threads, uhd=uhd, tta=tta, scene_threshold=scene_threshold,
+                                          total=info.frame_count, interpolator=interpolator, fps=info.exact_rate,
+                                          target_fps=target_fps or None, loop=loop, batch=batch_size,
+                                          max_side=max_side)
+            runs.append(run)
+            count = timing(info)[1]
+            for done, (frame, _) in enumerate(out, start=1):
+                progress(done, max(count, done))
+                yield frame
+
+        result, _ = stream_video(video, process, "interpolate", format, crf, timing)
+        return (result, runs[0].summary() if runs else backend)

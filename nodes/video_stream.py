@@ -1,4 +1,4 @@
-"""VIDEO in, VIDEO out: the post-processing nodes on ComfyUI's own VIDEO type, streamed.
+"""VIDEO in, VIDEO out: how the VIDEO twins of the post-processing nodes stream ComfyUI's own VIDEO type.
 
 Frames are decoded from the source file one at a time, run through the engine and encoded into a new file in
 ComfyUI's temp folder (sound, exact frame rate, colour and container tags carried over), which is returned as
@@ -15,25 +15,17 @@ from contextlib import contextmanager
 
 import folder_paths
 
-from ..unflicker import analysis
 from ..unflicker.media import video as videoio
-from ..unflicker.fix.deflicker import deflicker_frames
 from ..unflicker.errors import UnflickerError
-from ..unflicker.fix.ffmpeg_fix import FFmpegFixSettings, fix_frames
 from ..unflicker.media.formats import FORMATS
-from ..unflicker.fix.interpolate import as_fraction, interpolate_frames, output_positions
-from ..unflicker.settings import DeflickerSettings
-from .analysis import _ui_report
-from .comfy_bridge import frames_to_image, node_progress
-from .inputs import setting_input, setting_inputs
-from .interpolate import RIFEInterpolate, model_for_backend, torch_interpolator
+from .comfy_bridge import node_progress
 
 VIDEO = ("VIDEO", {"tooltip": "ComfyUI's VIDEO, e.g. from core's Load Video; read from its file frame by frame."})
 # VIDEO outputs are intermediate files: any format that carries sound (not GIF/WebP)
 VIDEO_FORMATS = [name for name, f in FORMATS.items() if f.audio_codec]
-_FORMAT = (VIDEO_FORMATS, {"default": "mp4", "tooltip": "Format of the file the VIDEO is written to (core's "
+FORMAT_INPUT = (VIDEO_FORMATS, {"default": "mp4", "tooltip": "Format of the file the VIDEO is written to (core's "
                                                       "Save Video with format auto keeps it as it is)."})
-_CRF = ("INT", {"default": 16, "min": 0, "max": 51, "tooltip": "Quality of that file for H.264/H.265/VP9 "
+CRF_INPUT = ("INT", {"default": 16, "min": 0, "max": 51, "tooltip": "Quality of that file for H.264/H.265/VP9 "
                                                             "(lower = better)."})
 
 
@@ -93,134 +85,3 @@ def stream_video(video, process, label: str, fmt: str = "mp4", crf: int = 16, ti
     for line in messages:
         print(f"[Unflicker] {label}: {line}")
     return _video_from_file(out), info
-
-
-class VideoFFmpegDeflickerDeband:
-    CATEGORY = "Unflicker/Video"
-    DESCRIPTION = ("FFmpeg deflicker + deband on a VIDEO, streamed from its file (any length, constant memory); "
-                   "sound, frame rate and colour tags are kept. Wire core's Load Video in and Save Video out.")
-    RETURN_TYPES = ("VIDEO",)
-    RETURN_NAMES = ("video",)
-    FUNCTION = "fix"
-
-    @classmethod
-    def INPUT_TYPES(cls):
-        return {
-            "required": {
-                "video": VIDEO,
-                **setting_inputs(FFmpegFixSettings, "deflicker", "size", "mode", "deband"),
-                "deband_threshold": setting_input(FFmpegFixSettings, "threshold"),
-                **setting_inputs(FFmpegFixSettings, "deband_range", "blur"),
-            },
-            "optional": {"format": _FORMAT, "crf": _CRF},
-        }
-
-    def fix(self, video, deflicker, size, mode, deband, deband_threshold, deband_range, blur, format="mp4", crf=16):
-        settings = FFmpegFixSettings(deflicker=deflicker, size=size, mode=mode, deband=deband,
-                                     threshold=deband_threshold, deband_range=deband_range, blur=blur).validated()
-
-        def process(frames, info, progress):
-            return fix_frames(frames, info.width, info.height, info.fps, settings, progress, info.frame_count)
-
-        return (stream_video(video, process, "ffmpeg_deflicker", format, crf)[0],)
-
-
-class VideoDeflicker:
-    CATEGORY = "Unflicker/Video"
-    DESCRIPTION = ("Flow-guided deflicker on a VIDEO, streamed from its file (any length, constant memory); sound, "
-                   "frame rate and colour tags are kept. Same method as Deflicker (flow-guided) on IMAGE.")
-    RETURN_TYPES = ("VIDEO",)
-    RETURN_NAMES = ("video",)
-    FUNCTION = "deflicker"
-
-    @classmethod
-    def INPUT_TYPES(cls):
-        return {
-            "required": {
-                "video": VIDEO,
-                **setting_inputs(DeflickerSettings, "mode", "strength", "window"),
-            },
-            "optional": {"format": _FORMAT, "crf": _CRF},
-        }
-
-    def deflicker(self, video, mode, strength, window, format="mp4", crf=16):
-        DeflickerSettings(mode=mode, strength=strength, window=window).validated()
-
-        def process(frames, info, progress):
-            return deflicker_frames(frames, info.fps, mode, strength, window, progress, info.frame_count)
-
-        return (stream_video(video, process, "deflicker", format, crf, two_pass=True)[0],)
-
-
-class VideoInterpolate:
-    CATEGORY = "Unflicker/Video"
-    DESCRIPTION = ("Frame interpolation on a VIDEO, streamed (any length, constant memory): n frames become "
-                   "n + (n-1)(multiplier-1) at fps x multiplier, or any target_fps, same duration, so the sound stays "
-                   "in sync. RIFE/FILM weight files on ComfyUI's device, ncnn RIFE (models/rife/) or the weight-free "
-                   "flow backend, as in RIFE Interpolate; the backend output says which ran.")
-    RETURN_TYPES = ("VIDEO", "STRING")
-    RETURN_NAMES = ("video", "backend")
-    FUNCTION = "interpolate"
-
-    @classmethod
-    def INPUT_TYPES(cls):
-        return {
-            "required": {
-                "video": VIDEO,
-                # the RIFE node's own entries (images and fps come from the VIDEO here)
-                **{k: v for k, v in RIFEInterpolate.INPUT_TYPES()["required"].items() if k not in ("images", "fps")},
-            },
-            "optional": {"format": _FORMAT, "crf": _CRF, **RIFEInterpolate.INPUT_TYPES()["optional"]},
-        }
-
-    def interpolate(self, video, multiplier, model, backend, scene_threshold, gpu_id, threads, uhd, tta,
-                    format="mp4", crf=16, target_fps=0.0, loop=False, batch_size=4, max_side=0):
-        path, use_torch = model_for_backend(model, backend)
-        runs = []
-
-        def timing(info):
-            positions = output_positions(info.frame_count, multiplier, info.exact_rate, target_fps or None, loop)
-            return (as_fraction(target_fps) if target_fps else info.exact_rate * multiplier), len(positions)
-
-        def process(frames, info, progress):
-            if info.frame_count and info.frame_count < 2:
-                raise UnflickerError(f"video has {info.frame_count} frame; interpolation needs at least 2")
-            # a weight file runs on ComfyUI's device through its model management, as in RIFE Interpolate
-            interpolator = torch_interpolator(path, batch_size, max_side, info.width * info.height) if use_torch \
-                else None
-            run, out = interpolate_frames(frames, multiplier=multiplier, backend=backend, model=path, gpu_id=gpu_id,
-                                          threads=threads, uhd=uhd, tta=tta, scene_threshold=scene_threshold,
-                                          total=info.frame_count, interpolator=interpolator, fps=info.exact_rate,
-                                          target_fps=target_fps or None, loop=loop, batch=batch_size,
-                                          max_side=max_side)
-            runs.append(run)
-            count = timing(info)[1]
-            for done, (frame, _) in enumerate(out, start=1):
-                progress(done, max(count, done))
-                yield frame
-
-        result, _ = stream_video(video, process, "interpolate", format, crf, timing)
-        return (result, runs[0].summary() if runs else backend)
-
-
-class VideoAnalyzeFlicker:
-    CATEGORY = "Unflicker/Video"
-    DESCRIPTION = ("Analyze Flicker on a VIDEO, streamed from its file (any length, constant memory): the kind of "
-                   "flicker, where, and which fix; report, JSON, chart and verdict as Analyze Flicker gives.")
-    RETURN_TYPES = ("STRING", "STRING", "IMAGE", "STRING")
-    RETURN_NAMES = ("report", "json", "chart", "verdict")
-    OUTPUT_NODE = True
-    FUNCTION = "analyze"
-
-    @classmethod
-    def INPUT_TYPES(cls):
-        return {"required": {"video": VIDEO}}
-
-    def analyze(self, video):
-        with source_file(video) as path:
-            info, frames = videoio.iter_frames(path)
-            rep = analysis.analyze_frames(frames, info.fps, progress=node_progress(info.frame_count),
-                                          total=info.frame_count)
-        chart = frames_to_image([analysis.render_chart(rep)], 1)
-        return {"ui": {"unflicker_report": [_ui_report(rep)]},
-                "result": (rep.text(), rep.to_json(), chart, rep.verdict)}

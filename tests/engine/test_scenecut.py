@@ -1,6 +1,6 @@
 import numpy as np
 
-from unflicker.motion import scenecut
+from unflicker.measure import scenecut
 from unflicker.media.synthetic import moving_clip
 
 

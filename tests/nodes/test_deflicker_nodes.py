@@ -8,7 +8,7 @@ import torch
 
 from unflicker import cli
 from unflicker.fix import deflicker
-from unflicker.analysis import metrics
+from unflicker.measure import metrics
 from unflicker.media import synthetic, video
 
 

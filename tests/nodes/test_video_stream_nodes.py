@@ -74,13 +74,13 @@ def test_save_video_every_format(pack, comfy_dirs):
         assert len(frames) == 4 and (info.width, info.height) == (64, 48), fmt
 
 
-@pytest.mark.parametrize("node,args,m", [
-    ("VideoFFmpegDeflickerDeband", (True, 5, "am", True, 0.02, 16, False), 1),
-    ("VideoDeflicker", ("auto", 1.0, 9), 1),
-    ("VideoInterpolate", (2, "(none)", "flow", 0.5, -1, 1, False, False), 2),
+@pytest.mark.parametrize("module,node,args,m", [
+    ("ffmpeg_fix", "VideoFFmpegDeflickerDeband", (True, 5, "am", True, 0.02, 16, False), 1),
+    ("deflicker", "VideoDeflicker", ("auto", 1.0, 9), 1),
+    ("interpolate", "VideoInterpolate", (2, "(none)", "flow", 0.5, -1, 1, False, False), 2),
 ])
-def test_video_nodes_stream_and_keep_sound_rate_and_count(pack, comfy_dirs, tone, node, args, m):
-    cls = getattr(pack.nodes.video_stream, node)
+def test_video_nodes_stream_and_keep_sound_rate_and_count(pack, comfy_dirs, tone, module, node, args, m):
+    cls = getattr(getattr(pack.nodes, module), node)
     if node == "VideoInterpolate":
         args = (args[0], cls.INPUT_TYPES()["required"]["model"][0][0], *args[2:])
     result = getattr(cls(), cls.FUNCTION)(_video(tone), *args)
@@ -103,14 +103,14 @@ def test_video_node_from_bytes_and_silent_source(pack, comfy_dirs, tmp_path):
     from comfy_api.input_impl import VideoFromFile
 
     silent = make_clip(str(tmp_path / "silent.mp4"), layout=None)
-    (out,) = pack.nodes.video_stream.VideoDeflicker().deflicker(VideoFromFile(io.BytesIO(open(silent, "rb").read())),
+    (out,) = pack.nodes.deflicker.VideoDeflicker().deflicker(VideoFromFile(io.BytesIO(open(silent, "rb").read())),
                                                               "brightness", 1.0, 5)
     assert audio_streams(_file(out)) == ()
     assert os.listdir(os.path.join(comfy_dirs.get_temp_directory(), "unflicker")) == [os.path.basename(_file(out))]
 
 
 def test_video_analyze(pack, tone):
-    out = pack.nodes.video_stream.VideoAnalyzeFlicker().analyze(_video(tone))
+    out = pack.nodes.analysis.VideoAnalyzeFlicker().analyze(_video(tone))
     report, js, chart, verdict = out["result"]
     assert json.loads(js)["frame_count"] == 36 and chart.shape[0] == 1 and verdict
 
@@ -122,7 +122,7 @@ def test_interrupt_removes_the_partial_file(pack, comfy_dirs, tone):
         pytest.skip("needs ComfyUI's interrupt flag")
     mm.interrupt_current_processing(True)
     with pytest.raises(mm.InterruptProcessingException):
-        pack.nodes.video_stream.VideoDeflicker().deflicker(_video(tone), "auto", 1.0, 9)
+        pack.nodes.deflicker.VideoDeflicker().deflicker(_video(tone), "auto", 1.0, 9)
     temp = os.path.join(comfy_dirs.get_temp_directory(), "unflicker")
     assert not os.path.isdir(temp) or os.listdir(temp) == []
 
@@ -155,7 +155,7 @@ def test_video_interpolate_runs_a_weight_file_on_comfys_device_at_a_target_rate(
     os.makedirs(root, exist_ok=True)
     save(v4_file_state(tiny_v4("4.26"), "comfy"), os.path.join(root, "tiny_v4.26.safetensors"))
     try:
-        cls = pack.nodes.video_stream.VideoInterpolate
+        cls = pack.nodes.interpolate.VideoInterpolate
         assert {"target_fps", "loop", "batch_size", "max_side"} <= set(cls.INPUT_TYPES()["optional"])
         result, backend = cls().interpolate(_video(tone), 2, "tiny_v4.26.safetensors", "auto", 0.5, -1, 1, False,
                                             False, target_fps=59.94, loop=True, batch_size=2)

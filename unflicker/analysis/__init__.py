@@ -13,7 +13,7 @@ DIS optical flow (on a downscaled luma, for speed), pixels that fail the forward
 - regional: per-block gains, their spatial spread after removing the frame's global gain and offset;
 - texture: fine-detail residual energy after motion compensation and gain removal (re-sampled detail);
 - codec: 8x8 blockiness at native resolution, banding, and residual spikes at a fixed (keyframe) period;
-- scene cuts (unflicker.motion.scenecut): pairs across a cut are skipped by every motion-compensated measure.
+- scene cuts (unflicker.measure.scenecut): pairs across a cut are skipped by every motion-compensated measure.
 
 Everything streams over frame pairs: only the previous frame and per-frame numbers are kept.
 

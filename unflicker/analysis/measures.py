@@ -10,8 +10,7 @@ from typing import Iterable, Optional
 import cv2
 import numpy as np
 
-from ..motion import flow, scenecut
-from . import metrics
+from ..measure import flow, metrics, scenecut
 from ..errors import UnflickerError, check_choice, check_range
 from ..progress import ProgressFn, report
 

@@ -46,8 +46,7 @@ from typing import Iterator, Optional
 import cv2
 import numpy as np
 
-from ..motion import flow, scenecut
-from ..analysis import metrics
+from ..measure import flow, metrics, scenecut
 from ..errors import UnflickerError
 from ..progress import ProgressFn, report
 from ..settings import DEFLICKER_MODES, DeflickerSettings

@@ -29,9 +29,9 @@ import cv2
 import numpy as np
 
 from ..media import ffmpeg
-from ..motion import flow as flowlib
-from ..motion import scenecut
-from ..analysis.metrics import pixel_map
+from ..measure import flow as flowlib
+from ..measure import scenecut
+from ..measure.metrics import pixel_map
 from ..errors import UnflickerError, check_choice, check_range
 from .ncnn_weights import weight_file_problem
 from ..settings import InterpolateSettings

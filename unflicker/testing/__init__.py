@@ -7,7 +7,7 @@
 - :mod:`.tiny_videogen`: tiny random-weight CogVideoX (1.0, 1.5, image-to-video) and Wan (T2V, I2V, TI2V) folders.
 
 The synthetic clips and flicker injectors are :mod:`unflicker.media.synthetic`; the quality measures
-:mod:`unflicker.analysis.metrics`.
+:mod:`unflicker.measure.metrics`.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@
   frame) and :func:`flow_stays_inside`.
 - :func:`psnr` and :func:`ssim`: a clip against a reference clip (the clean clip flicker was injected into).
 
-Optical flow and the measures built on it (warping error) are :mod:`unflicker.motion.flow`.
+Optical flow and the measures built on it (warping error) are :mod:`unflicker.measure.flow`.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Dense optical flow (OpenCV DIS) and the warps built on it, shared by analysis, deflicker and interpolation;
 the warping error (Lai et al. 2018) of a clip along a reference clip's flow. Luma and the pixel grid are
-:mod:`unflicker.analysis.metrics` (re-exported here as ``LUMA_WEIGHTS`` / ``to_gray``)."""
+:mod:`unflicker.measure.metrics` (re-exported here as ``LUMA_WEIGHTS`` / ``to_gray``)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import threading
 import cv2
 import numpy as np
 
-from ..analysis.metrics import LUMA_WEIGHTS, pixel_grid, pixel_map, to_gray  # noqa: F401  (LUMA_WEIGHTS, to_gray: used as flow.*)
+from .metrics import LUMA_WEIGHTS, pixel_grid, pixel_map, to_gray  # noqa: F401  (LUMA_WEIGHTS, to_gray: used as flow.*)
 
 _PRESETS = {
     "ultrafast": cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST,

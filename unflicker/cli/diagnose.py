@@ -1,0 +1,78 @@
+"""analyze, compare (side-by-side video) and demo."""
+
+from __future__ import annotations
+
+
+from .common import setting, progress_bar, add_format, encode
+
+
+# ---------------------------------------------------------------- compare
+def add_compare(sub) -> None:
+    p = sub.add_parser("compare", help="side-by-side video of two clips, optionally slowed down")
+    p.add_argument("a")
+    p.add_argument("b")
+    p.add_argument("output")
+    from ..settings import SideBySideSettings as S
+
+    setting(p, "--slow", S, "slow_motion", "slow-motion factor (4: quarter speed)", default=4.0)
+    p.add_argument("--labels", nargs=2, default=("before", "after"), metavar=("A", "B"))
+    p.add_argument("--crf", type=int, default=18)
+    add_format(p)
+    p.set_defaults(func=_run_compare)
+
+
+def _run_compare(args) -> int:
+    from ..media import video
+    from ..analysis.side_by_side import side_by_side, slowed_fps
+
+    info_a, frames_a = video.iter_frames(args.a)
+    info_b, frames_b = video.iter_frames(args.b)
+    total = max(info_a.frame_count, info_b.frame_count)
+    # the first clip's sound, slowed with the pictures so it stays in sync
+    return encode("compare", total, args.output,
+                   lambda progress: side_by_side(frames_a, frames_b, *args.labels, progress=progress, total=total),
+                   slowed_fps(info_a.exact_rate, args.slow_motion), crf=args.crf, fmt=args.format, source=args.a,
+                   tempo=1 / args.slow_motion)
+
+
+# ---------------------------------------------------------------- analyze
+def add_analyze(sub) -> None:
+    p = sub.add_parser("analyze", help="diagnose flicker: kind, severity, frames most affected, recommended fix")
+    p.add_argument("input", help="video file, animated GIF/WebP or folder of frames")
+    p.add_argument("--json", metavar="F", help="write the full report as JSON to F")
+    p.add_argument("--plot", metavar="F.png", help="write the per-frame chart to F.png")
+    p.set_defaults(func=_run_analyze)
+
+
+def _run_analyze(args) -> int:
+    from ..analysis import analyze_file, save_chart
+
+    progress, close = progress_bar("analyze", 0)
+    try:
+        rep = analyze_file(args.input, progress)
+    finally:
+        close()
+    print(rep.text())
+    if args.json:
+        with open(args.json, "w") as f:
+            f.write(rep.to_json() + "\n")
+        print(f"wrote {args.json}")
+    if args.plot:
+        print(f"wrote {save_chart(rep, args.plot)}")
+    return 0
+
+
+# ---------------------------------------------------------------- demo
+def add_demo(sub) -> None:
+    p = sub.add_parser("demo", help="make a flickering sample clip, fix it, write results to ./unflicker-demo/")
+    p.add_argument("--out", default="unflicker-demo", help="output folder (default ./unflicker-demo)")
+    p.add_argument("--frames", type=int, default=48)
+    p.set_defaults(func=_run_demo)
+
+
+def _run_demo(args) -> int:
+    from ..demo import run_demo
+
+    report = run_demo(args.out, frames=args.frames)
+    print(report)
+    return 0

@@ -1,0 +1,74 @@
+"""fix and ffmpeg-fix: a file in, the fixed file out, streamed."""
+
+from __future__ import annotations
+
+from ..errors import UnflickerError
+from .common import add_format, fix_file, setting
+
+
+# ---------------------------------------------------------------- ffmpeg-fix
+def add_ffmpeg_fix(sub) -> None:
+    p = sub.add_parser("ffmpeg-fix", help="FFmpeg deflicker + deband on a file, re-encoded (seed: crf 16, preset slow)")
+    p.add_argument("input")
+    p.add_argument("output", help="output file: .mp4, .mov, .webm, .mkv, .webp or .gif")
+    from ..fix.ffmpeg_fix import FFmpegFixSettings as S  # numpy only: cheap to import
+
+    setting(p, "--size", S, "size", "deflicker window in frames")
+    p.add_argument("--mode", default=S.default("mode"), help=f"deflicker averaging: {' '.join(S.spec('mode')['choices'])} (default {S.default('mode')})")
+    p.add_argument("--no-deflicker", action="store_true", help="skip the deflicker stage")
+    p.add_argument("--no-deband", action="store_true", help="skip the deband stage")
+    setting(p, "--deband-thr", S, "threshold", "deband 1thr/2thr/3thr")
+    setting(p, "--deband-range", S, "deband_range", "deband radius in pixels")
+    p.add_argument("--blur", action="store_true", help="deband blur (default off)")
+    p.add_argument("--crf", type=int, default=16)
+    p.add_argument("--preset", default="slow")
+    add_format(p)
+    p.set_defaults(func=_run_ffmpeg_fix)
+
+def _run_ffmpeg_fix(args) -> int:
+    from ..fix.ffmpeg_fix import FFmpegFixSettings, fix_frames
+
+    settings = FFmpegFixSettings(deflicker=not args.no_deflicker, size=args.size, mode=args.mode,
+                                 deband=not args.no_deband, threshold=args.threshold,
+                                 deband_range=args.deband_range, blur=args.blur).validated()
+    return fix_file(args, "ffmpeg-fix", lambda frames, info, progress: fix_frames(
+        frames, info.width, info.height, info.fps, settings, progress, info.frame_count))
+
+# ---------------------------------------------------------------- fix
+def add_fix(sub) -> None:
+    from ..fix.ffmpeg_fix import FFmpegFixSettings as F
+    from ..settings import DeflickerSettings as S
+
+    p = sub.add_parser("fix", help="remove flicker from a file: flow-guided deflicker (ours) or FFmpeg deflicker+deband")
+    p.add_argument("input")
+    p.add_argument("output", help="output file: .mp4, .mov, .webm, .mkv, .webp or .gif")
+    p.add_argument("--method", choices=("auto", "flow", "ffmpeg"), default="auto",
+                   help="auto (default): the recommended fix, today the flow-guided one; flow: the flow-guided fix; "
+                        f"ffmpeg: FFmpeg deflicker (size {F.default('size')}, {F.default('mode')}) + deband "
+                        f"{F.default('threshold')}")
+    setting(p, "--mode", S, "mode", "what the flow-guided fix removes (methods auto and flow)")
+    setting(p, "--strength", S, "strength", "1 removes the measured flicker fully, 0 returns the input")
+    setting(p, "--window", S, "window", "changes slower than this many frames (at least 2 s) count as real")
+    p.add_argument("--crf", type=int, default=16)
+    p.add_argument("--preset", default="slow")
+    add_format(p)
+    p.set_defaults(func=_run_fix)
+
+def _run_fix(args) -> int:
+    from ..media import video
+    from ..fix.deflicker import check_settings, deflicker_frames
+    from ..fix.ffmpeg_fix import FFmpegFixSettings, fix_frames
+
+    if args.method == "ffmpeg" and args.mode != "auto":
+        raise UnflickerError(f"--mode {args.mode} applies to the flow-guided fix: use --method flow or auto")
+    check_settings(args.mode, args.strength, args.window)
+
+    def fix(frames, info, progress):
+        if args.method == "ffmpeg":
+            return fix_frames(frames, info.width, info.height, info.fps, FFmpegFixSettings().validated(), progress,
+                              info.frame_count)
+        frames.close()  # the flow-guided fix reads the file twice: once to measure the shot, once to correct it
+        return deflicker_frames(lambda: video.iter_frames(args.input)[1], info.fps, args.mode, args.strength,
+                                args.window, progress, info.frame_count)
+
+    return fix_file(args, f"fix ({args.method})", fix)

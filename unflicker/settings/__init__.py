@@ -1,0 +1,33 @@
+"""Settings users set, each defined once: default, range, step and help live on the field; one module per
+capability (``deflicker``, ``interpolate``, ``generate``, ``analysis``) on the machinery of ``base``.
+
+A settings class is a frozen dataclass of :func:`setting` fields deriving from :class:`Settings`.
+``validated()`` checks every field against its declared range or choices (the error names the setting) plus the
+class's own cross-field rules (``_check``), and returns the instance unchanged; ``dataclasses.replace`` makes a
+changed copy. The engines take a settings object (or keywords that become one), the nodes build their
+INPUT_TYPES entries from the fields (``nodes/inputs.py``: ``setting_input``), and the CLI takes its defaults and
+help from ``default()`` / ``spec()``.
+
+This module imports nothing heavy (no torch, no OpenCV), so ``python -m unflicker --help`` stays fast; the
+settings of the torch- and OpenCV-based engines live here and are re-exported by them::
+
+    @dataclass(frozen=True)
+    class Example(Settings):
+        window: int = setting(9, 3, 31, step=2, help="Frames compared around each frame.")
+
+    Example(window=11).validated()      # -> Example(window=11)
+    Example.default("window")           # -> 9
+"""
+
+
+from .analysis import SideBySideSettings
+from .base import MAX_SEED, SEED_HELP, Settings, check_multiple, setting
+from .deflicker import DEFLICKER_MODES, DeflickerSettings
+from .generate import (VIDEOGEN_SEED_HELP, VIDEOGEN_STEPS_HELP, AnimateDiffSettings, CogVideoXSettings, PoseSettings,
+                       SVDExtendSettings, SVDSettings, WanSettings)
+from .interpolate import InterpolateSettings
+
+__all__ = ["MAX_SEED", "SEED_HELP", "Settings", "check_multiple", "setting", "DEFLICKER_MODES", "DeflickerSettings",
+           "InterpolateSettings", "SideBySideSettings", "VIDEOGEN_SEED_HELP", "VIDEOGEN_STEPS_HELP",
+           "AnimateDiffSettings", "CogVideoXSettings", "PoseSettings", "SVDExtendSettings", "SVDSettings",
+           "WanSettings"]
