@@ -11,12 +11,13 @@ import cv2
 import numpy as np
 
 from ..measure import flow, metrics, scenecut
+from ..kinds import FLICKER, REPORTED
 from ..errors import UnflickerError, check_choice, check_range
 from ..progress import ProgressFn, report
 
 
-KINDS = ("steady", "brightness", "regional", "colour", "texture", "codec", "scene_cuts")
-FLICKER_KINDS = ("brightness", "regional", "colour", "texture", "codec")
+KINDS = REPORTED
+FLICKER_KINDS = FLICKER
 CLASSIC_THRESHOLD = 12.0  # the classic rule: mean diff above this is "generative", else "codec"
 LUMA_WEIGHTS = flow.LUMA_WEIGHTS
 CUT_MAX_VALID = 0.5  # a pair whose flow lines up more than this share of pixels is no cut

@@ -6,6 +6,7 @@ import os
 import sys
 
 from ..errors import UnflickerError
+from ..runtime import torch_device
 from .common import setting, progress_bar, add_format, encode
 
 
@@ -169,15 +170,6 @@ def add_generate(sub) -> None:
 OFFLOAD_CHOICES = ("none", "model", "sequential")
 
 
-def _device(name: str) -> str:
-    import torch
-
-    if name != "auto":
-        return name
-    mps = getattr(torch.backends, "mps", None)
-    return "cuda" if torch.cuda.is_available() else "mps" if mps and mps.is_available() else "cpu"
-
-
 def _run_generate(args) -> int:
     import numpy as np
     from PIL import Image
@@ -198,7 +190,7 @@ def _run_generate(args) -> int:
                                  "diffusers folder)")
         source = videogen.WanFiles(args.model, args.vae, args.text_encoder, args.transformer_2, args.tokenizer,
                                    args.config_dir, args.clip_vision)
-    model = videogen.load_pipeline(source, _device(args.device), args.dtype, args.offload, args.vae_tiling,
+    model = videogen.load_pipeline(source, torch_device(args.device), args.dtype, args.offload, args.vae_tiling,
                                    args.vae_slicing, cache=False)
     progress, close = progress_bar("generate", args.steps)
     try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 
+from ..runtime import torch_device
 from .common import add_format, encode, setting
 
 
@@ -42,17 +43,6 @@ def add_interpolate(sub) -> None:
     p.set_defaults(func=_run_interpolate)
 
 
-def _torch_device(name: str) -> str:
-    if name != "auto":
-        return name
-    import torch
-
-    if torch.cuda.is_available():
-        return "cuda"
-    mps = getattr(torch.backends, "mps", None)
-    return "mps" if mps is not None and mps.is_available() else "cpu"
-
-
 def _run_interpolate(args) -> int:
     from ..media import video
     from ..fix.interpolate import as_fraction, interpolate_frames, output_positions
@@ -66,7 +56,7 @@ def _run_interpolate(args) -> int:
     run, out = interpolate_frames(frames, multiplier=args.multiplier, backend=args.backend, model=args.model,
                                   gpu_id=args.gpu_id, threads=args.threads, uhd=args.uhd, tta=args.tta,
                                   scene_threshold=args.scene_threshold, total=info.frame_count, fps=info.fps,
-                                  target_fps=args.target_fps, loop=args.loop, device=_torch_device(args.device),
+                                  target_fps=args.target_fps, loop=args.loop, device=torch_device(args.device),
                                   dtype=dtype, batch=args.batch_size, max_side=args.max_side)
     print(f"backend: {run.backend}", file=sys.stderr)
     # same duration at the new rate: the source's sound stays in sync as it is

@@ -48,14 +48,14 @@ import numpy as np
 
 from ..measure import flow, metrics, scenecut
 from ..errors import UnflickerError
+from ..kinds import FIXABLE, FIXED_BY
 from ..progress import ProgressFn, report
 from ..settings import DEFLICKER_MODES, DeflickerSettings
 
-KINDS = ("brightness", "regional", "colour", "texture")
+KINDS = FIXABLE
 MODES = DEFLICKER_MODES  # the user-facing settings (modes, strength, window) are defined in unflicker.settings
-# Analyze Flicker's kind names -> what we do about them; "codec" damage changes per frame like re-sampled texture
-_ANALYZER_KINDS = {"brightness": ("brightness",), "regional": ("regional",), "colour": ("colour",),
-                   "texture": ("texture",), "codec": ("texture",), "steady": (), "scene_cuts": ()}
+# Analyze Flicker's kind names -> what we do about them
+_ANALYZER_KINDS = FIXED_BY
 DEFAULT_WINDOW = DeflickerSettings.default("window")
 TEXTURE_RADIUS = 4  # neighbours on each side averaged for texture (9 frames)
 

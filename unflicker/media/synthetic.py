@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..kinds import FLICKER
+
 MOTIONS = ("static", "pan", "zoom", "objects", "fade")
 
 
@@ -155,7 +157,7 @@ def codec_damage(clip: np.ndarray, crf: int = 40, fps: float = 8) -> np.ndarray:
 # The kinds the deflicker tests and bench/deflicker_quality.py inject into clean clips, at one fixed strength each:
 # global brightness ±10 %, regional ±10 % (a clipped 3x3 gain field), colour cast ±8 levels per channel, fine
 # texture re-sampled every frame (std 6 levels), codec damage at crf 40.
-FLICKER_KINDS = ("brightness", "regional", "colour", "texture", "codec")
+FLICKER_KINDS = FLICKER
 
 
 def inject(kind: str, clip: np.ndarray, seed: int = 0) -> np.ndarray:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..kinds import DEFLICKER_MODES
 from .base import Settings, setting
 
 
 # ---------------------------------------------------------------- flow-guided deflicker (unflicker.fix.deflicker)
-DEFLICKER_MODES = ("auto", "brightness", "regional", "colour", "texture", "all")
 
 
 @dataclass(frozen=True)
