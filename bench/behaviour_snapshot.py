@@ -25,6 +25,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CLIPS = ("api_kling_v3_video-1", "video_wan2_2_14B_fun_camera-1", "ltxv_text_to_video-1")
@@ -185,8 +186,8 @@ def main(argv=None) -> int:
         return diff(*args.diff)
     if not glob.glob(os.path.join(args.inputs, "*.mkv")):
         make_inputs(args.inputs, args.frames)
-    work = os.path.join(os.path.dirname(os.path.abspath(args.inputs)), "work")
-    snap = {"object_info": object_info(), "workflows": conversions(work), "outputs": outputs(args.inputs, work)}
+    with tempfile.TemporaryDirectory(prefix="unflicker-snapshot-") as work:  # one per run: runs may overlap
+        snap = {"object_info": object_info(), "workflows": conversions(work), "outputs": outputs(args.inputs, work)}
     with open(args.out, "w", encoding="utf-8") as f:
         json.dump(snap, f, indent=1, sort_keys=True)
     print(f"wrote {args.out}")
