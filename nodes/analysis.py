@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 from ..unflicker import analysis
+from ..unflicker.media import video as videoio
+from ..unflicker.operation import Source
 from .comfy_bridge import check_image, frames_to_image, image_frames, node_progress
 from .inputs import IMAGES, fps_input
 from .video_stream import VIDEO, source_file
-from ..unflicker.media import video as videoio
 
 _FPS = fps_input("Frame rate of the clip (fades and exposure changes are judged in frames).")
 
@@ -19,8 +22,8 @@ def _ui_report(rep: analysis.FlickerReport) -> dict:
 
 def _analyze(images, fps, name: str) -> analysis.FlickerReport:
     check_image(name, images)
-    n = len(images)
-    return analysis.analyze_frames(image_frames(images), fps, progress=node_progress(n), total=n)
+    plan = analysis.plan(Source(images.shape[2], images.shape[1], len(images), Fraction(fps), name))
+    return analysis.run(image_frames(images, name), plan, node_progress(plan.progress_total))
 
 
 class AnalyzeFlicker:
@@ -82,8 +85,8 @@ class VideoAnalyzeFlicker:
     def analyze(self, video):
         with source_file(video) as path:
             info, frames = videoio.iter_frames(path)
-            rep = analysis.analyze_frames(frames, info.fps, progress=node_progress(info.frame_count),
-                                          total=info.frame_count)
+            plan = analysis.plan(analysis.file_source(info, "video"), expected_frames=info.frame_count)
+            rep = analysis.run(frames, plan, node_progress(plan.progress_total))
         chart = frames_to_image([analysis.render_chart(rep)], 1)
         return {"ui": {"unflicker_report": [_ui_report(rep)]},
                 "result": (rep.text(), rep.to_json(), chart, rep.verdict)}

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import os
 import uuid
+from fractions import Fraction
 
 import folder_paths
 
-from ..unflicker.analysis.side_by_side import side_by_side, slowed_fps
+from ..unflicker.analysis import side_by_side
 from ..unflicker.media.audio import retime
-from ..unflicker.settings import SideBySideSettings
 from ..unflicker.media.video import write_video
+from ..unflicker.operation import Source
+from ..unflicker.settings import SideBySideSettings
 from .comfy_bridge import audio_input, audio_output, check_image, frames_to_image, image_frames, node_progress
-from .inputs import IMAGES, fps_input, setting_input
+from .inputs import IMAGES, fps_input, setting_input, setting_inputs
 from .video_io import video_mime
 
 PREVIEW_CRF = 23  # a preview only: smaller file, quick to encode
@@ -34,8 +36,7 @@ class SideBySide:
             "required": {
                 "images_a": IMAGES,
                 "images_b": IMAGES,
-                "label_a": ("STRING", {"default": "before"}),
-                "label_b": ("STRING", {"default": "after"}),
+                **setting_inputs(SideBySideSettings, "label_a", "label_b"),
                 "fps": fps_input("Frame rate of the clips; the output plays at fps / slow_motion."),
                 "slow_motion": setting_input(SideBySideSettings, "slow_motion"),
             },
@@ -45,18 +46,19 @@ class SideBySide:
         }
 
     def compare(self, images_a, images_b, label_a, label_b, fps, slow_motion, audio_a=None):
-        check_image("images_a", images_a)
-        check_image("images_b", images_b)
-        n = max(len(images_a), len(images_b))
-        frames = side_by_side(image_frames(images_a), image_frames(images_b), label_a, label_b,
-                              progress=node_progress(n), total=n)
-        images = frames_to_image(frames, n)
-        fps_out = slowed_fps(fps, slow_motion)
+        sources = [Source(images.shape[2], images.shape[1], len(images), Fraction(fps), name)
+                   for name, images in (("images_a", check_image("images_a", images_a)),
+                                        ("images_b", check_image("images_b", images_b)))]
+        settings = SideBySideSettings(slow_motion=slow_motion, label_a=label_a, label_b=label_b)
+        plan = side_by_side.plan(*sources, settings)
+        frames = side_by_side.run(image_frames(images_a, "images_a"), image_frames(images_b, "images_b"), plan,
+                                  node_progress(plan.frame_count))
+        images = frames_to_image(frames, plan.frame_count)
         sound = audio_input(audio_a, "audio_a")
         if sound is not None:
-            sound = retime(sound, 1 / slow_motion)
-        preview = write_preview(images, fps_out, sound)
-        return {"ui": {"unflicker_video": [preview]}, "result": (images, fps_out, audio_output(sound))}
+            sound = retime(sound, plan.tempo)
+        preview = write_preview(images, plan.fps, sound)
+        return {"ui": {"unflicker_video": [preview]}, "result": (images, plan.fps, audio_output(sound))}
 
 
 def write_preview(images, fps: float, audio=None) -> dict:

@@ -94,7 +94,7 @@ class LoadVideo:
         images = frames_to_image(collected, len(collected))
         sound = None
         if videoio.source_kind(target) == "video":
-            sound = read_audio(target, options.start_seconds(info.exact_rate), float(len(collected) / info.exact_rate))
+            sound = read_audio(target, videoio.start_seconds(options, info.exact_rate), float(len(collected) / info.exact_rate))
         return (images, float(info.fps), len(collected), audio_output(sound))
 
 

@@ -208,3 +208,117 @@ def test_streaming_memory_does_not_grow_with_the_clip():
     clip_bytes = 120 * size * size * 3
     assert long < short * 1.25 + 200_000, (short, long)  # per-pair working set only
     assert long < 0.5 * clip_bytes, (long, clip_bytes)  # a float copy of the clip would be 4x its bytes
+
+
+# ---------------------------------------------------------------- the operation: plan, then run
+def _clip(width: int, height: int, count: int) -> list:
+    rng = np.random.default_rng(width * 1000 + height)
+    return [rng.integers(0, 256, (height, width, 3), dtype=np.uint8) for _ in range(count)]
+
+
+def test_plan_decides_the_measuring_size_and_run_matches_analyze_frames():
+    from fractions import Fraction
+
+    from unflicker.operation import Source
+    from unflicker.settings import AnalysisSettings
+
+    clip = list(synthetic.moving_clip("pan", 12, 96, 160, seed=3))
+    plan = analysis.plan(Source(160, 96, len(clip), Fraction(24000, 1001), "images"), AnalysisSettings(long_side=64))
+    assert (plan.width, plan.height, plan.flow_size, plan.progress_total) == (160, 96, (64, 38), len(clip))
+    assert plan.fps == float(Fraction(24000, 1001))
+    report = analysis.run(iter(clip), plan)
+    same = analysis.analyze_frames(iter(clip), float(Fraction(24000, 1001)), settings=AnalysisSettings(long_side=64))
+    assert report.to_json() == same.to_json()
+    assert (report.width, report.height, report.frame_count) == (160, 96, len(clip))
+
+
+@pytest.mark.parametrize("width, height", [(1, 1), (2, 2), (8, 8), (11, 8), (200, 3)])
+def test_frames_optical_flow_cannot_take_are_refused_with_their_size(width, height):
+    from unflicker.operation import Source
+
+    with pytest.raises(UnflickerError, match=rf"images is {width}x{height} pixels; .*at least 8x8 pixels, 12 on the longer"):
+        analysis.plan(Source(width, height, 5, 24, "images"))
+    with pytest.raises(UnflickerError, match=rf"the clip is {width}x{height} pixels"):
+        analysis.analyze_frames(_clip(width, height, 5), FPS)
+
+
+@pytest.mark.parametrize("width, height", [(12, 8), (8, 12), (300, 1), (1, 300), (4, 1000)])
+def test_small_or_thin_frames_flow_can_take_are_analysed(width, height):
+    report = analysis.analyze_frames(_clip(width, height, 4), FPS)
+    assert (report.width, report.height, report.frame_count) == (width, height, 4)
+    assert report.kinds
+
+
+def test_one_frame_is_refused_before_reading():
+    from unflicker.operation import Source
+
+    with pytest.raises(UnflickerError, match="images has 1 frame; flicker analysis needs at least 2"):
+        analysis.plan(Source(64, 64, 1, 24, "images"))
+    with pytest.raises(UnflickerError, match="frame rate"):
+        analysis.plan(Source(64, 64, 4, None, "images"))
+
+
+def test_frames_of_another_size_than_planned_are_refused():
+    from unflicker.operation import Source
+
+    plan = analysis.plan(Source(64, 48, 3, 24, "images"))
+    with pytest.raises(UnflickerError, match="frame 0 is 40x32, the clip is 64x48"):
+        analysis.run(_clip(40, 32, 3), plan)
+
+
+def test_long_side_under_what_flow_takes_is_refused_by_the_settings():
+    from unflicker.settings import AnalysisSettings
+
+    with pytest.raises(UnflickerError, match="long_side must be 0 .* at least 12"):
+        AnalysisSettings(long_side=8).validated()
+    assert AnalysisSettings(long_side=0).validated().long_side == 0
+
+
+def test_analyzer_cuts_are_the_shared_scene_cut_decision():
+    """The analyzer's cut list is scenecut.PairChecker's verdict on the pairs flow could not line up."""
+    from unflicker.measure import scenecut
+
+    shot_a = list(synthetic.moving_clip("pan", 4, 64, 96, seed=1))
+    shot_b = [np.ascontiguousarray(f[..., ::-1]) for f in synthetic.moving_clip("zoom", 4, 64, 96, seed=7)]
+    report = analysis.analyze_frames(shot_a + shot_b, FPS)
+    assert report.scene_cuts == [4]
+    checker = scenecut.PairChecker(0.5)
+    assert checker.is_cut(shot_a[-1], shot_b[0])
+    assert not checker.is_cut(shot_a[-1], shot_b[0], aligned=scenecut.ALIGNED_NO_CUT)
+
+
+# ---------------------------------------------------------------- side by side: plan, then run
+def test_side_by_side_plan_decides_size_rate_tempo_and_count():
+    from fractions import Fraction
+
+    from unflicker.analysis import side_by_side
+    from unflicker.operation import Source
+    from unflicker.settings import SideBySideSettings
+
+    left, right = _clip(40, 30, 5), _clip(20, 60, 3)
+    plan = side_by_side.plan(Source(40, 30, 5, Fraction(24000, 1001), "a"), Source(20, 60, 3, Fraction(25), "b"),
+                             SideBySideSettings(slow_motion=4.0, gap=2))
+    assert (plan.width, plan.height, plan.frame_count) == (40 + 2 + 10, 30, 5)
+    assert plan.rate == Fraction(6000, 1001) and plan.fps == 24000 / 1001 / 4 and plan.tempo == 0.25
+    frames = list(side_by_side.run(left, right, plan))
+    assert len(frames) == plan.frame_count and all(f.shape == (plan.height, plan.width, 3) for f in frames)
+    assert np.array_equal(frames[-1][:, 42:], frames[2][:, 42:])  # the shorter clip holds its last frame
+    # streams of unknown length: the estimates count; a float rate stays the float division
+    plan = side_by_side.plan(Source(1, 1, None, 12.5, "a"), Source(1, 1, None, 12.5, "b"),
+                             SideBySideSettings(slow_motion=2.5), expected_frames=(7, 9))
+    assert (plan.width, plan.height, plan.frame_count, plan.fps) == (1 + 4 + 1, 1, 9, 12.5 / 2.5)
+
+
+def test_side_by_side_plan_refuses_empty_clips_and_bad_settings():
+    from unflicker.analysis import side_by_side
+    from unflicker.operation import Source
+    from unflicker.settings import SideBySideSettings
+
+    with pytest.raises(UnflickerError, match="b has 0 frames; side by side needs at least 1"):
+        side_by_side.plan(Source(8, 8, 3, 24, "a"), Source(8, 8, 0, 24, "b"))
+    with pytest.raises(UnflickerError, match="a is 0x8 pixels"):
+        side_by_side.plan(Source(0, 8, 3, 24, "a"), Source(8, 8, 3, 24, "b"))
+    with pytest.raises(UnflickerError, match="slow"):
+        side_by_side.plan(Source(8, 8, 3, 24, "a"), Source(8, 8, 3, 24, "b"), SideBySideSettings(slow_motion=0.5))
+    with pytest.raises(UnflickerError, match="gap"):
+        side_by_side.plan(Source(8, 8, 3, 24, "a"), Source(8, 8, 3, 24, "b"), SideBySideSettings(gap=65))

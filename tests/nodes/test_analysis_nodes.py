@@ -35,3 +35,18 @@ def test_compare_flicker_node(pack):
 def test_nodes_registered(pack):
     assert pack.NODE_DISPLAY_NAME_MAPPINGS["UnflickerAnalyzeFlicker"] == "Analyze Flicker"
     assert pack.NODE_DISPLAY_NAME_MAPPINGS["UnflickerCompareFlicker"] == "Compare Flicker"
+
+
+def test_analyze_flicker_refuses_frames_too_small_naming_the_input(pack):
+    import pytest
+
+    UnflickerError = pack.unflicker.errors.UnflickerError  # the pack's own, as ComfyUI loads it
+    tiny = torch.rand(5, 2, 2, 3)
+    with pytest.raises(UnflickerError, match="images is 2x2 pixels; flicker analysis needs frames of at least 8x8"):
+        pack.nodes.analysis.AnalyzeFlicker().analyze(tiny, 8.0)
+    clip = _images(synthetic.moving_clip("pan", 6, 48, 64, seed=1))
+    with pytest.raises(UnflickerError, match="after has 1 frame; flicker analysis needs at least 2"):
+        pack.nodes.analysis.CompareFlicker().compare(clip, clip[:1], 8.0)
+    # the rate is kept as given: the report states 23.976, not the exact rate it stands for
+    out = pack.nodes.analysis.AnalyzeFlicker().analyze(clip, 23.976)
+    assert out["ui"]["unflicker_report"][0]["fps"] == 23.976 and json.loads(out["result"][1])["fps"] == 23.976

@@ -36,3 +36,11 @@ def test_side_by_side_previews_get_unique_names(pack, comfy_dirs, images):
     a = node.compare(images[:2], images[:2], "a", "b", 8.0, 1.0)["ui"]["unflicker_video"][0]["filename"]
     b = node.compare(images[:2], images[:2], "a", "b", 8.0, 1.0)["ui"]["unflicker_video"][0]["filename"]
     assert a != b and sorted(os.listdir(comfy_dirs.get_temp_directory())) == sorted([a, b])
+
+
+def test_side_by_side_takes_any_size_and_returns_the_planned_rate(pack, comfy_dirs):
+    a, b = torch.rand(3, 1, 1, 3), torch.rand(4, 3, 2, 3)
+    stacked, fps, _ = pack.nodes.compare.SideBySide().compare(a, b, "a", "b", 23.976, 3.3)["result"]
+    # the right clip scaled to the left's height (1 pixel), the gap, 4 frames (the longer clip's)
+    assert tuple(stacked.shape) == (4, 1, 1 + 4 + 1, 3)
+    assert fps == 23.976 / 3.3  # the FLOAT output is the float division, as it always was

@@ -13,30 +13,36 @@ DIS optical flow (on a downscaled luma, for speed), pixels that fail the forward
 - regional: per-block gains, their spatial spread after removing the frame's global gain and offset;
 - texture: fine-detail residual energy after motion compensation and gain removal (re-sampled detail);
 - codec: 8x8 blockiness at native resolution, banding, and residual spikes at a fixed (keyframe) period;
-- scene cuts (unflicker.measure.scenecut): pairs across a cut are skipped by every motion-compensated measure.
+- scene cuts (unflicker.measure.scenecut, the one decision the interpolation also uses): pairs across a cut are
+  skipped by every motion-compensated measure.
 
 Everything streams over frame pairs: only the previous frame and per-frame numbers are kept.
 
-The package, by job: ``measures`` (the measures, the streaming pass, kinds/thresholds/settings), ``report``
-(Finding, FlickerReport), ``diagnosis`` (analyze_frames / analyze_file), ``comparison`` (before / after),
-``chart`` (the per-frame chart), ``cases`` (the labelled synthetic set for tests and benchmarks; imported on
-demand). Every public name is importable from ``unflicker.analysis``.
+The package, by job: ``measures`` (the measures, the streaming pass, kinds/thresholds), ``report`` (Finding,
+FlickerReport), ``diagnosis`` (measures -> kinds, findings, verdict), ``analyze`` (the operation: ``plan``
+checks the clip, ``run`` streams it; analyze_frames / analyze_file), ``comparison`` (before / after: two
+reports -> a Comparison), ``side_by_side`` (the side-by-side operation), ``chart`` (the per-frame chart),
+``cases`` (the labelled synthetic set for tests and benchmarks; imported on demand). Settings are
+``unflicker.settings`` (AnalysisSettings, SideBySideSettings). Every public name is importable from
+``unflicker.analysis``.
 """
 
 from __future__ import annotations
 
-from .measures import (KINDS, FLICKER_KINDS, CLASSIC_THRESHOLD, LUMA_WEIGHTS, CUT_MAX_VALID, CODEC_CROP, GRID,
-                       THRESHOLDS, KEYFRAME_PULSE, CODEC_WITH_TEXTURE, AnalysisSettings, pair_abs_diff, blockiness,
-                       banding, keyframe_pulse, classic_measures, classic_rule)
+from ..settings import AnalysisSettings
+from .measures import (KINDS, FLICKER_KINDS, CLASSIC_THRESHOLD, LUMA_WEIGHTS, CODEC_CROP, GRID, THRESHOLDS,
+                       KEYFRAME_PULSE, CODEC_WITH_TEXTURE, pair_abs_diff, blockiness, banding, keyframe_pulse,
+                       classic_measures, classic_rule)
 from .report import Finding, FlickerReport
-from .diagnosis import EXPLAIN, FIXES, analyze_frames, kinds_from_json, analyze_file
+from .diagnosis import EXPLAIN, FIXES, kinds_from_json
+from .analyze import AnalysisPlan, plan, run, file_source, analyze_frames, analyze_file
 from .comparison import COMPARED, Comparison, compare_reports
 from .chart import render_chart, save_chart
 
 __all__ = [
-    'KINDS', 'FLICKER_KINDS', 'CLASSIC_THRESHOLD', 'LUMA_WEIGHTS', 'CUT_MAX_VALID', 'CODEC_CROP', 'GRID',
+    'KINDS', 'FLICKER_KINDS', 'CLASSIC_THRESHOLD', 'LUMA_WEIGHTS', 'CODEC_CROP', 'GRID',
     'THRESHOLDS', 'KEYFRAME_PULSE', 'CODEC_WITH_TEXTURE', 'AnalysisSettings', 'pair_abs_diff', 'blockiness',
     'banding', 'keyframe_pulse', 'classic_measures', 'classic_rule', 'Finding', 'FlickerReport', 'EXPLAIN', 'FIXES',
-    'analyze_frames', 'kinds_from_json', 'analyze_file', 'COMPARED', 'Comparison', 'compare_reports',
+    'AnalysisPlan', 'plan', 'run', 'file_source', 'analyze_frames', 'kinds_from_json', 'analyze_file', 'COMPARED', 'Comparison', 'compare_reports',
     'render_chart', 'save_chart',
 ]

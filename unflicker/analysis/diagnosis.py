@@ -1,16 +1,14 @@
-"""From measures to a diagnosis: which kinds, how severe, where, which fix; analyze_frames / analyze_file."""
+"""From measures to a diagnosis: which kinds, how severe, where, which fix (``diagnose``); kinds_from_json."""
 
 from __future__ import annotations
 
 import json
-from typing import Iterable, Optional
-
 import numpy as np
 
-from ..errors import UnflickerError, check_range
-from ..progress import ProgressFn
-from .measures import (AnalysisSettings, CODEC_WITH_TEXTURE, FLICKER_KINDS, KEYFRAME_PULSE, KINDS, THRESHOLDS, _Series,
-                       _collect, _fast_part, _segments, keyframe_pulse, classic_rule)
+from ..errors import UnflickerError
+from ..settings import AnalysisSettings
+from .measures import (CODEC_WITH_TEXTURE, FLICKER_KINDS, KEYFRAME_PULSE, KINDS, THRESHOLDS, _Series, _fast_part,
+                       _segments, keyframe_pulse, classic_rule)
 from .report import Finding, FlickerReport
 
 
@@ -59,7 +57,8 @@ def _top_frames(values: np.ndarray, count: int = 5) -> list:
     return [int(i) for i in order[:count] if values[i] > 0]
 
 
-def _diagnose(s: _Series, fps: float, settings: AnalysisSettings) -> FlickerReport:
+def _curves(s: _Series, settings: AnalysisSettings) -> tuple[dict, dict, np.ndarray, tuple]:
+    """The clip-level measures and per-frame series of the pass, the pairs measured and the keyframe pulse."""
     n = s.n
     pairs = s.pairs
     valid = np.array([p is not None and p.valid >= 0.05 for p in pairs])
@@ -112,6 +111,11 @@ def _diagnose(s: _Series, fps: float, settings: AnalysisSettings) -> FlickerRepo
         "colour_hf": colour_hf, "regional": regional, "texture": texture, "blockiness": np.array(s.blockiness),
         "mean_r": rgb[:, 0], "mean_g": rgb[:, 1], "mean_b": rgb[:, 2],
     }
+    return measures, series, valid, pulse
+
+
+def _scores(measures: dict, pulse: tuple, any_valid: bool) -> dict:
+    """Each flicker kind's measure against its detection threshold (>= 1: detected)."""
     scores = {k: measures[_MEASURE_FOR_KIND[k]] / THRESHOLDS[k] for k in FLICKER_KINDS}
     scores["codec"] = max(0.0, measures["blockiness"] - 1.0) / (THRESHOLDS["codec"] - 1.0)
     # the whole picture re-coded at a fixed period: keyframe pumping
@@ -124,13 +128,17 @@ def _diagnose(s: _Series, fps: float, settings: AnalysisSettings) -> FlickerRepo
     # (and a regional pattern shifts the mean of what is visible a little)
     if measures["luma_hf_pct"] < max(2.0 * measures["colour_hf_pct"], 0.5 * measures["regional_pct"]):
         scores["brightness"] = min(scores["brightness"], 0.99)
-    if not v.any():
+    if not any_valid:
         for k in ("brightness", "colour", "regional", "texture"):
             scores[k] = 0.0
-    kinds, findings = [], []
+    return scores
+
+
+def _findings(scores: dict, series: dict, pulse: tuple, cuts: list) -> list:
+    """One Finding per kind detected, worst first ("steady" when none), then the scene cuts."""
+    findings = []
     for k in sorted(FLICKER_KINDS, key=lambda k: -scores[k]):
         if scores[k] >= 1.0:
-            kinds.append(k)
             frames = _top_frames(series[_SERIES_FOR_KIND[k]] - (1.0 if k == "codec" else 0.0))
             explanation = EXPLAIN[k]
             if k == "codec" and pulse[0] and pulse[1] >= KEYFRAME_PULSE:
@@ -138,12 +146,18 @@ def _diagnose(s: _Series, fps: float, settings: AnalysisSettings) -> FlickerRepo
                 explanation += (f" The picture also pulses every {pulse[0]} frames, where the encoder puts a keyframe "
                                 f"(residual {pulse[1]:.1f}x the other frames).")
             findings.append(Finding(k, _severity(scores[k]), scores[k], explanation, frames, FIXES[k]))
-    if not kinds:
-        kinds.append("steady")
+    if not findings:
         findings.append(Finding("steady", "none", max(scores.values()) if scores else 0.0, EXPLAIN["steady"], [], FIXES["steady"]))
-    if s.cuts:
-        kinds.append("scene_cuts")
-        findings.append(Finding("scene_cuts", "info", float(len(s.cuts)), EXPLAIN["scene_cuts"], list(s.cuts), FIXES["scene_cuts"]))
+    if cuts:
+        findings.append(Finding("scene_cuts", "info", float(len(cuts)), EXPLAIN["scene_cuts"], list(cuts), FIXES["scene_cuts"]))
+    return findings
+
+
+def diagnose(s: _Series, fps: float, settings: AnalysisSettings) -> FlickerReport:
+    """The report of a streaming pass: measures, kinds found, where, which fix, the verdict."""
+    measures, series, valid, pulse = _curves(s, settings)
+    findings = _findings(_scores(measures, pulse, bool(valid.any())), series, pulse, s.cuts)
+    kinds = [f.kind for f in findings]
     if kinds[0] == "steady":
         verdict = "Steady: no flicker beyond what motion explains"
     else:
@@ -151,16 +165,7 @@ def _diagnose(s: _Series, fps: float, settings: AnalysisSettings) -> FlickerRepo
         others = [f.kind for f in findings[1:] if f.kind != "scene_cuts"]
         verdict = f"{worst.severity.capitalize()} {worst.kind} flicker" + (f", also {', '.join(others)}" if others else "")
     verdict += f" (classic diff {measures['mean_diff']:.1f}; classic rule: {classic_rule(measures['mean_diff'])})"
-    return FlickerReport(n, float(fps), s.size[1], s.size[0], kinds, findings, measures, series, list(s.cuts), verdict)
-
-
-def analyze_frames(frames: Iterable[np.ndarray], fps: float, progress: Optional[ProgressFn] = None, total: int = 0,
-                   settings: AnalysisSettings = AnalysisSettings()) -> FlickerReport:
-    """Analyse a clip given as uint8 RGB frames (any iterable; consumed once, frame pairs only in memory)."""
-    check_range("fps", fps, 0.01, 1000)
-    settings = settings.validated()
-    series = _collect(frames, settings, progress, total)
-    return _diagnose(series, fps, settings)
+    return FlickerReport(s.n, float(fps), s.size[1], s.size[0], kinds, findings, measures, series, list(s.cuts), verdict)
 
 
 def kinds_from_json(text: str) -> list[str]:
@@ -173,13 +178,3 @@ def kinds_from_json(text: str) -> list[str]:
     if not isinstance(kinds, list) or not all(k in KINDS for k in kinds):
         raise UnflickerError(f"diagnosis kinds must be a list of {', '.join(KINDS)}; got {kinds!r}")
     return kinds
-
-
-def analyze_file(path: str, progress: Optional[ProgressFn] = None, settings: AnalysisSettings = AnalysisSettings()) -> FlickerReport:
-    from ..media import video
-
-    info, frames = video.iter_frames(path)
-    try:
-        return analyze_frames(frames, info.fps, progress, info.frame_count, settings)
-    finally:
-        frames.close()

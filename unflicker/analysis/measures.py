@@ -1,5 +1,9 @@
 """The measures: per frame and per pair (motion-compensated with DIS flow), the classic mean difference, and the
-streaming pass that collects them for a clip; the kinds, thresholds and settings they are judged by."""
+streaming pass that collects them for a clip; the kinds and thresholds they are judged by (the settings are
+``unflicker.settings.AnalysisSettings``).
+
+Scene cuts are the one decision of ``unflicker.measure.scenecut`` (``PairChecker``, as the interpolation uses it),
+given the share of pixels the pair's flow lined up, which this pass has measured anyway."""
 
 from __future__ import annotations
 
@@ -12,15 +16,15 @@ import numpy as np
 
 from ..measure import flow, metrics, scenecut
 from ..kinds import FLICKER, REPORTED
-from ..errors import UnflickerError, check_choice, check_range
+from ..errors import UnflickerError
 from ..progress import ProgressFn, report
+from ..settings import AnalysisSettings
 
 
 KINDS = REPORTED
 FLICKER_KINDS = FLICKER
 CLASSIC_THRESHOLD = 12.0  # the classic rule: mean diff above this is "generative", else "codec"
 LUMA_WEIGHTS = flow.LUMA_WEIGHTS
-CUT_MAX_VALID = 0.5  # a pair whose flow lines up more than this share of pixels is no cut
 CODEC_CROP = 256  # side of the native-resolution centre crop used for blockiness and banding
 GRID = 4  # regional gain blocks per side
 
@@ -36,21 +40,6 @@ THRESHOLDS = {
 }
 KEYFRAME_PULSE = 2.5  # residual spikes this many times the other pairs, at a fixed period: keyframes
 CODEC_WITH_TEXTURE = 1.05  # blockiness that, with texture change, already means codec re-quantisation
-
-
-@dataclass(frozen=True)
-class AnalysisSettings:
-    long_side: int = 256          # flow and photometric measures run at this size (0 = full size)
-    flow_preset: str = "fast"     # DIS preset: ultrafast, fast, medium
-    cut_threshold: float = 0.5    # scenecut score at which a pair counts as a cut
-    window: int = 5               # frames in the centred moving median that defines "slow" change
-
-    def validated(self) -> "AnalysisSettings":
-        check_range("long_side", self.long_side, 0, 4096)
-        check_choice("flow_preset", self.flow_preset, tuple(flow._PRESETS))
-        check_range("cut_threshold", self.cut_threshold, 0.0, 1.0)
-        check_range("window", self.window, 3, 31)
-        return self
 
 
 # ---------------------------------------------------------------- per-frame and per-pair measures
@@ -272,12 +261,22 @@ class _Series:
     size: tuple = (0, 0)
 
 
+# optical flow (OpenCV DIS) takes frames of at least this many pixels on the shorter and the longer side
+FLOW_MIN_SIDES = (8, 12)
+
+
+def flow_size(width: int, height: int, long_side: int) -> tuple[int, int]:
+    """(width, height) the flow and photometric measures run at: frames over ``long_side`` (0 = none) shrink."""
+    scale = long_side / max(height, width) if long_side else 1.0
+    if scale >= 1.0:
+        return width, height
+    return max(8, round(width * scale)), max(8, round(height * scale))
+
+
 def _small(frame: np.ndarray, long_side: int) -> np.ndarray:
     h, w = frame.shape[:2]
-    scale = long_side / max(h, w) if long_side else 1.0
-    if scale >= 1.0:
-        return frame
-    return cv2.resize(frame, (max(8, round(w * scale)), max(8, round(h * scale))), interpolation=cv2.INTER_AREA)
+    size = flow_size(w, h, long_side)
+    return frame if size == (w, h) else cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
 
 
 def _grid_crop(frame: np.ndarray, size: int) -> np.ndarray:
@@ -287,17 +286,25 @@ def _grid_crop(frame: np.ndarray, size: int) -> np.ndarray:
     return np.ascontiguousarray(frame[y0:y0 + size, x0:x0 + size])
 
 
-def _collect(frames: Iterable[np.ndarray], settings: AnalysisSettings, progress, total: int) -> _Series:
-    s = _Series()
+def checked_frame(i: int, frame) -> np.ndarray:
+    """Frame ``i`` of a clip as a uint8 RGB array, or an error saying what it is instead."""
+    frame = np.asarray(frame)
+    if frame.dtype != np.uint8 or frame.ndim != 3 or frame.shape[2] != 3:
+        raise UnflickerError(f"frames must be uint8 RGB (H, W, 3); frame {i} is {frame.dtype} {frame.shape}")
+    return frame
+
+
+def collect(frames: Iterable[np.ndarray], settings: AnalysisSettings, progress, total: int,
+            size: tuple[int, int]) -> _Series:
+    """The streaming pass over a clip whose frames are ``size`` (height, width)."""
+    s = _Series(size=size)
+    checker = scenecut.PairChecker(settings.cut_threshold)
     prev = prev_small = prev_gray = None
     for i, frame in enumerate(frames):
-        frame = np.asarray(frame)
-        if frame.dtype != np.uint8 or frame.ndim != 3 or frame.shape[2] != 3:
-            raise UnflickerError(f"frames must be uint8 RGB (H, W, 3); frame {i} is {frame.dtype} {frame.shape}")
-        if prev is not None and frame.shape != prev.shape:
-            raise UnflickerError(f"frame {i} is {frame.shape[1]}x{frame.shape[0]}, frame 0 is {s.size[1]}x{s.size[0]}: one clip needs one size")
-        if prev is None:
-            s.size = frame.shape[:2]
+        frame = checked_frame(i, frame)
+        if frame.shape[:2] != s.size:
+            first = f"frame 0 is {s.size[1]}x{s.size[0]}" if prev is not None else f"the clip is {s.size[1]}x{s.size[0]}"
+            raise UnflickerError(f"frame {i} is {frame.shape[1]}x{frame.shape[0]}, {first}: one clip needs one size")
         means = cv2.mean(frame)[:3]
         s.rgb.append(means)
         s.luma.append(float(np.dot(means, LUMA_WEIGHTS)))
@@ -315,9 +322,7 @@ def _collect(frames: Iterable[np.ndarray], settings: AnalysisSettings, progress,
         else:
             s.mean_diff.append(pair_abs_diff(prev, frame))
             pair = _measure_pair(prev_small, small, prev_gray, gray, settings.flow_preset)
-            # a colour cast plus fast motion can look like a cut to the histogram test; a real cut also
-            # breaks the optical flow, so a pair that flow lines up well stays in the shot
-            if pair.valid < CUT_MAX_VALID and scenecut.is_cut(prev_small, small, settings.cut_threshold):
+            if checker.is_cut(prev_small, small, aligned=pair.valid):
                 s.cuts.append(i)
                 s.pairs.append(None)
             else:
@@ -328,7 +333,6 @@ def _collect(frames: Iterable[np.ndarray], settings: AnalysisSettings, progress,
     if s.n < 2:
         raise UnflickerError(f"the clip has {s.n} frame(s): flicker analysis needs at least two")
     return s
-
 
 
 def classic_rule(mean_diff: float) -> str:

@@ -15,7 +15,7 @@ def add_compare(sub) -> None:
     from ..settings import SideBySideSettings as S
 
     setting(p, "--slow", S, "slow_motion", "slow-motion factor (4: quarter speed)", default=4.0)
-    p.add_argument("--labels", nargs=2, default=("before", "after"), metavar=("A", "B"))
+    p.add_argument("--labels", nargs=2, default=(S.default("label_a"), S.default("label_b")), metavar=("A", "B"))
     p.add_argument("--crf", type=int, default=18)
     add_format(p)
     p.set_defaults(func=_run_compare)
@@ -23,16 +23,21 @@ def add_compare(sub) -> None:
 
 def _run_compare(args) -> int:
     from ..media import video
-    from ..analysis.side_by_side import side_by_side, slowed_fps
+    from ..analysis import side_by_side
+    from ..operation import Source
+    from ..settings import SideBySideSettings
 
     info_a, frames_a = video.iter_frames(args.a)
     info_b, frames_b = video.iter_frames(args.b)
-    total = max(info_a.frame_count, info_b.frame_count)
+    label_a, label_b = args.labels
+    plan = side_by_side.plan(Source(info_a.width, info_a.height, None, info_a.exact_rate, args.a),
+                             Source(info_b.width, info_b.height, None, info_b.exact_rate, args.b),
+                             SideBySideSettings(slow_motion=args.slow_motion, label_a=label_a, label_b=label_b),
+                             expected_frames=(info_a.frame_count, info_b.frame_count))
     # the first clip's sound, slowed with the pictures so it stays in sync
-    return encode("compare", total, args.output,
-                   lambda progress: side_by_side(frames_a, frames_b, *args.labels, progress=progress, total=total),
-                   slowed_fps(info_a.exact_rate, args.slow_motion), crf=args.crf, fmt=args.format, source=args.a,
-                   tempo=1 / args.slow_motion)
+    return encode("compare", plan.frame_count, args.output,
+                   lambda progress: side_by_side.run(frames_a, frames_b, plan, progress),
+                   plan.rate, crf=args.crf, fmt=args.format, source=args.a, tempo=plan.tempo)
 
 
 # ---------------------------------------------------------------- analyze

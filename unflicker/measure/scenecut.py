@@ -1,7 +1,10 @@
 """Scene-cut detection: a cut is a pair of frames whose colour distribution and structure both change at once.
 
 Flicker changes brightness or colour (histograms shift but edges stay); motion changes structure locally
-(edges move but histograms stay). A cut changes both, so the score needs both to be high.
+(edges move but histograms stay). A cut changes both, so the score needs both to be high. A caller that has
+already lined the pair up with optical flow says how much of it lined up (``aligned``): a colour cast plus fast
+motion can fool the score, but a real cut also breaks the flow, so a pair lined up over more than
+``ALIGNED_NO_CUT`` of its pixels is no cut.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import cv2
 import numpy as np
 
 _THUMB = (64, 36)
+ALIGNED_NO_CUT = 0.5  # share of pixels optical flow lines up above which a pair is no cut
 
 
 def _signature(frame: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -59,7 +63,10 @@ class PairChecker:
             return self._last[1]
         return _signature(frame)
 
-    def is_cut(self, frame_a: np.ndarray, frame_b: np.ndarray) -> bool:
+    def is_cut(self, frame_a: np.ndarray, frame_b: np.ndarray, aligned: float | None = None) -> bool:
+        """``aligned``: the share of the pair's pixels optical flow lined up, where the caller has measured it."""
+        if aligned is not None and aligned >= ALIGNED_NO_CUT:
+            return False
         sig_a, sig_b = self._sig(frame_a), self._sig(frame_b)
         self._last = (frame_b, sig_b)
         return _score(sig_a, sig_b) >= self.threshold

@@ -192,8 +192,8 @@ def _run_mux(video_path, out_path, fmt: Format, inputs: list[str], plan, duratio
     if proc.returncode != 0:
         if os.path.exists(out_path):
             os.remove(out_path)
-        raise UnflickerError(ffmpeg._tail(proc.stderr, 3))
-    return ffmpeg._tail(proc.stderr, 3) if proc.stderr.strip() else ""
+        raise UnflickerError(ffmpeg.stderr_summary(proc.stderr, 3))
+    return ffmpeg.stderr_summary(proc.stderr, 3) if proc.stderr.strip() else ""
 
 
 def describe(audio) -> str:
@@ -221,7 +221,7 @@ def read_audio(path: str, start: float = 0.0, duration: float = 0.0, stream: int
     args += ["-f", "f32le", "-c:a", "pcm_f32le", "-ar", str(s.sample_rate), "pipe:1"]
     proc = subprocess.run(args, capture_output=True)
     if proc.returncode != 0:
-        raise UnflickerError(f"cannot read {s.label()} of {os.path.basename(path)!r}: {ffmpeg._tail(proc.stderr)}")
+        raise UnflickerError(f"cannot read {s.label()} of {os.path.basename(path)!r}: {ffmpeg.stderr_summary(proc.stderr)}")
     channels = s.channels or 1
     data = np.frombuffer(proc.stdout, np.float32)
     data = data[: len(data) // channels * channels].reshape(-1, channels).T.copy()
@@ -240,6 +240,6 @@ def retime(pcm: PcmAudio, tempo: float) -> PcmAudio:
             "-f", "f32le", "-c:a", "pcm_f32le", "pipe:1"]
     proc = subprocess.run(args, input=wave.T.tobytes(), capture_output=True)
     if proc.returncode != 0:
-        raise UnflickerError(f"cannot change the speed of the sound: {ffmpeg._tail(proc.stderr)}")
+        raise UnflickerError(f"cannot change the speed of the sound: {ffmpeg.stderr_summary(proc.stderr)}")
     data = np.frombuffer(proc.stdout, np.float32)
     return PcmAudio(data[: len(data) // channels * channels].reshape(-1, channels).T.copy(), pcm.sample_rate)

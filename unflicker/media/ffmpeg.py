@@ -57,11 +57,11 @@ def run(args: Sequence[str], *, input_bytes: bytes | None = None, timeout: float
     cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-y", *args]
     proc = subprocess.run(cmd, input=input_bytes, capture_output=True, timeout=timeout)
     if proc.returncode != 0:
-        raise UnflickerError(f"ffmpeg failed: {_tail(proc.stderr)}")
+        raise UnflickerError(f"ffmpeg failed: {stderr_summary(proc.stderr)}")
     return proc
 
 
-def _tail(stderr: bytes, n: int = 6) -> str:
+def stderr_summary(stderr: bytes, n: int = 6) -> str:
     lines = stderr.decode("utf-8", "replace").strip().splitlines()
     return " | ".join(lines[-n:]) or "(no message)"
 
@@ -133,7 +133,7 @@ def filter_frames(
         if errors:
             raise errors[0]
         if proc.returncode != 0:
-            raise UnflickerError(f"ffmpeg failed: {_tail(b''.join(stderr_chunks))}")
+            raise UnflickerError(f"ffmpeg failed: {stderr_summary(b''.join(stderr_chunks))}")
     finally:
         stop(proc)
 

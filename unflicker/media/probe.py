@@ -96,7 +96,7 @@ def probe_media(path: str) -> MediaInfo:
     line = _VIDEO_LINE.search(text)
     if not line:
         if "Invalid data found" in text or "moov atom not found" in text:
-            raise UnflickerError(f"video {name!r} is damaged or truncated: ffmpeg cannot read it ({ffmpeg._tail(proc.stderr, 2)})")
+            raise UnflickerError(f"video {name!r} is damaged or truncated: ffmpeg cannot read it ({ffmpeg.stderr_summary(proc.stderr, 2)})")
         raise UnflickerError(f"video {name!r} has no readable video stream")
     details = line.group(2) + " "
     size = _SIZE.search(details)
@@ -111,7 +111,7 @@ def probe_media(path: str) -> MediaInfo:
     if rate is None and (m := _FPS.search(details)):
         rate = Fraction(float(m.group(1)) * (1000 if m.group(2) else 1)).limit_denominator(1001)
     if proc.returncode != 0 and not re.search(r"\] n: *0 ", text):
-        raise UnflickerError(f"video {name!r} is damaged or truncated: its first frame cannot be decoded ({ffmpeg._tail(proc.stderr, 2)})")
+        raise UnflickerError(f"video {name!r} is damaged or truncated: its first frame cannot be decoded ({ffmpeg.stderr_summary(proc.stderr, 2)})")
     rate = rate or Fraction(24)
     color = ColorTags()
     if m := _COLOR.search(text):
@@ -151,7 +151,7 @@ def read_metadata(path: str) -> dict:
     proc = subprocess.run([ffmpeg.ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-i", path,
                            "-f", "ffmetadata", "pipe:1"], capture_output=True)
     if proc.returncode != 0:
-        raise UnflickerError(f"cannot read the metadata of {os.path.basename(path)!r}: {ffmpeg._tail(proc.stderr)}")
+        raise UnflickerError(f"cannot read the metadata of {os.path.basename(path)!r}: {ffmpeg.stderr_summary(proc.stderr)}")
     text = proc.stdout.decode("utf-8", "replace")
     tags: dict = {}
     for entry in _split_unescaped(text, "\n"):

@@ -19,7 +19,7 @@ from . import ffmpeg, probe as media
 from .formats import FORMAT_NAMES, choose, video_filter
 from ..errors import UnflickerError, check_choice, check_range
 from ..progress import ProgressFn, report
-from ..settings import Settings, setting
+from ..settings import ReadOptions
 
 VIDEO_EXTENSIONS = (".mp4", ".mov", ".webm", ".mkv", ".avi", ".m4v")
 ANIMATED_EXTENSIONS = (".gif", ".webp")
@@ -41,32 +41,6 @@ class VideoInfo:
     @property
     def exact_rate(self) -> Fraction:
         return self.rate if self.rate is not None else to_rate(self.fps)
-
-
-@dataclass(frozen=True)
-class ReadOptions(Settings):
-    """The Load Video selection, applied in this order: force_rate, skip_first_frames, select_every_nth, cap."""
-
-    force_rate: float = setting(0.0, 0.0, 240.0, step=0.5, help="Resample to this fps (0 keeps the source rate).")
-    skip_first_frames: int = setting(0, 0, 1_000_000)
-    select_every_nth: int = setting(1, 1, 1000, help="Keep one frame in n; the output fps is divided by n.")
-    frame_load_cap: int = setting(0, 0, 1_000_000, help="Most frames to load (0 = all).")
-
-    def output_fps(self, source_fps: float) -> float:
-        return (self.force_rate or source_fps) / self.select_every_nth
-
-    def output_rate(self, source_rate: Fraction) -> Fraction:
-        return (to_rate(self.force_rate) if self.force_rate else source_rate) / self.select_every_nth
-
-    def start_seconds(self, source_rate: Fraction) -> float:
-        """Where the selection starts in the source, for cutting its sound to match."""
-        rate = to_rate(self.force_rate) if self.force_rate else source_rate
-        return float(self.skip_first_frames / rate)
-
-    def expected_count(self, source_count: int) -> int:
-        n = max(0, source_count - self.skip_first_frames)
-        n = -(-n // self.select_every_nth)
-        return min(n, self.frame_load_cap) if self.frame_load_cap else n
 
 
 def to_rate(fps) -> Fraction:
@@ -196,12 +170,12 @@ def _iter_raw(path: str, kind: str, force_rate: float, folder_fps: float, info: 
         errors.seek(0)
         message = errors.read()
         if proc.returncode != 0:
-            raise UnflickerError(f"ffmpeg could not decode {name!r}: {ffmpeg._tail(message)}")
+            raise UnflickerError(f"ffmpeg could not decode {name!r}: {ffmpeg.stderr_summary(message)}")
         expected = info.frame_count if not force_rate else int(info.frame_count * force_rate / info.fps)
         if decoded < expected - 1 and _TRUNCATED.search(message.decode("utf-8", "replace")):
             # the container promised more than the data holds: a cut-off download or copy
             raise UnflickerError(f"video {name!r} is truncated or damaged: {decoded} of about {expected} frames could "
-                                 f"be decoded (ffmpeg: {ffmpeg._tail(message, 2)})")
+                                 f"be decoded (ffmpeg: {ffmpeg.stderr_summary(message, 2)})")
     finally:
         ffmpeg.stop(proc)
         errors.close()
@@ -220,6 +194,25 @@ def _resample(frames: Iterable[np.ndarray], src_fps: float, dst_fps: float) -> I
             next_index += step
 
 
+def selection_info(src: VideoInfo, options: ReadOptions) -> VideoInfo:
+    """What ``options`` select from a source described by ``src``: the rate and expected count of the frames read."""
+    count = src.frame_count
+    if options.force_rate and src.fps:
+        count = int(round(count * options.force_rate / src.fps))
+    count = -(-max(0, count - options.skip_first_frames) // options.select_every_nth)
+    if options.frame_load_cap:
+        count = min(count, options.frame_load_cap)
+    fps = (options.force_rate or src.fps) / options.select_every_nth
+    rate = (to_rate(options.force_rate) if options.force_rate else src.exact_rate) / options.select_every_nth
+    return VideoInfo(src.width, src.height, fps, count, rate, src.color)
+
+
+def start_seconds(options: ReadOptions, source_rate: Fraction) -> float:
+    """Where the selection starts in the source, for cutting its sound to match."""
+    rate = to_rate(options.force_rate) if options.force_rate else source_rate
+    return float(options.skip_first_frames / rate)
+
+
 def iter_frames(
     path: str,
     options: ReadOptions = ReadOptions(),
@@ -234,11 +227,7 @@ def iter_frames(
     kind = source_kind(path)
     src = probe(path, folder_fps)
     rate = options.force_rate or src.fps
-    count = src.frame_count
-    if options.force_rate and src.fps:
-        count = int(round(count * options.force_rate / src.fps))
-    info = VideoInfo(src.width, src.height, options.output_fps(src.fps), options.expected_count(count),
-                     options.output_rate(src.exact_rate), src.color)
+    info = selection_info(src, options)
 
     def generate() -> Iterator[np.ndarray]:
         raw = _iter_raw(path, kind, options.force_rate if kind == "video" else 0.0, folder_fps, src)
@@ -292,7 +281,7 @@ def carry_from(path: str, options: ReadOptions = ReadOptions(), tempo: float = 1
     if source_kind(path) != "video":
         return Carry(None, None, extra or None)
     info = probe(path)
-    sound = SourceAudio.of(path, options.start_seconds(info.exact_rate), tempo)
+    sound = SourceAudio.of(path, start_seconds(options, info.exact_rate), tempo)
     return Carry(info.color, sound, {**media.carried_metadata(path), **extra} or None)
 
 
@@ -380,7 +369,7 @@ class VideoWriter:
         err = self._stderr.read()
         self._stderr.close()
         if proc.returncode != 0:
-            raise UnflickerError(f"ffmpeg could not write {os.path.basename(self.path)!r}: {ffmpeg._tail(err)}")
+            raise UnflickerError(f"ffmpeg could not write {os.path.basename(self.path)!r}: {ffmpeg.stderr_summary(err)}")
 
     @property
     def duration(self) -> float:
