@@ -24,7 +24,8 @@ from unflicker.measure import flow  # noqa: E402
 from unflicker.measure import metrics
 from unflicker.media import synthetic
 from unflicker.fix.deflicker import deflicker_frames  # noqa: E402
-from unflicker.fix.ffmpeg_fix import FFmpegFixSettings, fix_frames  # noqa: E402
+from unflicker.fix.ffmpeg_fix import fix_frames  # noqa: E402
+from unflicker.settings import FFmpegFixSettings  # noqa: E402
 
 MOTIONS = ("pan", "zoom", "objects", "fade")
 KINDS = ("clean", "brightness", "regional", "colour", "texture", "codec")

@@ -52,7 +52,8 @@ from unflicker.measure import flow  # noqa: E402
 from unflicker.measure import metrics
 from unflicker.media import video
 from unflicker.fix.deflicker import deflicker_frames  # noqa: E402
-from unflicker.fix.ffmpeg_fix import FFmpegFixSettings, fix_frames  # noqa: E402
+from unflicker.fix.ffmpeg_fix import fix_frames  # noqa: E402
+from unflicker.settings import FFmpegFixSettings  # noqa: E402
 
 CORPUS = os.path.join(os.path.dirname(REPO), "shared", "corpus", "real_clips.py")
 KINDS = ("brightness", "regional", "colour", "texture", "mix", "clean", "breathing", "flash", "drift")

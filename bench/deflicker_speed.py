@@ -23,7 +23,8 @@ sys.path[:0] = [REPO]
 
 from unflicker.media import synthetic  # noqa: E402
 from unflicker.fix.deflicker import deflicker_frames  # noqa: E402
-from unflicker.fix.ffmpeg_fix import FFmpegFixSettings, fix_frames  # noqa: E402
+from unflicker.fix.ffmpeg_fix import fix_frames  # noqa: E402
+from unflicker.settings import FFmpegFixSettings  # noqa: E402
 
 FPS = 24.0
 

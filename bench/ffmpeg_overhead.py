@@ -14,7 +14,8 @@ import torch
 from _common import best_of_with_cpu, load_pack
 
 from unflicker.media import ffmpeg, synthetic
-from unflicker.fix.ffmpeg_fix import FFmpegFixSettings
+from unflicker.fix.ffmpeg_fix import filtergraph
+from unflicker.settings import FFmpegFixSettings
 
 N, SIZE, FPS = 240, 512, 24.0
 
@@ -23,7 +24,7 @@ def main():
     pack = load_pack()
     clip, _ = synthetic.brightness_flicker(synthetic.moving_clip("pan", N, SIZE, SIZE, seed=0, speed=1.0), 0.1)
     images = torch.from_numpy(clip).float() / 255.0
-    graph = FFmpegFixSettings().filtergraph()
+    graph = filtergraph(FFmpegFixSettings())
     with tempfile.TemporaryDirectory() as tmp:
         src, dst = os.path.join(tmp, "in.rgb"), os.path.join(tmp, "out.rgb")
         clip.tofile(src)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ..unflicker.analysis import kinds_from_json
-from ..unflicker.fix.deflicker import deflicker_frames
+from ..unflicker.fix import deflicker
+from ..unflicker.operation import Source
 from ..unflicker.settings import DeflickerSettings
 from .comfy_bridge import check_image, frames_to_image, image_frames, node_progress
 from .inputs import FPS_SOCKET, IMAGES, setting_inputs
@@ -38,15 +38,14 @@ class Deflicker:
 
     def deflicker(self, images, mode, strength, window, fps=8.0, diagnosis=None):
         check_image("images", images)
-        kinds = mode
-        if mode == "auto" and diagnosis:
-            kinds = kinds_from_json(diagnosis)
-            if not set(kinds) - {"steady", "scene_cuts"}:
-                return (images,)  # the analyzer found nothing to fix
-        n = images.shape[0]
+        count, height, width = images.shape[:3]
+        plan = deflicker.plan(Source(width, height, count, fps),
+                              DeflickerSettings(mode=mode, strength=strength, window=window), diagnosis or None)
+        if plan.passthrough:
+            return (images,)  # the analyzer found nothing to fix
         # a function, not an iterator: the engine reads the batch twice (measure the whole shot, then correct)
-        frames = deflicker_frames(lambda: image_frames(images), fps, kinds, strength, window, node_progress(2 * n), n)
-        return (frames_to_image(frames, n),)
+        frames = deflicker.run(lambda: image_frames(images), plan, node_progress(plan.steps))
+        return (frames_to_image(frames, plan.frame_count),)
 
 
 class VideoDeflicker:
@@ -68,9 +67,10 @@ class VideoDeflicker:
         }
 
     def deflicker(self, video, mode, strength, window, format="mp4", crf=16):
-        DeflickerSettings(mode=mode, strength=strength, window=window).validated()
+        settings = DeflickerSettings(mode=mode, strength=strength, window=window).validated()  # before decoding
 
         def process(frames, info, progress):
-            return deflicker_frames(frames, info.fps, mode, strength, window, progress, info.frame_count)
+            source = Source(info.width, info.height, info.frame_count, info.fps, "video")
+            return deflicker.run(frames, deflicker.plan(source, settings), progress)
 
         return (stream_video(video, process, "deflicker", format, crf, two_pass=True)[0],)

@@ -1,11 +1,26 @@
-"""FFmpeg Deflicker + Deband: the classic codec/brightness fix on an IMAGE batch."""
+"""FFmpeg Deflicker + Deband: the classic codec/brightness fix on an IMAGE batch and on a VIDEO."""
 
 from __future__ import annotations
 
-from ..unflicker.fix.ffmpeg_fix import FFmpegFixSettings, fix_frames
+from ..unflicker.fix import ffmpeg_fix
+from ..unflicker.operation import Source
+from ..unflicker.settings import FFmpegFixSettings
 from .comfy_bridge import check_image, frames_to_image, image_frames, node_progress
 from .inputs import FPS_SOCKET, IMAGES, setting_input, setting_inputs
 from .video_stream import CRF_INPUT, FORMAT_INPUT, VIDEO, stream_video
+
+
+def _setting_inputs() -> dict:
+    return {
+        **setting_inputs(FFmpegFixSettings, "deflicker", "size", "mode", "deband"),
+        "deband_threshold": setting_input(FFmpegFixSettings, "threshold"),
+        **setting_inputs(FFmpegFixSettings, "deband_range", "blur"),
+    }
+
+
+def _settings(deflicker, size, mode, deband, deband_threshold, deband_range, blur) -> FFmpegFixSettings:
+    return FFmpegFixSettings(deflicker=deflicker, size=size, mode=mode, deband=deband, threshold=deband_threshold,
+                             deband_range=deband_range, blur=blur).validated()
 
 
 class FFmpegDeflickerDeband:
@@ -20,12 +35,7 @@ class FFmpegDeflickerDeband:
     @classmethod
     def INPUT_TYPES(cls):
         return {
-            "required": {
-                "images": IMAGES,
-                **setting_inputs(FFmpegFixSettings, "deflicker", "size", "mode", "deband"),
-                "deband_threshold": setting_input(FFmpegFixSettings, "threshold"),
-                **setting_inputs(FFmpegFixSettings, "deband_range", "blur"),
-            },
+            "required": {"images": IMAGES, **_setting_inputs()},
             "optional": {
                 "fps": FPS_SOCKET,
             },
@@ -33,11 +43,11 @@ class FFmpegDeflickerDeband:
 
     def fix(self, images, deflicker, size, mode, deband, deband_threshold, deband_range, blur, fps=8.0):
         check_image("images", images)
-        settings = FFmpegFixSettings(deflicker=deflicker, size=size, mode=mode, deband=deband,
-                                     threshold=deband_threshold, deband_range=deband_range, blur=blur).validated()
-        n, h, w = images.shape[:3]
-        frames = fix_frames(image_frames(images), w, h, fps, settings, node_progress(n), n)
-        return (frames_to_image(frames, n),)
+        settings = _settings(deflicker, size, mode, deband, deband_threshold, deband_range, blur)
+        count, height, width = images.shape[:3]
+        plan = ffmpeg_fix.plan(Source(width, height, count, fps), settings)
+        frames = ffmpeg_fix.run(image_frames(images), plan, node_progress(plan.frame_count))
+        return (frames_to_image(frames, plan.frame_count),)
 
 
 class VideoFFmpegDeflickerDeband:
@@ -51,20 +61,15 @@ class VideoFFmpegDeflickerDeband:
     @classmethod
     def INPUT_TYPES(cls):
         return {
-            "required": {
-                "video": VIDEO,
-                **setting_inputs(FFmpegFixSettings, "deflicker", "size", "mode", "deband"),
-                "deband_threshold": setting_input(FFmpegFixSettings, "threshold"),
-                **setting_inputs(FFmpegFixSettings, "deband_range", "blur"),
-            },
+            "required": {"video": VIDEO, **_setting_inputs()},
             "optional": {"format": FORMAT_INPUT, "crf": CRF_INPUT},
         }
 
     def fix(self, video, deflicker, size, mode, deband, deband_threshold, deband_range, blur, format="mp4", crf=16):
-        settings = FFmpegFixSettings(deflicker=deflicker, size=size, mode=mode, deband=deband,
-                                     threshold=deband_threshold, deband_range=deband_range, blur=blur).validated()
+        settings = _settings(deflicker, size, mode, deband, deband_threshold, deband_range, blur)
 
         def process(frames, info, progress):
-            return fix_frames(frames, info.width, info.height, info.fps, settings, progress, info.frame_count)
+            source = Source(info.width, info.height, info.frame_count, info.fps, "video")
+            return ffmpeg_fix.run(frames, ffmpeg_fix.plan(source, settings), progress)
 
         return (stream_video(video, process, "ffmpeg_deflicker", format, crf)[0],)

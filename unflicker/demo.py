@@ -9,8 +9,9 @@ import numpy as np
 from .media import synthetic, video
 from .measure.metrics import mean_luma, psnr
 from .analysis.side_by_side import side_by_side, slowed_fps
-from .fix.deflicker import deflicker_frames
-from .fix.ffmpeg_fix import FFmpegFixSettings, fix_frames
+from .fix import deflicker, ffmpeg_fix
+from .operation import Source
+from .settings import DeflickerSettings, FFmpegFixSettings
 
 DEMO_FPS = 12.0
 
@@ -49,13 +50,14 @@ def run_demo(out_dir: str = "unflicker-demo", frames: int = 48, height: int = 25
     video.write_video(sample_path, flickering, DEMO_FPS, crf=16)
 
     sample, info = video.read_video(sample_path)
-    fixed = np.stack(list(fix_frames(sample, info.width, info.height, info.fps, FFmpegFixSettings())))
+    source = Source(info.width, info.height, len(sample), info.fps, sample_path)
+    fixed = np.stack(list(ffmpeg_fix.run(sample, ffmpeg_fix.plan(source, FFmpegFixSettings()))))
     fixed_path = video.write_video(os.path.join(out_dir, "fixed_ffmpeg.mp4"), fixed, info.fps, crf=16)
     compare_path = video.write_video(os.path.join(out_dir, "side_by_side.mp4"),
                                      side_by_side(sample, fixed, "flickering", "ffmpeg deflicker+deband"),
                                      slowed_fps(info.fps, 4), crf=18)
 
-    flow_fixed = np.stack(list(deflicker_frames(iter(sample), info.fps, "auto")))
+    flow_fixed = np.stack(list(deflicker.run(iter(sample), deflicker.plan(source, DeflickerSettings()))))
     flow_path = video.write_video(os.path.join(out_dir, "fixed_flow.mp4"), flow_fixed, info.fps, crf=16)
 
     luma_before, luma_after = mean_luma(sample).std(), mean_luma(fixed).std()

@@ -10,9 +10,12 @@ import pytest
 from unflicker.measure import flow
 from unflicker.measure import metrics
 from unflicker.media import synthetic
-from unflicker.fix.deflicker import DEFAULT_WINDOW, MODES, TEXTURE_RADIUS, deflicker_frames, resolve_kinds
+from unflicker.fix.deflicker import TEXTURE_RADIUS, deflicker_frames, kinds_to_fix
+from unflicker.kinds import DEFLICKER_MODES
+from unflicker.settings import DeflickerSettings
 from unflicker.errors import UnflickerError
-from unflicker.fix.ffmpeg_fix import FFmpegFixSettings, fix_frames
+from unflicker.fix.ffmpeg_fix import fix_frames
+from unflicker.settings import FFmpegFixSettings
 
 MOTIONS = ("pan", "zoom", "objects", "fade")
 H, W, N, FPS = 96, 128, 24, 8.0
@@ -225,10 +228,10 @@ def test_strength_zero_and_steady_return_the_input():
 
 
 def test_kinds_accept_modes_and_analyzer_names():
-    assert resolve_kinds("all")[0] == {"brightness", "regional", "colour", "texture"}
-    assert resolve_kinds(["codec", "colour"]) == (frozenset({"texture", "colour"}), False)
-    assert resolve_kinds("auto")[1] is True
-    assert set(MODES) == {"auto", "brightness", "regional", "colour", "texture", "all"}
+    assert kinds_to_fix("all")[0] == {"brightness", "regional", "colour", "texture"}
+    assert kinds_to_fix("auto", ["codec", "colour"]) == (frozenset({"texture", "colour"}), False)
+    assert kinds_to_fix("auto")[1] is True
+    assert set(DEFLICKER_MODES) == {"auto", "brightness", "regional", "colour", "texture", "all"}
 
 
 class Stop(Exception):
@@ -271,11 +274,11 @@ def test_the_first_pass_threads_change_nothing_and_end_with_the_run():
 
 
 @pytest.mark.parametrize("kwargs, word", [
-    ({"kinds": "sparkle"}, "kinds"), ({"kinds": ["brightness", "wobble"]}, "kinds"),
+    ({"kinds": "sparkle"}, "mode"), ({"kinds": ["brightness", "wobble"]}, "kinds"),
     ({"strength": 1.5}, "strength"), ({"window": 1}, "window"), ({"window": 99}, "window"), ({"fps": 0}, "fps"),
 ])
 def test_bad_settings_name_the_input(kwargs, word):
-    args = {"kinds": "auto", "strength": 1.0, "window": DEFAULT_WINDOW, "fps": FPS} | kwargs
+    args = {"kinds": "auto", "strength": 1.0, "window": DeflickerSettings.default("window"), "fps": FPS} | kwargs
     with pytest.raises(UnflickerError, match=word):
         deflicker_frames(iter([]), args.pop("fps"), **args)  # checked before any frame is read
 
@@ -330,7 +333,11 @@ def test_content_sweeping_in_is_not_taken_for_regional_flicker():
     # a 45-frame real generation): those pair fits leave 4-8x the shot's residual and their "field" is the new
     # content's (log gains of +-1). Before, they alone opened auto's regional gate and the whole clip was
     # "corrected" (25.6 dB); such pairs measure no field now
-    from unflicker.fix.deflicker import _LUMA, _Pair, _Stats, _solve, _GATE_REGIONAL
+    from unflicker.fix.deflicker.basics import LUMA
+    from unflicker.fix.deflicker.field import GATE_REGIONAL
+    from unflicker.fix.deflicker.pairs import Pair
+    from unflicker.fix.deflicker.solve import solve
+    from unflicker.fix.deflicker.stats import Stats
 
     rng = np.random.default_rng(5)
     n, cells = 45, (4, 4)
@@ -343,15 +350,70 @@ def test_content_sweeping_in_is_not_taken_for_regional_flicker():
             swept = i >= 41
             res = np.full(3, 25.0 if swept else 5.0 + rng.uniform(-1, 1))
             field = rng.normal(0, 1.0 if swept else 0.01, cells)
-            pairs.append(_Pair(k, rng.normal(0, 0.003, 3), rng.normal(0, 0.3, 3), np.full(3, 1e4), np.full(3, 50.0),
-                               res, field, np.full(cells, 0.3)))
-        stats.append(_Stats(i, 0, np.full(3, 100.0 - 0.5 * i), pairs))
-    assert float(stats[-1].pairs[0].residual @ _LUMA) > 4 * float(stats[10].pairs[0].residual @ _LUMA)
+            pairs.append(Pair(k, rng.normal(0, 0.003, 3), rng.normal(0, 0.3, 3), np.full(3, 1e4), np.full(3, 50.0),
+                              res, field, np.full(cells, 0.3)))
+        stats.append(Stats(i, 0, np.full(3, 100.0 - 0.5 * i), pairs))
+    assert float(stats[-1].pairs[0].residual @ LUMA) > 4 * float(stats[10].pairs[0].residual @ LUMA)
     measures = {}
-    corrections, done = _solve(stats, frozenset({"brightness", "colour", "regional"}), True, 1.0, 30.0, measures)
-    assert measures["regional"] < _GATE_REGIONAL / 2, measures
+    corrections, done = solve(stats, frozenset({"brightness", "colour", "regional"}), True, 1.0, 30.0, measures)
+    assert measures["regional"] < GATE_REGIONAL / 2, measures
     assert "regional" not in done and all(c.field is None for c in corrections)
     # the same steady frames without the swept ones measure the same: the sweep adds nothing
     alone = {}
-    _solve(stats[:41], frozenset({"regional"}), True, 1.0, 30.0, alone)
+    solve(stats[:41], frozenset({"regional"}), True, 1.0, 30.0, alone)
     assert measures["regional"] < 2 * alone["regional"] + 1e-3, (measures, alone)
+
+
+# ---------------------------------------------------------------- the operation: plan, then run
+def test_the_plan_decides_kinds_time_scale_and_passthrough():
+    from fractions import Fraction
+
+    from unflicker.fix import deflicker
+    from unflicker.operation import Source
+
+    src = Source(W, H, N, Fraction(24000, 1001))
+    auto = deflicker.plan(src, DeflickerSettings())
+    assert (auto.kinds, auto.auto, auto.strength, auto.window) == (frozenset(DEFLICKER_MODES[1:-1]), True, 1.0, 9)
+    assert auto.period == 2.0 * 24000 / 1001 and auto.lookahead == 4 and auto.steps == 2 * N and not auto.passthrough
+    slow = deflicker.plan(Source(W, H, N, 2.0), DeflickerSettings(mode="colour", window=31))
+    assert (slow.kinds, slow.auto, slow.period) == ({"colour"}, False, 31.0)
+    # mode auto with Analyze Flicker's json: exactly what it found (codec is fixed as texture)
+    found = deflicker.plan(src, DeflickerSettings(), '{"kinds": ["codec", "regional", "scene_cuts"]}')
+    assert (found.kinds, found.auto, found.passthrough) == ({"texture", "regional"}, False, False)
+    steady = deflicker.plan(src, DeflickerSettings(), '{"kinds": ["steady"]}')
+    assert steady.passthrough and not steady.acts
+    # another mode than auto ignores the diagnosis
+    assert deflicker.plan(src, DeflickerSettings(mode="brightness"), '{"kinds": ["steady"]}').kinds == {"brightness"}
+    # the plan runs: the same frames as the one-call form
+    clip = flickered("brightness", "pan")
+    ran = np.stack(list(deflicker.run(clip, deflicker.plan(Source(W, H, N, FPS), DeflickerSettings()))))
+    assert np.array_equal(ran, ours("brightness", "pan"))
+
+
+@pytest.mark.parametrize("source, word", [
+    (dict(width=0, height=16), "0x16 pixels"), (dict(width=16, height=16, fps=0), "fps"),
+    (dict(width=16, height=16, fps=None), "fps"),
+])
+def test_the_plan_refuses_what_it_cannot_take(source, word):
+    from unflicker.fix import deflicker, ffmpeg_fix
+    from unflicker.operation import Source
+
+    src = Source(**({"fps": FPS} | source))
+    with pytest.raises(UnflickerError, match=word):
+        deflicker.plan(src, DeflickerSettings())
+    with pytest.raises(UnflickerError, match=word):
+        ffmpeg_fix.plan(src, FFmpegFixSettings())
+
+
+@pytest.mark.parametrize("height, width", [(1, 1), (2, 2), (16, 2000), (2000, 16), (24, 200)])
+def test_any_size_is_deflickered(height, width):
+    """Tiny frames and long strips (on which OpenCV's DIS flow crashes: 16x2000, 24x200) go through every path."""
+    rng = np.random.default_rng(height * width)
+    base = rng.integers(40, 200, (1, height, width, 3)).astype(np.float32)
+    gains = 1.0 + 0.2 * (np.arange(8) % 2)
+    clip = np.clip(base * gains[:, None, None, None], 0, 255).astype(np.uint8)
+    for frames in (clip, iter(clip)):
+        out = np.stack(list(deflicker_frames(frames, FPS, "all")))
+        assert out.shape == clip.shape and out.dtype == np.uint8
+    ffmpeg = np.stack(list(fix_frames(clip, width, height, FPS, FFmpegFixSettings())))
+    assert ffmpeg.shape == clip.shape

@@ -6,7 +6,8 @@ import pytest
 from unflicker.media import synthetic
 from unflicker.demo import mean_luma
 from unflicker.errors import UnflickerError
-from unflicker.fix.ffmpeg_fix import FFmpegFixSettings, fix_frames
+from unflicker.fix.ffmpeg_fix import filtergraph, fix_frames
+from unflicker.settings import FFmpegFixSettings
 
 
 def test_deflicker_cuts_brightness_pumping_by_70_percent():
@@ -42,11 +43,11 @@ def test_deband_smooths_a_banded_gradient():
 ])
 def test_hostile_and_out_of_range_settings_are_refused(kwargs, match):
     with pytest.raises(UnflickerError, match=match):
-        FFmpegFixSettings(**kwargs).filtergraph()
+        filtergraph(FFmpegFixSettings(**kwargs))
 
 
 def test_filtergraph_is_built_from_numbers_only():
-    graph = FFmpegFixSettings(size=7, mode="gm", threshold=0.03, blur=True).filtergraph()
+    graph = filtergraph(FFmpegFixSettings(size=7, mode="gm", threshold=0.03, blur=True))
     d = "deflicker=size=7:mode=gm"
     assert graph == ("format=gbrp,extractplanes=r+g+b[r][g][b];"
                      f"[r]{d}[r2];[g]{d}[g2];[b]{d}[b2];[g2][b2][r2]mergeplanes=map0s=0:map1s=1:map2s=2:format=gbrp,"

@@ -7,7 +7,8 @@ import pytest
 import torch
 
 from unflicker import cli
-from unflicker.fix import deflicker
+from unflicker.kinds import DEFLICKER_MODES
+from unflicker.settings import DeflickerSettings
 from unflicker.measure import metrics
 from unflicker.media import synthetic, video
 
@@ -22,8 +23,8 @@ def test_node_is_registered(pack):
     assert title == "Deflicker (flow-guided)"
     assert pack.NODE_CLASS_MAPPINGS["UnflickerDeflicker"] is cls
     req = cls.INPUT_TYPES()["required"]
-    assert req["mode"][0] == list(deflicker.MODES) and req["mode"][1]["default"] == "auto"
-    assert req["window"][1]["default"] == deflicker.DEFAULT_WINDOW
+    assert req["mode"][0] == list(DEFLICKER_MODES) and req["mode"][1]["default"] == "auto"
+    assert req["window"][1]["default"] == DeflickerSettings.default("window")
     assert cls.CATEGORY.startswith("Unflicker/")
 
 
@@ -64,7 +65,7 @@ def test_node_refuses_bad_settings(pack):
 
 def test_fix_command_matches_the_engine_and_writes_files(tmp_path):
     fix = cli.build_parser().parse_args(["fix", "a.mp4", "b.mp4"])  # defaults from the one settings class
-    assert (fix.mode, fix.window, fix.strength) == ("auto", deflicker.DEFAULT_WINDOW, 1.0)
+    assert (fix.mode, fix.window, fix.strength) == ("auto", DeflickerSettings.default("window"), 1.0)
     # 2 s of video: the brightness trend is told from flicker over that long (a 12-frame clip is 1.5 s)
     clean, bad = _clip(n=16)
     src = video.write_video(str(tmp_path / "in.mp4"), bad, 8.0, crf=10)
@@ -124,3 +125,25 @@ def test_diagnosis_must_be_the_analyzers_json(pack):
         node.deflicker(torch.from_numpy(bad).float() / 255.0, "auto", 1.0, 9, diagnosis="not json")
     with pytest.raises(ValueError, match="diagnosis kinds"):
         node.deflicker(torch.from_numpy(bad).float() / 255.0, "auto", 1.0, 9, diagnosis='{"kinds": ["drawtext"]}')
+
+
+@pytest.mark.parametrize("height, width", [(1, 1), (2, 2), (16, 2000)])
+def test_nodes_take_any_size(pack, height, width):
+    """Both fixes' IMAGE nodes on tiny frames and a long strip: every frame back, the size kept."""
+    rng = np.random.default_rng(width)
+    clip = rng.integers(0, 255, (6, height, width, 3), dtype=np.uint8)
+    images = torch.from_numpy(clip).float() / 255.0
+    (out,) = pack.nodes.deflicker.Deflicker().deflicker(images, "all", 1.0, 9, fps=8.0)
+    assert out.shape == images.shape
+    (out,) = pack.nodes.ffmpeg_fix.FFmpegDeflickerDeband().fix(images, True, 5, "am", True, 0.02, 16, False)
+    assert out.shape == images.shape
+
+
+def test_fix_command_takes_a_long_strip(tmp_path):
+    clip = np.random.default_rng(3).integers(0, 255, (6, 16, 2000, 3), dtype=np.uint8)
+    src = video.write_video(str(tmp_path / "strip.mkv"), clip, 8.0, "ffv1")
+    for method in ("flow", "ffmpeg"):
+        dst = str(tmp_path / f"{method}.mkv")
+        assert cli.main(["fix", src, dst, "--method", method]) == 0
+        out, info = video.read_video(dst)
+        assert len(out) == len(clip) and (info.width, info.height) == (2000, 16)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..errors import UnflickerError
+from ..settings import DeflickerSettings, FFmpegFixSettings
 from .common import add_format, fix_file, setting
 
 
@@ -11,8 +12,7 @@ def add_ffmpeg_fix(sub) -> None:
     p = sub.add_parser("ffmpeg-fix", help="FFmpeg deflicker + deband on a file, re-encoded (seed: crf 16, preset slow)")
     p.add_argument("input")
     p.add_argument("output", help="output file: .mp4, .mov, .webm, .mkv, .webp or .gif")
-    from ..fix.ffmpeg_fix import FFmpegFixSettings as S  # numpy only: cheap to import
-
+    S = FFmpegFixSettings
     setting(p, "--size", S, "size", "deflicker window in frames")
     p.add_argument("--mode", default=S.default("mode"), help=f"deflicker averaging: {' '.join(S.spec('mode')['choices'])} (default {S.default('mode')})")
     p.add_argument("--no-deflicker", action="store_true", help="skip the deflicker stage")
@@ -26,18 +26,24 @@ def add_ffmpeg_fix(sub) -> None:
     p.set_defaults(func=_run_ffmpeg_fix)
 
 def _run_ffmpeg_fix(args) -> int:
-    from ..fix.ffmpeg_fix import FFmpegFixSettings, fix_frames
+    from ..fix import ffmpeg_fix
 
     settings = FFmpegFixSettings(deflicker=not args.no_deflicker, size=args.size, mode=args.mode,
                                  deband=not args.no_deband, threshold=args.threshold,
                                  deband_range=args.deband_range, blur=args.blur).validated()
-    return fix_file(args, "ffmpeg-fix", lambda frames, info, progress: fix_frames(
-        frames, info.width, info.height, info.fps, settings, progress, info.frame_count))
+    return fix_file(args, "ffmpeg-fix", lambda frames, info, progress: ffmpeg_fix.run(
+        frames, ffmpeg_fix.plan(_source(args, info), settings), progress))
+
+
+def _source(args, info):
+    """The input file as the operations see it."""
+    from ..operation import Source
+
+    return Source(info.width, info.height, info.frame_count, info.fps, args.input)
 
 # ---------------------------------------------------------------- fix
 def add_fix(sub) -> None:
-    from ..fix.ffmpeg_fix import FFmpegFixSettings as F
-    from ..settings import DeflickerSettings as S
+    F, S = FFmpegFixSettings, DeflickerSettings
 
     p = sub.add_parser("fix", help="remove flicker from a file: flow-guided deflicker (ours) or FFmpeg deflicker+deband")
     p.add_argument("input")
@@ -55,20 +61,18 @@ def add_fix(sub) -> None:
     p.set_defaults(func=_run_fix)
 
 def _run_fix(args) -> int:
+    from ..fix import deflicker, ffmpeg_fix
     from ..media import video
-    from ..fix.deflicker import check_settings, deflicker_frames
-    from ..fix.ffmpeg_fix import FFmpegFixSettings, fix_frames
 
     if args.method == "ffmpeg" and args.mode != "auto":
         raise UnflickerError(f"--mode {args.mode} applies to the flow-guided fix: use --method flow or auto")
-    check_settings(args.mode, args.strength, args.window)
+    settings = DeflickerSettings(mode=args.mode, strength=args.strength, window=args.window).validated()
 
     def fix(frames, info, progress):
         if args.method == "ffmpeg":
-            return fix_frames(frames, info.width, info.height, info.fps, FFmpegFixSettings().validated(), progress,
-                              info.frame_count)
+            return ffmpeg_fix.run(frames, ffmpeg_fix.plan(_source(args, info), FFmpegFixSettings()), progress)
         frames.close()  # the flow-guided fix reads the file twice: once to measure the shot, once to correct it
-        return deflicker_frames(lambda: video.iter_frames(args.input)[1], info.fps, args.mode, args.strength,
-                                args.window, progress, info.frame_count)
+        return deflicker.run(lambda: video.iter_frames(args.input)[1], deflicker.plan(_source(args, info), settings),
+                             progress)
 
     return fix_file(args, f"fix ({args.method})", fix)

@@ -1,9 +1,11 @@
-"""Settings of the flow-guided deflicker."""
+"""Settings of the flow-guided deflicker and of FFmpeg's deflicker + deband."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from numbers import Integral
 
+from ..errors import UnflickerError, check_range
 from ..kinds import DEFLICKER_MODES
 from .base import Settings, setting
 
@@ -23,3 +25,35 @@ class DeflickerSettings(Settings):
         "Brightness changes slower than this many frames (and never faster than 2 s) count as real, like a "
         "fade; faster ones as flicker. Longer removes slower flicker but follows quick real lighting changes "
         "less closely."))
+
+
+# ---------------------------------------------------------------- FFmpeg deflicker + deband (unflicker.fix.ffmpeg_fix)
+# FFmpeg's deflicker modes, minus "median": its implementation is known broken (it sorts the running window
+# in place, so later frames are corrected against a scrambled window).
+FFMPEG_DEFLICKER_MODES = ("am", "gm", "hm", "qm", "cm", "pm")
+
+
+@dataclass(frozen=True)
+class FFmpegFixSettings(Settings):
+    deflicker: bool = setting(True)
+    size: int = setting(5, 2, 129, help="Frames in the deflicker window.")  # FFmpeg's own range
+    mode: str = setting("am", choices=FFMPEG_DEFLICKER_MODES, help=(
+        "How the window's brightness is averaged (am = arithmetic mean). FFmpeg's median mode is left out: it is "
+        "broken."))
+    deband: bool = setting(True)
+    threshold: float = setting(0.02, 0.00003, 0.5, step=0.001, label="deband threshold",
+                               help="deband 1thr/2thr/3thr: higher smooths stronger steps.")  # FFmpeg's range
+    deband_range: int = setting(16, 1, 64, label="deband range")  # search radius in pixels (we allow 1-64)
+    blur: bool = setting(False, help="deband blur (off keeps detail).")
+
+    def validated(self) -> "FFmpegFixSettings":
+        if self.mode == "median":
+            raise UnflickerError("mode 'median' is left out: FFmpeg's deflicker median mode is known broken; use am (the default), gm, hm, qm, cm or pm")
+        if not isinstance(self.size, Integral):  # numpy's integers count as whole numbers too
+            check_range("size", self.size, 2, 129)  # an out-of-range value says so first
+            raise UnflickerError(f"size must be a whole number of frames, got {self.size!r}")
+        return super().validated()
+
+    def _check(self) -> None:
+        if not (self.deflicker or self.deband):
+            raise UnflickerError("both deflicker and deband are switched off: enable at least one stage")
