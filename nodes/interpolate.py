@@ -12,9 +12,11 @@ import comfy.model_management
 import comfy.model_patcher
 
 from ..unflicker.errors import UnflickerError
-from ..unflicker.fix.interpolate import (MODEL_LAYOUT, TORCH_EXTENSIONS, TORCH_LAYOUT, TorchInterpolator,
-                                         as_fraction, interpolate_frames, is_torch_model, output_positions)
-from ..unflicker.fix.interpolation_models import load_model
+from ..unflicker.fix import interpolate
+from ..unflicker.fix.interpolate import MODEL_LAYOUT, TORCH_EXTENSIONS, TORCH_LAYOUT, is_torch_model
+from ..unflicker.fix.interpolate.models import load_model
+from ..unflicker.fix.interpolate.torch_backend import TorchInterpolator
+from ..unflicker.operation import Source, exact_rate
 from ..unflicker.settings import InterpolateSettings
 from .comfy_bridge import check_image, frames_to_image, image_frames, node_progress
 from .inputs import IMAGES, fps_input, setting_input, setting_inputs
@@ -50,9 +52,9 @@ def rife_model_path(name: str) -> str | None:
                         f"({paths}). {TORCH_LAYOUT}; ncnn models are sub-folders: models/rife/{MODEL_LAYOUT}")
 
 
-def model_for_backend(model: str, backend: str) -> tuple[str | None, bool]:
-    """(path of the chosen model or None, whether it runs on the torch backend); refuses a model that the
-    backend asked for cannot run, naming where the right kind goes."""
+def model_for_backend(model: str, backend: str) -> str | None:
+    """The path of the chosen model or None; refuses a model that the backend asked for cannot run, naming
+    where the right kind goes."""
     if backend in ("ncnn", "torch") and model == NO_MODELS:
         where = (f"put one in {folders('rife')[0]} as {MODEL_LAYOUT}" if backend == "ncnn"
                  else f"put a weight file in {folders('frame_interpolation')[0]}. {TORCH_LAYOUT}")
@@ -64,7 +66,23 @@ def model_for_backend(model: str, backend: str) -> tuple[str | None, bool]:
     if backend == "torch" and not is_torch_model(path):
         raise UnflickerError(f"backend torch needs a weight file, and {model!r} is an ncnn model folder: "
                              f"use backend ncnn or auto. {TORCH_LAYOUT}")
-    return path, backend == "torch" or (backend == "auto" and is_torch_model(path))
+    return path
+
+
+def _settings(multiplier, backend, scene_threshold, gpu_id, threads, uhd, tta, target_fps, loop, batch_size,
+              max_side) -> InterpolateSettings:
+    return InterpolateSettings(multiplier=multiplier, backend=backend, scene_threshold=scene_threshold,
+                               gpu_id=gpu_id, threads=threads, uhd=uhd, tta=tta, target_fps=target_fps, loop=loop,
+                               batch_size=batch_size, max_side=max_side)
+
+
+def _prepared(plan) -> TorchInterpolator | None:
+    """A weight file runs on ComfyUI's device through its model management; ncnn and flow open in the engine."""
+    if plan.backend != "torch":
+        return None
+    settings = plan.settings
+    return torch_interpolator(plan.model, settings.batch_size, settings.max_side,
+                              plan.source.width * plan.source.height)
 
 
 _managed: dict = {}  # the weight file's network, held by a ModelPatcher: ComfyUI moves it on and off the GPU
@@ -129,22 +147,15 @@ class RIFEInterpolate:
     def interpolate(self, images, fps, multiplier, model, backend, scene_threshold, gpu_id, threads, uhd, tta,
                     target_fps=0.0, loop=False, batch_size=4, max_side=0):
         check_image("images", images)
-        n = len(images)
-        if n < 2:
-            raise UnflickerError(f"images has {n} frame; interpolation needs at least 2")
-        path, use_torch = model_for_backend(model, backend)
-        interpolator = None
-        if use_torch:
-            interpolator = torch_interpolator(path, batch_size, max_side, images.shape[1] * images.shape[2])
-        run, frames = interpolate_frames(image_frames(images), multiplier=multiplier, backend=backend, model=path,
-                                         gpu_id=gpu_id, threads=threads, uhd=uhd, tta=tta,
-                                         scene_threshold=scene_threshold, progress=node_progress(n - 1), total=n,
-                                         interpolator=interpolator, fps=fps, target_fps=target_fps or None,
-                                         loop=loop, batch=batch_size, max_side=max_side)
-        count = len(output_positions(n, multiplier, fps, target_fps or None, loop))
-        out = frames_to_image((frame for frame, _ in frames), count)
+        source = Source(width=images.shape[2], height=images.shape[1], frame_count=len(images),
+                        fps=exact_rate(fps), name="images")
+        settings = _settings(multiplier, backend, scene_threshold, gpu_id, threads, uhd, tta, target_fps, loop,
+                             batch_size, max_side)
+        plan = interpolate.plan(source, settings, model_for_backend(model, backend))
+        run, frames = interpolate.run(image_frames(images), plan, node_progress(plan.progress_steps), _prepared(plan))
+        out = frames_to_image((frame for frame, _ in frames), plan.frame_count)
         logging.info("Unflicker RIFE Interpolate: %s", run.summary())  # which backend ran, in ComfyUI's console
-        return (out, float(target_fps) if target_fps else fps * multiplier, run.summary())
+        return (out, float(plan.rate), run.summary())
 
 
 class VideoInterpolate:
@@ -170,28 +181,21 @@ class VideoInterpolate:
 
     def interpolate(self, video, multiplier, model, backend, scene_threshold, gpu_id, threads, uhd, tta,
                     format="mp4", crf=16, target_fps=0.0, loop=False, batch_size=4, max_side=0):
-        path, use_torch = model_for_backend(model, backend)
-        runs = []
+        path = model_for_backend(model, backend)
+        settings = _settings(multiplier, backend, scene_threshold, gpu_id, threads, uhd, tta, target_fps, loop,
+                             batch_size, max_side)
+        plans, runs = [], []
 
         def timing(info):
-            positions = output_positions(info.frame_count, multiplier, info.exact_rate, target_fps or None, loop)
-            return (as_fraction(target_fps) if target_fps else info.exact_rate * multiplier), len(positions)
+            source = Source(info.width, info.height, info.frame_count or None, info.exact_rate, name="video")
+            plans.append(interpolate.plan(source, settings, path))
+            return plans[0].rate, plans[0].frame_count
 
         def process(frames, info, progress):
-            if info.frame_count and info.frame_count < 2:
-                raise UnflickerError(f"video has {info.frame_count} frame; interpolation needs at least 2")
-            # a weight file runs on ComfyUI's device through its model management, as in RIFE Interpolate
-            interpolator = torch_interpolator(path, batch_size, max_side, info.width * info.height) if use_torch \
-                else None
-            run, out = interpolate_frames(frames, multiplier=multiplier, backend=backend, model=path, gpu_id=gpu_id,
-                                          threads=threads, uhd=uhd, tta=tta, scene_threshold=scene_threshold,
-                                          total=info.frame_count, interpolator=interpolator, fps=info.exact_rate,
-                                          target_fps=target_fps or None, loop=loop, batch=batch_size,
-                                          max_side=max_side)
+            run, out = interpolate.run(frames, plans[0], None, _prepared(plans[0]))
             runs.append(run)
-            count = timing(info)[1]
             for done, (frame, _) in enumerate(out, start=1):
-                progress(done, max(count, done))
+                progress(done, max(plans[0].frame_count, done))
                 yield frame
 
         result, _ = stream_video(video, process, "interpolate", format, crf, timing)

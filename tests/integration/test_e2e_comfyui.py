@@ -80,7 +80,7 @@ def _install_test_models(models_dir: str) -> None:
     SUMMARY["models"].append("diffusers/tiny-svd")
     rife_param = os.path.join(FIXTURES, "rife-v4.6", "flownet.param")
     try:
-        from unflicker.fix.ncnn_weights import make_random_model
+        from unflicker.testing.ncnn_fixture import make_random_model
     except ImportError:
         make_random_model = None
     if make_random_model and os.path.isfile(rife_param):

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from unflicker.fix.ncnn_weights import make_random_model
+from unflicker.testing.ncnn_fixture import make_random_model
 from unflicker.media.synthetic import moving_clip
 from conftest import FIXTURES
 
@@ -185,3 +185,19 @@ def test_workflows_saved_before_the_new_inputs_still_load(pack):
     node["widgets_values"] = node["widgets_values"][:8]  # a required widget missing is still an error
     assert "8 widget values saved" in check_workflow(ui, info, files_known=False)[0]
 
+
+
+def test_fps_output_is_the_plans_exact_rate_and_any_size_runs(node_mod, rife_root):
+    """The FLOAT fps is the plan's exact rate: 23.976 x2 is 48000/1001 (not 47.952); a 2000x16 strip runs."""
+    from fractions import Fraction
+
+    rng = np.random.default_rng(0)
+    base = rng.integers(0, 200, (16, 2000, 3), dtype=np.uint8)
+    strip = [np.roll(base, k, axis=1) + np.uint8(20 * k) for k in range(3)]
+    images, fps, backend = node_mod.RIFEInterpolate().interpolate(
+        as_image(strip), 23.976, 2, node_mod.NO_MODELS, "flow", **SETTINGS)
+    assert fps == float(Fraction(48000, 1001)) and images.shape == (5, 16, 2000, 3)
+    assert backend.startswith("flow") and "2 interpolated" in backend
+    _, fps, _ = node_mod.RIFEInterpolate().interpolate(as_image(strip[:2]), 24.0, 2, node_mod.NO_MODELS, "flow",
+                                                        **SETTINGS, target_fps=59.94)
+    assert fps == float(Fraction(60000, 1001))

