@@ -20,7 +20,7 @@ PROMPT, NEGATIVE = "a cat walking on a beach", "blurry"
 def main():
     torch.set_num_threads(1)
     pack = load_pack()
-    engine, nodes = pack.unflicker.animatediff, pack.nodes.animatediff
+    engine, nodes = pack.unflicker.generate.animatediff, pack.nodes.animatediff
     model = engine.load_animatediff(os.path.join(FIX, "tiny_sd15.safetensors"), os.path.join(FIX, "tiny_mm.ckpt"),
                                     config_dir=os.path.join(FIX, "tiny_config"), device="cpu")
     pipe = model.pipe
@@ -33,7 +33,8 @@ def main():
     node = nodes.AnimateDiffGenerate()
 
     def via_node():
-        return node.generate(model, PROMPT, NEGATIVE, FRAMES, SIZE, SIZE, STEPS, GUIDANCE, SEED, 16, 4, 8.0)[0]
+        return node.generate(model, PROMPT, NEGATIVE, SEED, 16, 4, 8.0, num_frames=FRAMES, width=SIZE, height=SIZE,
+                             steps=STEPS, guidance=GUIDANCE)[0]
 
     via_node(), bare()  # warm-up: first calls allocate and build caches
     rounds = []

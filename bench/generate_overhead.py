@@ -100,7 +100,7 @@ def main():
     logging.disable(logging.WARNING)  # the coherence notes for few steps, once per run: not what is measured
     pack = load_pack()
     nodes = pack.nodes.videogen
-    engine = pack.unflicker.videogen
+    engine = pack.unflicker.generate.videogen
     steps, seed, prompt, negative = args.steps, 1234, "a red fox runs across a snowy field", "blurry"
 
     with tempfile.TemporaryDirectory() as tmp:

@@ -59,8 +59,10 @@ def main():
             return out.frames[0]
 
         def run_node():
-            return nodes.SVDGenerate().generate(model, image, size, size, frames, steps, 1.0, 3.0, 127, 7, 0.02, 8,
-                                                seed, True)["result"][0]
+            return nodes.SVDGenerate().generate(
+                model, image, width=size, height=size, num_frames=frames, steps=steps, min_guidance=1.0,
+                max_guidance=3.0, motion_bucket_id=127, fps=7, noise_aug_strength=0.02, decode_chunk_size=8,
+                seed=seed, stability_guard=True)["result"][0]
 
         a, b = run_bare(), run_node().numpy()  # warm-up, and the same video both ways
         same = np.abs(a - b).max()

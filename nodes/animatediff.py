@@ -9,7 +9,7 @@ import comfy.model_management
 
 from ..unflicker.generate import animatediff as engine
 from .comfy_bridge import node_progress
-from .inputs import SEED, fps_input, setting_input, setting_inputs
+from .inputs import SEED, setting_input, setting_inputs
 from .model_folders import ModelSource, register
 
 MODEL_TYPE = "UNFLICKER_ANIMATEDIFF"
@@ -124,12 +124,13 @@ class AnimateDiffGenerate:
         return {
             "required": {
                 "animatediff": (MODEL_TYPE,),
-                "prompt": ("STRING", {"multiline": True, "default": "a corgi running on a beach, best quality"}),
-                "negative_prompt": ("STRING", {"multiline": True, "default": "worst quality, low quality"}),
+                "prompt": ("STRING", {"multiline": True, "default": engine.AnimateDiffSettings.default("prompt")}),
+                "negative_prompt": ("STRING", {"multiline": True,
+                                               "default": engine.AnimateDiffSettings.default("negative_prompt")}),
                 **setting_inputs(engine.AnimateDiffSettings, "num_frames", "width", "height", "steps", "guidance"),
                 "seed": SEED,
                 **setting_inputs(engine.AnimateDiffSettings, "context_length", "context_overlap"),
-                "fps": fps_input("Frame rate of the clip (the fps output; AnimateDiff itself has no frame rate)."),
+                "fps": setting_input(engine.AnimateDiffSettings, "fps"),
             },
             "optional": {
                 "controlnet": (CONTROLNET_TYPE,),
@@ -140,10 +141,12 @@ class AnimateDiffGenerate:
 
     def generate(self, animatediff, prompt, negative_prompt, seed, context_length, context_overlap, fps,
                  controlnet=None, control_frames=None, controlnet_strength=1.0, **settings):
-        settings = engine.AnimateDiffSettings(**settings, seed=seed % (2 ** 63), context_length=context_length,
-                                              context_overlap=min(context_overlap, context_length - 1),
-                                              controlnet_scale=controlnet_strength)
-        frames = engine.generate(animatediff, engine.parse_prompt_schedule(prompt), negative_prompt, settings,
-                                 controlnet=controlnet, control_frames=control_frames,
-                                 progress=node_progress(settings.steps))
-        return (torch.from_numpy(frames), float(fps))
+        # The seed folded below 2**63 as this node always has, so saved workflows give the same video.
+        settings = engine.AnimateDiffSettings(**settings, prompt=prompt, negative_prompt=negative_prompt,
+                                              seed=seed % (2 ** 63), context_length=context_length,
+                                              context_overlap=context_overlap, controlnet_scale=controlnet_strength,
+                                              fps=fps).fitted()
+        control = None if control_frames is None else engine.frames_source(control_frames, "control_frames")
+        plan = engine.plan(settings, control, controlnet is not None)
+        frames = engine.run(animatediff, plan, controlnet, control_frames, node_progress(plan.settings.steps))
+        return (torch.from_numpy(frames), plan.fps)

@@ -6,15 +6,17 @@ import os
 
 import comfy.model_management
 
-from ..unflicker.generate.pose import (BODY_WEIGHTS, FACE_WEIGHTS, HAND_WEIGHTS, extract_poses, load_body_model,
-                                       load_face_model, load_hand_model, smoothing_params)
+from ..unflicker.generate import pose
+from ..unflicker.generate.pose import BODY_WEIGHTS, FACE_WEIGHTS, HAND_WEIGHTS
+from ..unflicker.operation import Source
+from ..unflicker.runtime import ModelCache
 from ..unflicker.settings import PoseSettings
 from .comfy_bridge import check_image, frames_to_image, image_frames, node_progress
 from .inputs import IMAGES, setting_inputs
 from .model_folders import ModelSource, register
 
 MODEL_FOLDER = "openpose"
-_cache: dict = {}
+_models = {kind: ModelCache() for kind in ("body", "hand", "face")}
 
 
 def weights_path(filename: str, what: str) -> str:
@@ -30,10 +32,7 @@ def _model(kind: str, path: str, loader):
     device = comfy.model_management.get_torch_device()
     stat = os.stat(path)
     key = (path, stat.st_mtime_ns, stat.st_size, str(device))
-    if _cache.get(kind, (None,))[0] != key:
-        _cache.pop(kind, None)
-        _cache[kind] = (key, loader(path, device))
-    return _cache[kind][1]
+    return _models[kind].get(key, lambda: loader(path, device))
 
 
 register(MODEL_FOLDER)
@@ -67,21 +66,19 @@ class OpenPoseExtract:
 
     def extract(self, images, detect_resolution, smoothing, smoothing_strength, hold_missing, hands=False,
                 face=False):
-        check_image("images", images)
-        PoseSettings(detect_resolution=detect_resolution, smoothing=smoothing, smoothing_strength=smoothing_strength,
-                     hold_missing=hold_missing).validated()
-        smooth = dict(smoothing_params(smoothing_strength), hold=hold_missing) if smoothing else None
-        model = _model("body", weights_path(BODY_WEIGHTS, "body"), load_body_model)
-        hand_model = _model("hand", weights_path(HAND_WEIGHTS, "hand"), load_hand_model) if hands else None
-        face_model = _model("face", weights_path(FACE_WEIGHTS, "face"), load_face_model) if face else None
-        n = images.shape[0]
+        count, height, width, _ = check_image("images", images).shape
+        settings = PoseSettings(detect_resolution=detect_resolution, smoothing=smoothing,
+                                smoothing_strength=smoothing_strength, hold_missing=hold_missing)
+        plan = pose.plan(Source(width, height, count, name="images"), settings)
+        models = pose.PoseModels(
+            _model("body", weights_path(BODY_WEIGHTS, "body"), pose.load_body_model),
+            _model("hand", weights_path(HAND_WEIGHTS, "hand"), pose.load_hand_model) if hands else None,
+            _model("face", weights_path(FACE_WEIGHTS, "face"), pose.load_face_model) if face else None)
         keypoints = []
 
         def skeletons():
-            for pose in extract_poses(model, image_frames(images), detect_resolution, smooth,
-                                      progress=node_progress(n), total=n, hand_model=hand_model,
-                                      face_model=face_model):
-                keypoints.append(pose.keypoints)
-                yield pose.skeleton
+            for frame in pose.run(image_frames(images), plan, models, node_progress(plan.frame_count)):
+                keypoints.append(frame.keypoints)
+                yield frame.skeleton
 
-        return (frames_to_image(skeletons(), n), keypoints)
+        return (frames_to_image(skeletons(), plan.frame_count), keypoints)

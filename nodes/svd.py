@@ -2,20 +2,13 @@
 
 from __future__ import annotations
 
-import os
-
-import torch
-
-import comfy.model_management
-
 from ..unflicker.generate import svd as engine
-from ..unflicker.errors import UnflickerError
-from .comfy_bridge import image_frames, node_progress
+from .comfy_bridge import node_progress
+from .generation import NONE, first_frame, model_path, pipeline_device, validate_model, video_result
 from .inputs import setting_inputs
 from .model_folders import ModelSource
 
 SVD_TYPE = "UNFLICKER_SVD"
-NONE = "(none: use path)"
 MODEL = ModelSource("model", files="checkpoints", folders="diffusers", extensions=engine.SINGLE_FILE_EXTENSIONS,
                     pipeline="StableVideoDiffusionPipeline", prefer=("svd", "video"),
                     hint="Put a diffusers folder in models/diffusers or a single file in models/checkpoints, or give a path.")
@@ -24,18 +17,6 @@ MODEL = ModelSource("model", files="checkpoints", folders="diffusers", extension
 def _model_choices() -> list[str]:
     # SVD diffusers folders, then SVD-looking checkpoints first: a checkpoints folder usually holds image models too
     return MODEL.choices() + [NONE]
-
-
-def _resolve(model: str, path: str) -> str:
-    if path.strip():
-        return os.path.expanduser(path.strip())
-    if model == NONE:
-        raise UnflickerError("model: pick a model from the list or give a path")
-    return MODEL.resolve(model)
-
-
-def _first_frame(image: torch.Tensor):
-    return next(image_frames(image, "image"))
 
 
 class SVDLoader:
@@ -65,21 +46,12 @@ class SVDLoader:
 
     @classmethod
     def VALIDATE_INPUTS(cls, model=None, path=None):
-        if model == NONE or (isinstance(path, str) and path.strip()):
-            return True
-        return MODEL.validate(model)  # also accepts the names earlier versions saved
+        return validate_model(MODEL, model, path)  # also accepts the names earlier versions saved
 
     def load(self, model, dtype, cpu_offload, forward_chunking, keep_loaded, path="", config="auto"):
-        device = comfy.model_management.get_torch_device()
-        if device.type != "cpu":
-            if dtype == "auto":  # ComfyUI knows which GPUs do fp16 well (and honours --force-fp32 etc.)
-                mm = comfy.model_management
-                dtype = ("fp16" if mm.should_use_fp16(device, prioritize_performance=False)
-                         else "bf16" if mm.should_use_bf16(device, prioritize_performance=False) else "fp32")
-            comfy.model_management.unload_all_models()  # SVD is big: make room next to ComfyUI's own models
-            comfy.model_management.soft_empty_cache()
-        loaded = engine.load_pipeline(_resolve(model, path), device, dtype, cpu_offload, forward_chunking, config,
-                                   cache=keep_loaded)
+        device, dtype = pipeline_device(dtype, ("fp16", "bf16"))  # SVD is published in fp16
+        loaded = engine.load_pipeline(model_path(MODEL, model, path), device, dtype, cpu_offload, forward_chunking,
+                                      config, cache=keep_loaded)
         return (loaded,)
 
 
@@ -96,8 +68,9 @@ def _generate_inputs() -> dict:
     }
 
 
-def _notes(messages) -> str:
-    return "\n".join(messages) if messages else "ok"
+def _generate(svd: engine.SVDModel, image, stability_guard: bool, chain, settings: dict):
+    plan = engine.plan(svd, engine.SVDSettings(**settings), chain, stability_guard=stability_guard)
+    return plan, engine.run(svd, first_frame(image), plan, node_progress(plan.total_steps))
 
 
 class SVDGenerate:
@@ -114,11 +87,8 @@ class SVDGenerate:
         return {"required": _generate_inputs()}
 
     def generate(self, svd: engine.SVDModel, image, stability_guard, **settings):
-        settings = engine.SVDSettings(**settings)
-        result = engine.generate(svd, _first_frame(image), settings, stability_guard=stability_guard,
-                                 progress=node_progress(settings.steps))
-        notes = _notes(result.messages)
-        return {"ui": {"text": [notes]}, "result": (torch.from_numpy(result.frames), result.fps, notes)}
+        plan, frames = _generate(svd, image, stability_guard, None, settings)
+        return video_result(frames, plan.fps, plan.messages)
 
 
 class SVDExtend:
@@ -137,11 +107,7 @@ class SVDExtend:
         return {"required": inputs}
 
     def extend(self, svd: engine.SVDModel, image, stability_guard, segments, drift_correction, **settings):
-        settings = engine.SVDSettings(**settings)
         chain = engine.SVDExtendSettings(segments=segments, drift_correction=drift_correction)
-        result = engine.extend(svd, _first_frame(image), settings, chain, stability_guard=stability_guard,
-                               progress=node_progress(segments * settings.steps))
-        notes = _notes(result.messages)
-        frames = torch.from_numpy(result.frames)
-        return {"ui": {"text": [notes]}, "result": (frames, result.fps, len(frames), notes)}
+        plan, frames = _generate(svd, image, stability_guard, chain, settings)
+        return video_result(frames, plan.fps, plan.messages, plan.frame_count)
 

@@ -6,22 +6,18 @@ from __future__ import annotations
 import dataclasses
 import os
 
-import torch
-
-import comfy.model_management
-
 from ..unflicker.generate import videogen as engine
+from ..unflicker.generate.common import WEIGHT_EXTENSIONS as WEIGHTS
 from ..unflicker.errors import UnflickerError
 from ..unflicker.settings import CogVideoXSettings, WanSettings
-from .comfy_bridge import image_frames, node_progress
+from .comfy_bridge import node_progress
+from .generation import NONE, first_frame, model_path, pipeline_device, validate_model, video_result
 from .inputs import setting_input, setting_inputs
 from .model_folders import ModelSource
 
 COGVIDEOX_TYPE = "UNFLICKER_COGVIDEOX"
 WAN_TYPE = "UNFLICKER_WAN"
-NONE = "(none: use path)"
 NO_FILE = "(none)"
-WEIGHTS = (".safetensors", ".sft", ".ckpt", ".pt", ".pth", ".bin")
 
 FOLDERS = ModelSource("model", folders="diffusers", markers=("model_index.json",),
                       hint="Put the diffusers download (model_index.json, transformer/, vae/, text_encoder/, "
@@ -49,15 +45,7 @@ def _folders(family: str) -> list[str]:
 
 
 def _device_dtype(dtype: str):
-    device = comfy.model_management.get_torch_device()
-    if device.type != "cpu":
-        if dtype == "auto":  # the recipe says bf16; GPUs without it get fp16 (ComfyUI knows which)
-            mm = comfy.model_management
-            dtype = ("bf16" if mm.should_use_bf16(device, prioritize_performance=False)
-                     else "fp16" if mm.should_use_fp16(device, prioritize_performance=False) else "fp32")
-        comfy.model_management.unload_all_models()  # these models are big: make room next to ComfyUI's own
-        comfy.model_management.soft_empty_cache()
-    return device, dtype
+    return pipeline_device(dtype, ("bf16", "fp16"))  # the recipe says bf16; GPUs without it get fp16
 
 
 def _memory_inputs() -> dict:
@@ -68,14 +56,6 @@ def _memory_inputs() -> dict:
         "vae_slicing": ("BOOLEAN", {"default": False, "tooltip": "Decode one video of the batch at a time (lower peak with batches)."}),
         "keep_loaded": ("BOOLEAN", {"default": True, "tooltip": "Cache the pipeline in the pack so the next run with the same settings reuses it. Off: the pack keeps no copy (memory returns once ComfyUI drops this node's output)."}),
     }
-
-
-def _folder_path(model: str, path: str) -> str:
-    if path.strip():
-        return os.path.expanduser(path.strip())
-    if model == NONE:
-        raise UnflickerError("model: pick a model from the list or give a path")
-    return FOLDERS.resolve(model)
 
 
 class _FolderLoader:
@@ -95,13 +75,11 @@ class _FolderLoader:
 
     @classmethod
     def VALIDATE_INPUTS(cls, model=None, path=None):
-        if model == NONE or (isinstance(path, str) and path.strip()):
-            return True
-        return FOLDERS.validate(model)
+        return validate_model(FOLDERS, model, path)
 
     def load(self, model, dtype, offload, vae_tiling, vae_slicing, keep_loaded, path=""):
         device, dtype = _device_dtype(dtype)
-        loaded = engine.load_pipeline(_folder_path(model, path), device, dtype, offload, vae_tiling, vae_slicing,
+        loaded = engine.load_pipeline(model_path(FOLDERS, model, path), device, dtype, offload, vae_tiling, vae_slicing,
                                       cache=keep_loaded)
         if loaded.info.family != self.FAMILY:
             raise UnflickerError(f"model: {loaded.source} is {loaded.info.variant}; load it with the {self.OTHER_LOADER}")
@@ -183,58 +161,52 @@ def _generate_inputs(model_type: str, settings) -> dict:
             **setting_inputs(settings, *_GENERATE, *extra, "seed", "fps")}
 
 
-def _notes(messages) -> str:
-    return "\n".join(messages) if messages else "ok"
-
-
 FIRST_IMAGE = ("IMAGE", {"tooltip": "First frame for an image-to-video model (the first image of the batch)."})
 
 
-def _run(model: engine.VideoModel, image, steps: int, **settings):
-    first = next(image_frames(image, "image")) if image is not None else None
-    result = engine.generate(model, image=first, steps=steps, progress=node_progress(steps), **settings)
-    notes = _notes(result.messages)
-    return {"ui": {"text": [notes]}, "result": (torch.from_numpy(result.frames), result.fps, notes)}
+def _run(model: engine.VideoModel, image, settings):
+    first = first_frame(image)
+    plan = engine.plan(model, settings, first)
+    frames = engine.run(model, plan, first, node_progress(plan.settings.steps))
+    return video_result(frames, plan.fps, plan.messages)
 
 
-class CogVideoXGenerate:
+class _Generate:
+    """A generate node of one family: its model type and settings class name the inputs."""
+
     CATEGORY = "Unflicker/Generate"
+    RETURN_TYPES = ("IMAGE", "FLOAT", "STRING")
+    RETURN_NAMES = ("images", "fps", "notes")
+    FUNCTION = "generate"
+    MODEL_TYPE = ""
+    SETTINGS = CogVideoXSettings
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {"required": _generate_inputs(cls.MODEL_TYPE, cls.SETTINGS), "optional": {"image": FIRST_IMAGE}}
+
+
+class CogVideoXGenerate(_Generate):
     DESCRIPTION = ("CogVideoX text-to-video (or image-to-video with 5b-I2V: plug a first image) through diffusers "
                    "with the recipe's coherence settings: 49 frames, 40 steps, guidance 7.5, a locked seed. The notes "
                    "output says when settings cost temporal coherence. Progress per step; Cancel stops between steps.")
-    RETURN_TYPES = ("IMAGE", "FLOAT", "STRING")
-    RETURN_NAMES = ("images", "fps", "notes")
-    FUNCTION = "generate"
-
-    @classmethod
-    def INPUT_TYPES(cls):
-        return {"required": _generate_inputs(COGVIDEOX_TYPE, CogVideoXSettings),
-                "optional": {"image": FIRST_IMAGE}}
+    MODEL_TYPE, SETTINGS = COGVIDEOX_TYPE, CogVideoXSettings
 
     def generate(self, model, prompt, negative_prompt, num_frames, width, height, steps, guidance, seed, fps,
                  image=None):
-        CogVideoXSettings(prompt, negative_prompt, num_frames, width, height, steps, guidance, seed, fps).validated()
-        return _run(model, image, steps, prompt=prompt, negative_prompt=negative_prompt, num_frames=num_frames,
-                    width=width, height=height, guidance=guidance, seed=seed, fps=fps)
+        return _run(model, image, CogVideoXSettings(prompt=prompt, negative_prompt=negative_prompt,
+                                                    num_frames=num_frames, width=width, height=height, steps=steps,
+                                                    guidance=guidance, seed=seed, fps=fps))
 
 
-class WanGenerate:
-    CATEGORY = "Unflicker/Generate"
+class WanGenerate(_Generate):
     DESCRIPTION = ("Wan 2.1 / 2.2 text-to-video (or image-to-video with an I2V / TI2V model: plug a first image) "
                    "through diffusers: 81 frames, 40 steps, guidance 5.0, flow shift 3.0 (480p) / 5.0 (720p), a "
                    "locked seed. The notes output says when settings cost temporal coherence.")
-    RETURN_TYPES = ("IMAGE", "FLOAT", "STRING")
-    RETURN_NAMES = ("images", "fps", "notes")
-    FUNCTION = "generate"
-
-    @classmethod
-    def INPUT_TYPES(cls):
-        return {"required": _generate_inputs(WAN_TYPE, WanSettings),
-                "optional": {"image": FIRST_IMAGE}}
+    MODEL_TYPE, SETTINGS = WAN_TYPE, WanSettings
 
     def generate(self, model, prompt, negative_prompt, num_frames, width, height, steps, guidance, flow_shift, seed,
                  fps, image=None):
-        WanSettings(prompt, negative_prompt, num_frames, width, height, steps, guidance, seed, fps,
-                    flow_shift).validated()
-        return _run(model, image, steps, prompt=prompt, negative_prompt=negative_prompt, num_frames=num_frames,
-                    width=width, height=height, guidance=guidance, flow_shift=flow_shift, seed=seed, fps=fps)
+        return _run(model, image, WanSettings(prompt=prompt, negative_prompt=negative_prompt, num_frames=num_frames,
+                                              width=width, height=height, steps=steps, guidance=guidance, seed=seed,
+                                              fps=fps, flow_shift=flow_shift))

@@ -87,11 +87,11 @@ def test_native_defaults_from_the_model():
     cog, wan = load("cogvideox").info, load("wan").info
     assert (cog.frames, cog.width, cog.height, cog.fps, cog.frame_step) == (9, 32, 32, 8, 8)  # tiny config's own
     assert (wan.frames, wan.width, wan.height, wan.fps, wan.frame_step) == (81, 832, 480, 16, 4)
-    s = vg.GenerateSettings("x").resolved(cog)
+    s = vg.resolve_settings(cog, vg.native_settings("x"))
     assert (s.num_frames, s.guidance, s.steps, s.fps) == (9, 7.5, 40, 8)
-    s = vg.GenerateSettings("x").resolved(wan)
+    s = vg.resolve_settings(wan, vg.native_settings("x"))
     assert (s.num_frames, s.guidance, s.flow_shift, s.fps) == (81, 5.0, 3.0, 16)
-    assert vg.GenerateSettings("x", width=1280, height=720).resolved(wan).flow_shift == 5.0
+    assert vg.resolve_settings(wan, vg.native_settings("x", width=1280, height=720)).flow_shift == 5.0
 
 
 @pytest.mark.parametrize("kind, frames, near", [("wan", 80, "77 or 81"), ("wan", 50, "49 or 53"),
@@ -117,11 +117,11 @@ def test_coherence_guard_lines():
     assert "guidance 1.5 is very low for Wan: less prompt adherence, more frame drift" in text
     assert "flow_shift 8 at 64x64: Wan uses 3 for 480p" in text
     info = model.info
-    long = vg.coherence_notes(vg.GenerateSettings("x", num_frames=121, steps=40).resolved(info), info)
+    long = vg.coherence_notes(vg.resolve_settings(info, vg.native_settings("x", num_frames=121, steps=40)), info)
     assert len(long) == 1 and "121 frames is beyond the 81" in long[0]
     cog = load("cogvideox").info
-    assert vg.coherence_notes(vg.GenerateSettings("x").resolved(cog), cog) == []  # the recipe itself is clean
-    low = vg.coherence_notes(vg.GenerateSettings("x", guidance=3.0).resolved(cog), cog)
+    assert vg.coherence_notes(vg.resolve_settings(cog, vg.native_settings("x")), cog) == []  # the recipe itself is clean
+    low = vg.coherence_notes(vg.resolve_settings(cog, vg.native_settings("x", guidance=3.0)), cog)
     assert len(low) == 1 and "guidance 3 is very low for CogVideoX" in low[0] and "7.5" in low[0]
 
 
@@ -295,8 +295,8 @@ def test_wan22_two_experts_from_split_files(tmp_path):
 def test_learned_positional_embeddings_fix_length_and_size():
     """CogVideoX 5b-I2V learns its positional embeddings at 49 frames, 720x480: other lengths/sizes cannot run."""
     info = vg.ModelInfo("cogvideox", "CogVideoX image-to-video", True, True, 49, 49, 720, 480, 8, 8, 16, 49, True)
-    assert vg.GenerateSettings("x").resolved(info).num_frames == 49
+    assert vg.resolve_settings(info, vg.native_settings("x")).num_frames == 49
     with pytest.raises(UnflickerError, match="more than CogVideoX image-to-video can take: .* 49 frames"):
-        vg.GenerateSettings("x", num_frames=57).resolved(info)
+        vg.resolve_settings(info, vg.native_settings("x", num_frames=57))
     with pytest.raises(UnflickerError, match="generates at 720x480 only"):
-        vg.GenerateSettings("x", width=832).resolved(info)
+        vg.resolve_settings(info, vg.native_settings("x", width=832))

@@ -3,305 +3,37 @@
 Loads an SD 1.5 checkpoint (diffusers folder, or one .safetensors/.ckpt file converted with the SD 1.5 configs and
 CLIP tokenizer shipped in ``configs/sd15``), a motion module (diffusers MotionAdapter folder, or one file in the
 original AnimateDiff layout such as ``mm_sd_v15_v2.ckpt`` / ``v3_sd15_mm.ckpt``, or a diffusers-layout adapter
-file), stackable motion LoRAs and an optional ControlNet, and generates frames with:
+file), stackable motion LoRAs and an optional ControlNet (the files: :mod:`unflicker.generate.animatediff_files`).
 
-* a sliding context window over the motion module (diffusers' FreeNoise: windows of ``context_length`` frames that
-  overlap by ``context_overlap`` frames, blended with pyramid weights) when the clip is longer than one window;
-* a prompt schedule ``{first_frame: prompt}`` (FreeNoise interpolates the text embeddings between keyframes);
-* per-step progress that may raise to interrupt.
-
-Nothing here reaches the network: every ``from_pretrained``/``from_single_file`` call is ``local_files_only``.
+The operation: :func:`plan` decides the prompt (one, or a schedule ``{first_frame: prompt}`` that FreeNoise
+interpolates between keyframes), the sliding context window over the motion module (diffusers' FreeNoise: windows
+of ``context_length`` frames that overlap by ``context_overlap`` frames, blended with pyramid weights) when the
+clip is longer than one window, and the control frames needed; :func:`run` generates with per-step progress that
+may raise to interrupt.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, Mapping, Optional
 
 import numpy as np
 import torch
 
 from ..errors import UnflickerError, check_choice, check_range
-from ..progress import ProgressFn, report
-from ..settings import AnimateDiffSettings
 from ..media.video import to_uint8
-
-SD15_CONFIG_DIR = Path(__file__).resolve().parent / "configs" / "sd15"
-SCHEDULERS = ("DDIM", "Euler", "Euler a", "DPM++ 2M", "DPM++ 2M Karras", "LCM")
-# AnimateDiff's motion modules were trained with the "linear" beta schedule; SD 1.5 itself with "scaled_linear".
-BETA_SCHEDULES = ("linear", "scaled_linear")
-WEIGHT_EXTENSIONS = (".safetensors", ".sft", ".ckpt", ".pt", ".pth", ".bin")
-
-_KIND_TEXT = {
-    "sd_checkpoint": "a Stable Diffusion checkpoint",
-    "motion_module": "an AnimateDiff motion module",
-    "motion_lora": "a motion LoRA",
-    "controlnet": "a ControlNet",
-    "lora": "an image LoRA (not a motion LoRA)",
-    "unknown": "not a model this loader recognises",
-}
-_WHERE = {
-    "sd_checkpoint": "load it as the checkpoint in AnimateDiff Loader",
-    "motion_module": "load it as the motion_module in AnimateDiff Loader",
-    "motion_lora": "load it with the Motion LoRA node",
-    "controlnet": "load it with the ControlNet Loader",
-}
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# Reading weights and telling files apart
-
-
-def _torch_load(path: str, mmap: bool = False):
-    """``torch.load`` of tensors only: pickled code objects are refused rather than run."""
-    import pickle
-
-    try:
-        try:
-            return torch.load(path, map_location="cpu", weights_only=True, mmap=mmap)
-        except RuntimeError:
-            if not mmap:
-                raise
-            return torch.load(path, map_location="cpu", weights_only=True)  # legacy pickles cannot be mapped
-    except pickle.UnpicklingError as exc:
-        raise UnflickerError(f"{os.path.basename(path)} holds pickled Python objects besides tensors and is not "
-                             f"loaded for safety; convert it to .safetensors") from exc
-
-
-def read_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
-    """Tensors of a .safetensors or pickled checkpoint (loaded with ``weights_only``), unwrapped from "state_dict"."""
-    path = str(path)
-    if path.lower().endswith((".safetensors", ".sft")):
-        from safetensors.torch import load_file
-
-        state = load_file(path, device="cpu")
-    else:
-        state = _torch_load(path)
-    while isinstance(state, Mapping) and isinstance(state.get("state_dict"), Mapping):
-        state = state["state_dict"]
-    if not isinstance(state, Mapping):
-        raise UnflickerError(f"{os.path.basename(path)} holds no state dict of tensors")
-    return {k: v for k, v in state.items() if isinstance(v, torch.Tensor)}
-
-
-def _file_keys(path: str) -> list[str]:
-    """Key names of a weights file without reading every tensor into memory where the format allows."""
-    if path.lower().endswith((".safetensors", ".sft")):
-        from safetensors import safe_open
-
-        with safe_open(path, framework="pt") as f:
-            return list(f.keys())
-    state = _torch_load(path, mmap=True)
-    while isinstance(state, Mapping) and isinstance(state.get("state_dict"), Mapping):
-        state = state["state_dict"]
-    return list(state.keys()) if isinstance(state, Mapping) else []
-
-
-def weights_kind(keys: Iterable[str]) -> str:
-    """Classify a state dict by its key names: sd_checkpoint, motion_module, motion_lora, controlnet, lora, unknown."""
-    keys = list(keys)
-    is_lora = any("lora" in k.lower() for k in keys)
-    is_motion = any("motion_modules." in k for k in keys)
-    if is_motion:
-        return "motion_lora" if is_lora else "motion_module"
-    if any(k.startswith(("control_model.", "input_hint_block.", "controlnet_cond_embedding.")) for k in keys):
-        return "controlnet"
-    if is_lora:
-        return "lora"
-    if any(k.startswith("model.diffusion_model.") for k in keys):
-        return "sd_checkpoint"
-    return "unknown"
-
-
-def folder_kind(path: str) -> str:
-    """Classify a diffusers folder by its config files."""
-    if os.path.isfile(os.path.join(path, "model_index.json")):
-        return "sd_checkpoint"
-    config = os.path.join(path, "config.json")
-    if os.path.isfile(config):
-        with open(config, encoding="utf-8") as f:
-            name = json.load(f).get("_class_name", "")
-        return {"MotionAdapter": "motion_module", "ControlNetModel": "controlnet"}.get(name, "unknown")
-    weights = [os.path.join(path, f) for f in sorted(os.listdir(path)) if f.lower().endswith(WEIGHT_EXTENSIONS)]
-    return weights_kind(_file_keys(weights[0])) if weights else "unknown"
-
-
-def model_kind(path: str) -> str:
-    return folder_kind(path) if os.path.isdir(path) else weights_kind(_file_keys(path))
-
-
-def _expect_kind(path: str, want: str, input_name: str, kind: str | None = None) -> None:
-    kind = kind or model_kind(path)
-    if kind != want:
-        where = _WHERE.get(kind)
-        hint = f"; {where}" if where else ""
-        raise UnflickerError(f"{input_name}: {os.path.basename(os.path.normpath(path))} is {_KIND_TEXT[kind]}, "
-                             f"not {_KIND_TEXT[want]}{hint}.")
-
-
-def _check_exists(path, input_name: str) -> str:
-    path = str(path)
-    if not os.path.exists(path):
-        raise UnflickerError(f"{input_name}: {path} does not exist")
-    return path
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# Motion modules and motion LoRAs in the original AnimateDiff layout
-
-
-def convert_motion_keys(state_dict: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """Original AnimateDiff key names -> diffusers MotionAdapter names (positional tables are recomputed, dropped).
-
-    Same renaming as diffusers' ``convert_animatediff_checkpoint_to_diffusers``; keys already in diffusers layout
-    pass through unchanged.
-    """
-    out = {}
-    for key, value in state_dict.items():
-        if key.endswith(("pos_encoder.pe", "pos_embed.pe")):
-            continue
-        out[key.replace(".norms.0", ".norm1").replace(".norms.1", ".norm2").replace(".ff_norm", ".norm3")
-               .replace(".attention_blocks.0", ".attn1").replace(".attention_blocks.1", ".attn2")
-               .replace(".temporal_transformer", "")] = value
-    return out
-
-
-def motion_adapter_config(state_dict: Mapping[str, torch.Tensor]) -> dict[str, Any]:
-    """MotionAdapter config read off the weights of a motion module (original or diffusers layout).
-
-    The head count (8) and group-norm groups (32) are not visible in the weights; every SD 1.5 AnimateDiff module
-    (v1, v2, v3, AnimateLCM) uses these values.
-    """
-    channels: dict[int, int] = {}
-    layers = 0
-    transformer_layers = 0
-    seq_len = None
-    for key, value in state_dict.items():
-        m = re.match(r"down_blocks\.(\d+)\.motion_modules\.(\d+)\.(?:temporal_transformer\.)?proj_in\.weight$", key)
-        if m:
-            channels[int(m.group(1))] = value.shape[0]
-            layers = max(layers, int(m.group(2)) + 1)
-        m = re.match(r"down_blocks\.0\.motion_modules\.0\.(?:temporal_transformer\.)?transformer_blocks\.(\d+)\.", key)
-        if m:
-            transformer_layers = max(transformer_layers, int(m.group(1)) + 1)
-        if key.endswith(("pos_encoder.pe", "pos_embed.pe")) and seq_len is None:
-            seq_len = value.shape[1]
-    if not channels:
-        raise UnflickerError("motion_module: no down-block motion modules found in the weights")
-    return {
-        "block_out_channels": tuple(channels[i] for i in sorted(channels)),
-        "motion_layers_per_block": layers,
-        "motion_transformer_layers_per_block": transformer_layers or 1,
-        "motion_num_attention_heads": 8,
-        "motion_norm_num_groups": 32,
-        "motion_max_seq_length": seq_len or 32,
-        "use_motion_mid_block": any(k.startswith("mid_block.motion_modules.") for k in state_dict),
-    }
-
-
-def load_motion_adapter(path, dtype: torch.dtype = torch.float32):
-    """A diffusers MotionAdapter from a folder or from one weights file (original or diffusers layout)."""
-    from diffusers import MotionAdapter
-
-    path = _check_exists(path, "motion_module")
-    if os.path.isdir(path):
-        _expect_kind(path, "motion_module", "motion_module")
-        return MotionAdapter.from_pretrained(path, local_files_only=True, torch_dtype=dtype)
-    state = read_state_dict(path)
-    _expect_kind(path, "motion_module", "motion_module", weights_kind(state))
-    config = motion_adapter_config(state)
-    adapter = MotionAdapter(**config)
-    missing, unexpected = adapter.load_state_dict(convert_motion_keys(state), strict=False)
-    missing = [k for k in missing if not k.endswith("pos_embed.pe")]
-    if missing or unexpected:
-        raise UnflickerError(f"motion_module: {os.path.basename(path)} does not match an SD 1.5 motion module "
-                             f"(missing {missing[:3]}, unexpected {unexpected[:3]})")
-    return adapter.to(dtype)
-
-
-def motion_lora_state_dict(path) -> dict[str, torch.Tensor]:
-    """A motion LoRA as diffusers' ``load_lora_weights`` accepts it (``unet.``-prefixed, diffusers block names)."""
-    path = _check_exists(path, "lora_name")
-    if os.path.isdir(path):
-        files = [f for f in sorted(os.listdir(path)) if f.lower().endswith(WEIGHT_EXTENSIONS)]
-        if not files:
-            raise UnflickerError(f"lora_name: {path} holds no weights file")
-        path = os.path.join(path, files[0])
-    state = read_state_dict(path)
-    _expect_kind(path, "motion_lora", "lora_name", weights_kind(state))
-    out = {}
-    for key, value in convert_motion_keys(state).items():
-        # attention-processor LoRA names (".processor.to_q_lora.down.weight", also on ff layers) -> PEFT names
-        key = re.sub(r"\.processor\.(\w+?)_lora\.down\.weight$", r".\1.lora_A.weight", key)
-        key = re.sub(r"\.processor\.(\w+?)_lora\.up\.weight$", r".\1.lora_B.weight", key)
-        key = key.replace(".to_out.lora_", ".to_out.0.lora_")  # the Linear inside to_out
-        out[key if key.startswith("unet.") else f"unet.{key}"] = value
-    return out
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# SD 1.5, ControlNet, schedulers
-
-
-def load_sd15(path, dtype: torch.dtype = torch.float32, config_dir=SD15_CONFIG_DIR):
-    """A StableDiffusionPipeline (no safety checker) from a diffusers folder or one checkpoint file, offline.
-
-    ``config_dir`` is a diffusers-layout folder of configs used to convert a single file (SD 1.5 by default);
-    the CLIP tokenizer comes from its ``tokenizer`` subfolder, else from the shipped SD 1.5 one.
-    """
-    from diffusers import StableDiffusionPipeline
-    from transformers import CLIPTokenizer
-
-    path = _check_exists(path, "checkpoint")
-    _expect_kind(path, "sd_checkpoint", "checkpoint")
-    common = dict(local_files_only=True, torch_dtype=dtype, safety_checker=None, feature_extractor=None,
-                  requires_safety_checker=False)
-    if os.path.isdir(path):
-        return StableDiffusionPipeline.from_pretrained(path, **common)
-    config_dir = Path(config_dir)
-    tokenizer_dir = config_dir / "tokenizer"
-    if not (tokenizer_dir / "vocab.json").is_file():
-        tokenizer_dir = SD15_CONFIG_DIR / "tokenizer"
-    tokenizer = CLIPTokenizer.from_pretrained(str(tokenizer_dir), local_files_only=True)
-    return StableDiffusionPipeline.from_single_file(path, config=str(config_dir), tokenizer=tokenizer, **common)
-
-
-def load_controlnet(path, dtype: torch.dtype = torch.float32, config_dir=SD15_CONFIG_DIR / "controlnet"):
-    """A ControlNetModel from a diffusers folder or one file (original ``control_model.*`` or diffusers layout)."""
-    from diffusers import ControlNetModel
-
-    path = _check_exists(path, "controlnet_name")
-    _expect_kind(path, "controlnet", "controlnet_name")
-    if os.path.isdir(path):
-        return ControlNetModel.from_pretrained(path, local_files_only=True, torch_dtype=dtype)
-    return ControlNetModel.from_single_file(path, config=str(config_dir), local_files_only=True, torch_dtype=dtype)
-
-
-def make_scheduler(name: str, base_config: Mapping[str, Any], beta_schedule: str = "linear"):
-    """One of SCHEDULERS, built from an SD 1.5 scheduler config. LCM always uses the linear beta schedule
-    (AnimateLCM was distilled with it)."""
-    from diffusers import (DDIMScheduler, DPMSolverMultistepScheduler, EulerAncestralDiscreteScheduler,
-                           EulerDiscreteScheduler, LCMScheduler)
-
-    check_choice("scheduler", name, SCHEDULERS)
-    check_choice("beta_schedule", beta_schedule, BETA_SCHEDULES)
-    config = {k: v for k, v in dict(base_config).items() if not k.startswith("_")}
-    config.update(beta_schedule=beta_schedule, trained_betas=None, steps_offset=1, clip_sample=False)
-    if name == "DDIM":
-        return DDIMScheduler.from_config(config, timestep_spacing="linspace", set_alpha_to_one=False)
-    if name == "Euler":
-        return EulerDiscreteScheduler.from_config(config, timestep_spacing="linspace")
-    if name == "Euler a":
-        return EulerAncestralDiscreteScheduler.from_config(config, timestep_spacing="linspace")
-    if name.startswith("DPM++ 2M"):
-        return DPMSolverMultistepScheduler.from_config(config, algorithm_type="dpmsolver++", solver_order=2,
-                                                       use_karras_sigmas=name.endswith("Karras"))
-    return LCMScheduler.from_config({**config, "beta_schedule": "linear"})
+from ..operation import Source
+from ..progress import ProgressFn
+from ..runtime import ModelCache, torch_device
+from ..settings import AnimateDiffSettings
+from .animatediff_files import (BETA_SCHEDULES, SCHEDULERS, SD15_CONFIG_DIR, _check_exists,  # noqa: F401
+                                _expect_kind, convert_motion_keys, folder_kind, load_controlnet, load_motion_adapter,
+                                load_sd15, make_scheduler, model_kind, motion_adapter_config, motion_lora_state_dict,
+                                read_state_dict, weights_kind)
+from .common import cpu_generator, step_callback
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -312,9 +44,9 @@ def make_scheduler(name: str, base_config: Mapping[str, Any], beta_schedule: str
 class _Shared:
     """Mutable state of one loaded pipeline, shared by every AnimateDiffModel derived from it."""
     adapters: tuple = ()            # ((lora path, mtime), ...) currently loaded, adapter i named motion_lora_i
-    lora_cache: dict = field(default_factory=dict)
+    lora_files: ModelCache = field(default_factory=lambda: ModelCache(size=16))  # LoRA state dicts read
     windows: bool = False           # FreeNoise blocks in the UNet
-    controlnet_pipes: dict = field(default_factory=dict)
+    controlnet_pipe: ModelCache = field(default_factory=ModelCache)  # one keeps no stale ControlNet alive
     offloaded_for: Any = None
 
 
@@ -347,10 +79,11 @@ class AnimateDiffModel:
 def load_animatediff(checkpoint, motion_module, scheduler: str = "DDIM", beta_schedule: str = "linear",
                      vae_slicing: bool = True, cpu_offload: bool = False, device=None, dtype: torch.dtype | None = None,
                      config_dir=SD15_CONFIG_DIR) -> AnimateDiffModel:
-    """Build an AnimateDiffPipeline from local files. ``cpu_offload`` needs an accelerator and is ignored on CPU."""
+    """Build an AnimateDiffPipeline from local files. ``cpu_offload`` needs an accelerator and is ignored on CPU;
+    ``device`` None: :func:`unflicker.runtime.torch_device`'s choice, ``dtype`` None: fp16 on CUDA, else fp32."""
     from diffusers import AnimateDiffPipeline
 
-    device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    device = torch.device(device or torch_device())
     dtype = dtype or (torch.float16 if device.type == "cuda" else torch.float32)
     check_choice("scheduler", scheduler, SCHEDULERS)
     check_choice("beta_schedule", beta_schedule, BETA_SCHEDULES)
@@ -374,7 +107,7 @@ def load_animatediff(checkpoint, motion_module, scheduler: str = "DDIM", beta_sc
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# Generating
+# The plan
 
 
 def parse_prompt_schedule(text: str) -> str | dict[int, str]:
@@ -392,6 +125,70 @@ def parse_prompt_schedule(text: str) -> str | dict[int, str]:
     first = min(schedule)
     schedule.setdefault(0, schedule[first])
     return dict(sorted(schedule.items()))
+
+
+def _schedule(prompt, num_frames: int):
+    """A prompt text (maybe a schedule), or a schedule {frame: prompt}, checked; a one-entry schedule is one prompt."""
+    if isinstance(prompt, str):
+        prompt = parse_prompt_schedule(prompt)
+    if not isinstance(prompt, Mapping):
+        return prompt
+    prompt = {int(k): str(v) for k, v in prompt.items()}
+    if not prompt:
+        raise UnflickerError("prompt: the schedule is empty")
+    late = [k for k in prompt if not 0 <= k < num_frames]
+    if late:
+        raise UnflickerError(f"prompt: schedule frames {late} are outside 0..{num_frames - 1}")
+    if 0 not in prompt:
+        prompt[0] = prompt[min(prompt)]
+    return prompt[0] if len(prompt) == 1 else prompt
+
+
+@dataclass(frozen=True)
+class AnimateDiffPlan:
+    """One generation, decided: the settings (validated), the prompt as the pipeline takes it, the FreeNoise
+    window (frames, stride) or None for one pass, and whether control frames steer it."""
+
+    settings: AnimateDiffSettings
+    prompt: Any  # str, or {first frame: prompt}
+    window: Optional[tuple[int, int]]
+    controlled: bool
+    frame_count: int
+    width: int
+    height: int
+    fps: float
+
+
+def plan(settings: AnimateDiffSettings, control: Optional[Source] = None, controlnet: bool = False) -> AnimateDiffPlan:
+    """Decide a generation. ``control`` is the control frames' :class:`Source` (with ``controlnet``: both or
+    neither); clips longer than ``context_length``, or with a schedule, run sliding windows."""
+    s = settings.validated()
+    prompt = _schedule(s.prompt, s.num_frames)
+    if (control is None) == controlnet:
+        raise UnflickerError("controlnet and control_frames go together: give both or neither")
+    if control is not None and control.frame_count is not None and control.frame_count < s.num_frames:
+        _too_few_control_frames(control.frame_count, s.num_frames)
+    window = None
+    if s.num_frames > s.context_length or isinstance(prompt, dict):
+        frames = min(s.context_length, s.num_frames)
+        window = (frames, max(1, frames - s.context_overlap))
+    return AnimateDiffPlan(s, prompt, window, control is not None, s.num_frames, s.width, s.height, float(s.fps))
+
+
+def _too_few_control_frames(given: int, needed: int):
+    raise UnflickerError(f"control_frames: {given} frames given for {needed} frames to generate; "
+                         f"give at least num_frames control frames")
+
+
+def frames_source(frames, name: str) -> Source:
+    """What a batch of frames (array, tensor or list of H x W x C frames) is, for :func:`plan`."""
+    count = len(frames)
+    shape = np.shape(frames[0]) if count else (0, 0)
+    return Source(shape[1], shape[0], count, name=name)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The run
 
 
 def _blocks_with_motion(unet):
@@ -434,9 +231,8 @@ def _apply_loras(model: AnimateDiffModel) -> None:
     if wanted != state.adapters:
         _unload_loras(model)
         for i, key in enumerate(wanted):
-            if key not in state.lora_cache:
-                state.lora_cache[key] = motion_lora_state_dict(key[0])
-            model.pipe.load_lora_weights(dict(state.lora_cache[key]), adapter_name=f"motion_lora_{i}")
+            state_dict = state.lora_files.get(key, lambda: motion_lora_state_dict(key[0]))
+            model.pipe.load_lora_weights(dict(state_dict), adapter_name=f"motion_lora_{i}")
         state.adapters = wanted
     if active:
         model.pipe.set_adapters([f"motion_lora_{i}" for i in range(len(active))],
@@ -446,8 +242,7 @@ def _apply_loras(model: AnimateDiffModel) -> None:
 def _controlnet_pipe(model: AnimateDiffModel, controlnet):
     from diffusers import AnimateDiffControlNetPipeline
 
-    pipes = model.shared.controlnet_pipes
-    if id(controlnet) not in pipes:
+    def build():
         base = model.pipe
         pipe = AnimateDiffControlNetPipeline(vae=base.vae, text_encoder=base.text_encoder, tokenizer=base.tokenizer,
                                              unet=base.unet, motion_adapter=base.motion_adapter,
@@ -455,9 +250,9 @@ def _controlnet_pipe(model: AnimateDiffModel, controlnet):
         pipe.set_progress_bar_config(disable=True)
         if not model.cpu_offload:
             controlnet.to(device=model.device, dtype=base.unet.dtype)
-        pipes.clear()  # one ControlNet pipeline at a time keeps no stale model alive
-        pipes[id(controlnet)] = (controlnet, pipe)
-    return pipes[id(controlnet)][1]
+        return controlnet, pipe  # the ControlNet is kept with its pipeline, so its id stays its own
+
+    return model.shared.controlnet_pipe.get(id(controlnet), build)[1]
 
 
 def _to_pil_frames(frames, count: int, width: int, height: int):
@@ -472,60 +267,39 @@ def _to_pil_frames(frames, count: int, width: int, height: int):
         frame = to_uint8(frame)
         out.append(Image.fromarray(frame[..., :3]).resize((width, height), Image.BICUBIC))
     if len(out) < count:
-        raise UnflickerError(f"control_frames: {len(out)} frames given for {count} frames to generate; "
-                             f"give at least num_frames control frames")
+        _too_few_control_frames(len(out), count)
     return out
+
+
+def run(model: AnimateDiffModel, plan: AnimateDiffPlan, controlnet=None, control_frames=None,
+        progress: ProgressFn | None = None) -> np.ndarray:
+    """The planned frames (num_frames, height, width, 3) float32 in 0..1; ``progress(step, steps)`` is called after
+    each denoising step and may raise to stop."""
+    s = plan.settings
+    pipe = model.pipe if controlnet is None else _controlnet_pipe(model, controlnet)
+    _set_windows(model, pipe, *(plan.window or (None,)))
+    _apply_loras(model)
+    if model.cpu_offload and model.shared.offloaded_for is not pipe:
+        pipe.enable_model_cpu_offload(device=model.device)
+        model.shared.offloaded_for = pipe
+    kwargs: dict[str, Any] = {}
+    if plan.controlled:
+        kwargs.update(conditioning_frames=_to_pil_frames(control_frames, s.num_frames, s.width, s.height),
+                      controlnet_conditioning_scale=float(s.controlnet_scale))
+    out = pipe(prompt=plan.prompt, negative_prompt=s.negative_prompt or None, num_frames=s.num_frames,
+               width=s.width, height=s.height, num_inference_steps=s.steps, guidance_scale=s.guidance,
+               generator=cpu_generator(s.seed), output_type="np", callback_on_step_end=step_callback(progress, s.steps),
+               **kwargs)
+    return np.asarray(out.frames[0], dtype=np.float32)
 
 
 def generate(model: AnimateDiffModel, prompt: str | Mapping[int, str], negative_prompt: str = "",
              settings: AnimateDiffSettings | None = None, *, controlnet=None, control_frames=None,
              progress: ProgressFn | None = None, **changes) -> np.ndarray:
-    """Frames (num_frames, height, width, 3) float32 in 0..1, with ``settings`` (an AnimateDiffSettings) and/or
-    its fields as keywords (``num_frames=24``).
-
-    ``prompt`` may be a schedule {first frame: prompt}. Clips longer than ``context_length`` (or with a schedule)
-    run FreeNoise sliding windows overlapping by ``context_overlap``. ``progress(step, steps)`` is called after each
-    denoising step and may raise to stop.
-    """
-    s = dataclasses.replace(settings or AnimateDiffSettings(), **changes).validated()
-    num_frames, width, height, steps = s.num_frames, s.width, s.height, s.steps
-    context_length, context_overlap = s.context_length, s.context_overlap
-    if isinstance(prompt, Mapping):
-        prompt = {int(k): str(v) for k, v in prompt.items()}
-        if not prompt:
-            raise UnflickerError("prompt: the schedule is empty")
-        late = [k for k in prompt if not 0 <= k < num_frames]
-        if late:
-            raise UnflickerError(f"prompt: schedule frames {late} are outside 0..{num_frames - 1}")
-        if 0 not in prompt:
-            prompt[0] = prompt[min(prompt)]
-        if len(prompt) == 1:
-            prompt = prompt[0]
-    if (controlnet is None) != (control_frames is None):
-        raise UnflickerError("controlnet and control_frames go together: give both or neither")
-
-    pipe = model.pipe if controlnet is None else _controlnet_pipe(model, controlnet)
-    scheduled = isinstance(prompt, dict)
-    if num_frames > context_length or scheduled:
-        window = min(context_length, num_frames)
-        _set_windows(model, pipe, window, max(1, window - context_overlap))
-    else:
-        _set_windows(model, pipe, None)
-    _apply_loras(model)
-    if model.cpu_offload and model.shared.offloaded_for is not pipe:
-        pipe.enable_model_cpu_offload(device=model.device)
-        model.shared.offloaded_for = pipe
-
-    def on_step_end(_pipe, step, _timestep, _kwargs):
-        report(progress, step + 1, steps)
-        return {}
-
-    kwargs: dict[str, Any] = {}
-    if controlnet is not None:
-        kwargs.update(conditioning_frames=_to_pil_frames(control_frames, num_frames, width, height),
-                      controlnet_conditioning_scale=float(s.controlnet_scale))
-    out = pipe(prompt=prompt, negative_prompt=negative_prompt or None, num_frames=num_frames, width=width,
-               height=height, num_inference_steps=steps, guidance_scale=s.guidance,
-               generator=torch.Generator("cpu").manual_seed(int(s.seed)), output_type="np",
-               callback_on_step_end=on_step_end, **kwargs)
-    return np.asarray(out.frames[0], dtype=np.float32)
+    """:func:`plan` + :func:`run`: frames (num_frames, height, width, 3) float32 in 0..1, with ``settings`` (an
+    AnimateDiffSettings) and/or its fields as keywords (``num_frames=24``); ``prompt`` may be a schedule."""
+    settings = dataclasses.replace(settings or AnimateDiffSettings(), prompt=prompt, negative_prompt=negative_prompt,
+                                   **changes)
+    control = None if control_frames is None else frames_source(control_frames, "control_frames")
+    decided = plan(settings, control, controlnet is not None)
+    return run(model, decided, controlnet, control_frames, progress)

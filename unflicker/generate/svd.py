@@ -4,12 +4,15 @@ Everything here runs without ComfyUI. The device is always passed in (ComfyUI's 
 model management picked); loading reads local files only, from a diffusers-format folder or from a single-file
 checkpoint in the original Stability layout (converted by :mod:`unflicker.generate.svd_convert` with configs shipped in
 ``unflicker/generate/configs/svd``).
+
+The operation: :func:`plan` (settings, the model's own frame count, the stability guard, segments -> frame count,
+steps and rate) and :func:`run` (one pipeline call per segment, drift-corrected seams); :func:`generate` and
+:func:`extend` are the two in one call.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import gc
 import json
 import logging
 import os
@@ -20,18 +23,18 @@ from typing import Optional
 import numpy as np
 import torch
 
-from ..errors import UnflickerError, check_choice
-from ..progress import ProgressFn, report
+from ..errors import UnflickerError
+from ..progress import ProgressFn
+from ..runtime import ModelCache, torch_dtype
 from ..settings import MAX_SEED, SVDExtendSettings, SVDSettings
-from ..media.video import to_uint8
+from ..settings.generate import SVD_DTYPES as DTYPES
+from .common import WEIGHT_EXTENSIONS, cpu_generator, offload_cleanup, step_callback, to_pil
 
 log = logging.getLogger(__name__)
 
-DTYPES = ("auto", "fp16", "bf16", "fp32")
-_TORCH_DTYPES = {"fp16": torch.float16, "bf16": torch.bfloat16, "fp32": torch.float32}
 # Above this, SVD re-samples every frame from a noisier conditioning image and the video flickers.
 SAFE_NOISE_AUG = 0.05
-SINGLE_FILE_EXTENSIONS = (".safetensors", ".sft", ".ckpt", ".pt", ".pth", ".bin")
+SINGLE_FILE_EXTENSIONS = WEIGHT_EXTENSIONS
 
 
 @dataclass
@@ -65,10 +68,7 @@ class SVDResult:
 
 def resolve_dtype(name: str, device) -> torch.dtype:
     """auto: fp16 on an accelerator (the precision SVD is published in), fp32 on CPU (half is slow or missing)."""
-    check_choice("dtype", name, DTYPES)
-    if name != "auto":
-        return _TORCH_DTYPES[name]
-    return torch.float32 if torch.device(device).type == "cpu" else torch.float16
+    return torch_dtype(name, device, DTYPES, "fp16")
 
 
 def _folder_variant(folder: str) -> Optional[str]:
@@ -101,7 +101,7 @@ def _build_from_folder(folder: str, dtype: torch.dtype):
                                                             variant=_folder_variant(folder))
 
 
-_cache: dict = {}
+_pipelines = ModelCache()  # one SVD at a time: they are large
 
 
 def load_pipeline(path: str, device, dtype: str = "auto", cpu_offload: bool = False, forward_chunking: bool = False,
@@ -117,20 +117,20 @@ def load_pipeline(path: str, device, dtype: str = "auto", cpu_offload: bool = Fa
     if not path or not os.path.exists(path):
         raise UnflickerError(f"model: {path!r} does not exist")
     device = torch.device(device)
-    torch_dtype = resolve_dtype(dtype, device)
-    stat = os.stat(path)
-    key = (os.path.realpath(path), stat.st_mtime_ns, str(device), torch_dtype, bool(cpu_offload),
+    dtype = resolve_dtype(dtype, device)
+    key = (os.path.realpath(path), os.stat(path).st_mtime_ns, str(device), dtype, bool(cpu_offload),
            bool(forward_chunking), config)
-    if key in _cache:
-        return _cache[key] if cache else _cache.pop(key)
-    free_pipeline()  # one SVD at a time: they are large
+    return _pipelines.get(key, lambda: _load(path, device, dtype, cpu_offload, forward_chunking, config), cache)
 
+
+def _load(path: str, device: torch.device, dtype: torch.dtype, cpu_offload: bool, forward_chunking: bool,
+          config: str) -> SVDModel:
     if os.path.isdir(path):
-        pipe = _build_from_folder(path, torch_dtype)
+        pipe = _build_from_folder(path, dtype)
     elif path.lower().endswith(SINGLE_FILE_EXTENSIONS):
         from .svd_convert import pipeline_from_single_file
 
-        pipe = pipeline_from_single_file(path, torch_dtype, config=config)
+        pipe = pipeline_from_single_file(path, dtype, config=config)
     else:
         raise UnflickerError(f"model: {path} is neither a diffusers folder nor a checkpoint file "
                              f"({', '.join(SINGLE_FILE_EXTENSIONS)})")
@@ -146,30 +146,16 @@ def load_pipeline(path: str, device, dtype: str = "auto", cpu_offload: bool = Fa
         if cpu_offload:
             messages.append("cpu_offload ignored: the model already runs on the CPU")
         pipe.to(device)
-    model = SVDModel(pipe, path, device, torch_dtype, bool(cpu_offload and device.type != "cpu"),
-                     bool(forward_chunking), messages)
-    if cache:
-        _cache[key] = model
-    return model
-
-
-def empty_pipeline_cache(cache: dict) -> bool:
-    """Drop the pipelines held in ``cache`` (returns whether there were any) and give their memory back; the
-    generation engines (SVD here, CogVideoX/Wan in videogen) each keep such a cache."""
-    had = bool(cache)
-    cache.clear()
-    gc.collect()
-    if torch.cuda.is_available():
-        torch.cuda.empty_cache()
-    return had
+    return SVDModel(pipe, path, device, dtype, bool(cpu_offload and device.type != "cpu"), bool(forward_chunking),
+                    messages)
 
 
 def free_pipeline() -> bool:
     """Drop the cached pipeline (returns whether there was one) and give its memory back."""
-    return empty_pipeline_cache(_cache)
+    return _pipelines.clear()
 
 
-# --------------------------------------------------------------------------------------------- generation
+# --------------------------------------------------------------------------------------------- the operation
 
 def guard_noise_aug(noise_aug_strength: float, stability_guard: bool = True) -> tuple[float, list[str]]:
     """Apply the stability guard: clamp noise_aug_strength to SAFE_NOISE_AUG (on) or warn (off)."""
@@ -187,58 +173,44 @@ def guard_noise_aug(noise_aug_strength: float, stability_guard: bool = True) -> 
     return noise_aug_strength, [msg]
 
 
-GenerateSettings = SVDSettings  # one pipeline call's settings: defaults, ranges and checks in unflicker.settings
+@dataclass(frozen=True)
+class SVDPlan:
+    """Everything decided before the first step: the pipeline settings as they run (the model's frame count
+    filled in, noise_aug_strength guarded), the chain, and what comes out."""
+
+    settings: SVDSettings
+    segments: int
+    drift_correction: float
+    frame_count: int  # num_frames + (segments - 1) x (num_frames - 1): each later segment re-creates its seed
+    total_steps: int  # denoising steps over all segments (the progress total)
+    fps: float  # the rate the model is conditioned on is the output's
+    width: int
+    height: int
+    messages: tuple = ()
 
 
-def _settings(model: SVDModel, settings: Optional[SVDSettings], changes: dict) -> SVDSettings:
-    """``settings`` (default: SVDSettings with the model's own frame count) with ``changes`` applied, validated.
-    ``num_frames=None`` means the model's own (14 for SVD, 25 for XT)."""
-    if changes.get("num_frames", 0) is None:
-        changes = {k: v for k, v in changes.items() if k != "num_frames"}
-        settings = dataclasses.replace(settings or SVDSettings(), num_frames=model.default_frames)
-    base = settings or SVDSettings(num_frames=model.default_frames)
-    return dataclasses.replace(base, **changes).validated()
+def plan(model: SVDModel, settings: SVDSettings, chain: Optional[SVDExtendSettings] = None, *,
+         stability_guard: bool = True) -> SVDPlan:
+    """Decide a generation (``chain`` None: one segment). ``settings.num_frames=None`` is the model's own (14 for
+    SVD, 25 for XT). The first image needs no planning: any size is cropped and scaled to width x height."""
+    chain = chain or SVDExtendSettings(segments=1)
+    if settings.num_frames is None:
+        settings = dataclasses.replace(settings, num_frames=model.default_frames)
+    settings = settings.validated()
+    chain = chain.validated()
+    noise, messages = guard_noise_aug(settings.noise_aug_strength, stability_guard)
+    settings = dataclasses.replace(settings, noise_aug_strength=noise)
+    frames = settings.num_frames
+    return SVDPlan(settings, chain.segments, chain.drift_correction, frames + (chain.segments - 1) * (frames - 1),
+                   chain.segments * settings.steps, float(settings.fps), settings.width, settings.height,
+                   tuple(messages))
 
 
-def to_pil(image, width: int, height: int):
-    """First frame (HxWx3 uint8, or float 0..1) -> PIL RGB at width x height, centre-cropped to that aspect."""
-    from PIL import Image
-
-    arr = np.asarray(image)
-    if arr.ndim != 3 or arr.shape[2] not in (3, 4):
-        raise UnflickerError(f"image must be one H x W x 3 frame, got shape {arr.shape}")
-    arr = to_uint8(arr[..., :3])
-    h, w = arr.shape[:2]
-    # Crop to the target aspect first so the subject is not squashed.
-    if w * height > h * width:
-        cw = max(1, round(h * width / height))
-        x0 = (w - cw) // 2
-        arr = arr[:, x0:x0 + cw]
-    elif w * height < h * width:
-        ch = max(1, round(w * height / width))
-        y0 = (h - ch) // 2
-        arr = arr[y0:y0 + ch]
-    img = Image.fromarray(np.ascontiguousarray(arr))
-    if img.size != (width, height):
-        img = img.resize((width, height), Image.LANCZOS)
-    return img
-
-
-def _step_callback(progress: Optional[ProgressFn], offset: int, total: int):
-    def on_step_end(pipe, step, timestep, callback_kwargs):
-        # May raise (ComfyUI's interrupt): the pipeline stops between denoising steps.
-        report(progress, offset + step + 1, total)
-        return callback_kwargs
-
-    return on_step_end
-
-
-def run_pipeline(model: SVDModel, image, s: GenerateSettings, progress: Optional[ProgressFn] = None,
+def run_pipeline(model: SVDModel, image, s: SVDSettings, progress: Optional[ProgressFn] = None,
                  progress_offset: int = 0, progress_total: int = 0) -> np.ndarray:
     """One pipeline call with already validated/guarded settings -> float32 (F, H, W, 3) frames in 0..1."""
     pipe = model.pipe
-    generator = torch.Generator(device="cpu").manual_seed(int(s.seed))  # CPU noise: same video on any device
-    try:
+    with offload_cleanup(pipe, model.cpu_offload):
         out = pipe(
             image=to_pil(image, s.width, s.height),
             height=s.height,
@@ -251,26 +223,54 @@ def run_pipeline(model: SVDModel, image, s: GenerateSettings, progress: Optional
             motion_bucket_id=s.motion_bucket_id,
             noise_aug_strength=s.noise_aug_strength,
             decode_chunk_size=min(s.decode_chunk_size, s.num_frames),
-            generator=generator,
+            generator=cpu_generator(s.seed),
             output_type="np",
-            callback_on_step_end=_step_callback(progress, progress_offset, progress_total or s.steps),
+            callback_on_step_end=step_callback(progress, progress_total or s.steps, progress_offset),
         )
-    finally:
-        if model.cpu_offload:
-            # An interrupted run skips the pipeline's own clean-up: put offloaded models back on the CPU.
-            pipe.maybe_free_model_hooks()
     return np.asarray(out.frames[0], dtype=np.float32)
+
+
+def run(model: SVDModel, image, plan: SVDPlan, progress: Optional[ProgressFn] = None) -> np.ndarray:
+    """The planned video: float32 (plan.frame_count, H, W, 3) in 0..1. The last frame of segment k seeds
+    segment k+1 (with seed ``seed + k``); its re-created first frame is dropped and its drift pulled back."""
+    settings, per_segment = plan.settings, plan.settings.num_frames
+    first = run_pipeline(model, image, settings, progress, 0, plan.total_steps)
+    if plan.segments == 1:
+        return first
+    out = np.empty((plan.frame_count, plan.height, plan.width, 3), dtype=np.float32)
+    out[:per_segment] = first
+    reference = channel_stats(first)
+    filled = per_segment
+    for k in range(1, plan.segments):
+        seed_frame = out[filled - 1].copy()
+        settings = dataclasses.replace(settings, seed=(int(plan.settings.seed) + k) % (MAX_SEED + 1))
+        segment = run_pipeline(model, seed_frame, settings, progress, k * settings.steps, plan.total_steps)
+        segment = correct_drift(segment, seed_frame, reference, plan.drift_correction)
+        out[filled:filled + per_segment - 1] = segment[1:]
+        filled += per_segment - 1
+    return out
+
+
 
 
 def generate(model: SVDModel, image, settings: Optional[SVDSettings] = None, *, stability_guard: bool = True,
              progress: Optional[ProgressFn] = None, **changes) -> SVDResult:
     """Image -> video frames with ``settings`` (an SVDSettings) and/or its fields as keywords (``steps=20``).
     Without ``num_frames`` the model's own default is used (14 for SVD, 25 for XT)."""
-    settings = _settings(model, settings, changes)
-    noise, messages = guard_noise_aug(settings.noise_aug_strength, stability_guard)
-    settings = dataclasses.replace(settings, noise_aug_strength=noise)
-    frames = run_pipeline(model, image, settings, progress)
-    return SVDResult(frames, float(settings.fps), settings.noise_aug_strength, messages)
+    return extend(model, image, settings, SVDExtendSettings(segments=1), stability_guard=stability_guard,
+                  progress=progress, **changes)
+
+
+def extend(model: SVDModel, image, settings: Optional[SVDSettings] = None,
+           chain: SVDExtendSettings = SVDExtendSettings(), *, stability_guard: bool = True,
+           progress: Optional[ProgressFn] = None, **changes) -> SVDResult:
+    """A longer video from chained segments (:func:`plan` + :func:`run`); ``chain`` holds segments and
+    drift_correction (also accepted as keywords), the rest is as :func:`generate`."""
+    chain = dataclasses.replace(chain, **{k: changes.pop(k) for k in ("segments", "drift_correction") if k in changes})
+    settings = dataclasses.replace(settings or SVDSettings(num_frames=None), **changes)  # None: the model's own
+    decided = plan(model, settings, chain, stability_guard=stability_guard)
+    frames = run(model, image, decided, progress)
+    return SVDResult(frames, decided.fps, decided.settings.noise_aug_strength, list(decided.messages))
 
 
 # --------------------------------------------------------------------------------------------- long videos
@@ -310,37 +310,3 @@ def correct_drift(segment: np.ndarray, seed_frame: np.ndarray, reference: tuple[
         off = strength * off
         out[j] = np.clip(seg[j] * gain + off, 0.0, 1.0)
     return out
-
-
-def extend(model: SVDModel, image, settings: Optional[SVDSettings] = None,
-           chain: SVDExtendSettings = SVDExtendSettings(), *, stability_guard: bool = True,
-           progress: Optional[ProgressFn] = None, **changes) -> SVDResult:
-    """A longer video from chained segments: the last frame of segment N seeds segment N+1.
-
-    ``chain`` holds segments and drift_correction (also accepted as keywords); the rest is as :func:`generate`.
-    The first frame of every later segment re-creates its seed frame, so it is dropped: the result has
-    ``num_frames + (segments - 1) * (num_frames - 1)`` frames. Segment k uses seed ``seed + k``.
-    """
-    chain_fields = {k: changes.pop(k) for k in ("segments", "drift_correction") if k in changes}
-    chain = dataclasses.replace(chain, **chain_fields).validated()
-    segments, drift_correction = chain.segments, chain.drift_correction
-    settings = _settings(model, settings, changes)
-    noise, messages = guard_noise_aug(settings.noise_aug_strength, stability_guard)
-    settings = dataclasses.replace(settings, noise_aug_strength=noise)
-    width, height, seed, fps = settings.width, settings.height, settings.seed, settings.fps
-    f = settings.num_frames
-    total_steps = segments * settings.steps
-    out = np.empty((f + (segments - 1) * (f - 1), height, width, 3), dtype=np.float32)
-
-    first = run_pipeline(model, image, settings, progress, 0, total_steps)
-    out[:f] = first
-    reference = channel_stats(first)
-    filled = f
-    for k in range(1, segments):
-        seed_frame = out[filled - 1].copy()
-        settings = dataclasses.replace(settings, seed=(int(seed) + k) % (MAX_SEED + 1))
-        seg = run_pipeline(model, seed_frame, settings, progress, k * settings.steps, total_steps)
-        seg = correct_drift(seg, seed_frame, reference, drift_correction)
-        out[filled:filled + f - 1] = seg[1:]
-        filled += f - 1
-    return SVDResult(out, float(fps), settings.noise_aug_strength, messages)

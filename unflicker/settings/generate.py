@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 from ..errors import UnflickerError, check_range
 from .base import MAX_SEED, SEED_HELP, Settings, check_multiple, setting
+
+
+# Loader choices (the nodes' combos, the CLI's options): precisions in the order each generator lists them.
+SVD_DTYPES = ("auto", "fp16", "bf16", "fp32")
+VIDEO_DTYPES = ("auto", "bf16", "fp16", "fp32")
+OFFLOAD_MODES = ("none", "model", "sequential")
 
 
 # ---------------------------------------------------------------- Stable Video Diffusion (unflicker.generate.svd)
@@ -44,6 +51,9 @@ class SVDExtendSettings(Settings):
 # ---------------------------------------------------------------- AnimateDiff (unflicker.generate.animatediff)
 @dataclass(frozen=True)
 class AnimateDiffSettings(Settings):
+    prompt: str = setting("a corgi running on a beach, best quality", help=(
+        "One prompt, or a schedule with one 'frame: prompt' per line."))
+    negative_prompt: str = setting("worst quality, low quality")
     num_frames: int = setting(16, 1, 4096)
     width: int = setting(512, 8, 8192, step=8)
     height: int = setting(512, 8, 8192, step=8)
@@ -53,6 +63,12 @@ class AnimateDiffSettings(Settings):
     context_length: int = setting(16, 1, 128, help="Frames the motion module sees at once (16 for most SD 1.5 modules).")
     context_overlap: int = setting(4, 0, 127, help="Frames shared by neighbouring windows; more = smoother joins, slower.")
     controlnet_scale: float = setting(1.0, 0.0, 2.0, step=0.05, help="How strongly the control frames steer each frame.")
+    fps: float = setting(8.0, 0.01, 1000.0, step=0.01, help=(
+        "Frame rate of the clip (the fps output; AnimateDiff itself has no frame rate)."))
+
+    def fitted(self) -> "AnimateDiffSettings":
+        """The overlap cut to fit the window (a node's widgets allow any overlap up to 127)."""
+        return dataclasses.replace(self, context_overlap=min(self.context_overlap, self.context_length - 1))
 
     def _check(self) -> None:
         check_range("context_overlap", self.context_overlap, 0, self.context_length - 1)
@@ -97,6 +113,10 @@ class CogVideoXSettings(Settings):
         "Higher = more prompt adherence, less frame drift; 7.5 per the recipe."))
     seed: int = setting(0, 0, MAX_SEED, help=VIDEOGEN_SEED_HELP)
     fps: int = setting(8, 1, 120, help="Frame rate of the output: 8 is CogVideoX's (CogVideoX 1.5: 16).")
+
+    def _check(self) -> None:
+        if not isinstance(self.prompt, str) or not self.prompt.strip():
+            raise UnflickerError("prompt must not be empty: it is what the video shows")
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ filter on every keypoint coordinate (strong smoothing when still, little lag whe
 
 The package, by job: ``skeleton`` (keypoint layout, colours, weight file names), ``networks``, ``weights``
 (loading), ``detect`` (maps, peaks, limbs, hands, faces), ``drawing`` (skeleton images, OpenPose JSON),
-``smoothing`` (PoseSmoother), ``stream`` (extract_poses). Every public name is importable from ``unflicker.generate.pose``.
+``smoothing`` (PoseSmoother), ``stream`` (extract_poses; the operation: plan, run). Every public name is importable from ``unflicker.generate.pose``.
 """
 
 from __future__ import annotations
@@ -30,11 +30,11 @@ from .networks import BodyPoseNet, FacePoseNet, HandPoseNet
 from .weights import (BODY_KIND, load_body_model, load_body_state_dict, load_face_model, load_hand_model,
                       load_state_dict_standard, standard_key)
 from .detect import (DetectSettings, HandSettings, body_maps, decode_body, decode_face, decode_hand, detect_body,
-                     detect_faces, detect_hands, face_box, face_keypoints, find_peaks, hand_boxes, hand_keypoints,
+                     detect_faces, detect_hands, detection_size, face_box, face_keypoints, find_peaks, hand_boxes, hand_keypoints,
                      resize_for_detection, widen)
 from .drawing import HAND_EDGE_COLORS, draw_bodypose, draw_handpose, pose_json
 from .smoothing import PoseSmoother, smooth_pose_sequence, smoothing_params
-from .stream import PoseFrame, extract_poses
+from .stream import MAX_DETECT_SIDE, PoseFrame, PoseModels, PosePlan, extract_poses, plan, run
 
 __all__ = [
     'BODY_PARTS', 'BODY_WEIGHTS', 'COLORS', 'DRAWN_LIMBS', 'FACE', 'FACE_PARTS', 'FACE_WEIGHTS', 'FULL_PARTS',
@@ -42,7 +42,8 @@ __all__ = [
     'RIGHT_HAND', 'STICK_WIDTH', 'BodyPoseNet', 'FacePoseNet', 'HandPoseNet', 'BODY_KIND', 'load_body_model',
     'load_body_state_dict', 'load_face_model', 'load_hand_model', 'load_state_dict_standard', 'standard_key',
     'DetectSettings', 'HandSettings', 'body_maps', 'decode_body', 'decode_face', 'decode_hand', 'detect_body',
-    'detect_faces', 'detect_hands', 'face_box', 'face_keypoints', 'find_peaks', 'hand_boxes', 'hand_keypoints',
+    'detect_faces', 'detect_hands', 'detection_size', 'face_box', 'face_keypoints', 'find_peaks', 'hand_boxes', 'hand_keypoints',
     'resize_for_detection', 'widen', 'HAND_EDGE_COLORS', 'draw_bodypose', 'draw_handpose', 'pose_json',
-    'PoseSmoother', 'smooth_pose_sequence', 'smoothing_params', 'PoseFrame', 'extract_poses',
+    'PoseSmoother', 'smooth_pose_sequence', 'smoothing_params', 'MAX_DETECT_SIDE', 'PoseFrame', 'PoseModels',
+    'PosePlan', 'detection_size', 'extract_poses', 'plan', 'run',
 ]

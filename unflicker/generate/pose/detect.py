@@ -169,14 +169,19 @@ def detect_body(model: BodyPoseNet, image_rgb: np.ndarray, settings: DetectSetti
     return decode_body(heat, paf, settings.peak_threshold, settings.paf_threshold)
 
 
+def detection_size(width: int, height: int, resolution: int) -> tuple[int, int]:
+    """The size a width x height frame is detected (and drawn) at: its short side scaled to ``resolution``."""
+    scale = resolution / min(width, height)
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
 def resize_for_detection(image: np.ndarray, resolution: int) -> np.ndarray:
     """Scale so the short side is ``resolution`` (INTER_AREA down, INTER_CUBIC up), as the annotators do."""
     h, w = image.shape[:2]
-    k = resolution / min(h, w)
-    size = (max(1, round(w * k)), max(1, round(h * k)))
+    size = detection_size(w, h, resolution)
     if size == (w, h):
         return image
-    return cv2.resize(image, size, interpolation=cv2.INTER_AREA if k < 1 else cv2.INTER_CUBIC)
+    return cv2.resize(image, size, interpolation=cv2.INTER_AREA if resolution < min(h, w) else cv2.INTER_CUBIC)
 
 
 # ------------------------------------------------------------------------------------------------ hands

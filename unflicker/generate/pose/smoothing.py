@@ -142,7 +142,6 @@ def smoothing_params(strength: float) -> dict:
     jittering by 2 px (sd) at 512 px the default removes about 60 % of the jitter and lags a real movement by
     about 1 frame (tests/engine/test_openpose.py measures both).
     """
-    check_range("smoothing strength", strength, 0.0, 1.0)
     return {"min_cutoff": 0.08 * (1 / 64) ** strength, "beta": 25.0 * 0.16 ** strength}
 
 
