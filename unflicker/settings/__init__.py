@@ -1,5 +1,6 @@
 """Settings users set, each defined once: default, range, step and help live on the field; one module per
-capability (``deflicker``, ``interpolate``, ``generate``, ``analysis``) on the machinery of ``base``.
+capability (``deflicker`` with the FFmpeg fix, ``interpolate``, ``generate``, ``analysis``, ``media``) on the
+machinery of ``base``.
 
 A settings class is a frozen dataclass of :func:`setting` fields deriving from :class:`Settings`.
 ``validated()`` checks every field against its declared range or choices (the error names the setting) plus the
@@ -20,14 +21,17 @@ settings of the torch- and OpenCV-based engines live here and are re-exported by
 """
 
 
-from .analysis import SideBySideSettings
+from ..kinds import DEFLICKER_MODES
+from .analysis import AnalysisSettings, SideBySideSettings
 from .base import MAX_SEED, SEED_HELP, Settings, check_multiple, setting
-from .deflicker import DEFLICKER_MODES, DeflickerSettings
-from .generate import (VIDEOGEN_SEED_HELP, VIDEOGEN_STEPS_HELP, AnimateDiffSettings, CogVideoXSettings, PoseSettings,
-                       SVDExtendSettings, SVDSettings, WanSettings)
+from .deflicker import FFMPEG_DEFLICKER_MODES, DeflickerSettings, FFmpegFixSettings
+from .generate import (OFFLOAD_MODES, SVD_DTYPES, VIDEO_DTYPES, VIDEOGEN_SEED_HELP, VIDEOGEN_STEPS_HELP,
+                       AnimateDiffSettings, CogVideoXSettings, PoseSettings, SVDExtendSettings, SVDSettings, WanSettings)
 from .interpolate import InterpolateSettings
+from .media import ReadOptions
 
-__all__ = ["MAX_SEED", "SEED_HELP", "Settings", "check_multiple", "setting", "DEFLICKER_MODES", "DeflickerSettings",
-           "InterpolateSettings", "SideBySideSettings", "VIDEOGEN_SEED_HELP", "VIDEOGEN_STEPS_HELP",
-           "AnimateDiffSettings", "CogVideoXSettings", "PoseSettings", "SVDExtendSettings", "SVDSettings",
-           "WanSettings"]
+__all__ = ["MAX_SEED", "SEED_HELP", "Settings", "check_multiple", "setting",
+           "DEFLICKER_MODES", "DeflickerSettings", "FFMPEG_DEFLICKER_MODES", "FFmpegFixSettings", "InterpolateSettings",
+           "AnalysisSettings", "SideBySideSettings", "ReadOptions",
+           "OFFLOAD_MODES", "SVD_DTYPES", "VIDEO_DTYPES", "VIDEOGEN_SEED_HELP", "VIDEOGEN_STEPS_HELP",
+           "AnimateDiffSettings", "CogVideoXSettings", "PoseSettings", "SVDExtendSettings", "SVDSettings", "WanSettings"]
