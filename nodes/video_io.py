@@ -9,8 +9,8 @@ import folder_paths
 
 from ..unflicker.media import video as videoio
 from ..unflicker.errors import UnflickerError
-from ..unflicker.media.audio import read_audio
 from ..unflicker.media.formats import FORMATS
+from ..unflicker.media.selection import read_selection
 from .comfy_bridge import audio_input, audio_output, frames_to_image, image_frames, node_progress
 from .inputs import IMAGES, fps_input, setting_inputs
 
@@ -82,20 +82,8 @@ class LoadVideo:
              folder_fps=videoio.DEFAULT_FOLDER_FPS):
         options = videoio.ReadOptions(force_rate=force_rate, skip_first_frames=skip_first_frames,
                                       select_every_nth=select_every_nth, frame_load_cap=frame_load_cap)
-        target = _resolve(video, path)
-        info, frames = videoio.iter_frames(target, options, folder_fps)
-        progress = node_progress(info.frame_count)
-        collected = []
-        for i, frame in enumerate(frames):
-            collected.append(frame)
-            progress(i + 1, max(info.frame_count, i + 1))
-        if not collected:
-            raise UnflickerError(f"no frames selected (skip_first_frames={skip_first_frames}, the clip has about {info.frame_count + skip_first_frames})")
-        images = frames_to_image(collected, len(collected))
-        sound = None
-        if videoio.source_kind(target) == "video":
-            sound = read_audio(target, videoio.start_seconds(options, info.exact_rate), float(len(collected) / info.exact_rate))
-        return (images, float(info.fps), len(collected), audio_output(sound))
+        frames, info, sound = read_selection(_resolve(video, path), options, folder_fps, node_progress(0))
+        return (frames_to_image(frames, len(frames)), float(info.fps), len(frames), audio_output(sound))
 
 
 class SaveVideo:

@@ -146,3 +146,17 @@ def test_formats_without_sound_say_so(tone, tmp_path, capsys, fmt):
     assert f"{fmt} cannot hold sound: audio stream #1 (aac, 48000 Hz, stereo) left out" in capsys.readouterr().err
     frames, _ = video.read_video(str(out))
     assert len(frames) == 36
+
+
+@pytest.mark.parametrize("skip,nth,force", [(6, 1, 0), (6, 2, 0), (6, 3, 0), (5, 2, 12.0)])
+def test_a_selections_sound_starts_where_its_first_frame_does(tone, skip, nth, force):
+    from unflicker.media.selection import read_selection
+    from unflicker.settings import ReadOptions
+
+    options = ReadOptions(force_rate=force, skip_first_frames=skip, select_every_nth=nth)
+    frames, info, sound = read_selection(tone, options)
+    first_frame_at = skip / (force or RATE)  # skipped frames are counted at the source's (or forced) rate
+    click = float(np.argmax(np.abs(sound.waveform).max(axis=0)) / sound.sample_rate)
+    assert abs(click - (CLICK_AT - first_frame_at)) < 1e-3
+    played = len(frames) / info.exact_rate  # the frames' playing time, cut where the source's sound ends
+    assert abs(sound.waveform.shape[1] / sound.sample_rate - min(played, 1.5 - first_frame_at)) < 5e-3
