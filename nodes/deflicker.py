@@ -44,7 +44,7 @@ class Deflicker:
         if plan.passthrough:
             return (images,)  # the analyzer found nothing to fix
         # a function, not an iterator: the engine reads the batch twice (measure the whole shot, then correct)
-        frames = deflicker.run(lambda: image_frames(images), plan, node_progress(plan.steps))
+        frames = deflicker.run(lambda: image_frames(images), plan, node_progress(plan.progress_steps))
         return (frames_to_image(frames, plan.frame_count),)
 
 
@@ -69,8 +69,5 @@ class VideoDeflicker:
     def deflicker(self, video, mode, strength, window, format="mp4", crf=16):
         settings = DeflickerSettings(mode=mode, strength=strength, window=window).validated()  # before decoding
 
-        def process(frames, info, progress):
-            source = Source(info.width, info.height, info.frame_count, info.fps, "video")
-            return deflicker.run(frames, deflicker.plan(source, settings), progress)
-
-        return (stream_video(video, process, "deflicker", format, crf, two_pass=True)[0],)
+        return (stream_video(video, lambda source: deflicker.plan(source, settings), deflicker.run, "deflicker",
+                             format, crf, reopen=True)[0],)

@@ -68,8 +68,5 @@ class VideoFFmpegDeflickerDeband:
     def fix(self, video, deflicker, size, mode, deband, deband_threshold, deband_range, blur, format="mp4", crf=16):
         settings = _settings(deflicker, size, mode, deband, deband_threshold, deband_range, blur)
 
-        def process(frames, info, progress):
-            source = Source(info.width, info.height, info.frame_count, info.fps, "video")
-            return ffmpeg_fix.run(frames, ffmpeg_fix.plan(source, settings), progress)
-
-        return (stream_video(video, process, "ffmpeg_deflicker", format, crf)[0],)
+        return (stream_video(video, lambda source: ffmpeg_fix.plan(source, settings), ffmpeg_fix.run,
+                             "ffmpeg_deflicker", format, crf)[0],)

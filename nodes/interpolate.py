@@ -184,19 +184,13 @@ class VideoInterpolate:
         path = model_for_backend(model, backend)
         settings = _settings(multiplier, backend, scene_threshold, gpu_id, threads, uhd, tta, target_fps, loop,
                              batch_size, max_side)
-        plans, runs = [], []
+        runs = []
 
-        def timing(info):
-            source = Source(info.width, info.height, info.frame_count or None, info.exact_rate, name="video")
-            plans.append(interpolate.plan(source, settings, path))
-            return plans[0].rate, plans[0].frame_count
+        def run(frames, plan, progress):
+            summary, out = interpolate.run(frames, plan, progress, _prepared(plan))
+            runs.append(summary)
+            return (frame for frame, _ in out)
 
-        def process(frames, info, progress):
-            run, out = interpolate.run(frames, plans[0], None, _prepared(plans[0]))
-            runs.append(run)
-            for done, (frame, _) in enumerate(out, start=1):
-                progress(done, max(plans[0].frame_count, done))
-                yield frame
-
-        result, _ = stream_video(video, process, "interpolate", format, crf, timing)
+        result, _ = stream_video(video, lambda source: interpolate.plan(source, settings, path), run, "interpolate",
+                                 format, crf)
         return (result, runs[0].summary() if runs else backend)

@@ -18,6 +18,7 @@ import folder_paths
 from ..unflicker.media import video as videoio
 from ..unflicker.errors import UnflickerError
 from ..unflicker.media.formats import FORMATS
+from ..unflicker.operation import file_source
 from .comfy_bridge import node_progress
 
 VIDEO = ("VIDEO", {"tooltip": "ComfyUI's VIDEO, e.g. from core's Load Video; read from its file frame by frame."})
@@ -66,22 +67,21 @@ def _temp_dir() -> str:
     return folder
 
 
-def stream_video(video, process, label: str, fmt: str = "mp4", crf: int = 16, timing=None, two_pass: bool = False):
-    """Decode ``video``, run ``process(frames, info, progress)`` over it, encode into the temp folder; return
-    (VIDEO, info). ``timing(info)`` -> (output frame rate, output frame count) where they differ from the
-    source's (interpolation). ``two_pass``: ``frames`` is a function that opens the file afresh, for engines
-    that read the clip twice (measure the whole shot, then correct it); progress then counts two steps per frame."""
+def stream_video(video, make_plan, run, label: str, fmt: str = "mp4", crf: int = 16, reopen: bool = False):
+    """Decode ``video``, run an operation over it, encode into the temp folder; return (VIDEO, plan).
+    ``make_plan(source)`` plans the run for the file's Source; ``run(frames, plan, progress)`` yields the frames
+    written at ``plan.rate``, progress counted to ``plan.progress_steps``. ``reopen``: ``frames`` is a function
+    that opens the file afresh, for engines that read the clip twice (measure the whole shot, then correct it)."""
     with source_file(video) as path:
         info, frames = videoio.iter_frames(path)
-        rate, total = timing(info) if timing else (info.exact_rate, info.frame_count)
-        if two_pass:
+        plan = make_plan(file_source(info, "video"))
+        if reopen:
             frames.close()
             frames = lambda: videoio.iter_frames(path)[1]  # noqa: E731
         out = os.path.join(_temp_dir(), f"{label}_{uuid.uuid4().hex[:12]}.{FORMATS[fmt].ext}")
         messages: list[str] = []
-        progress = node_progress(2 * total if two_pass else total)
-        videoio.write_video(out, process(frames, info, progress), rate, fmt, crf,
+        videoio.write_video(out, run(frames, plan, node_progress(plan.progress_steps)), plan.rate, fmt, crf,
                             warn=messages.append, **videoio.carry_from(path).kwargs())
     for line in messages:
         print(f"[Unflicker] {label}: {line}")
-    return _video_from_file(out), info
+    return _video_from_file(out), plan

@@ -8,6 +8,10 @@ An operation is three things, and only the engine decides any of them:
   backend — returned as a frozen plan object;
 - ``run(frames, plan, progress)``: streams frames through, as the plan says.
 
+The plans of the video-to-video operations (deflicker, FFmpeg fix, interpolation) also say what a stream
+needs to write their output: ``rate`` (the exact output frame rate) and ``progress_steps`` (what ``run``
+reports progress against).
+
 The IMAGE node, the VIDEO node and the CLI translate their inputs into a :class:`Source` and a settings object,
 call ``plan`` and ``run``, and read rates and counts off the plan; none computes a rate, a count or a kind list.
 """
@@ -24,14 +28,24 @@ from .errors import UnflickerError
 @dataclass(frozen=True)
 class Source:
     """What a front-end knows of its input before reading it. ``frame_count`` None: not known (a stream);
-    ``fps`` None: the input carries no rate. ``name`` is how the user knows the input (a node input's name,
-    a file's path) and is what errors say."""
+    ``fps`` None: the input carries no rate. ``fps`` is the rate as the front-end has it (a FLOAT widget's value,
+    a file's nominal rate), which time scales are computed from; ``exact`` the exact rational where the source
+    knows it (a file's 24000/1001), else :attr:`rate` snaps ``fps``. ``name`` is how the user knows the input (a
+    node input's name, a file's path) and is what errors say. :func:`file_source` builds one for a file."""
 
     width: int
     height: int
     frame_count: Optional[int] = None
-    fps: Optional[Fraction] = None
+    fps: Optional[float | Fraction] = None
     name: str = "images"
+    exact: Optional[Fraction] = None
+
+    @property
+    def rate(self) -> Optional[Fraction]:
+        """The exact frame rate, or None when the input carries none."""
+        if self.exact is not None:
+            return self.exact
+        return None if self.fps is None else exact_rate(self.fps)
 
 
 def exact_rate(fps) -> Fraction:
@@ -51,3 +65,9 @@ def check_source(source: Source, *, min_frames: int = 1, min_width: int = 1, min
         frames = "frame" if source.frame_count == 1 else "frames"
         raise UnflickerError(f"{source.name} has {source.frame_count} {frames}; {what} needs at least {min_frames}")
     return source
+
+
+def file_source(info, name: str) -> Source:
+    """The Source of a media file from its ``media.video.VideoInfo``: the nominal fps, the exact rate and the
+    frame count the file declares (0 -> not known)."""
+    return Source(info.width, info.height, info.frame_count or None, info.fps, name, info.exact_rate)

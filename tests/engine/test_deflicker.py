@@ -374,7 +374,7 @@ def test_the_plan_decides_kinds_time_scale_and_passthrough():
     src = Source(W, H, N, Fraction(24000, 1001))
     auto = deflicker.plan(src, DeflickerSettings())
     assert (auto.kinds, auto.auto, auto.strength, auto.window) == (frozenset(DEFLICKER_MODES[1:-1]), True, 1.0, 9)
-    assert auto.period == 2.0 * 24000 / 1001 and auto.lookahead == 4 and auto.steps == 2 * N and not auto.passthrough
+    assert auto.period == 2.0 * 24000 / 1001 and auto.lookahead == 4 and auto.progress_steps == 2 * N and not auto.passthrough
     slow = deflicker.plan(Source(W, H, N, 2.0), DeflickerSettings(mode="colour", window=31))
     assert (slow.kinds, slow.auto, slow.period) == ({"colour"}, False, 31.0)
     # mode auto with Analyze Flicker's json: exactly what it found (codec is fixed as texture)

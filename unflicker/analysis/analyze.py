@@ -4,13 +4,14 @@ FlickerReport. ``analyze_frames`` / ``analyze_file`` are the two in one call."""
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from typing import Iterable, Optional
 
 import numpy as np
 
 from ..errors import UnflickerError, check_range
+from .. import operation
 from ..operation import Source, check_source
 from ..progress import ProgressFn
 from ..settings import AnalysisSettings
@@ -61,7 +62,7 @@ def run(frames: Iterable[np.ndarray], plan: AnalysisPlan, progress: Optional[Pro
 def file_source(info, name: str) -> Source:
     """The Source of a file opened with ``media.video.iter_frames``: its length is an estimate, so not checked
     up front; the rate is kept as read (``info.fps``), as the report states it."""
-    return Source(info.width, info.height, None, Fraction(info.fps), name=name)
+    return replace(operation.file_source(info, name), frame_count=None)
 
 
 def analyze_frames(frames: Iterable[np.ndarray], fps: float, progress: Optional[ProgressFn] = None, total: int = 0,

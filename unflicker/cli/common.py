@@ -41,13 +41,22 @@ def say(line: str) -> None:
     tqdm.write(line, file=sys.stderr)  # above any progress bar, not into it
 
 
-def fix_file(args, desc: str, fix) -> int:
-    """Stream ``args.input`` through ``fix(frames, info, progress)`` into ``args.output`` (``--crf``, ``--preset``)."""
+def stream_file(args, desc: str, make_plan, run, reopen: bool = False, **options):
+    """Stream ``args.input`` through an operation into ``args.output`` (``--format``; ``options`` such as crf go to
+    the encoder) and return its plan. ``make_plan(source)`` plans the run for the file's Source; ``run(frames,
+    plan, progress)`` yields the frames written at ``plan.rate``, progress counted to ``plan.progress_steps``.
+    ``reopen``: ``frames`` is a function that opens the file afresh, for engines that read the clip twice."""
     from ..media import video
+    from ..operation import file_source
 
     info, frames = video.iter_frames(args.input)
-    return encode(desc, info.frame_count, args.output, lambda progress: fix(frames, info, progress), info.exact_rate,
-                   fmt=args.format, source=args.input, crf=args.crf, preset=args.preset)
+    plan = make_plan(file_source(info, args.input))
+    if reopen:
+        frames.close()
+        frames = lambda: video.iter_frames(args.input)[1]  # noqa: E731
+    encode(desc, plan.progress_steps, args.output, lambda progress: run(frames, plan, progress), plan.rate,
+           fmt=args.format, source=args.input, **options)
+    return plan
 
 
 def encode(desc: str, total: int, output: str, make_frames, fps, fmt: str | None = None, source: str | None = None,

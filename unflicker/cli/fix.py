@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..errors import UnflickerError
 from ..settings import DeflickerSettings, FFmpegFixSettings
-from .common import add_format, fix_file, setting
+from .common import add_format, setting, stream_file
 
 
 # ---------------------------------------------------------------- ffmpeg-fix
@@ -31,15 +31,9 @@ def _run_ffmpeg_fix(args) -> int:
     settings = FFmpegFixSettings(deflicker=not args.no_deflicker, size=args.size, mode=args.mode,
                                  deband=not args.no_deband, threshold=args.threshold,
                                  deband_range=args.deband_range, blur=args.blur).validated()
-    return fix_file(args, "ffmpeg-fix", lambda frames, info, progress: ffmpeg_fix.run(
-        frames, ffmpeg_fix.plan(_source(args, info), settings), progress))
-
-
-def _source(args, info):
-    """The input file as the operations see it."""
-    from ..operation import Source
-
-    return Source(info.width, info.height, info.frame_count, info.fps, args.input)
+    stream_file(args, "ffmpeg-fix", lambda source: ffmpeg_fix.plan(source, settings), ffmpeg_fix.run,
+                crf=args.crf, preset=args.preset)
+    return 0
 
 # ---------------------------------------------------------------- fix
 def add_fix(sub) -> None:
@@ -62,17 +56,14 @@ def add_fix(sub) -> None:
 
 def _run_fix(args) -> int:
     from ..fix import deflicker, ffmpeg_fix
-    from ..media import video
 
     if args.method == "ffmpeg" and args.mode != "auto":
         raise UnflickerError(f"--mode {args.mode} applies to the flow-guided fix: use --method flow or auto")
     settings = DeflickerSettings(mode=args.mode, strength=args.strength, window=args.window).validated()
 
-    def fix(frames, info, progress):
-        if args.method == "ffmpeg":
-            return ffmpeg_fix.run(frames, ffmpeg_fix.plan(_source(args, info), FFmpegFixSettings()), progress)
-        frames.close()  # the flow-guided fix reads the file twice: once to measure the shot, once to correct it
-        return deflicker.run(lambda: video.iter_frames(args.input)[1], deflicker.plan(_source(args, info), settings),
-                             progress)
-
-    return fix_file(args, f"fix ({args.method})", fix)
+    desc, encoder = f"fix ({args.method})", {"crf": args.crf, "preset": args.preset}
+    if args.method == "ffmpeg":
+        stream_file(args, desc, lambda source: ffmpeg_fix.plan(source, FFmpegFixSettings()), ffmpeg_fix.run, **encoder)
+    else:  # the flow-guided fix reads the file twice: once to measure the shot, once to correct it
+        stream_file(args, desc, lambda source: deflicker.plan(source, settings), deflicker.run, reopen=True, **encoder)
+    return 0

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import os
-import sys
 
-from .common import add_format, encode, setting
+from .common import add_format, say, setting, stream_file
 
 
 # ---------------------------------------------------------------- interpolate
@@ -45,28 +44,25 @@ def add_interpolate(sub) -> None:
 
 def _run_interpolate(args) -> int:
     from ..fix import interpolate
-    from ..media import video
-    from ..operation import Source
     from ..settings import InterpolateSettings
 
     settings = InterpolateSettings(multiplier=args.multiplier, backend=args.backend,
                                    scene_threshold=args.scene_threshold, gpu_id=args.gpu_id, threads=args.threads,
                                    uhd=args.uhd, tta=args.tta, target_fps=args.target_fps, loop=args.loop,
                                    batch_size=args.batch_size, max_side=args.max_side)
-    info, frames = video.iter_frames(args.input)
-    source = Source(info.width, info.height, info.frame_count or None, info.exact_rate, name=args.input)
-    plan = interpolate.plan(source, settings, args.model, device=args.device, half=args.fp16)
-    run, out = interpolate.run(frames, plan)
-    print(f"backend: {run.backend}", file=sys.stderr)
+    runs = []
 
-    def frames_out(progress):
-        for done, (frame, _) in enumerate(out, 1):
-            progress(done, plan.frame_count)
-            yield frame
+    def run(frames, plan, progress):
+        summary, out = interpolate.run(frames, plan, progress)
+        runs.append(summary)
+        say(f"backend: {summary.backend}")
+        return (frame for frame, _ in out)
 
     # same duration at the new rate: the source's sound stays in sync as it is
-    encode("interpolate", plan.frame_count, args.output, frames_out, plan.rate, fmt=args.format, source=args.input,
-           crf=args.crf)
+    plan = stream_file(args, "interpolate", lambda source: interpolate.plan(source, settings, args.model,
+                                                                            device=args.device, half=args.fp16),
+                       run, crf=args.crf)
+    run = runs[0]
     print(f"backend: {run.summary()}")
     rate = plan.rate
     print(f"wrote {args.output}: {run.frames_out} frames at {float(rate):g} fps ({rate.numerator}/{rate.denominator})")

@@ -9,6 +9,7 @@ assembled from those numbers and a fixed mode name only), ``run(frames, plan, pr
 from __future__ import annotations
 
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Iterable, Iterator, Optional
 
 import numpy as np
@@ -43,6 +44,11 @@ class FFmpegFixPlan:
     height: int
     fps: float  # the rate the frames are handed to FFmpeg at, as the source gives it
     frame_count: int  # frames the run yields (one per input frame); 0: not known
+    rate: Optional[Fraction] = None  # the exact frame rate, the output's as the source's
+
+    @property
+    def progress_steps(self) -> int:
+        return self.frame_count
 
 
 def plan(source: Source, settings: FFmpegFixSettings = FFmpegFixSettings()) -> FFmpegFixPlan:
@@ -50,7 +56,8 @@ def plan(source: Source, settings: FFmpegFixSettings = FFmpegFixSettings()) -> F
     check_source(source, min_frames=0, what="FFmpeg's deflicker + deband")
     if not source.fps or source.fps <= 0:
         raise UnflickerError(f"fps must be positive, got {source.fps!r}")
-    return FFmpegFixPlan(filtergraph(settings), source.width, source.height, source.fps, source.frame_count or 0)
+    return FFmpegFixPlan(filtergraph(settings), source.width, source.height, source.fps, source.frame_count or 0,
+                         source.rate)
 
 
 def run(frames: Iterable[np.ndarray], fix_plan: FFmpegFixPlan,

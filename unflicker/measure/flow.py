@@ -19,6 +19,27 @@ _PRESETS = {
 _dis_local = threading.local()  # one DIS object per preset and thread: calls from two threads never share one
 
 
+# OpenCV's DIS needs 16 px on each side; and on frames under 32 px high that are wider than 72 px its coarser
+# pyramid levels run out of rows (an OpenCV error or a crash, 4.x/5.x)
+DIS_MIN_SIDE, DIS_SHORT_HEIGHT, DIS_SHORT_MAX_WIDTH = 16, 32, 72
+
+
+def dis_fits(shape: tuple) -> bool:
+    """Whether DIS flow runs on a grey image of ``shape`` (h, w). Where it does not, the deflicker compares pixel
+    to pixel and the interpolation pads (``dis_padding``): each keeps what its output was tuned with."""
+    h, w = shape[:2]
+    return min(h, w) >= DIS_MIN_SIDE and (h >= DIS_SHORT_HEIGHT or w <= DIS_SHORT_MAX_WIDTH)
+
+
+def dis_padding(shape: tuple) -> tuple[int, int]:
+    """Rows and columns to add (replicating the border) so that DIS runs on an image of ``shape``: (0, 0) where
+    it runs as it is."""
+    if dis_fits(shape):
+        return 0, 0
+    h, w = shape[:2]
+    return max(0, DIS_SHORT_HEIGHT - h), max(0, DIS_SHORT_HEIGHT - w)
+
+
 def dis_flow(gray_a: np.ndarray, gray_b: np.ndarray, preset: str = "fast") -> np.ndarray:
     """Flow from a to b, (H, W, 2) float32: pixel x in a moves to x + flow(x) in b."""
     cache = _dis_local.__dict__.setdefault("cache", {})

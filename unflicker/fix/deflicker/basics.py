@@ -10,9 +10,6 @@ from ...errors import UnflickerError
 from ...measure import flow
 
 LUMA = flow.LUMA_WEIGHTS
-# OpenCV's DIS needs 16 px on each side; and on frames under 32 px high that are wider than 72 px its coarser
-# pyramid levels run out of rows (OpenCV 4.x/5.x crash there), so such strips compare pixel to pixel instead
-_DIS_MIN_SIDE, _DIS_SHORT_HEIGHT, _DIS_SHORT_MAX_WIDTH = 16, 32, 72
 
 
 def check_frame(frame: np.ndarray) -> np.ndarray:
@@ -22,16 +19,10 @@ def check_frame(frame: np.ndarray) -> np.ndarray:
     return frame
 
 
-def dis_fits(shape: tuple) -> bool:
-    """Whether OpenCV's DIS flow runs on a grey image of ``shape`` (h, w)."""
-    h, w = shape[:2]
-    return min(h, w) >= _DIS_MIN_SIDE and (h >= _DIS_SHORT_HEIGHT or w <= _DIS_SHORT_MAX_WIDTH)
-
-
 def flows_both_ways(a: np.ndarray, b: np.ndarray, preset: str):
     """DIS flows a -> b and b -> a between two uint8 grey images; zero where DIS cannot run on them (then pixel
-    is compared to pixel)."""
-    if dis_fits(a.shape):
+    is compared to pixel: such strips are too thin to have shown motion the fits need)."""
+    if flow.dis_fits(a.shape):
         return flow.dis_flow(a, b, preset), flow.dis_flow(b, a, preset)
     zero = np.zeros((*a.shape[:2], 2), np.float32)
     return zero, zero

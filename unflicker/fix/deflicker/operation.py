@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Iterator, Optional, Union
 
 import cv2
@@ -36,6 +37,7 @@ class DeflickerPlan:
     lookahead: int  # one-shot streams: frames read ahead of the one corrected
     frame_count: int  # frames in the source, 0 where not known
     passthrough: bool  # a diagnosis found nothing to fix: the input is the output
+    rate: Optional[Fraction] = None  # the exact frame rate, the output's as the source's
 
     @property
     def acts(self) -> bool:
@@ -43,7 +45,7 @@ class DeflickerPlan:
         return bool(self.kinds) and self.strength > 0
 
     @property
-    def steps(self) -> int:
+    def progress_steps(self) -> int:
         """Progress steps of a run over a re-openable source: two per frame (measure, then correct)."""
         return 2 * self.frame_count
 
@@ -80,7 +82,8 @@ def plan(source: Source, settings: DeflickerSettings = DeflickerSettings(), diag
     period = max(float(window), TREND_SECONDS * float(fps))
     return DeflickerPlan(kinds, auto, float(settings.strength), window, period,
                          max(int(round(HISTORY_SECONDS * float(fps))), 2 * int(period)), window // 2,
-                         source.frame_count or 0, diagnosis is not None and settings.mode == "auto" and not kinds)
+                         source.frame_count or 0, diagnosis is not None and settings.mode == "auto" and not kinds,
+                         source.rate)
 
 
 class DeflickerRun:
@@ -103,7 +106,7 @@ class DeflickerRun:
 def run(frames, fix_plan: DeflickerPlan, progress: Optional[ProgressFn] = None) -> DeflickerRun:
     """Deflicker ``frames`` as planned. An array / list of frames or a function returning a fresh iterator of them
     is read twice (pass 1 measures the whole clip, each shot is solved at once, pass 2 corrects; progress counts
-    ``fix_plan.steps``); a one-shot iterator is read once with ``fix_plan.lookahead`` frames of look-ahead."""
+    ``fix_plan.progress_steps``); a one-shot iterator is read once with ``fix_plan.lookahead`` frames of look-ahead."""
     if callable(frames):
         opener = frames
     elif isinstance(frames, (np.ndarray, list, tuple)):
@@ -121,7 +124,7 @@ def run(frames, fix_plan: DeflickerPlan, progress: Optional[ProgressFn] = None) 
 
 
 def _two_pass(opener, fix_plan: DeflickerPlan, progress, result: DeflickerRun) -> Iterator[np.ndarray]:
-    steps, total = fix_plan.steps, fix_plan.frame_count
+    steps, total = fix_plan.progress_steps, fix_plan.frame_count
     engine: Union[Passthrough, LowOnly, TwoPass] = Passthrough()
     if fix_plan.acts:
         solution = solve_clip(_measure_all(opener(), fix_plan, progress), fix_plan.kinds, fix_plan.auto,
@@ -142,7 +145,7 @@ def _measure_all(frames, fix_plan: DeflickerPlan, progress) -> list:
         for frame in frames:
             measurer.add(check_frame(frame))
             done += 1
-            report(progress, done, fix_plan.steps)
+            report(progress, done, fix_plan.progress_steps)
     finally:
         if worker is not None:
             worker.shutdown(wait=True, cancel_futures=True)

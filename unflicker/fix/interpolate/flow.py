@@ -10,11 +10,6 @@ from ...errors import check_choice, check_range
 from ...measure import flow as flowlib
 from ...measure.metrics import pixel_map
 
-# DIS builds its pyramid from the long side and fails (or crashes) when the short side runs out first: pictures
-# with a side under FLOW_MIN_SIDE or longer than FLOW_MAX_ASPECT times their short side get their flow on a
-# replicate-padded copy, cropped after. Other sizes are untouched, so their frames are exactly as before.
-FLOW_MIN_SIDE = 32
-FLOW_MAX_ASPECT = 8
 
 
 class FlowInterpolator:
@@ -69,10 +64,10 @@ class FlowInterpolator:
 
 
 def _flows(gray_a: np.ndarray, gray_b: np.ndarray, preset: str) -> tuple[np.ndarray, np.ndarray]:
-    """DIS flow a -> b and b -> a, on a padded copy where the size is one DIS cannot take (FLOW_MIN_SIDE)."""
+    """DIS flow a -> b and b -> a, on a replicate-padded copy where the size is one DIS cannot take (cropped
+    after): any frame size interpolates, and sizes DIS takes are untouched."""
     h, w = gray_a.shape
-    pad_h = max(0, FLOW_MIN_SIDE - h, -(-w // FLOW_MAX_ASPECT) - h)
-    pad_w = max(0, FLOW_MIN_SIDE - w, -(-h // FLOW_MAX_ASPECT) - w)
+    pad_h, pad_w = flowlib.dis_padding(gray_a.shape)
     if pad_h or pad_w:
         gray_a, gray_b = (cv2.copyMakeBorder(g, 0, pad_h, 0, pad_w, cv2.BORDER_REPLICATE) for g in (gray_a, gray_b))
     f01 = flowlib.dis_flow(gray_a, gray_b, preset)

@@ -78,7 +78,7 @@ def plan(source: Source, settings: InterpolateSettings, model: Optional[str] = N
     settings = settings.validated()
     check_source(source, min_frames=2, what="interpolation")
     check_range("duplicate_mad", duplicate_mad, 0.0, 255.0)
-    fps = None if source.fps is None else exact_rate(source.fps)
+    fps = source.rate
     by_rate = settings.target_fps > 0
     if by_rate:
         if fps is None:
