@@ -199,7 +199,7 @@ def bench_torch(root: str, frames: int, rounds: int, device: str, networks=("hdv
             continue
         # the node loads the network once (and keeps it); the bare loop gets that same network
         node.interpolate(images[:2], 8.0, 2, name, "torch", *settings, batch_size=1)
-        net = next(iter(pack.nodes.interpolate._managed.values())).model
+        net = pack.nodes.interpolate._managed.kept()[0].model
         _bare_torch_loop(net, clip[:2], device)  # warm-up
         forward = _ForwardTimer(net, device)
         ratio_rounds = 1 if "FILM" in label else rounds  # FILM takes a minute a frame on a CPU

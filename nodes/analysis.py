@@ -23,7 +23,7 @@ def _ui_report(rep: analysis.FlickerReport) -> dict:
 def _analyze(images, fps, name: str) -> analysis.FlickerReport:
     check_image(name, images)
     plan = analysis.plan(Source(images.shape[2], images.shape[1], len(images), Fraction(fps), name))
-    return analysis.run(image_frames(images, name), plan, node_progress(plan.progress_total))
+    return analysis.run(image_frames(images, name), plan, node_progress(plan.progress_steps))
 
 
 class AnalyzeFlicker:
@@ -86,7 +86,7 @@ class VideoAnalyzeFlicker:
         with source_file(video) as path:
             info, frames = videoio.iter_frames(path)
             plan = analysis.plan(analysis.file_source(info, "video"), expected_frames=info.frame_count)
-            rep = analysis.run(frames, plan, node_progress(plan.progress_total))
+            rep = analysis.run(frames, plan, node_progress(plan.progress_steps))
         chart = frames_to_image([analysis.render_chart(rep)], 1)
         return {"ui": {"unflicker_report": [_ui_report(rep)]},
                 "result": (rep.text(), rep.to_json(), chart, rep.verdict)}

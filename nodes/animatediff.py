@@ -148,5 +148,5 @@ class AnimateDiffGenerate:
                                               fps=fps).fitted()
         control = None if control_frames is None else engine.frames_source(control_frames, "control_frames")
         plan = engine.plan(settings, control, controlnet is not None)
-        frames = engine.run(animatediff, plan, controlnet, control_frames, node_progress(plan.settings.steps))
+        frames = engine.run(animatediff, plan, controlnet, control_frames, node_progress(plan.progress_steps))
         return (torch.from_numpy(frames), plan.fps)

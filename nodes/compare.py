@@ -52,7 +52,7 @@ class SideBySide:
         settings = SideBySideSettings(slow_motion=slow_motion, label_a=label_a, label_b=label_b)
         plan = side_by_side.plan(*sources, settings)
         frames = side_by_side.run(image_frames(images_a, "images_a"), image_frames(images_b, "images_b"), plan,
-                                  node_progress(plan.frame_count))
+                                  node_progress(plan.progress_steps))
         images = frames_to_image(frames, plan.frame_count)
         sound = audio_input(audio_a, "audio_a")
         if sound is not None:

@@ -46,7 +46,7 @@ class FFmpegDeflickerDeband:
         settings = _settings(deflicker, size, mode, deband, deband_threshold, deband_range, blur)
         count, height, width = images.shape[:3]
         plan = ffmpeg_fix.plan(Source(width, height, count, fps), settings)
-        frames = ffmpeg_fix.run(image_frames(images), plan, node_progress(plan.frame_count))
+        frames = ffmpeg_fix.run(image_frames(images), plan, node_progress(plan.progress_steps))
         return (frames_to_image(frames, plan.frame_count),)
 
 

@@ -17,6 +17,7 @@ from ..unflicker.fix.interpolate import MODEL_LAYOUT, TORCH_EXTENSIONS, TORCH_LA
 from ..unflicker.fix.interpolate.models import load_model
 from ..unflicker.fix.interpolate.torch_backend import TorchInterpolator
 from ..unflicker.operation import Source, exact_rate
+from ..unflicker.runtime import ModelCache
 from ..unflicker.settings import InterpolateSettings
 from .comfy_bridge import check_image, frames_to_image, image_frames, node_progress
 from .inputs import IMAGES, fps_input, setting_input, setting_inputs
@@ -85,7 +86,7 @@ def _prepared(plan) -> TorchInterpolator | None:
                               plan.source.width * plan.source.height)
 
 
-_managed: dict = {}  # the weight file's network, held by a ModelPatcher: ComfyUI moves it on and off the GPU
+_managed = ModelCache()  # the weight file's network, held by a ModelPatcher: ComfyUI moves it on and off the GPU
 
 
 def torch_interpolator(path: str, batch: int, max_side: int, frame_pixels: int = 0) -> TorchInterpolator:
@@ -96,12 +97,8 @@ def torch_interpolator(path: str, batch: int, max_side: int, frame_pixels: int =
     dtype = torch.float16 if mm.should_use_fp16(device) else torch.float32
     stat = os.stat(path)
     key = (os.path.abspath(path), stat.st_mtime_ns, stat.st_size, str(device), dtype)
-    patcher = _managed.get(key)
-    if patcher is None:
-        _managed.clear()
-        patcher = comfy.model_patcher.ModelPatcher(load_model(path).to(dtype), load_device=device,
-                                                   offload_device=mm.unet_offload_device())
-        _managed[key] = patcher
+    patcher = _managed.get(key, lambda: comfy.model_patcher.ModelPatcher(
+        load_model(path).to(dtype), load_device=device, offload_device=mm.unet_offload_device()))
     # fully loaded (a partial low-VRAM load leaves weights on the CPU, which only ComfyUI's own layer classes
     # handle; these networks are 10-140 MB), with room for one batch's activations (~60 frame-sized maps a frame)
     mm.load_models_gpu([patcher], memory_required=frame_pixels * 3 * 4 * 60 * batch, force_full_load=True)

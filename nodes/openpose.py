@@ -77,7 +77,7 @@ class OpenPoseExtract:
         keypoints = []
 
         def skeletons():
-            for frame in pose.run(image_frames(images), plan, models, node_progress(plan.frame_count)):
+            for frame in pose.run(image_frames(images), plan, models, node_progress(plan.progress_steps)):
                 keypoints.append(frame.keypoints)
                 yield frame.skeleton
 

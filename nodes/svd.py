@@ -70,7 +70,7 @@ def _generate_inputs() -> dict:
 
 def _generate(svd: engine.SVDModel, image, stability_guard: bool, chain, settings: dict):
     plan = engine.plan(svd, engine.SVDSettings(**settings), chain, stability_guard=stability_guard)
-    return plan, engine.run(svd, first_frame(image), plan, node_progress(plan.total_steps))
+    return plan, engine.run(svd, first_frame(image), plan, node_progress(plan.progress_steps))
 
 
 class SVDGenerate:

@@ -167,7 +167,7 @@ FIRST_IMAGE = ("IMAGE", {"tooltip": "First frame for an image-to-video model (th
 def _run(model: engine.VideoModel, image, settings):
     first = first_frame(image)
     plan = engine.plan(model, settings, first)
-    frames = engine.run(model, plan, first, node_progress(plan.settings.steps))
+    frames = engine.run(model, plan, first, node_progress(plan.progress_steps))
     return video_result(frames, plan.fps, plan.messages)
 
 

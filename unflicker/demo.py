@@ -8,10 +8,10 @@ import numpy as np
 
 from .media import synthetic, video
 from .measure.metrics import mean_luma, psnr
-from .analysis.side_by_side import side_by_side, slowed_fps
+from .analysis import side_by_side
 from .fix import deflicker, ffmpeg_fix
 from .operation import Source
-from .settings import DeflickerSettings, FFmpegFixSettings
+from .settings import DeflickerSettings, FFmpegFixSettings, SideBySideSettings
 
 DEMO_FPS = 12.0
 
@@ -53,9 +53,10 @@ def run_demo(out_dir: str = "unflicker-demo", frames: int = 48, height: int = 25
     source = Source(info.width, info.height, len(sample), info.fps, sample_path)
     fixed = np.stack(list(ffmpeg_fix.run(sample, ffmpeg_fix.plan(source, FFmpegFixSettings()))))
     fixed_path = video.write_video(os.path.join(out_dir, "fixed_ffmpeg.mp4"), fixed, info.fps, crf=16)
+    comparison = side_by_side.plan(source, source, SideBySideSettings(slow_motion=4, label_a="flickering",
+                                                                      label_b="ffmpeg deflicker+deband"))
     compare_path = video.write_video(os.path.join(out_dir, "side_by_side.mp4"),
-                                     side_by_side(sample, fixed, "flickering", "ffmpeg deflicker+deband"),
-                                     slowed_fps(info.fps, 4), crf=18)
+                                     side_by_side.run(sample, fixed, comparison), comparison.rate, crf=18)
 
     flow_fixed = np.stack(list(deflicker.run(iter(sample), deflicker.plan(source, DeflickerSettings()))))
     flow_path = video.write_video(os.path.join(out_dir, "fixed_flow.mp4"), flow_fixed, info.fps, crf=16)

@@ -34,8 +34,10 @@ def release_memory() -> None:
     import gc
 
     gc.collect()
-    import torch
-
+    try:
+        import torch
+    except ImportError:  # ncnn and flow run without torch
+        return
     if torch.cuda.is_available():
         torch.cuda.empty_cache()
 
@@ -62,6 +64,10 @@ class ModelCache:
         if keep:
             self._models[key] = model
         return model
+
+    def kept(self) -> list:
+        """The models kept, oldest first."""
+        return list(self._models.values())
 
     def clear(self) -> bool:
         """Drop every kept model (returns whether there was one) and release its memory."""

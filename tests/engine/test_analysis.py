@@ -224,7 +224,7 @@ def test_plan_decides_the_measuring_size_and_run_matches_analyze_frames():
 
     clip = list(synthetic.moving_clip("pan", 12, 96, 160, seed=3))
     plan = analysis.plan(Source(160, 96, len(clip), Fraction(24000, 1001), "images"), AnalysisSettings(long_side=64))
-    assert (plan.width, plan.height, plan.flow_size, plan.progress_total) == (160, 96, (64, 38), len(clip))
+    assert (plan.width, plan.height, plan.flow_size, plan.progress_steps) == (160, 96, (64, 38), len(clip))
     assert plan.fps == float(Fraction(24000, 1001))
     report = analysis.run(iter(clip), plan)
     same = analysis.analyze_frames(iter(clip), float(Fraction(24000, 1001)), settings=AnalysisSettings(long_side=64))

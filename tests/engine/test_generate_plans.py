@@ -54,10 +54,10 @@ def test_svd_plan_decides_frames_steps_rate_and_the_guard():
     settings = SVDSettings(width=64, height=64, num_frames=None, steps=3, fps=9, noise_aug_strength=0.3)
     plan = svd.plan(model, settings, SVDExtendSettings(segments=3))
     assert plan.settings.num_frames == 4  # the model's own
-    assert (plan.frame_count, plan.total_steps, plan.fps) == (4 + 2 * 3, 9, 9.0)
+    assert (plan.frame_count, plan.progress_steps, plan.fps) == (4 + 2 * 3, 9, 9.0)
     assert plan.settings.noise_aug_strength == svd.SAFE_NOISE_AUG and "clamped" in plan.messages[0]
     one = svd.plan(model, settings)  # no chain: one segment
-    assert (one.segments, one.frame_count, one.total_steps) == (1, 4, 3)
+    assert (one.segments, one.frame_count, one.progress_steps) == (1, 4, 3)
     with pytest.raises(UnflickerError, match="segments"):
         svd.plan(model, settings, SVDExtendSettings(segments=0))
 

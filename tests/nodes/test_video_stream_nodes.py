@@ -163,7 +163,7 @@ def test_video_interpolate_runs_a_weight_file_on_comfys_device_at_a_target_rate(
                                             False, target_fps=59.94, loop=True, batch_size=2)
         assert backend.startswith("torch RIFE v4.25/v4.26") and "on cpu" in backend and "59.94 fps, loop" in backend
         managed = pack.nodes.interpolate._managed
-        assert comfy.model_management.LOADED[-1].model is managed[next(iter(managed))].model
+        assert comfy.model_management.LOADED[-1].model is managed.kept()[-1].model
         info = media.probe_media(_file(result))
         # 24000/1001 -> 60000/1001: exactly x2.5, 36 frames with the wrap -> 90
         plan = interpolate.plan(Source(64, 64, 36, RATE), InterpolateSettings(target_fps=59.94, loop=True, backend="flow"))

@@ -31,7 +31,7 @@ class AnalysisPlan:
     height: int
     fps: float                      # the clip's rate as given: the report states it
     flow_size: tuple[int, int]      # (width, height) the flow and photometric measures run at
-    progress_total: int             # frames the progress bar counts to (0: unknown)
+    progress_steps: int             # frames the progress bar counts to (0: unknown)
     settings: AnalysisSettings
 
 
@@ -55,7 +55,7 @@ def plan(source: Source, settings: AnalysisSettings = AnalysisSettings(), expect
 def run(frames: Iterable[np.ndarray], plan: AnalysisPlan, progress: Optional[ProgressFn] = None) -> FlickerReport:
     """Measure the clip (any iterable of uint8 RGB frames of the plan's size, consumed once, frame pairs only in
     memory) and diagnose it."""
-    series = collect(frames, plan.settings, progress, plan.progress_total, (plan.height, plan.width))
+    series = collect(frames, plan.settings, progress, plan.progress_steps, (plan.height, plan.width))
     return diagnose(series, plan.fps, plan.settings)
 
 

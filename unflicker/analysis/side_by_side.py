@@ -29,6 +29,11 @@ class SideBySidePlan:
     tempo: float        # the sound's speed, so it stays in sync with the slowed pictures
     settings: SideBySideSettings
 
+    @property
+    def progress_steps(self) -> int:
+        """What ``run`` reports progress against: one per output frame."""
+        return self.frame_count
+
 
 def plan(left: Source, right: Source, settings: SideBySideSettings = SideBySideSettings(),
          expected_frames: tuple[int, int] = (0, 0)) -> SideBySidePlan:
@@ -114,11 +119,6 @@ def side_by_side(left: Iterable[np.ndarray], right: Iterable[np.ndarray], label_
         done += 1
         report(progress, done, total)
         yield np.concatenate([a, spacer, b], axis=1)
-
-
-def slowed_fps(fps: float, slow: float) -> float:
-    """Playback rate for a slow-motion comparison (prefer ``plan``, which decides it with the rest)."""
-    return _slowed(fps, SideBySideSettings(slow_motion=slow).validated().slow_motion)
 
 
 def _slowed(fps, slow: float):

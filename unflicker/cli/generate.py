@@ -122,7 +122,7 @@ def _run_svd(args) -> int:
                                seed=args.seed)
     chain = svd.SVDExtendSettings(segments=args.segments, drift_correction=args.drift_correction)
     plan = svd.plan(model, settings, chain, stability_guard=not args.no_guard)
-    progress, close = progress_bar("svd", plan.total_steps)
+    progress, close = progress_bar("svd", plan.progress_steps)
     try:
         frames = svd.run(model, first, plan, progress)
     finally:

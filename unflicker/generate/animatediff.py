@@ -158,6 +158,11 @@ class AnimateDiffPlan:
     height: int
     fps: float
 
+    @property
+    def progress_steps(self) -> int:
+        """What ``run`` reports progress against: one per denoising step."""
+        return self.settings.steps
+
 
 def plan(settings: AnimateDiffSettings, control: Optional[Source] = None, controlnet: bool = False) -> AnimateDiffPlan:
     """Decide a generation. ``control`` is the control frames' :class:`Source` (with ``controlnet``: both or

@@ -182,7 +182,7 @@ class SVDPlan:
     segments: int
     drift_correction: float
     frame_count: int  # num_frames + (segments - 1) x (num_frames - 1): each later segment re-creates its seed
-    total_steps: int  # denoising steps over all segments (the progress total)
+    progress_steps: int  # denoising steps over all segments (the progress total)
     fps: float  # the rate the model is conditioned on is the output's
     width: int
     height: int
@@ -207,7 +207,7 @@ def plan(model: SVDModel, settings: SVDSettings, chain: Optional[SVDExtendSettin
 
 
 def run_pipeline(model: SVDModel, image, s: SVDSettings, progress: Optional[ProgressFn] = None,
-                 progress_offset: int = 0, progress_total: int = 0) -> np.ndarray:
+                 progress_offset: int = 0, progress_steps: int = 0) -> np.ndarray:
     """One pipeline call with already validated/guarded settings -> float32 (F, H, W, 3) frames in 0..1."""
     pipe = model.pipe
     with offload_cleanup(pipe, model.cpu_offload):
@@ -225,7 +225,7 @@ def run_pipeline(model: SVDModel, image, s: SVDSettings, progress: Optional[Prog
             decode_chunk_size=min(s.decode_chunk_size, s.num_frames),
             generator=cpu_generator(s.seed),
             output_type="np",
-            callback_on_step_end=step_callback(progress, progress_total or s.steps, progress_offset),
+            callback_on_step_end=step_callback(progress, progress_steps or s.steps, progress_offset),
         )
     return np.asarray(out.frames[0], dtype=np.float32)
 
@@ -234,7 +234,7 @@ def run(model: SVDModel, image, plan: SVDPlan, progress: Optional[ProgressFn] = 
     """The planned video: float32 (plan.frame_count, H, W, 3) in 0..1. The last frame of segment k seeds
     segment k+1 (with seed ``seed + k``); its re-created first frame is dropped and its drift pulled back."""
     settings, per_segment = plan.settings, plan.settings.num_frames
-    first = run_pipeline(model, image, settings, progress, 0, plan.total_steps)
+    first = run_pipeline(model, image, settings, progress, 0, plan.progress_steps)
     if plan.segments == 1:
         return first
     out = np.empty((plan.frame_count, plan.height, plan.width, 3), dtype=np.float32)
@@ -244,7 +244,7 @@ def run(model: SVDModel, image, plan: SVDPlan, progress: Optional[ProgressFn] = 
     for k in range(1, plan.segments):
         seed_frame = out[filled - 1].copy()
         settings = dataclasses.replace(settings, seed=(int(plan.settings.seed) + k) % (MAX_SEED + 1))
-        segment = run_pipeline(model, seed_frame, settings, progress, k * settings.steps, plan.total_steps)
+        segment = run_pipeline(model, seed_frame, settings, progress, k * settings.steps, plan.progress_steps)
         segment = correct_drift(segment, seed_frame, reference, plan.drift_correction)
         out[filled:filled + per_segment - 1] = segment[1:]
         filled += per_segment - 1

@@ -149,6 +149,11 @@ class VideoPlan:
     with_image: bool
     messages: tuple = ()
 
+    @property
+    def progress_steps(self) -> int:
+        """What ``run`` reports progress against: one per denoising step."""
+        return self.settings.steps
+
 
 def plan(model: VideoModel, settings, image: Optional[Source] = None) -> VideoPlan:
     """Decide a generation with ``model``; ``image`` is the first image's :class:`Source` (or the image), None

@@ -8,6 +8,7 @@ import os
 import numpy as np
 
 from ...errors import UnflickerError
+from ...runtime import ModelCache
 
 MODEL_FILES = ("flownet.param", "flownet.bin")
 MODEL_LAYOUT = ("<model folder>/flownet.param + <model folder>/flownet.bin (an ncnn RIFE model such as rife-v4.6/, "
@@ -183,7 +184,7 @@ def _make_rife(rnv, model_dir, gpu_id, threads, uhd, tta, v2, v4, padding):
     return _Rife()
 
 
-_loaded: dict[tuple, NcnnInterpolator] = {}  # the last ncnn model loaded, reused while its files are unchanged
+_loaded = ModelCache()  # the last ncnn model loaded, reused while its files are unchanged
 
 
 def load_ncnn(model_dir: str, gpu_id: int = -1, threads: int = 2, uhd: bool = False, tta: bool = False):
@@ -191,7 +192,4 @@ def load_ncnn(model_dir: str, gpu_id: int = -1, threads: int = 2, uhd: bool = Fa
     check_model_dir(model_dir)
     stat = os.stat(os.path.join(model_dir, "flownet.bin"))
     key = (os.path.abspath(model_dir), stat.st_mtime_ns, stat.st_size, gpu_id, threads, uhd, tta)
-    if key not in _loaded:
-        _loaded.clear()  # free the previous model first: one model in memory at a time
-        _loaded[key] = NcnnInterpolator(model_dir, gpu_id, threads, uhd, tta)
-    return _loaded[key]
+    return _loaded.get(key, lambda: NcnnInterpolator(model_dir, gpu_id, threads, uhd, tta))

@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 
 from ...errors import UnflickerError
-from ...runtime import torch_device
+from ...runtime import ModelCache, torch_device
 
 if TYPE_CHECKING:
     import torch
@@ -202,7 +202,7 @@ class _ScaleDown(Exception):
     """Out of memory at batch 1: retry the render at a smaller flow scale."""
 
 
-_loaded_torch: dict = {}  # the last network loaded, reused while its file is unchanged
+_loaded_torch = ModelCache()  # the last network loaded, reused while its file is unchanged
 
 
 def load_torch(model: str, device="cpu", dtype=None, batch: int = 4, max_side: int = 0) -> TorchInterpolator:
@@ -215,7 +215,6 @@ def load_torch(model: str, device="cpu", dtype=None, batch: int = 4, max_side: i
     device = torch_device(device)
     stat = os.stat(model)
     key = (os.path.abspath(model), stat.st_mtime_ns, stat.st_size, str(device), dtype)
-    if key not in _loaded_torch:
-        _loaded_torch.clear()
-        _loaded_torch[key] = load_model(model).to(device=torch.device(device), dtype=dtype or torch.float32)
-    return TorchInterpolator(_loaded_torch[key], device, dtype, batch, max_side)
+    net = _loaded_torch.get(key, lambda: load_model(model).to(device=torch.device(device),
+                                                               dtype=dtype or torch.float32))
+    return TorchInterpolator(net, device, dtype, batch, max_side)

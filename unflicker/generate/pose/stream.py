@@ -79,6 +79,11 @@ class PosePlan:
     height: int
     frame_count: Optional[int]
 
+    @property
+    def progress_steps(self) -> int:
+        """What ``run`` reports progress against: one per frame."""
+        return self.frame_count or 0
+
 
 def plan(source: Source, settings: PoseSettings) -> PosePlan:
     """Check the clip (any size of at least 1x1 whose detection image stays within MAX_DETECT_SIDE) and decide."""
