@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from fractions import Fraction
-
 from ..unflicker import analysis
 from ..unflicker.media import video as videoio
-from ..unflicker.operation import Source
-from .comfy_bridge import check_image, frames_to_image, image_frames, node_progress
+from .comfy_bridge import frames_to_image, image_frames, image_source, node_progress
 from .inputs import IMAGES, fps_input
 from .video_stream import VIDEO, source_file
 
@@ -21,8 +18,7 @@ def _ui_report(rep: analysis.FlickerReport) -> dict:
 
 
 def _analyze(images, fps, name: str) -> analysis.FlickerReport:
-    check_image(name, images)
-    plan = analysis.plan(Source(images.shape[2], images.shape[1], len(images), Fraction(fps), name))
+    plan = analysis.plan(image_source(name, images, fps))
     return analysis.run(image_frames(images, name), plan, node_progress(plan.progress_steps))
 
 

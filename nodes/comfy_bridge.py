@@ -12,6 +12,8 @@ import torch
 import comfy.model_management
 import comfy.utils
 
+from ..unflicker.operation import Source
+
 
 def node_progress(total: int):
     """A ProgressFn for engine loops: drives the node's progress bar and raises on ComfyUI's interrupt."""
@@ -65,6 +67,12 @@ def check_image(name: str, images) -> torch.Tensor:
     if images.shape[0] < 1:
         raise ValueError(f"{name} is empty: it needs at least one frame")
     return images
+
+
+def image_source(name: str, images, fps=None) -> Source:
+    """An IMAGE input as the operations see it (checked first): its size, frame count and the fps socket's value."""
+    count, height, width = check_image(name, images).shape[:3]
+    return Source(width, height, count, fps, name)
 
 
 # ComfyUI's AUDIO: {"waveform": float tensor (batch, channels, samples), "sample_rate": int}; None = no sound

@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import os
 import uuid
-from fractions import Fraction
 
 import folder_paths
 
 from ..unflicker.analysis import side_by_side
 from ..unflicker.media.audio import retime
 from ..unflicker.media.video import write_video
-from ..unflicker.operation import Source
 from ..unflicker.settings import SideBySideSettings
-from .comfy_bridge import audio_input, audio_output, check_image, frames_to_image, image_frames, node_progress
+from .comfy_bridge import audio_input, audio_output, frames_to_image, image_frames, image_source, node_progress
 from .inputs import IMAGES, fps_input, setting_input, setting_inputs
 from .video_io import video_mime
 
@@ -46,9 +44,7 @@ class SideBySide:
         }
 
     def compare(self, images_a, images_b, label_a, label_b, fps, slow_motion, audio_a=None):
-        sources = [Source(images.shape[2], images.shape[1], len(images), Fraction(fps), name)
-                   for name, images in (("images_a", check_image("images_a", images_a)),
-                                        ("images_b", check_image("images_b", images_b)))]
+        sources = [image_source("images_a", images_a, fps), image_source("images_b", images_b, fps)]
         settings = SideBySideSettings(slow_motion=slow_motion, label_a=label_a, label_b=label_b)
         plan = side_by_side.plan(*sources, settings)
         frames = side_by_side.run(image_frames(images_a, "images_a"), image_frames(images_b, "images_b"), plan,

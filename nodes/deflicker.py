@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from ..unflicker.fix import deflicker
-from ..unflicker.operation import Source
 from ..unflicker.settings import DeflickerSettings
-from .comfy_bridge import check_image, frames_to_image, image_frames, node_progress
+from .comfy_bridge import frames_to_image, image_frames, image_source, node_progress
 from .inputs import FPS_SOCKET, IMAGES, setting_inputs
 from .video_stream import CRF_INPUT, FORMAT_INPUT, VIDEO, stream_video
 
@@ -37,9 +36,7 @@ class Deflicker:
         }
 
     def deflicker(self, images, mode, strength, window, fps=8.0, diagnosis=None):
-        check_image("images", images)
-        count, height, width = images.shape[:3]
-        plan = deflicker.plan(Source(width, height, count, fps),
+        plan = deflicker.plan(image_source("images", images, fps),
                               DeflickerSettings(mode=mode, strength=strength, window=window), diagnosis or None)
         if plan.passthrough:
             return (images,)  # the analyzer found nothing to fix

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from ..unflicker.fix import ffmpeg_fix
-from ..unflicker.operation import Source
 from ..unflicker.settings import FFmpegFixSettings
-from .comfy_bridge import check_image, frames_to_image, image_frames, node_progress
+from .comfy_bridge import frames_to_image, image_frames, image_source, node_progress
 from .inputs import FPS_SOCKET, IMAGES, setting_input, setting_inputs
 from .video_stream import CRF_INPUT, FORMAT_INPUT, VIDEO, stream_video
 
@@ -42,10 +41,8 @@ class FFmpegDeflickerDeband:
         }
 
     def fix(self, images, deflicker, size, mode, deband, deband_threshold, deband_range, blur, fps=8.0):
-        check_image("images", images)
-        settings = _settings(deflicker, size, mode, deband, deband_threshold, deband_range, blur)
-        count, height, width = images.shape[:3]
-        plan = ffmpeg_fix.plan(Source(width, height, count, fps), settings)
+        source = image_source("images", images, fps)
+        plan = ffmpeg_fix.plan(source, _settings(deflicker, size, mode, deband, deband_threshold, deband_range, blur))
         frames = ffmpeg_fix.run(image_frames(images), plan, node_progress(plan.progress_steps))
         return (frames_to_image(frames, plan.frame_count),)
 

@@ -16,10 +16,9 @@ from ..unflicker.fix import interpolate
 from ..unflicker.fix.interpolate import MODEL_LAYOUT, TORCH_EXTENSIONS, TORCH_LAYOUT, is_torch_model
 from ..unflicker.fix.interpolate.models import load_model
 from ..unflicker.fix.interpolate.torch_backend import TorchInterpolator
-from ..unflicker.operation import Source, exact_rate
 from ..unflicker.runtime import ModelCache
 from ..unflicker.settings import InterpolateSettings
-from .comfy_bridge import check_image, frames_to_image, image_frames, node_progress
+from .comfy_bridge import frames_to_image, image_frames, image_source, node_progress
 from .inputs import IMAGES, fps_input, setting_input, setting_inputs
 from .model_folders import ModelNotFound, ModelSource, folders, register
 from .video_stream import CRF_INPUT, FORMAT_INPUT, VIDEO, stream_video
@@ -143,9 +142,7 @@ class RIFEInterpolate:
 
     def interpolate(self, images, fps, multiplier, model, backend, scene_threshold, gpu_id, threads, uhd, tta,
                     target_fps=0.0, loop=False, batch_size=4, max_side=0):
-        check_image("images", images)
-        source = Source(width=images.shape[2], height=images.shape[1], frame_count=len(images),
-                        fps=exact_rate(fps), name="images")
+        source = image_source("images", images, fps)
         settings = _settings(multiplier, backend, scene_threshold, gpu_id, threads, uhd, tta, target_fps, loop,
                              batch_size, max_side)
         plan = interpolate.plan(source, settings, model_for_backend(model, backend))

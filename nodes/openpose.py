@@ -8,10 +8,9 @@ import comfy.model_management
 
 from ..unflicker.generate import pose
 from ..unflicker.generate.pose import BODY_WEIGHTS, FACE_WEIGHTS, HAND_WEIGHTS
-from ..unflicker.operation import Source
 from ..unflicker.runtime import ModelCache
 from ..unflicker.settings import PoseSettings
-from .comfy_bridge import check_image, frames_to_image, image_frames, node_progress
+from .comfy_bridge import frames_to_image, image_frames, image_source, node_progress
 from .inputs import IMAGES, setting_inputs
 from .model_folders import ModelSource, register
 
@@ -66,10 +65,10 @@ class OpenPoseExtract:
 
     def extract(self, images, detect_resolution, smoothing, smoothing_strength, hold_missing, hands=False,
                 face=False):
-        count, height, width, _ = check_image("images", images).shape
+        source = image_source("images", images)
         settings = PoseSettings(detect_resolution=detect_resolution, smoothing=smoothing,
                                 smoothing_strength=smoothing_strength, hold_missing=hold_missing)
-        plan = pose.plan(Source(width, height, count, name="images"), settings)
+        plan = pose.plan(source, settings)
         models = pose.PoseModels(
             _model("body", weights_path(BODY_WEIGHTS, "body"), pose.load_body_model),
             _model("hand", weights_path(HAND_WEIGHTS, "hand"), pose.load_hand_model) if hands else None,

@@ -5,6 +5,7 @@
   ``sys.path`` so the pack's nodes import and run.
 - :mod:`.tiny_svd`: a tiny random-weight Stable Video Diffusion in diffusers format.
 - :mod:`.tiny_videogen`: tiny random-weight CogVideoX (1.0, 1.5, image-to-video) and Wan (T2V, I2V, TI2V) folders.
+- :mod:`.ncnn_fixture`: a random-weight ``flownet.bin`` for a real ncnn RIFE graph.
 
 The synthetic clips and flicker injectors are :mod:`unflicker.media.synthetic`; the quality measures
 :mod:`unflicker.measure.metrics`.

@@ -1,4 +1,4 @@
-"""``python -m unflicker.testing snapshot [--check]``: write (or compare) unflicker/pack_nodes.json, the pack's node
+"""``python -m unflicker.testing snapshot [--check]``: write (or compare) unflicker/comfy/pack_nodes.json, the pack's node
 definitions with empty model folders, which the workflow commands use offline."""
 
 from __future__ import annotations
