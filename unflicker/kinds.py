@@ -1,4 +1,16 @@
-"""The kinds of flicker, named once for the analyzer, the deflicker, the settings and the synthetic injectors."""
+"""The kinds of flicker, named once for the analyzer, the deflicker, the settings and the synthetic injectors, and
+the analyzer's JSON read back as kinds (what the deflicker takes as a diagnosis).
+
+The analyzer and the deflicker's ``auto`` both judge these kinds, with measures of their own, on purpose: the
+analyzer answers "which flicker does this clip show, and how bad" with thresholds calibrated on labelled clips
+(``analysis.cases``) and comparable between clips; ``auto`` answers "is what this correction would remove more than
+a steady clip shows", on the residual its own solve leaves against its trend. A diagnosis handed to the deflicker
+replaces ``auto``'s own gates (``FIXED_BY``).
+"""
+
+import json
+
+from .errors import UnflickerError
 
 # what the flow-guided deflicker corrects
 FIXABLE = ("brightness", "regional", "colour", "texture")
@@ -10,3 +22,14 @@ REPORTED = ("steady",) + FLICKER + ("scene_cuts",)
 FIXED_BY = {**{k: (k,) for k in FIXABLE}, "codec": ("texture",), "steady": (), "scene_cuts": ()}
 # the deflicker's mode: each kind alone, all of them, or auto (each only where it is measured)
 DEFLICKER_MODES = ("auto",) + FIXABLE + ("all",)
+
+
+def kinds_from_json(text: str) -> list[str]:
+    """The kinds named by an analysis JSON (the ``json`` output of Analyze Flicker / ``analyze --json``)."""
+    try:
+        kinds = json.loads(text)["kinds"]
+    except (TypeError, ValueError, KeyError) as exc:
+        raise UnflickerError("diagnosis must be the json output of Analyze Flicker (an object with a 'kinds' list)") from exc
+    if not isinstance(kinds, list) or not all(k in REPORTED for k in kinds):
+        raise UnflickerError(f"diagnosis kinds must be a list of {', '.join(REPORTED)}; got {kinds!r}")
+    return kinds

@@ -34,7 +34,8 @@ from .measures import (KINDS, FLICKER_KINDS, CLASSIC_THRESHOLD, LUMA_WEIGHTS, CO
                        KEYFRAME_PULSE, CODEC_WITH_TEXTURE, pair_abs_diff, blockiness, banding, keyframe_pulse,
                        classic_measures, classic_rule)
 from .report import Finding, FlickerReport
-from .diagnosis import EXPLAIN, FIXES, kinds_from_json
+from ..kinds import kinds_from_json
+from .diagnosis import EXPLAIN, FIXES
 from .analyze import AnalysisPlan, plan, run, file_source, analyze_frames, analyze_file
 from .comparison import COMPARED, Comparison, compare_reports
 from .chart import render_chart, save_chart

@@ -1,14 +1,12 @@
-"""From measures to a diagnosis: which kinds, how severe, where, which fix (``diagnose``); kinds_from_json."""
+"""From measures to a diagnosis: which kinds, how severe, where, which fix (``diagnose``)."""
 
 from __future__ import annotations
 
-import json
 import numpy as np
 
-from ..errors import UnflickerError
 from ..settings import AnalysisSettings
-from .measures import (CODEC_WITH_TEXTURE, FLICKER_KINDS, KEYFRAME_PULSE, KINDS, THRESHOLDS, _Series, _fast_part,
-                       _segments, keyframe_pulse, classic_rule)
+from .measures import (CODEC_WITH_TEXTURE, FLICKER_KINDS, KEYFRAME_PULSE, THRESHOLDS, _Series, _fast_part, _segments,
+                       classic_rule, keyframe_pulse)
 from .report import Finding, FlickerReport
 
 
@@ -166,15 +164,3 @@ def diagnose(s: _Series, fps: float, settings: AnalysisSettings) -> FlickerRepor
         verdict = f"{worst.severity.capitalize()} {worst.kind} flicker" + (f", also {', '.join(others)}" if others else "")
     verdict += f" (classic diff {measures['mean_diff']:.1f}; classic rule: {classic_rule(measures['mean_diff'])})"
     return FlickerReport(s.n, float(fps), s.size[1], s.size[0], kinds, findings, measures, series, list(s.cuts), verdict)
-
-
-def kinds_from_json(text: str) -> list[str]:
-    """The kinds named by an analysis JSON (the ``json`` output of Analyze Flicker / ``analyze --json``)."""
-    try:
-        data = json.loads(text)
-        kinds = data["kinds"]
-    except (TypeError, ValueError, KeyError) as exc:
-        raise UnflickerError("diagnosis must be the json output of Analyze Flicker (an object with a 'kinds' list)") from exc
-    if not isinstance(kinds, list) or not all(k in KINDS for k in kinds):
-        raise UnflickerError(f"diagnosis kinds must be a list of {', '.join(KINDS)}; got {kinds!r}")
-    return kinds

@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 
 from ...errors import UnflickerError
-from ...kinds import FIXABLE, FIXED_BY
+from ...kinds import FIXABLE, FIXED_BY, kinds_from_json
 from ...operation import Source, check_source
 from ...progress import ProgressFn, report
 from ...settings import DeflickerSettings
@@ -55,8 +55,6 @@ def kinds_to_fix(mode: str, diagnosis=None) -> tuple[frozenset, bool]:
     json text, or its kind names): "codec" is fixed as texture, "steady" and "scene_cuts" add nothing."""
     if mode == "auto" and diagnosis is not None:
         if isinstance(diagnosis, str):
-            from ...analysis.diagnosis import kinds_from_json
-
             diagnosis = kinds_from_json(diagnosis)
         chosen: set[str] = set()
         for name in diagnosis:
