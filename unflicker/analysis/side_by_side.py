@@ -48,7 +48,7 @@ def plan(left: Source, right: Source, settings: SideBySideSettings = SideBySideS
     right_width = _fitted_width(right.width, right.height, left.height)
     slow = settings.slow_motion
     return SideBySidePlan(left.width + settings.gap + right_width, left.height, max(counts),
-                          _slowed(Fraction(left.fps), slow), _slowed(float(left.fps), slow), 1 / slow, settings)
+                          _slowed(left.rate, slow), _slowed(float(left.fps), slow), 1 / slow, settings)
 
 
 def run(left: Iterable[np.ndarray], right: Iterable[np.ndarray], plan: SideBySidePlan,

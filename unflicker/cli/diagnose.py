@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-
-from .common import setting, progress_bar, add_format, encode
+from .common import add_format, encode, progress_bar, setting
 
 
 # ---------------------------------------------------------------- compare
@@ -24,16 +23,14 @@ def add_compare(sub) -> None:
 def _run_compare(args) -> int:
     from ..media import video
     from ..analysis import side_by_side
-    from ..operation import Source
+    from ..operation import file_source
     from ..settings import SideBySideSettings
 
     info_a, frames_a = video.iter_frames(args.a)
     info_b, frames_b = video.iter_frames(args.b)
     label_a, label_b = args.labels
-    plan = side_by_side.plan(Source(info_a.width, info_a.height, None, info_a.exact_rate, args.a),
-                             Source(info_b.width, info_b.height, None, info_b.exact_rate, args.b),
-                             SideBySideSettings(slow_motion=args.slow_motion, label_a=label_a, label_b=label_b),
-                             expected_frames=(info_a.frame_count, info_b.frame_count))
+    plan = side_by_side.plan(file_source(info_a, args.a), file_source(info_b, args.b),
+                             SideBySideSettings(slow_motion=args.slow_motion, label_a=label_a, label_b=label_b))
     # the first clip's sound, slowed with the pictures so it stays in sync
     return encode("compare", plan.frame_count, args.output,
                    lambda progress: side_by_side.run(frames_a, frames_b, plan, progress),
