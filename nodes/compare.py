@@ -16,6 +16,11 @@ from .inputs import IMAGES, fps_input, setting_input, setting_inputs
 from .video_io import video_mime
 
 PREVIEW_CRF = 23  # a preview only: smaller file, quick to encode
+# a socket: the second clip's own rate (e.g. RIFE Interpolate's fps output); 0 = the same as fps
+FPS_B = ("FLOAT", {"default": 0.0, "min": 0.0, "max": 1000.0, "step": 0.01, "forceInput": True,
+                   "tooltip": "Frame rate of images_b when it differs from fps (e.g. an interpolated clip); 0 = fps. "
+                              "The clips are aligned by time: the output runs at the higher rate and the slower "
+                              "clip's frames repeat."})
 
 
 class SideBySide:
@@ -40,11 +45,14 @@ class SideBySide:
             },
             "optional": {
                 "audio_a": ("AUDIO", {"tooltip": "The first clip's sound (e.g. its Load Video's audio)."}),
+                # added later, at the end: workflows saved before it load unchanged and pair the clips as before
+                "fps_b": FPS_B,
             },
         }
 
-    def compare(self, images_a, images_b, label_a, label_b, fps, slow_motion, audio_a=None):
-        sources = [image_source("images_a", images_a, fps), image_source("images_b", images_b, fps)]
+    def compare(self, images_a, images_b, label_a, label_b, fps, slow_motion, audio_a=None, fps_b=0.0):
+        # fps_b 0 (not wired): the second clip has the first one's rate
+        sources = [image_source("images_a", images_a, fps), image_source("images_b", images_b, fps_b or fps)]
         settings = SideBySideSettings(slow_motion=slow_motion, label_a=label_a, label_b=label_b)
         plan = side_by_side.plan(*sources, settings)
         frames = side_by_side.run(image_frames(images_a, "images_a"), image_frames(images_b, "images_b"), plan,

@@ -14,13 +14,14 @@ import comfy.model_patcher
 from ..unflicker.errors import UnflickerError
 from ..unflicker.fix import interpolate
 from ..unflicker.fix.interpolate import MODEL_LAYOUT, TORCH_EXTENSIONS, TORCH_LAYOUT, is_torch_model
+from ..unflicker.fix.interpolate.backends import MissingModel
 from ..unflicker.fix.interpolate.models import load_model
 from ..unflicker.fix.interpolate.torch_backend import TorchInterpolator
 from ..unflicker.runtime import ModelCache
 from ..unflicker.settings import InterpolateSettings
 from .comfy_bridge import frames_to_image, image_frames, image_source, node_progress
 from .inputs import IMAGES, fps_input, setting_input, setting_inputs
-from .model_folders import ModelNotFound, ModelSource, folders, register
+from .model_folders import ModelSource, folders, register
 from .video_stream import CRF_INPUT, FORMAT_INPUT, VIDEO, stream_video
 
 # models/rife/<model name>/flownet.param + flownet.bin (ncnn, one sub-folder per model), and weight files for the
@@ -28,45 +29,56 @@ from .video_stream import CRF_INPUT, FORMAT_INPUT, VIDEO, stream_video
 NCNN_OR_FILE = ModelSource("model", files="rife", folders="rife", markers=("flownet.param",),
                            extensions=TORCH_EXTENSIONS, hint=f"{TORCH_LAYOUT}; ncnn models are sub-folders: "
                                                              f"models/rife/{MODEL_LAYOUT}.")
-WEIGHT_FILE = ModelSource("model", files="frame_interpolation", extensions=TORCH_EXTENSIONS, hint=TORCH_LAYOUT)
+WEIGHT_FILE = ModelSource("model", files="frame_interpolation", extensions=TORCH_EXTENSIONS, hint=TORCH_LAYOUT,
+                          prefer=("rife",))  # RIFE v4 renders any timestep in one pass, FILM bisects and is slow
 register("rife")
 register("frame_interpolation")
 # saved workflows hold this exact text when no model was installed: keep it
 NO_MODELS = "(no models: put rife-v4.6/ with flownet.param + flownet.bin in models/rife)"
+SEARCHED = "models/rife or models/frame_interpolation"  # where a model name is looked for, as users know it
 
 
 def rife_models() -> list[str]:
-    names = NCNN_OR_FILE.choices()
-    return names + [n for n in WEIGHT_FILE.choices() if n not in names]
+    """Every model found, the best first (the combo's default): weight files in models/frame_interpolation (core's
+    folder; RIFE before FILM), then ncnn folders in models/rife, then weight files in models/rife."""
+    names = WEIGHT_FILE.choices()
+    return names + [n for n in NCNN_OR_FILE.choices() if n not in names]
 
 
-def rife_model_path(name: str) -> str | None:
-    """The folder or file of a listed model, or None for the no-model placeholder."""
+def find_model(name: str) -> tuple[str | None, MissingModel | None]:
+    """(path, None) for a model in the model folders; (None, None) for the no-model placeholder; (None, what is
+    missing) for a name that is not there, e.g. a workflow naming rife-v4.6 where the user has none: the engine
+    decides what runs without it."""
     if name == NO_MODELS:
-        return None
+        return None, None
     for source in (WEIGHT_FILE, NCNN_OR_FILE):
         if source.canonical(name):
-            return source.resolve(name)
-    paths = ", ".join(folders("frame_interpolation") + folders("rife"))
-    raise ModelNotFound(f"model: {name!r} is not in ComfyUI's models/frame_interpolation or models/rife folders "
-                        f"({paths}). {TORCH_LAYOUT}; ncnn models are sub-folders: models/rife/{MODEL_LAYOUT}")
+            return source.resolve(name), None
+    return None, MissingModel(name, SEARCHED, tuple(folders("rife") + folders("frame_interpolation")))
 
 
-def model_for_backend(model: str, backend: str) -> str | None:
-    """The path of the chosen model or None; refuses a model that the backend asked for cannot run, naming
-    where the right kind goes."""
+def model_for_backend(model: str, backend: str) -> tuple[str | None, MissingModel | None]:
+    """The chosen model as the engine's plan takes it (``find_model``); refuses a model that the backend asked
+    for cannot run, naming where the right kind goes."""
     if backend in ("ncnn", "torch") and model == NO_MODELS:
         where = (f"put one in {folders('rife')[0]} as {MODEL_LAYOUT}" if backend == "ncnn"
                  else f"put a weight file in {folders('frame_interpolation')[0]}. {TORCH_LAYOUT}")
         raise UnflickerError(f"backend {backend} needs a model: {where}; or choose backend flow")
-    path = rife_model_path(model)
-    if backend == "ncnn" and is_torch_model(path):
+    path, missing = find_model(model)
+    if path and backend == "ncnn" and is_torch_model(path):
         raise UnflickerError(f"model {model!r} is a weight file: it runs on backend torch (or auto); ncnn needs "
                              f"a model folder: models/rife/{MODEL_LAYOUT}")
-    if backend == "torch" and not is_torch_model(path):
+    if path and backend == "torch" and not is_torch_model(path):
         raise UnflickerError(f"backend torch needs a weight file, and {model!r} is an ncnn model folder: "
                              f"use backend ncnn or auto. {TORCH_LAYOUT}")
-    return path
+    return path, missing
+
+
+def validate_model(model=None) -> bool:
+    """For VALIDATE_INPUTS: every model name can run (a missing one with the flow backend, or an error naming
+    where the model goes when torch or ncnn is asked for), so none is refused before the run. Declaring the input
+    there is what keeps ComfyUI from refusing a name that is not in the combo."""
+    return True
 
 
 def _settings(multiplier, backend, scene_threshold, gpu_id, threads, uhd, tta, target_fps, loop, batch_size,
@@ -136,16 +148,15 @@ class RIFEInterpolate:
 
     @classmethod
     def VALIDATE_INPUTS(cls, model=None):
-        if model is None or not isinstance(model, str) or model == NO_MODELS or WEIGHT_FILE.canonical(model):
-            return True
-        return NCNN_OR_FILE.validate(model)
+        return validate_model(model)
 
     def interpolate(self, images, fps, multiplier, model, backend, scene_threshold, gpu_id, threads, uhd, tta,
                     target_fps=0.0, loop=False, batch_size=4, max_side=0):
         source = image_source("images", images, fps)
         settings = _settings(multiplier, backend, scene_threshold, gpu_id, threads, uhd, tta, target_fps, loop,
                              batch_size, max_side)
-        plan = interpolate.plan(source, settings, model_for_backend(model, backend))
+        path, missing = model_for_backend(model, backend)
+        plan = interpolate.plan(source, settings, path, missing_model=missing)
         run, frames = interpolate.run(image_frames(images), plan, node_progress(plan.progress_steps), _prepared(plan))
         out = frames_to_image((frame for frame, _ in frames), plan.frame_count)
         logging.info("Unflicker RIFE Interpolate: %s", run.summary())  # which backend ran, in ComfyUI's console
@@ -173,9 +184,13 @@ class VideoInterpolate:
             "optional": {"format": FORMAT_INPUT, "crf": CRF_INPUT, **RIFEInterpolate.INPUT_TYPES()["optional"]},
         }
 
+    @classmethod
+    def VALIDATE_INPUTS(cls, model=None):
+        return validate_model(model)
+
     def interpolate(self, video, multiplier, model, backend, scene_threshold, gpu_id, threads, uhd, tta,
                     format="mp4", crf=16, target_fps=0.0, loop=False, batch_size=4, max_side=0):
-        path = model_for_backend(model, backend)
+        path, missing = model_for_backend(model, backend)
         settings = _settings(multiplier, backend, scene_threshold, gpu_id, threads, uhd, tta, target_fps, loop,
                              batch_size, max_side)
         runs = []
@@ -185,6 +200,6 @@ class VideoInterpolate:
             runs.append(summary)
             return (frame for frame, _ in out)
 
-        result, _ = stream_video(video, lambda source: interpolate.plan(source, settings, path), run, "interpolate",
-                                 format, crf)
+        result, _ = stream_video(video, lambda source: interpolate.plan(source, settings, path, missing_model=missing),
+                                 run, "interpolate", format, crf)
         return (result, runs[0].summary() if runs else backend)

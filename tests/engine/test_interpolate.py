@@ -379,3 +379,26 @@ def test_plan_chooses_the_backend(tmp_path, rife_model):
     assert ip.plan(clip_source, InterpolateSettings(), str(weights)).backend == "torch"
     with pytest.raises(UnflickerError, match="backend torch needs a weight file"):
         ip.plan(clip_source, InterpolateSettings(backend="torch"))
+
+
+def test_a_missing_model_runs_flow_for_auto_and_flow_and_is_an_error_for_torch_and_ncnn():
+    """A model asked for by name and not found (a saved workflow naming rife-v4.6): the plan runs flow and the
+    backend line names the missing model; torch and ncnn cannot run without it and say where it goes."""
+    from unflicker.fix.interpolate.backends import MissingModel
+
+    missing = MissingModel("rife-v4.6", "models/rife or models/frame_interpolation", ("/m/rife", "/m/fi"))
+    clip = moving_clip("pan", frames=3, height=32, width=48, seed=2, speed=3)
+    for backend in ("auto", "flow"):
+        plan = ip.plan(Source(48, 32, 3, 8), InterpolateSettings(backend=backend), missing_model=missing)
+        assert (plan.backend, plan.flow_fallback, plan.model, plan.frame_count) == ("flow", False, None, 5)
+        run, frames = ip.run(clip, plan)
+        assert len(list(frames)) == 5 and run.backend.startswith("flow")
+        assert run.backend.endswith("; model 'rife-v4.6' not found in models/rife or models/frame_interpolation")
+    with pytest.raises(UnflickerError, match=r"backend ncnn needs model 'rife-v4.6', which is not in models/rife or "
+                                             r"models/frame_interpolation \(/m/rife, /m/fi\)\. put the ncnn RIFE model "
+                                             r"folder in models/rife/: <model folder>/flownet.param .*; or choose "
+                                             r"backend auto or flow"):
+        ip.plan(Source(48, 32, 3, 8), InterpolateSettings(backend="ncnn"), missing_model=missing)
+    with pytest.raises(UnflickerError, match=r"backend torch needs model 'rife-v4.6', .*Weight files .* go in "
+                                             r"models/frame_interpolation/.*; or choose backend auto or flow"):
+        ip.plan(Source(48, 32, 3, 8), InterpolateSettings(backend="torch"), missing_model=missing)

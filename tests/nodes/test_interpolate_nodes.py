@@ -79,8 +79,9 @@ def test_node_errors(pack, node_mod, rife_root):
         node.interpolate(two[:1], 8.0, 2, node_mod.NO_MODELS, "flow", **SETTINGS)
     with pytest.raises(UnflickerError, match="backend ncnn needs a model: put one in .*rife"):
         node.interpolate(two, 8.0, 2, node_mod.NO_MODELS, "ncnn", **SETTINGS)
-    with pytest.raises(UnflickerError, match=r"model: '../elsewhere' is not in ComfyUI's models/frame_interpolation "
-                                             r"or models/rife folders .*ncnn models are sub-folders"):
+    with pytest.raises(UnflickerError, match=r"backend ncnn needs model '../elsewhere', which is not in models/rife "
+                                             r"or models/frame_interpolation .*put the ncnn RIFE model folder in "
+                                             r"models/rife/"):
         node.interpolate(two, 8.0, 2, "../elsewhere", "ncnn", **SETTINGS)
 
 
@@ -135,7 +136,8 @@ def test_weight_files_listed_and_run_through_comfy_model_management(node_mod, ri
     with open(os.path.join(fi_root, "notes.txt"), "w") as f:
         f.write("not a model")
     choices = node_mod.RIFEInterpolate.INPUT_TYPES()["required"]["model"][0]
-    assert choices == ["rife47.pth", "film_net_fp32.pt", "rife_v4.26.safetensors"]
+    # core's folder first (RIFE before FILM), then models/rife: the first is the combo's default
+    assert choices == ["rife_v4.26.safetensors", "film_net_fp32.pt", "rife47.pth"]
     clip = as_image(moving_clip("pan", frames=4, height=64, width=64, seed=2, speed=2))
     node = node_mod.RIFEInterpolate()
     for name, kind in (("rife_v4.26.safetensors", "RIFE v4.25/v4.26"), ("film_net_fp32.pt", "FILM film_net"),
@@ -150,7 +152,6 @@ def test_weight_files_listed_and_run_through_comfy_model_management(node_mod, ri
     assert "60 fps, loop" in backend and "4 pairs: 4 interpolated" in backend
     assert torch.equal(images[15], clip[2])  # 15/60 s = input frame 2: the original itself
     assert node_mod.RIFEInterpolate.VALIDATE_INPUTS(model="rife_v4.26.safetensors") is True
-    assert "is not in" in node_mod.RIFEInterpolate.VALIDATE_INPUTS(model="gone.safetensors")
 
 
 def test_weight_file_errors(pack, node_mod, rife_root, fi_root):
@@ -201,3 +202,78 @@ def test_fps_output_is_the_plans_exact_rate_and_any_size_runs(node_mod, rife_roo
     _, fps, _ = node_mod.RIFEInterpolate().interpolate(as_image(strip[:2]), 24.0, 2, node_mod.NO_MODELS, "flow",
                                                         **SETTINGS, target_fps=59.94)
     assert fps == float(Fraction(60000, 1001))
+
+
+# ---------------------------------------------------------------- runs with what the user has
+def test_model_list_defaults_to_a_core_file_then_an_ncnn_folder_then_none(node_mod, rife_root, fi_root):
+    """The combo's first entry (its default) is the best model the user has: a models/frame_interpolation file,
+    else an ncnn folder in models/rife, else the no-model placeholder (the flow backend)."""
+    from interp_weights import save, tiny_v4, v4_file_state
+
+    def listed():
+        return node_mod.RIFEInterpolate.INPUT_TYPES()["required"]["model"][0]
+
+    assert listed() == [node_mod.NO_MODELS]
+    make_random_model(RIFE_PARAM, os.path.join(rife_root, "rife-v4.6"))
+    save(v4_file_state(tiny_v4("4.7"), "practical"), os.path.join(rife_root, "rife47.pth"))
+    assert listed() == ["rife-v4.6", "rife47.pth"]
+    save(v4_file_state(tiny_v4("4.26"), "comfy"), os.path.join(fi_root, "rife_v4.26.safetensors"))
+    assert listed() == ["rife_v4.26.safetensors", "rife-v4.6", "rife47.pth"]
+    assert node_mod.VideoInterpolate.INPUT_TYPES()["required"]["model"][0] == listed()
+
+
+@pytest.mark.parametrize("backend", ["auto", "flow"])
+def test_a_missing_model_runs_with_flow_and_says_so(node_mod, rife_root, fi_root, backend):
+    """A workflow naming rife-v4.6 (every bundled one does) where the user has no such model: ComfyUI's check
+    lets it through, it runs on the flow backend, and the backend line says which model was not found. The same
+    with only a core frame-interpolation file installed."""
+    from interp_weights import save, tiny_v4, v4_file_state
+
+    clip = moving_clip("pan", frames=3, height=32, width=48, seed=2, speed=3)
+    for installed in (None, "rife_v4.26.safetensors"):
+        if installed:
+            save(v4_file_state(tiny_v4("4.26"), "comfy"), os.path.join(fi_root, installed))
+        assert node_mod.RIFEInterpolate.VALIDATE_INPUTS(model="rife-v4.6") is True
+        assert node_mod.VideoInterpolate.VALIDATE_INPUTS(model="rife-v4.6") is True
+        images, fps, line = node_mod.RIFEInterpolate().interpolate(as_image(clip), 8.0, 2, "rife-v4.6", backend,
+                                                                   **SETTINGS)
+        assert images.shape == (5, 32, 48, 3) and fps == 16.0
+        assert line.startswith("flow") and "2 interpolated" in line
+        assert "model 'rife-v4.6' not found in models/rife or models/frame_interpolation" in line
+
+
+@pytest.mark.parametrize("backend, where", [("ncnn", "put the ncnn RIFE model folder in models/rife/"),
+                                            ("torch", "go in models/frame_interpolation/")])
+def test_a_missing_model_with_torch_or_ncnn_is_an_error_saying_where_it_goes(pack, node_mod, rife_root, fi_root,
+                                                                               backend, where):
+    UnflickerError = pack.unflicker.errors.UnflickerError
+    two = as_image(moving_clip("pan", frames=2, height=32, width=48))
+    with pytest.raises(UnflickerError, match=rf"backend {backend} needs model 'rife-v4.6', which is not in "
+                                             rf"models/rife or models/frame_interpolation \(.*rife.*\)\. .*{where}"):
+        node_mod.RIFEInterpolate().interpolate(two, 8.0, 2, "rife-v4.6", backend, **SETTINGS)
+
+
+def test_the_saved_placeholder_still_runs_when_models_exist(node_mod, rife_root, fi_root):
+    """A workflow saved with no models holds NO_MODELS: once models are installed it still passes ComfyUI's check
+    and runs the flow backend, as before."""
+    from interp_weights import save, tiny_v4, v4_file_state
+
+    save(v4_file_state(tiny_v4("4.26"), "comfy"), os.path.join(fi_root, "rife_v4.26.safetensors"))
+    assert node_mod.NO_MODELS not in node_mod.RIFEInterpolate.INPUT_TYPES()["required"]["model"][0]
+    assert node_mod.RIFEInterpolate.VALIDATE_INPUTS(model=node_mod.NO_MODELS) is True
+    clip = as_image(moving_clip("pan", frames=2, height=32, width=48))
+    _, _, line = node_mod.RIFEInterpolate().interpolate(clip, 8.0, 2, node_mod.NO_MODELS, "auto", **SETTINGS)
+    assert line.startswith("flow") and "no RIFE model given" in line
+
+
+def test_the_video_twin_runs_a_missing_model_with_flow_too(node_mod, rife_root, comfy_dirs, tmp_path):
+    from comfy_api.input_impl import VideoFromFile
+
+    from unflicker.media import video
+
+    path = str(tmp_path / "clip.mp4")
+    video.write_video(path, moving_clip("pan", frames=3, height=32, width=48, seed=2, speed=3), 8.0)
+    result, line = node_mod.VideoInterpolate().interpolate(VideoFromFile(path), 2, "rife-v4.6", "auto", **SETTINGS)
+    assert line.startswith("flow")
+    assert "model 'rife-v4.6' not found in models/rife or models/frame_interpolation" in line
+    assert video.probe(result.get_stream_source()).frame_count == 5

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from typing import Optional
 
 from ...errors import UnflickerError
@@ -20,12 +21,31 @@ def is_torch_model(path: Optional[str]) -> bool:
     return bool(path) and os.path.isfile(path) and path.lower().endswith(TORCH_EXTENSIONS)
 
 
-def choose_backend(backend: str, model: Optional[str]) -> tuple[str, bool]:
+@dataclass(frozen=True)
+class MissingModel:
+    """A model asked for by name that the front-end did not find, e.g. a saved workflow naming rife-v4.6 where
+    the user has none. ``searched``: where it was looked for, as the user knows the place ("models/rife or
+    models/frame_interpolation"); ``folders``: those places on disk."""
+
+    name: str
+    searched: str
+    folders: tuple[str, ...] = ()
+
+    @property
+    def note(self) -> str:
+        """What the backend line says when flow runs in its place."""
+        return f"model {self.name!r} not found in {self.searched}"
+
+
+def choose_backend(backend: str, model: Optional[str], missing: Optional[MissingModel] = None) -> tuple[str, bool]:
     """(backend that runs: torch | ncnn | flow, whether flow stands in when ncnn cannot run). ``ncnn``/``torch``
     asked for explicitly raise without a model of their kind; ``auto`` takes torch for a weight file, ncnn for a
-    model folder (flow if ncnn cannot run), flow without a model."""
+    model folder (flow if ncnn cannot run), flow without a model. ``missing`` (``model`` then None): the model
+    asked for was not found; auto and flow run flow (the backend line says why), torch and ncnn cannot run."""
     from .ncnn import MODEL_LAYOUT
 
+    if missing is not None:
+        return _without_the_model(backend, missing), False
     if backend == "torch" or (backend == "auto" and is_torch_model(model)):
         if not model or not os.path.isfile(model):
             raise UnflickerError(f"backend torch needs a weight file ({', '.join(TORCH_EXTENSIONS)}); got "
@@ -36,6 +56,20 @@ def choose_backend(backend: str, model: Optional[str]) -> tuple[str, bool]:
     if backend == "flow" or not model:
         return "flow", False
     return "ncnn", backend == "auto"
+
+
+def _without_the_model(backend: str, missing: MissingModel) -> str:
+    """flow for auto and flow (a workflow naming a model the user has not got still runs); torch and ncnn
+    raise, naming where the model goes."""
+    from .ncnn import MODEL_LAYOUT
+
+    if backend not in ("torch", "ncnn"):
+        return "flow"
+    place = f"{missing.searched} ({', '.join(missing.folders)})" if missing.folders else missing.searched
+    put = (f"put the ncnn RIFE model folder in models/rife/: {MODEL_LAYOUT}" if backend == "ncnn"
+           else TORCH_LAYOUT)
+    raise UnflickerError(f"backend {backend} needs model {missing.name!r}, which is not in {place}. {put}; or "
+                         f"choose backend auto or flow, which run without it (weight-free optical flow)")
 
 
 def open_backend(plan):
@@ -53,6 +87,8 @@ def open_backend(plan):
         return interp, interp.description
     if plan.backend == "flow":
         interp = FlowInterpolator()
+        if plan.missing_model is not None:
+            return interp, f"{interp.description}; {plan.missing_model.note}"
         no_model = settings.backend == "auto" and not plan.model
         return interp, interp.description + (f"; {NO_MODEL_NOTE}" if no_model else "")
     from .ncnn import load_ncnn

@@ -18,7 +18,7 @@ from typing import Optional
 from ...errors import UnflickerError, check_range
 from ...operation import Source, check_source, exact_rate
 from ...settings import InterpolateSettings
-from .backends import choose_backend
+from .backends import MissingModel, choose_backend
 
 # two frames are the same picture (a held frame, a re-encode) when their mean absolute difference (0..255) is at
 # most DUPLICATE_MAD and almost no pixel moved by more than a codec's noise (stream.is_near_duplicate)
@@ -41,6 +41,7 @@ class InterpolationPlan:
     device: str = "auto"  # torch device ("auto": runtime.torch_device)
     half: bool = False  # torch: float16
     duplicate_mad: float = DUPLICATE_MAD  # 0 turns near-duplicate detection off
+    missing_model: Optional[MissingModel] = None  # a model asked for and not found: flow runs in its place
 
     @property
     def loop(self) -> bool:
@@ -72,9 +73,12 @@ class InterpolationPlan:
 
 
 def plan(source: Source, settings: InterpolateSettings, model: Optional[str] = None, *, device: str = "auto",
-         half: bool = False, duplicate_mad: float = DUPLICATE_MAD) -> InterpolationPlan:
+         half: bool = False, duplicate_mad: float = DUPLICATE_MAD,
+         missing_model: Optional[MissingModel] = None) -> InterpolationPlan:
     """Check ``source`` (every backend takes any size from 1x1; at least 2 frames), choose the backend and time
-    the output. ``model``: a weight file or an ncnn model folder; ``device``/``half``: where torch runs."""
+    the output. ``model``: a weight file or an ncnn model folder; ``device``/``half``: where torch runs;
+    ``missing_model``: the model asked for by name was not found (``model`` None): flow runs for auto and flow,
+    torch and ncnn are refused (``backends.choose_backend``)."""
     settings = settings.validated()
     check_source(source, min_frames=2, what="interpolation")
     check_range("duplicate_mad", duplicate_mad, 0.0, 255.0)
@@ -91,10 +95,10 @@ def plan(source: Source, settings: InterpolateSettings, model: Optional[str] = N
     else:
         step = Fraction(1, settings.multiplier)
         rate = None if fps is None else fps * settings.multiplier
-    backend, flow_fallback = choose_backend(settings.backend, model)
+    backend, flow_fallback = choose_backend(settings.backend, model, missing_model)
     count = output_count(source.frame_count or 0, step, by_rate, settings.loop)
     return InterpolationPlan(source, settings, step, rate, count, backend, flow_fallback, model, device, half,
-                             duplicate_mad)
+                             duplicate_mad, missing_model)
 
 
 def output_count(frames_in: int, step: Fraction, by_rate: bool, loop: bool) -> int:
