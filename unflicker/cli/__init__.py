@@ -1,7 +1,8 @@
 """Command line: ``python -m unflicker COMMAND ...``. Every command streams its input and shows a progress bar.
 
-One module per group of commands (``fix``, ``interpolate``, ``diagnose``, ``generate``, ``comfy``), each an ``add_*`` that declares a
-subcommand and the ``run`` it calls; ``common`` holds what they share."""
+One module per group of commands (``fix``, ``interpolate``, ``diagnose``, ``generate``, ``comfy``, ``batch``), each an
+``add_*`` that declares a subcommand and the ``run`` it calls; ``common`` holds what they share. ``batch`` runs
+``analyze``, ``fix``, ``ffmpeg-fix`` and ``interpolate`` on many clips with their own options (``unflicker.batch``)."""
 
 from __future__ import annotations
 
@@ -9,11 +10,11 @@ import argparse
 import sys
 
 from ..errors import UnflickerError
-from . import comfy, diagnose, fix, generate, interpolate
+from . import batch, comfy, diagnose, fix, generate, interpolate
 
 COMMANDS = (diagnose.add_analyze, fix.add_fix, fix.add_ffmpeg_fix, interpolate.add_interpolate, diagnose.add_compare,
             diagnose.add_demo, comfy.add_run, generate.add_pose, generate.add_svd, generate.add_generate,
-            generate.add_animatediff, comfy.add_workflow)
+            generate.add_animatediff, comfy.add_workflow, batch.add_batch)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from dataclasses import dataclass, field
 
 
 def setting(p, flag: str, cls, name: str, help: str | None = None, **kw) -> None:
@@ -41,36 +42,98 @@ def say(line: str) -> None:
     tqdm.write(line, file=sys.stderr)  # above any progress bar, not into it
 
 
-def stream_file(args, desc: str, make_plan, run, reopen: bool = False, **options):
-    """Stream ``args.input`` through an operation into ``args.output`` (``--format``; ``options`` such as crf go to
-    the encoder) and return its plan. ``make_plan(source)`` plans the run for the file's Source; ``run(frames,
-    plan, progress)`` yields the frames written at ``plan.rate``, progress counted to ``plan.progress_steps``.
+@dataclass
+class Console:
+    """Where a file command shows its progress and messages. The single-file commands show them (``show``); a
+    batch worker runs many files at once, so it shows nothing and its row carries the messages (``notes``)."""
+
+    show: bool = True
+    notes: list = field(default_factory=list)
+
+    def progress(self, desc: str, total: int):
+        """(callback, close) of a progress bar, or of nothing when quiet."""
+        return progress_bar(desc, total) if self.show else (None, lambda: None)
+
+    def say(self, line: str, note: bool = True) -> None:
+        """A warning or a note about the file (a sound stream left out); ``note`` False: shown only (a batch
+        row has a column for it)."""
+        if note:
+            self.notes.append(line)
+        if self.show:
+            say(line)
+
+    def wrote(self, line: str) -> None:
+        if self.show:
+            print(line)
+
+
+@dataclass(frozen=True)
+class Streamed:
+    """What streaming one file did: the operation's plan, frames read from the input (on the last pass, for an
+    engine that reads the clip twice) and frames written."""
+
+    plan: object
+    frames_in: int
+    frames_out: int
+
+
+class _Counted:
+    """An iterator of frames that counts what it hands on."""
+
+    def __init__(self, frames):
+        self.frames, self.count = frames, 0
+
+    def __iter__(self):
+        for frame in self.frames:
+            self.count += 1
+            yield frame
+
+
+def stream_file(input: str, output: str, fmt: str | None, desc: str, make_plan, run, reopen: bool = False,
+                console: Console | None = None, **options) -> Streamed:
+    """Stream ``input`` through an operation into ``output`` in ``fmt`` (None: by its extension; ``options`` such
+    as crf go to the encoder). ``make_plan(source)`` plans the run for the file's Source; ``run(frames, plan,
+    progress)`` yields the frames written at ``plan.rate``, progress counted to ``plan.progress_steps``.
     ``reopen``: ``frames`` is a function that opens the file afresh, for engines that read the clip twice."""
     from ..media import video
     from ..operation import file_source
 
-    info, frames = video.iter_frames(args.input)
-    plan = make_plan(file_source(info, args.input))
+    info, first = video.iter_frames(input)
+    plan = make_plan(file_source(info, input))
+    read = _Counted(first)
     if reopen:
-        frames.close()
-        frames = lambda: video.iter_frames(args.input)[1]  # noqa: E731
-    encode(desc, plan.progress_steps, args.output, lambda progress: run(frames, plan, progress), plan.rate,
-           fmt=args.format, source=args.input, **options)
-    return plan
+        first.close()
+
+        def frames():
+            nonlocal read
+            read = _Counted(video.iter_frames(input)[1])
+            return iter(read)
+    else:
+        frames = iter(read)
+    written = _Counted(())
+
+    def frames_out(progress):
+        written.frames = run(frames, plan, progress)
+        return iter(written)
+
+    encode(desc, plan.progress_steps, output, frames_out, plan.rate, fmt=fmt, source=input, console=console,
+           **options)
+    return Streamed(plan, read.count, written.count)
 
 
 def encode(desc: str, total: int, output: str, make_frames, fps, fmt: str | None = None, source: str | None = None,
-            tempo: float = 1.0, **options) -> int:
+           tempo: float = 1.0, console: Console | None = None, **options) -> int:
     """Write ``make_frames(progress)`` to ``output`` in ``fmt`` (None: by its extension) with a progress bar;
     ``options`` go to video.write_video. A video-to-video command names its ``source``: the output keeps its
     sound (played at ``tempo``), colour tags and container tags."""
     from ..media import video
 
+    console = console or Console()
     carry = video.carry_from(source, tempo=tempo) if source else video.Carry()
-    progress, close = progress_bar(desc, total)
+    progress, close = console.progress(desc, total)
     try:
-        video.write_video(output, make_frames(progress), fps, fmt, warn=say, **carry.kwargs(), **options)
+        video.write_video(output, make_frames(progress), fps, fmt, warn=console.say, **carry.kwargs(), **options)
     finally:
         close()
-    print(f"wrote {output}")
+    console.wrote(f"wrote {output}")
     return 0

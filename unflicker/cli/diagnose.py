@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .common import add_format, encode, progress_bar, setting
+from .common import Console, add_format, encode, setting
 
 
 # ---------------------------------------------------------------- compare
@@ -46,14 +46,21 @@ def add_analyze(sub) -> None:
     p.set_defaults(func=_run_analyze)
 
 
-def _run_analyze(args) -> int:
-    from ..analysis import analyze_file, save_chart
+def analyze_input(path: str, console: Console | None = None):
+    """The FlickerReport of one file, as the command (and a batch) measures it."""
+    from ..analysis import analyze_file
 
-    progress, close = progress_bar("analyze", 0)
+    progress, close = (console or Console()).progress("analyze", 0)
     try:
-        rep = analyze_file(args.input, progress)
+        return analyze_file(path, progress)
     finally:
         close()
+
+
+def _run_analyze(args) -> int:
+    from ..analysis import save_chart
+
+    rep = analyze_input(args.input)
     print(rep.text())
     if args.json:
         with open(args.json, "w") as f:

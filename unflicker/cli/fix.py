@@ -1,10 +1,13 @@
-"""fix and ffmpeg-fix: a file in, the fixed file out, streamed."""
+"""fix and ffmpeg-fix: a file in, the fixed file out, streamed.
+
+Each command's options are declared once (``add_*_options``) for its own parser and for ``batch``; ``*_settings``
+checks them (before a batch starts any clip) and ``*_file`` runs the command on one file, as both call it."""
 
 from __future__ import annotations
 
 from ..errors import UnflickerError
 from ..settings import DeflickerSettings, FFmpegFixSettings
-from .common import add_format, setting, stream_file
+from .common import Console, Streamed, add_format, setting, stream_file
 
 
 # ---------------------------------------------------------------- ffmpeg-fix
@@ -12,6 +15,11 @@ def add_ffmpeg_fix(sub) -> None:
     p = sub.add_parser("ffmpeg-fix", help="FFmpeg deflicker + deband on a file, re-encoded (seed: crf 16, preset slow)")
     p.add_argument("input")
     p.add_argument("output", help="output file: .mp4, .mov, .webm, .mkv, .webp or .gif")
+    add_ffmpeg_fix_options(p)
+    p.set_defaults(func=_run_ffmpeg_fix)
+
+
+def add_ffmpeg_fix_options(p) -> None:
     S = FFmpegFixSettings
     setting(p, "--size", S, "size", "deflicker window in frames")
     p.add_argument("--mode", default=S.default("mode"), help=f"deflicker averaging: {' '.join(S.spec('mode')['choices'])} (default {S.default('mode')})")
@@ -23,25 +31,38 @@ def add_ffmpeg_fix(sub) -> None:
     p.add_argument("--crf", type=int, default=16)
     p.add_argument("--preset", default="slow")
     add_format(p)
-    p.set_defaults(func=_run_ffmpeg_fix)
 
-def _run_ffmpeg_fix(args) -> int:
+
+def ffmpeg_fix_settings(options) -> FFmpegFixSettings:
+    return FFmpegFixSettings(deflicker=not options.no_deflicker, size=options.size, mode=options.mode,
+                             deband=not options.no_deband, threshold=options.threshold,
+                             deband_range=options.deband_range, blur=options.blur).validated()
+
+
+def ffmpeg_fix_file(input: str, output: str, options, console: Console | None = None) -> Streamed:
     from ..fix import ffmpeg_fix
 
-    settings = FFmpegFixSettings(deflicker=not args.no_deflicker, size=args.size, mode=args.mode,
-                                 deband=not args.no_deband, threshold=args.threshold,
-                                 deband_range=args.deband_range, blur=args.blur).validated()
-    stream_file(args, "ffmpeg-fix", lambda source: ffmpeg_fix.plan(source, settings), ffmpeg_fix.run,
-                crf=args.crf, preset=args.preset)
+    settings = ffmpeg_fix_settings(options)
+    return stream_file(input, output, options.format, "ffmpeg-fix", lambda source: ffmpeg_fix.plan(source, settings),
+                       ffmpeg_fix.run, console=console, crf=options.crf, preset=options.preset)
+
+
+def _run_ffmpeg_fix(args) -> int:
+    ffmpeg_fix_file(args.input, args.output, args)
     return 0
+
 
 # ---------------------------------------------------------------- fix
 def add_fix(sub) -> None:
-    F, S = FFmpegFixSettings, DeflickerSettings
-
     p = sub.add_parser("fix", help="remove flicker from a file: flow-guided deflicker (ours) or FFmpeg deflicker+deband")
     p.add_argument("input")
     p.add_argument("output", help="output file: .mp4, .mov, .webm, .mkv, .webp or .gif")
+    add_fix_options(p)
+    p.set_defaults(func=_run_fix)
+
+
+def add_fix_options(p) -> None:
+    F, S = FFmpegFixSettings, DeflickerSettings
     p.add_argument("--method", choices=("auto", "flow", "ffmpeg"), default="auto",
                    help="auto (default): the recommended fix, today the flow-guided one; flow: the flow-guided fix; "
                         f"ffmpeg: FFmpeg deflicker (size {F.default('size')}, {F.default('mode')}) + deband "
@@ -52,18 +73,28 @@ def add_fix(sub) -> None:
     p.add_argument("--crf", type=int, default=16)
     p.add_argument("--preset", default="slow")
     add_format(p)
-    p.set_defaults(func=_run_fix)
 
-def _run_fix(args) -> int:
+
+def fix_settings(options) -> DeflickerSettings:
+    if options.method == "ffmpeg" and options.mode != "auto":
+        raise UnflickerError(f"--mode {options.mode} applies to the flow-guided fix: use --method flow or auto")
+    return DeflickerSettings(mode=options.mode, strength=options.strength, window=options.window).validated()
+
+
+def fix_file(input: str, output: str, options, console: Console | None = None) -> Streamed:
     from ..fix import deflicker, ffmpeg_fix
 
-    if args.method == "ffmpeg" and args.mode != "auto":
-        raise UnflickerError(f"--mode {args.mode} applies to the flow-guided fix: use --method flow or auto")
-    settings = DeflickerSettings(mode=args.mode, strength=args.strength, window=args.window).validated()
+    settings = fix_settings(options)
+    desc, encoder = f"fix ({options.method})", {"crf": options.crf, "preset": options.preset}
+    if options.method == "ffmpeg":
+        return stream_file(input, output, options.format, desc,
+                           lambda source: ffmpeg_fix.plan(source, FFmpegFixSettings()), ffmpeg_fix.run,
+                           console=console, **encoder)
+    # the flow-guided fix reads the file twice: once to measure the shot, once to correct it
+    return stream_file(input, output, options.format, desc, lambda source: deflicker.plan(source, settings),
+                       deflicker.run, reopen=True, console=console, **encoder)
 
-    desc, encoder = f"fix ({args.method})", {"crf": args.crf, "preset": args.preset}
-    if args.method == "ffmpeg":
-        stream_file(args, desc, lambda source: ffmpeg_fix.plan(source, FFmpegFixSettings()), ffmpeg_fix.run, **encoder)
-    else:  # the flow-guided fix reads the file twice: once to measure the shot, once to correct it
-        stream_file(args, desc, lambda source: deflicker.plan(source, settings), deflicker.run, reopen=True, **encoder)
+
+def _run_fix(args) -> int:
+    fix_file(args.input, args.output, args)
     return 0

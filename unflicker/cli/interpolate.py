@@ -1,10 +1,11 @@
-"""interpolate: a file in, more frames per second out, streamed."""
+"""interpolate: a file in, more frames per second out, streamed. Its options are declared once
+(``add_interpolate_options``) for its own parser and for ``batch``; ``interpolate_file`` runs it on one file."""
 
 from __future__ import annotations
 
 import os
 
-from .common import add_format, say, setting, stream_file
+from .common import Console, add_format, setting, stream_file
 
 
 # ---------------------------------------------------------------- interpolate
@@ -14,6 +15,12 @@ def add_interpolate(sub) -> None:
     p.add_argument("input")
     p.add_argument("output", help="output file: .mp4, .mov, .webm, .mkv, .webp or .gif (fps = input fps x multiplier, "
                                    "or --target-fps)")
+    add_interpolate_options(p)
+    p.set_defaults(func=_run_interpolate)
+
+
+def add_interpolate_options(p, ncnn_threads: bool = True) -> None:
+    """The command's options; ``ncnn_threads`` False leaves ``--threads`` out (a batch sets it per worker)."""
     from ..settings import InterpolateSettings as S
 
     setting(p, "--multiplier", S, "multiplier", "n frames become n + (n-1)(m-1)", type=int)
@@ -32,38 +39,50 @@ def add_interpolate(sub) -> None:
              "1280 for FILM on HD; 0 = off", type=int)
     setting(p, "--gpu-id", S, "gpu_id", "Vulkan device for ncnn; -1 = CPU (the CLI's default, as a machine may have "
              "no Vulkan GPU; the node's is 0)", default=-1)
-    setting(p, "--threads", S, "threads", "ncnn threads", default=max(1, min(4, os.cpu_count() or 1)))
+    if ncnn_threads:
+        setting(p, "--threads", S, "threads", "ncnn threads", default=max(1, min(4, os.cpu_count() or 1)))
     p.add_argument("--uhd", action="store_true", help="RIFE UHD mode (for 4K input)")
     p.add_argument("--tta", action="store_true", help="RIFE test-time augmentation (slower)")
     setting(p, "--scene-threshold", S, "scene_threshold",
              "cut score at which the earlier frame is held instead of blending; 1 = off")
     p.add_argument("--crf", type=int, default=19)
     add_format(p)
-    p.set_defaults(func=_run_interpolate)
 
 
-def _run_interpolate(args) -> int:
-    from ..fix import interpolate
+def interpolate_settings(options):
     from ..settings import InterpolateSettings
 
-    settings = InterpolateSettings(multiplier=args.multiplier, backend=args.backend,
-                                   scene_threshold=args.scene_threshold, gpu_id=args.gpu_id, threads=args.threads,
-                                   uhd=args.uhd, tta=args.tta, target_fps=args.target_fps, loop=args.loop,
-                                   batch_size=args.batch_size, max_side=args.max_side)
+    return InterpolateSettings(multiplier=options.multiplier, backend=options.backend,
+                               scene_threshold=options.scene_threshold, gpu_id=options.gpu_id, threads=options.threads,
+                               uhd=options.uhd, tta=options.tta, target_fps=options.target_fps, loop=options.loop,
+                               batch_size=options.batch_size, max_side=options.max_side).validated()
+
+
+def interpolate_file(input: str, output: str, options, console: Console | None = None):
+    """Interpolate one file; returns (Streamed, the engine's InterpolationRun)."""
+    from ..fix import interpolate
+
+    console = console or Console()
+    settings = interpolate_settings(options)
     runs = []
 
     def run(frames, plan, progress):
         summary, out = interpolate.run(frames, plan, progress)
         runs.append(summary)
-        say(f"backend: {summary.backend}")
+        console.say(f"backend: {summary.backend}", note=False)
         return (frame for frame, _ in out)
 
     # same duration at the new rate: the source's sound stays in sync as it is
-    plan = stream_file(args, "interpolate", lambda source: interpolate.plan(source, settings, args.model,
-                                                                            device=args.device, half=args.fp16),
-                       run, crf=args.crf)
-    run = runs[0]
+    streamed = stream_file(input, output, options.format, "interpolate",
+                           lambda source: interpolate.plan(source, settings, options.model, device=options.device,
+                                                           half=options.fp16),
+                           run, console=console, crf=options.crf)
+    return streamed, runs[0]
+
+
+def _run_interpolate(args) -> int:
+    streamed, run = interpolate_file(args.input, args.output, args)
     print(f"backend: {run.summary()}")
-    rate = plan.rate
+    rate = streamed.plan.rate
     print(f"wrote {args.output}: {run.frames_out} frames at {float(rate):g} fps ({rate.numerator}/{rate.denominator})")
     return 0

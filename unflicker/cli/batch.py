@@ -1,0 +1,127 @@
+"""batch: one command on many clips, with the command's own options (see ``unflicker.batch``)."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+from contextlib import contextmanager
+
+from .common import say
+
+
+def add_batch(sub) -> None:
+    from ..batch.commands import COMMANDS
+
+    p = sub.add_parser("batch", help="analyze, fix, ffmpeg-fix or interpolate every clip of folders, globs or "
+                                     "manifests; a results table; re-running skips what is done")
+    commands = p.add_subparsers(dest="batch_command", required=True, metavar="COMMAND")
+    for command in COMMANDS.values():
+        c = commands.add_parser(command.name, help=command.help)
+        c.add_argument("inputs", nargs="+", metavar="INPUTS",
+                       help="folders (walked; a folder of frames is one clip), globs ('renders/**/*.mp4', quoted), "
+                            "manifests (.csv / .jsonl / .parquet with a path column, paths relative to the "
+                            "manifest) or files")
+        c.add_argument("--out", required=True, metavar="DIR", help="outputs mirror the input tree here: " + (
+            "one report JSON per clip" if command.name == "analyze" else
+            "each clip's name and extension kept (a folder of frames or an .avi: .mp4; --format: its extension)"))
+        command.add_options(c)
+        c.add_argument("--workers", type=int, default=None, metavar="N",
+                       help="worker processes, each running one clip at a time (default: one per core, as memory "
+                            "allows, at most one per clip)")
+        c.add_argument("--threads", type=int, default=None, metavar="N",
+                       help="threads of each worker's engine (OpenCV, torch; default: the cores over the workers)")
+        c.add_argument("--table", default=None, metavar="PATH",
+                       help=f"results table, JSONL while running and Parquet at the end (default "
+                            f"DIR/batch-{command.name}.jsonl)")
+        c.set_defaults(func=_run_batch, batch_options=option_names(command.add_options))
+
+
+def option_names(add_options) -> list[str]:
+    """The names (argparse dests) of the options ``add_options`` declares."""
+    probe = argparse.ArgumentParser(add_help=False)
+    add_options(probe)
+    return list(vars(probe.parse_args([])))
+
+
+def _run_batch(args) -> int:
+    with _terminate_as_interrupt():
+        return _batch(args)
+
+
+def _batch(args) -> int:
+    import os
+
+    from ..batch import LocalExecutor, ResultTable, choose_workers, find_clips, make_jobs, resume, run_batch
+    from ..batch.commands import COMMANDS, prefers_one_process
+    from ..batch.jobs import known_hashes
+    from ..batch.local import check_workers
+    from ..batch.runner import INTERRUPTED_STATUS
+
+    command = COMMANDS[args.batch_command]
+    options = {name: getattr(args, name) for name in args.batch_options}
+    check_workers(args.workers, args.threads)
+    table = ResultTable(args.table or os.path.join(args.out, f"batch-{command.name}.jsonl"))
+    try:
+        clips = find_clips(args.inputs, args.out)
+        workers, threads = choose_workers(len(clips), args.workers, args.threads,
+                                          prefers_one_process(command.name, options))
+        if command.threads_option:
+            options[command.threads_option] = threads
+        command.check(argparse.Namespace(**options))
+        previous = table.read()
+        say(f"batch {command.name}: {len(clips)} clips; hashing inputs")
+        jobs = make_jobs(command.name, clips, args.out, options, known_hashes(previous))
+    except KeyboardInterrupt:
+        print(f"batch {command.name}: interrupted before any clip ran", file=sys.stderr)
+        return INTERRUPTED_STATUS
+    plan = resume(jobs, previous)
+    say(f"batch {command.name}: {len(plan.todo)} to run, {plan.done_before} done before; "
+        f"{workers} worker(s) x {threads} thread(s)")
+    bar = _Bar(command.name, len(plan.todo))
+    try:
+        summary = run_batch(command.name, jobs, plan, LocalExecutor(workers, threads), table, bar.row)
+    finally:
+        bar.close()
+    print(summary.line())
+    print(summary.table)
+    return summary.exit_status
+
+
+@contextmanager
+def _terminate_as_interrupt():
+    """SIGTERM (``kill``, a job scheduler) stops the batch as cleanly as Ctrl-C does."""
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGTERM, interrupt)
+    except ValueError:  # not the main thread: leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+class _Bar:
+    """Clips done and failed, with tqdm's rate and ETA; a failed clip's error above the bar."""
+
+    def __init__(self, command: str, total: int):
+        from tqdm import tqdm
+
+        self.ok = self.failed = 0
+        self.bar = tqdm(total=total, desc=f"batch {command}", unit="clip", dynamic_ncols=True, file=sys.stderr)
+
+    def row(self, row: dict) -> None:
+        if row["status"] == "ok":
+            self.ok += 1
+        else:
+            self.failed += 1
+            say(f"failed: {row['input']}: {row['error']}")
+        self.bar.set_postfix_str(f"{self.ok} done, {self.failed} failed", refresh=False)
+        self.bar.update(1)
+
+    def close(self) -> None:
+        self.bar.close()
