@@ -15,7 +15,9 @@ The package, by job:
 - ``runner``: :func:`resume` (what an earlier run left: done clips skipped, the rest redone) and
   :func:`run_batch` (rows into the table, Ctrl-C recorded);
 - ``local``: :class:`LocalExecutor` (worker processes on this machine, the default) and :class:`InlineExecutor`
-  (this process, one clip after another).
+  (this process, one clip after another);
+- ``ray_executor``: :class:`~.ray_executor.RayExecutor` (``--ray``), each clip a Ray task on a cluster through the
+  same ``run_job``; Ray is imported there only, and that module only when ``--ray`` is given.
 
 **The executor interface.** An executor is any object with ``run(jobs) -> iterator of rows``:
 

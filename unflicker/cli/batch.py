@@ -28,13 +28,28 @@ def add_batch(sub) -> None:
         command.add_options(c)
         c.add_argument("--workers", type=int, default=None, metavar="N",
                        help="worker processes, each running one clip at a time (default: one per core, as memory "
-                            "allows, at most one per clip)")
+                            "allows, at most one per clip); with --ray: at most N clips at a time on the cluster")
         c.add_argument("--threads", type=int, default=None, metavar="N",
-                       help="threads of each worker's engine (OpenCV, torch; default: the cores over the workers)")
+                       help="threads of each worker's engine (OpenCV, torch; default: the cores over the workers; "
+                            "with --ray: the CPUs each task reserves)")
+        add_ray_options(c)
         c.add_argument("--table", default=None, metavar="PATH",
                        help=f"results table, JSONL while running and Parquet at the end (default "
                             f"DIR/batch-{command.name}.jsonl)")
         c.set_defaults(func=_run_batch, batch_options=option_names(command.add_options))
+
+
+def add_ray_options(parser) -> None:
+    parser.add_argument("--ray", nargs="?", const="", default=None, metavar="ADDRESS",
+                        help="run each clip as a Ray task (pip install \"ray[default]\"): --ray auto on the cluster "
+                             "this machine joined with `ray start` (or $RAY_ADDRESS's), --ray HOST:PORT or "
+                             "ray://HOST:10001 on that one, --ray alone on one of those or else a new local one; "
+                             "put it after INPUTS or write --ray=auto. Every node needs unflicker and the clips' paths")
+    parser.add_argument("--ray-cpus", type=float, default=1.0, metavar="N",
+                        help="CPUs each clip's Ray task reserves (default 1)")
+    parser.add_argument("--ray-gpus", type=float, default=0.0, metavar="N",
+                        help="GPUs each clip's Ray task reserves (default 0; interpolate --model on a GPU: 1, or 0.5 "
+                             "for two clips per GPU)")
 
 
 def option_names(add_options) -> list[str]:
@@ -52,8 +67,8 @@ def _run_batch(args) -> int:
 def _batch(args) -> int:
     import os
 
-    from ..batch import LocalExecutor, ResultTable, choose_workers, find_clips, make_jobs, resume, run_batch
-    from ..batch.commands import COMMANDS, prefers_one_process
+    from ..batch import ResultTable, find_clips, make_jobs, resume, run_batch
+    from ..batch.commands import COMMANDS
     from ..batch.jobs import known_hashes
     from ..batch.local import check_workers
     from ..batch.runner import INTERRUPTED_STATUS
@@ -64,10 +79,9 @@ def _batch(args) -> int:
     table = ResultTable(args.table or os.path.join(args.out, f"batch-{command.name}.jsonl"))
     try:
         clips = find_clips(args.inputs, args.out)
-        workers, threads = choose_workers(len(clips), args.workers, args.threads,
-                                          prefers_one_process(command.name, options))
+        executor, describe = _executor(args, command.name, options, len(clips))
         if command.threads_option:
-            options[command.threads_option] = threads
+            options[command.threads_option] = executor.threads
         command.check(argparse.Namespace(**options))
         previous = table.read()
         say(f"batch {command.name}: {len(clips)} clips; hashing inputs")
@@ -76,16 +90,36 @@ def _batch(args) -> int:
         print(f"batch {command.name}: interrupted before any clip ran", file=sys.stderr)
         return INTERRUPTED_STATUS
     plan = resume(jobs, previous)
-    say(f"batch {command.name}: {len(plan.todo)} to run, {plan.done_before} done before; "
-        f"{workers} worker(s) x {threads} thread(s)")
-    bar = _Bar(command.name, len(plan.todo))
+    bar = None
     try:
-        summary = run_batch(command.name, jobs, plan, LocalExecutor(workers, threads), table, bar.row)
+        say(f"batch {command.name}: {len(plan.todo)} to run, {plan.done_before} done before; "
+            f"{describe() if plan.todo else 'nothing to run'}")
+        bar = _Bar(command.name, len(plan.todo))
+        summary = run_batch(command.name, jobs, plan, executor, table, bar.row)
     finally:
-        bar.close()
+        if bar is not None:
+            bar.close()
+        getattr(executor, "close", lambda: None)()
     print(summary.line())
     print(summary.table)
     return summary.exit_status
+
+
+def _executor(args, command: str, options: dict, clips: int):
+    """The executor and a function describing it (for Ray, joining the cluster first: only when clips run)."""
+    if args.ray is not None:
+        from ..batch.ray_executor import RayExecutor, check_address, import_ray
+
+        check_address(args.ray or None)
+        import_ray()  # a missing Ray is said before any input is hashed
+        executor = RayExecutor(args.ray or None, args.ray_cpus, args.ray_gpus, args.threads, args.workers)
+        return executor, executor.connect
+    from ..batch import LocalExecutor, choose_workers
+    from ..batch.commands import prefers_one_process
+
+    workers, threads = choose_workers(clips, args.workers, args.threads, prefers_one_process(command, options))
+    executor = LocalExecutor(workers, threads)
+    return executor, lambda: f"{workers} worker(s) x {threads} thread(s)"
 
 
 @contextmanager
