@@ -21,6 +21,7 @@ NODES = {
     "UnflickerWanGenerate": (videogen.WanGenerate, "Wan Generate"),
     "UnflickerAnimateDiffLoader": (animatediff.AnimateDiffLoader, "AnimateDiff Loader"),
     "UnflickerMotionLora": (animatediff.MotionLora, "Motion LoRA"),
+    "UnflickerImageLora": (animatediff.ImageLora, "Image LoRA (AnimateDiff)"),
     "UnflickerControlNetLoader": (animatediff.ControlNetLoader, "ControlNet Loader (AnimateDiff)"),
     "UnflickerAnimateDiffGenerate": (animatediff.AnimateDiffGenerate, "AnimateDiff Generate"),
     "UnflickerDeflicker": (deflicker.Deflicker, "Deflicker (flow-guided)"),

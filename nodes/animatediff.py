@@ -1,5 +1,6 @@
-"""AnimateDiff through diffusers: loader, stackable motion LoRAs, ControlNet loader, generate (sliding windows,
-prompt schedule, optional ControlNet frames). Thin wrappers over unflicker.generate.animatediff; nothing is downloaded."""
+"""AnimateDiff through diffusers: loader, stackable motion LoRAs and SD 1.5 image LoRAs, ControlNet loader, generate
+(sliding windows, prompt schedule, optional ControlNet frames). Thin wrappers over unflicker.generate.animatediff;
+nothing is downloaded."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import torch
 import comfy.model_management
 
 from ..unflicker.generate import animatediff as engine
+from ..unflicker.settings.generate import ImageLoraSettings
 from .comfy_bridge import node_progress
 from .inputs import SEED, setting_input, setting_inputs
 from .model_folders import ModelSource, register
@@ -17,6 +19,7 @@ CONTROLNET_TYPE = "UNFLICKER_CONTROLNET"
 CHECKPOINT = ModelSource("checkpoint", files="checkpoints", folders="diffusers")
 MOTION_MODULE = ModelSource("motion_module", files="animatediff_models", folders="animatediff_models")
 MOTION_LORA = ModelSource("lora_name", files="animatediff_motion_lora")
+IMAGE_LORA = ModelSource("lora_name", files="loras")  # ComfyUI's own LoRA folder, listed as its LoraLoader lists it
 CONTROLNET = ModelSource("controlnet_name", files="controlnet", folders="controlnet")
 
 
@@ -85,6 +88,31 @@ class MotionLora:
 
     def apply(self, animatediff, lora_name, strength):
         return (animatediff.with_lora(MOTION_LORA.resolve(lora_name), strength),)
+
+
+class ImageLora:
+    CATEGORY = "Unflicker/Generate"
+    DESCRIPTION = ("Adds an SD 1.5 image LoRA (style, character, the AnimateLCM LoRA...) from models/loras to the UNet "
+                   "and the text encoder; kohya/A1111 or diffusers files. Chain several, before or after Motion LoRA "
+                   "nodes (same result either way), each at its own strength; strength 0 leaves the output unchanged.")
+    RETURN_TYPES = (MODEL_TYPE,)
+    RETURN_NAMES = ("animatediff",)
+    FUNCTION = "apply"
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {"required": {
+            "animatediff": (MODEL_TYPE,),
+            "lora_name": (IMAGE_LORA.choices(), {"tooltip": "An SD 1.5 LoRA (not a motion LoRA, not SDXL)."}),
+            "strength": setting_input(ImageLoraSettings, "strength"),
+        }}
+
+    @classmethod
+    def VALIDATE_INPUTS(cls, lora_name=None):
+        return IMAGE_LORA.validate(lora_name)
+
+    def apply(self, animatediff, lora_name, strength):
+        return (animatediff.with_image_lora(IMAGE_LORA.resolve(lora_name), strength),)
 
 
 class ControlNetLoader:

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 import torch
 
-from tiny_animatediff import CKPT, CN, CONFIG, FIX, LORA, MM, SMALL, no_network, stick_figures
+from tiny_animatediff import (CKPT, CN, CONFIG, FIX, IMAGE_LORA, IMAGE_LORA_PEFT, LORA, MM, SMALL, no_network,
+                               stick_figures)
 from unflicker.generate import animatediff as ad
 from unflicker.errors import UnflickerError
 
@@ -90,6 +91,135 @@ def test_motion_lora_in_diffusers_layout_matches_original(model, tmp_path):
     original = ad.generate(model.with_lora(LORA, 0.7), "a cat walking", **SMALL)
     diffusers_layout = ad.generate(model.with_lora(tmp_path, 0.7), "a cat walking", **SMALL)
     np.testing.assert_allclose(diffusers_layout, original, atol=1e-6)
+
+
+def _layers_with(module, adapter: str) -> int:
+    return sum(adapter in getattr(m, "lora_A", {}) for m in module.modules())
+
+
+def test_image_lora_changes_output_strength_zero_does_not(model, baseline):
+    one = ad.generate(model.with_image_lora(IMAGE_LORA, 1.0), "a cat walking", **SMALL)
+    assert np.abs(one - baseline).max() > 1e-3
+    # every layer of the kohya file found its layer, in the UNet and in the text encoder (PEFT skips unknown names
+    # silently; transformers >= 5.6 names the text encoder's layers without "text_model.", the file with it)
+    unet, text = _layers_with(model.pipe.unet, "image_lora_0"), _layers_with(model.pipe.text_encoder, "image_lora_0")
+    assert (unet, text) == (48, 6) and unet + text == ad.lora_layer_count(ad.image_lora_state_dict(IMAGE_LORA))
+    assert _layers_with(model.pipe.unet.down_blocks[0].motion_modules, "image_lora_0") == 0  # spatial layers only
+    half = ad.generate(model.with_image_lora(IMAGE_LORA, 0.5), "a cat walking", **SMALL)
+    assert 1e-4 < np.abs(half - baseline).max() and np.abs(half - one).max() > 1e-4
+    zero = ad.generate(model.with_image_lora(IMAGE_LORA, 0.0), "a cat walking", **SMALL)
+    np.testing.assert_array_equal(zero, baseline)
+    np.testing.assert_array_equal(ad.generate(model, "a cat walking", **SMALL), baseline)  # nothing left loaded
+
+
+def test_image_lora_kohya_and_diffusers_layouts_agree(model, tmp_path):
+    """The kohya/A1111 file (alpha applied by diffusers), the same LoRA in the diffusers/PEFT layout, that file in a
+    folder as diffusers saves it, and a PEFT save of its UNet part without the "unet." prefix."""
+    from safetensors.torch import load_file, save_file
+
+    kohya = ad.generate(model.with_image_lora(IMAGE_LORA, 0.8), "a cat walking", **SMALL)
+    peft = ad.generate(model.with_image_lora(IMAGE_LORA_PEFT, 0.8), "a cat walking", **SMALL)
+    np.testing.assert_allclose(peft, kohya, atol=1e-5)
+    (tmp_path / "folder").mkdir()
+    save_file(load_file(IMAGE_LORA_PEFT), str(tmp_path / "folder" / "pytorch_lora_weights.safetensors"))
+    np.testing.assert_array_equal(ad.generate(model.with_image_lora(tmp_path / "folder", 0.8), "a cat walking",
+                                              **SMALL), peft)
+    unet_only = {k: v for k, v in load_file(IMAGE_LORA_PEFT).items() if k.startswith("unet.")}
+    save_file(unet_only, str(tmp_path / "unet_peft.safetensors"))
+    save_file({f"base_model.model.{k[5:]}": v for k, v in unet_only.items()}, str(tmp_path / "bare.safetensors"))
+    np.testing.assert_array_equal(ad.generate(model.with_image_lora(tmp_path / "bare.safetensors", 0.8),
+                                              "a cat walking", **SMALL),
+                                  ad.generate(model.with_image_lora(tmp_path / "unet_peft.safetensors", 0.8),
+                                              "a cat walking", **SMALL))
+
+
+def test_motion_and_image_loras_stack_in_either_order(model, baseline):
+    motion = ad.generate(model.with_lora(LORA, 0.8), "a cat walking", **SMALL)
+    image = ad.generate(model.with_image_lora(IMAGE_LORA, 0.7), "a cat walking", **SMALL)
+    both = ad.generate(model.with_lora(LORA, 0.8).with_image_lora(IMAGE_LORA, 0.7), "a cat walking", **SMALL)
+    assert min(np.abs(both - motion).max(), np.abs(both - image).max(), np.abs(both - baseline).max()) > 1e-3
+    # motion LoRAs load before image LoRAs whatever the chain's order: the same adapters, the same sums
+    reverse = ad.generate(model.with_image_lora(IMAGE_LORA, 0.7).with_lora(LORA, 0.8), "a cat walking", **SMALL)
+    np.testing.assert_array_equal(reverse, both)
+    # each at its own strength: one at 0 leaves exactly the other
+    np.testing.assert_array_equal(ad.generate(model.with_image_lora(IMAGE_LORA, 0.0).with_lora(LORA, 0.8),
+                                              "a cat walking", **SMALL), motion)
+    other = ad.generate(model.with_lora(LORA, 0.8).with_image_lora(IMAGE_LORA, 0.3), "a cat walking", **SMALL)
+    assert np.abs(other - both).max() > 1e-4
+    # two image LoRAs stack too
+    two = ad.generate(model.with_image_lora(IMAGE_LORA, 0.7).with_image_lora(IMAGE_LORA_PEFT, 0.5),
+                      "a cat walking", **SMALL)
+    assert np.abs(two - image).max() > 1e-4
+
+
+def test_image_lora_with_windows_and_controlnet(model, controlnet, baseline):
+    """Switching FreeNoise windows or the ControlNet pipeline reloads the LoRAs, text encoder included."""
+    styled = model.with_image_lora(IMAGE_LORA, 0.9)
+    one = ad.generate(styled, "a cat walking", **SMALL)
+    windowed = ad.generate(styled, "a cat walking", **{**SMALL, "num_frames": 6}, context_length=4, context_overlap=2)
+    plain_windowed = ad.generate(model, "a cat walking", **{**SMALL, "num_frames": 6}, context_length=4,
+                                 context_overlap=2)
+    assert windowed.shape[0] == 6 and np.abs(windowed - plain_windowed).max() > 1e-3
+    poses = stick_figures(4)
+    posed = ad.generate(styled, "a cat walking", **SMALL, controlnet=controlnet, control_frames=poses)
+    plain_posed = ad.generate(model, "a cat walking", **SMALL, controlnet=controlnet, control_frames=poses)
+    assert np.abs(posed - plain_posed).max() > 1e-3
+    np.testing.assert_array_equal(ad.generate(styled, "a cat walking", **SMALL), one)
+
+
+def _save_lora(path, keys, width=32):
+    from safetensors.torch import save_file
+
+    state = {}
+    for key in keys:
+        state[key] = torch.zeros(2, width) if "down" in key or "lora_A" in key else torch.zeros(width, 2)
+    save_file(state, str(path))
+    return path
+
+
+def test_wrong_kinds_refused_as_image_and_motion_loras(model, baseline, tmp_path):
+    with pytest.raises(UnflickerError, match="lora_name: tiny_motion_lora.ckpt is a motion LoRA, not an SD 1.5 "
+                                             "image LoRA; load it with the Motion LoRA node"):
+        model.with_image_lora(LORA, 1.0)
+    with pytest.raises(UnflickerError, match=r"tiny_image_lora.safetensors is an SD 1.5 image LoRA, not a motion "
+                                             r"LoRA; load it with the Image LoRA \(AnimateDiff\) node"):
+        model.with_lora(IMAGE_LORA, 1.0)
+    with pytest.raises(UnflickerError, match="is an SD 1.5 image LoRA, not an AnimateDiff motion module"):
+        ad.load_motion_adapter(IMAGE_LORA)
+    with pytest.raises(UnflickerError, match="is a Stable Diffusion checkpoint, not an SD 1.5 image LoRA"):
+        model.with_image_lora(CKPT, 1.0)
+    with pytest.raises(UnflickerError, match="is an AnimateDiff motion module, not an SD 1.5 image LoRA"):
+        ad.image_lora_state_dict(MM)
+    with pytest.raises(UnflickerError, match="is a ControlNet, not an SD 1.5 image LoRA"):
+        model.with_image_lora(CN, 1.0)
+    sdxl = _save_lora(tmp_path / "sdxl.safetensors", ["lora_te1_text_model_encoder_layers_0_mlp_fc1.lora_down.weight",
+                                                      "lora_te1_text_model_encoder_layers_0_mlp_fc1.lora_up.weight"])
+    with pytest.raises(UnflickerError, match="sdxl.safetensors is an SDXL LoRA"):
+        model.with_image_lora(sdxl, 1.0)
+    loha = _save_lora(tmp_path / "loha.safetensors", ["lora_unet_mid_block_attentions_0_proj_in.hada_w1_a"])
+    with pytest.raises(UnflickerError, match="loha.safetensors is a LyCORIS LoHa/LoKr file"):
+        model.with_image_lora(loha, 1.0)
+    with pytest.raises(UnflickerError, match="strength"):
+        model.with_image_lora(IMAGE_LORA, 11.0)
+
+
+def test_image_lora_of_another_model_is_refused_when_loaded(model, baseline, tmp_path):
+    """LoRA files of other models, which only loading tells apart: Flux-style kohya and diffusers files (no such
+    layers) and an SD 1.5-named file of other widths (as an SD 2 or SDXL UNet LoRA); nothing stays loaded after."""
+    flux = _save_lora(tmp_path / "flux.safetensors", ["lora_unet_double_blocks_0_img_attn_qkv.lora_down.weight",
+                                                      "lora_unet_double_blocks_0_img_attn_qkv.lora_up.weight"])
+    with pytest.raises(UnflickerError, match="flux.safetensors does not fit this SD 1.5 model"):
+        ad.generate(model.with_lora(LORA, 0.8).with_image_lora(flux, 1.0), "a cat walking", **SMALL)
+    name = "transformer.single_transformer_blocks.0.attn.to_q"
+    flux = _save_lora(tmp_path / "flux_diffusers.safetensors", [f"{name}.lora_A.weight", f"{name}.lora_B.weight"])
+    with pytest.raises(UnflickerError, match="none of the 1 layers of flux_diffusers.safetensors exist in this SD"):
+        ad.generate(model.with_image_lora(flux, 1.0), "a cat walking", **SMALL)
+    name = "unet.mid_block.attentions.0.transformer_blocks.0.attn2.to_k"
+    wide = _save_lora(tmp_path / "wide.safetensors", [f"{name}.lora_A.weight", f"{name}.lora_B.weight"], width=64)
+    with pytest.raises(UnflickerError, match="wide.safetensors does not fit this SD 1.5 model"):
+        ad.generate(model.with_image_lora(wide, 1.0), "a cat walking", **SMALL)
+    assert _layers_with(model.pipe.unet, "motion_lora_0") == 0
+    np.testing.assert_array_equal(ad.generate(model, "a cat walking", **SMALL), baseline)
 
 
 def test_sliding_window_beyond_context_length(model, baseline):
@@ -227,8 +357,11 @@ def test_cli_writes_a_video_with_lora_and_controlnet(tmp_path):
     with no_network():
         code = cli.main(["animatediff", CKPT, MM, out, "--prompt", "0: a cat\n2: a dog",
                         "--frames", "4", "--width", "32", "--height", "32", "--steps", "2", "--config-dir", CONFIG,
-                        "--lora", f"{LORA}:0.8", "--controlnet", CN, "--control-video", control, "--fps", "12"])
+                        "--lora", f"{LORA}:0.8", "--image-lora", f"{IMAGE_LORA}:0.7", "--image-lora",
+                        IMAGE_LORA_PEFT, "--controlnet", CN, "--control-video", control, "--fps", "12"])
     assert code == 0
     frames, info = video.read_video(out)
     assert frames.shape == (4, 32, 32, 3) and abs(info.fps - 12.0) < 0.01
     assert cli.main(["animatediff", CKPT, LORA, out, "--prompt", "x", "--config-dir", CONFIG]) == 2
+    assert cli.main(["animatediff", CKPT, MM, out, "--prompt", "x", "--config-dir", CONFIG, "--frames", "4",
+                     "--width", "32", "--height", "32", "--steps", "1", "--image-lora", f"{LORA}:0.5"]) == 2

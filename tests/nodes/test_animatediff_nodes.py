@@ -1,5 +1,5 @@
-"""AnimateDiff nodes as ComfyUI runs them: model lists from the model folders, loader -> motion LoRA -> generate
-with a prompt schedule and ControlNet frames, progress and interrupt. Tiny random-weight models on CPU."""
+"""AnimateDiff nodes as ComfyUI runs them: model lists from the model folders, loader -> motion LoRA -> image LoRA
+-> generate with a prompt schedule and ControlNet frames, progress and interrupt. Tiny random-weight models on CPU."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from tiny_animatediff import CKPT, CN, CONFIG, LORA, MM, no_network, stick_figures
+from tiny_animatediff import CKPT, CN, CONFIG, IMAGE_LORA, IMAGE_LORA_PEFT, LORA, MM, no_network, stick_figures
 from unflicker.generate import animatediff as ad
 
 
@@ -33,9 +33,17 @@ def models(pack):
     os.makedirs(made[2], exist_ok=True)
     shutil.copy(LORA, made[2])
     ad.load_controlnet(CN, config_dir=os.path.join(CONFIG, "controlnet")).save_pretrained(os.path.join(made[3], "tiny_cn"))
+    # ComfyUI's own models/loras, shared with other packs' LoRAs: only these files are ours to remove
+    loras = folder_paths.get_folder_paths("loras")[0]
+    image_loras = [os.path.join(loras, "tiny_image_lora.safetensors"), os.path.join(loras, "sd15", "style.safetensors")]
+    os.makedirs(os.path.dirname(image_loras[1]), exist_ok=True)
+    shutil.copy(IMAGE_LORA, image_loras[0])
+    shutil.copy(IMAGE_LORA_PEFT, image_loras[1])
     yield pack.nodes.animatediff
     for d in made:
         shutil.rmtree(d, ignore_errors=True)
+    for f in image_loras:
+        os.remove(f)
 
 
 def test_model_folders_and_lists(models):
@@ -50,6 +58,32 @@ def test_model_folders_and_lists(models):
     assert "LCM" in loader["scheduler"][0]
     assert "tiny_motion_lora.ckpt" in models.MotionLora.INPUT_TYPES()["required"]["lora_name"][0]
     assert "tiny_cn" in models.ControlNetLoader.INPUT_TYPES()["required"]["controlnet_name"][0]
+    image_lora = models.ImageLora.INPUT_TYPES()["required"]
+    # listed as ComfyUI's LoraLoader lists models/loras: the same names, sub-folders included
+    assert image_lora["lora_name"][0] == sorted(folder_paths.get_filename_list("loras"), key=str.lower)
+    assert {"tiny_image_lora.safetensors", "sd15/style.safetensors"} <= set(image_lora["lora_name"][0])
+    assert image_lora["strength"][1]["default"] == 1.0 and image_lora["strength"][1]["min"] < 0
+    assert models.ImageLora.VALIDATE_INPUTS(lora_name="missing.safetensors") != True  # noqa: E712 (a message)
+
+
+def test_motion_and_image_lora_nodes_chain(models):
+    args = dict(prompt="a cat walking", negative_prompt="", num_frames=4, width=32, height=32, steps=2,
+                guidance=7.5, seed=1, context_length=16, context_overlap=4, fps=8.0)
+    with no_network():
+        (model,) = models.AnimateDiffLoader().load("tiny_sd", "tiny_mm.ckpt", "DDIM", "linear", False, False)
+    (zoomed,) = models.MotionLora().apply(model, "tiny_motion_lora.ckpt", 0.8)
+    (styled,) = models.ImageLora().apply(zoomed, "tiny_image_lora.safetensors", 0.7)
+    (both,) = models.ImageLora().apply(styled, "sd15/style.safetensors", 0.5)
+    assert not zoomed.loras[1:] and [lora.kind for lora in both.loras] == ["motion_lora", "lora", "lora"]
+    images, _ = models.AnimateDiffGenerate().generate(both, **args)
+    direct = models.engine.generate(model.with_lora(LORA, 0.8).with_image_lora(IMAGE_LORA, 0.7)
+                                    .with_image_lora(IMAGE_LORA_PEFT, 0.5), "a cat walking", "", num_frames=4,
+                                    width=32, height=32, steps=2, guidance=7.5, seed=1)
+    np.testing.assert_array_equal(images.numpy(), direct)
+    (image_first,) = models.ImageLora().apply(model, "tiny_image_lora.safetensors", 0.7)
+    (image_first,) = models.MotionLora().apply(image_first, "tiny_motion_lora.ckpt", 0.8)
+    (image_first,) = models.ImageLora().apply(image_first, "sd15/style.safetensors", 0.5)
+    np.testing.assert_array_equal(models.AnimateDiffGenerate().generate(image_first, **args)[0].numpy(), direct)
 
 
 def test_loader_lora_controlnet_generate(models, pack):
@@ -101,3 +135,24 @@ def test_wrong_kind_in_motion_lora_node(models):
             models.MotionLora().apply(model, "not_a_lora.ckpt", 1.0)
     finally:
         os.remove(wrong)
+
+
+def test_wrong_kinds_in_image_lora_node(models):
+    """A motion LoRA put in models/loras and an image LoRA put in models/animatediff_motion_lora are refused by
+    their keys, each pointing to the node it belongs to."""
+    import folder_paths
+
+    motion_as_image = os.path.join(folder_paths.get_folder_paths("loras")[0], "zoom_in.ckpt")
+    image_as_motion = os.path.join(folder_paths.models_dir, "animatediff_motion_lora", "style.safetensors")
+    shutil.copy(LORA, motion_as_image)
+    shutil.copy(IMAGE_LORA, image_as_motion)
+    try:
+        (model,) = models.AnimateDiffLoader().load("tiny_sd", "tiny_mm.ckpt", "DDIM", "linear", False, False)
+        with pytest.raises(models.engine.UnflickerError, match="zoom_in.ckpt is a motion LoRA.*Motion LoRA node"):
+            models.ImageLora().apply(model, "zoom_in.ckpt", 1.0)
+        with pytest.raises(models.engine.UnflickerError,
+                           match=r"style.safetensors is an SD 1.5 image LoRA.*Image LoRA \(AnimateDiff\) node"):
+            models.MotionLora().apply(model, "style.safetensors", 1.0)
+    finally:
+        os.remove(motion_as_image)
+        os.remove(image_as_motion)

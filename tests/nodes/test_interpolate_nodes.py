@@ -58,7 +58,7 @@ def test_flow_backend_without_models(node_mod, rife_root):
     assert torch.equal(images[4], as_image(clip[1:2])[0])  # original 1 at position 1*m
 
 
-def test_ncnn_backend_with_model_in_models_rife(node_mod, rife_root):
+def test_ncnn_backend_with_model_in_models_rife(node_mod, rife_root, ncnn_runtime):
     if not os.path.isfile(RIFE_PARAM):
         pytest.fail(f"RIFE graph missing: {RIFE_PARAM} (it ships with the tests)")
     make_random_model(RIFE_PARAM, os.path.join(rife_root, "rife-v4.6"))

@@ -14,6 +14,8 @@ FIX = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures", "anim
 CKPT = os.path.join(FIX, "tiny_sd15.safetensors")
 MM = os.path.join(FIX, "tiny_mm.ckpt")
 LORA = os.path.join(FIX, "tiny_motion_lora.ckpt")
+IMAGE_LORA = os.path.join(FIX, "tiny_image_lora.safetensors")  # kohya/A1111 layout
+IMAGE_LORA_PEFT = os.path.join(FIX, "tiny_image_lora_peft.safetensors")  # the same LoRA, diffusers/PEFT layout
 CN = os.path.join(FIX, "tiny_controlnet.pth")
 CONFIG = os.path.join(FIX, "tiny_config")
 # 32 px frames -> 4x4 latents; 2 steps; a few frames: each generate is well under a second on a quiet CPU.

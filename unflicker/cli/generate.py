@@ -226,6 +226,11 @@ def add_animatediff(sub) -> None:
     setting(p, "--context-length", S, "context_length", "frames the motion module sees at once")
     setting(p, "--overlap", S, "context_overlap", "frames shared by neighbouring context windows")
     p.add_argument("--lora", action="append", default=[], metavar="PATH[:STRENGTH]", help="motion LoRA; repeatable")
+    from ..settings.generate import ImageLoraSettings
+
+    p.add_argument("--image-lora", action="append", default=[], metavar="PATH[:STRENGTH]",
+                   help="SD 1.5 image LoRA (kohya/A1111 or diffusers file), applied to the UNet and text encoder at "
+                        f"STRENGTH (default {ImageLoraSettings.default('strength'):g}); repeatable, stacks with --lora")
     p.add_argument("--controlnet", help="ControlNet file or folder (needs --control-video)")
     p.add_argument("--control-video", help="control frames (e.g. OpenPose skeletons): video, GIF/WebP or folder")
     setting(p, "--controlnet-scale", S, "controlnet_scale", "how strongly the control frames steer")
@@ -236,7 +241,7 @@ def add_animatediff(sub) -> None:
     p.set_defaults(func=_run_animatediff)
 
 
-def _lora(spec: str) -> tuple[str, float]:
+def _lora(spec: str, option: str = "--lora") -> tuple[str, float]:
     """``PATH[:STRENGTH]`` -> (path, strength); a path that exists is taken whole even with a colon in it."""
     if ":" not in spec or os.path.exists(spec):
         return spec, 1.0
@@ -244,7 +249,7 @@ def _lora(spec: str) -> tuple[str, float]:
     try:
         return path, float(value)
     except ValueError as exc:
-        raise UnflickerError(f"--lora {spec}: the strength after ':' must be a number") from exc
+        raise UnflickerError(f"{option} {spec}: the strength after ':' must be a number") from exc
 
 
 def _run_animatediff(args) -> int:
@@ -264,6 +269,8 @@ def _run_animatediff(args) -> int:
                                          config_dir=config_dir)
     for spec in args.lora:
         model = model.with_lora(*_lora(spec))
+    for spec in args.image_lora:
+        model = model.with_image_lora(*_lora(spec, "--image-lora"))
     controlnet = control = None
     if args.controlnet:
         controlnet = animatediff.load_controlnet(args.controlnet, dtype=model.pipe.unet.dtype,

@@ -3,7 +3,8 @@
 Loads an SD 1.5 checkpoint (diffusers folder, or one .safetensors/.ckpt file converted with the SD 1.5 configs and
 CLIP tokenizer shipped in ``configs/sd15``), a motion module (diffusers MotionAdapter folder, or one file in the
 original AnimateDiff layout such as ``mm_sd_v15_v2.ckpt`` / ``v3_sd15_mm.ckpt``, or a diffusers-layout adapter
-file), stackable motion LoRAs and an optional ControlNet (the files: :mod:`unflicker.generate.animatediff_files`).
+file), stackable motion LoRAs and SD 1.5 image LoRAs, and an optional ControlNet (the files:
+:mod:`unflicker.generate.animatediff_files`).
 
 The operation: :func:`plan` decides the prompt (one, or a schedule ``{first_frame: prompt}`` that FreeNoise
 interpolates between keyframes), the sliding context window over the motion module (diffusers' FreeNoise: windows
@@ -15,6 +16,7 @@ may raise to interrupt.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 import re
 from dataclasses import dataclass, field
@@ -29,11 +31,18 @@ from ..operation import Source
 from ..progress import ProgressFn
 from ..runtime import ModelCache, torch_device
 from ..settings import AnimateDiffSettings
+from ..settings.generate import ImageLoraSettings
 from .animatediff_files import (BETA_SCHEDULES, SCHEDULERS, SD15_CONFIG_DIR, _check_exists,  # noqa: F401
-                                _expect_kind, convert_motion_keys, folder_kind, load_controlnet, load_motion_adapter,
-                                load_sd15, make_scheduler, model_kind, motion_adapter_config, motion_lora_state_dict,
-                                read_state_dict, weights_kind)
+                                _expect_kind, convert_motion_keys, folder_kind, image_lora_state_dict, load_controlnet,
+                                load_motion_adapter, load_sd15, lora_layer_count, make_scheduler, model_kind,
+                                motion_adapter_config, motion_lora_state_dict, read_state_dict, weights_kind)
 from .common import cpu_generator, step_callback
+
+log = logging.getLogger(__name__)
+# The LoRA kinds in the order they are loaded, whatever order the nodes chained them in: PEFT adds each adapter's
+# output in load order, so a fixed order gives the same result for motion -> image and image -> motion chains.
+LORA_KINDS = ("motion_lora", "lora")
+_ADAPTER_PREFIX = {"motion_lora": "motion_lora", "lora": "image_lora"}
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -43,7 +52,7 @@ from .common import cpu_generator, step_callback
 @dataclass
 class _Shared:
     """Mutable state of one loaded pipeline, shared by every AnimateDiffModel derived from it."""
-    adapters: tuple = ()            # ((lora path, mtime), ...) currently loaded, adapter i named motion_lora_i
+    adapters: tuple = ()            # ((kind, lora path, mtime), ...) currently loaded, in load order
     lora_files: ModelCache = field(default_factory=lambda: ModelCache(size=16))  # LoRA state dicts read
     windows: bool = False           # FreeNoise blocks in the UNet
     controlnet_pipe: ModelCache = field(default_factory=ModelCache)  # one keeps no stale ControlNet alive
@@ -51,18 +60,21 @@ class _Shared:
 
 
 @dataclass(frozen=True)
-class MotionLora:
+class LoraFile:
+    """One LoRA to apply: ``kind`` is "motion_lora" (motion modules) or "lora" (an SD 1.5 image LoRA)."""
     path: str
     strength: float
+    kind: str
 
 
 @dataclass(frozen=True)
 class AnimateDiffModel:
-    """A loaded AnimateDiff pipeline plus the motion LoRAs to apply when generating (immutable: with_lora copies)."""
+    """A loaded AnimateDiff pipeline plus the motion and image LoRAs to apply when generating (immutable:
+    with_lora / with_image_lora copy)."""
     pipe: Any
     device: torch.device
     cpu_offload: bool = False
-    loras: tuple[MotionLora, ...] = ()
+    loras: tuple[LoraFile, ...] = ()
     shared: _Shared = field(default_factory=_Shared, compare=False, repr=False)
 
     @property
@@ -70,10 +82,18 @@ class AnimateDiffModel:
         return int(self.pipe.motion_adapter.config.motion_max_seq_length)
 
     def with_lora(self, path, strength: float) -> "AnimateDiffModel":
+        """This model with one more motion LoRA (a file or a diffusers folder), checked by its keys."""
         path = _check_exists(path, "lora_name")
         _expect_kind(path, "motion_lora", "lora_name")
         check_range("strength", strength, -10.0, 10.0)
-        return dataclasses.replace(self, loras=self.loras + (MotionLora(str(path), float(strength)),))
+        return dataclasses.replace(self, loras=self.loras + (LoraFile(str(path), float(strength), "motion_lora"),))
+
+    def with_image_lora(self, path, strength: float) -> "AnimateDiffModel":
+        """This model with one more SD 1.5 image LoRA (UNet and text encoder), checked by its keys."""
+        path = _check_exists(path, "lora_name")
+        _expect_kind(path, "lora", "lora_name")
+        ImageLoraSettings(strength=strength).validated()
+        return dataclasses.replace(self, loras=self.loras + (LoraFile(str(path), float(strength), "lora"),))
 
 
 def load_animatediff(checkpoint, motion_module, scheduler: str = "DDIM", beta_schedule: str = "linear",
@@ -228,20 +248,56 @@ def _unload_loras(model: AnimateDiffModel) -> None:
         model.shared.adapters = ()
 
 
-def _apply_loras(model: AnimateDiffModel) -> None:
-    """Load exactly the model's motion LoRAs (strength 0 ones are skipped) and set their strengths."""
+def _active_loras(model: AnimateDiffModel) -> list[LoraFile]:
+    """The LoRAs to load: strength 0 ones left out (bit-identical to none), motion LoRAs before image LoRAs, each
+    kind in chain order."""
     active = [lora for lora in model.loras if lora.strength != 0.0]
-    wanted = tuple((lora.path, os.path.getmtime(lora.path)) for lora in active)
+    return sorted(active, key=lambda lora: LORA_KINDS.index(lora.kind))
+
+
+def _apply_loras(model: AnimateDiffModel) -> None:
+    """Load exactly the model's active LoRAs and set their strengths; a file that does not fit leaves none loaded."""
+    active = _active_loras(model)
+    wanted = tuple((lora.kind, lora.path, os.path.getmtime(lora.path)) for lora in active)
+    names = [f"{_ADAPTER_PREFIX[lora.kind]}_{i}" for i, lora in enumerate(active)]
     state = model.shared
     if wanted != state.adapters:
         _unload_loras(model)
-        for i, key in enumerate(wanted):
-            state_dict = state.lora_files.get(key, lambda: motion_lora_state_dict(key[0]))
-            model.pipe.load_lora_weights(dict(state_dict), adapter_name=f"motion_lora_{i}")
+        try:
+            for name, key in zip(names, wanted):
+                read = motion_lora_state_dict if key[0] == "motion_lora" else image_lora_state_dict
+                _load_adapter(model.pipe, name, key[1], state.lora_files.get(key, lambda: read(key[1])))
+        except BaseException:
+            model.pipe.unload_lora_weights()  # the adapters loaded before the failing one
+            raise
         state.adapters = wanted
     if active:
-        model.pipe.set_adapters([f"motion_lora_{i}" for i in range(len(active))],
-                                adapter_weights=[lora.strength for lora in active])
+        model.pipe.set_adapters(names, adapter_weights=[lora.strength for lora in active])
+
+
+def _adapter_layers(pipe, name: str) -> int:
+    """How many layers of the UNet and the text encoder carry adapter ``name``."""
+    modules = [*pipe.unet.modules(), *pipe.text_encoder.modules()]
+    return sum(name in getattr(module, "lora_A", {}) for module in modules)
+
+
+def _load_adapter(pipe, name: str, path: str, state_dict) -> None:
+    """Load one LoRA as adapter ``name``. PEFT skips layer names the model lacks without a word, so a file none of
+    whose layers exist here (a LoRA for another model) is refused, and a partial match is logged."""
+    file = os.path.basename(os.path.normpath(path))
+    try:
+        pipe.load_lora_weights(dict(state_dict), adapter_name=name)
+    except torch.cuda.OutOfMemoryError:
+        raise
+    except (RuntimeError, ValueError, KeyError, IndexError) as exc:  # shapes or names of another model
+        raise UnflickerError(f"lora_name: {file} does not fit this SD 1.5 model: {exc}") from exc
+    expected, found = lora_layer_count(state_dict), _adapter_layers(pipe, name)
+    if found == 0:
+        raise UnflickerError(f"lora_name: none of the {expected} layers of {file} exist in this SD 1.5 UNet or text "
+                             f"encoder; it is a LoRA for another model")
+    if found < expected:
+        log.warning("%s: %d of its %d layers have no match in this SD 1.5 model and are left out", file,
+                    expected - found, expected)
 
 
 def _controlnet_pipe(model: AnimateDiffModel, controlnet):

@@ -1,6 +1,7 @@
 """AnimateDiff's files, from local files only: telling weight files apart (checkpoint, motion module, motion
-LoRA, ControlNet), the original AnimateDiff layout converted to diffusers', and the SD 1.5 parts (checkpoint,
-ControlNet, schedulers). Every ``from_pretrained``/``from_single_file`` call is ``local_files_only``."""
+LoRA, image LoRA, ControlNet), the original AnimateDiff layout converted to diffusers', SD 1.5 image LoRAs as
+diffusers loads them, and the SD 1.5 parts (checkpoint, ControlNet, schedulers). Every ``from_pretrained``/
+``from_single_file`` call is ``local_files_only``."""
 
 from __future__ import annotations
 
@@ -25,15 +26,23 @@ _KIND_TEXT = {
     "motion_module": "an AnimateDiff motion module",
     "motion_lora": "a motion LoRA",
     "controlnet": "a ControlNet",
-    "lora": "an image LoRA (not a motion LoRA)",
+    "lora": "an SD 1.5 image LoRA",
+    "sdxl_lora": "an SDXL LoRA (AnimateDiff here runs SD 1.5)",
+    "lycoris": "a LyCORIS LoHa/LoKr file (diffusers loads plain LoRA and LoCon only)",
     "unknown": "not a model this loader recognises",
 }
 _WHERE = {
     "sd_checkpoint": "load it as the checkpoint in AnimateDiff Loader",
     "motion_module": "load it as the motion_module in AnimateDiff Loader",
     "motion_lora": "load it with the Motion LoRA node",
+    "lora": "load it with the Image LoRA (AnimateDiff) node",
     "controlnet": "load it with the ControlNet Loader",
 }
+# The name of each LoRA file's down (A) projection in the layouts diffusers loads: kohya/A1111, PEFT, and diffusers'
+# older attention-processor and text-encoder names. One per LoRA layer, so counting them counts the layers.
+_LORA_DOWN_SUFFIXES = ("lora_down.weight", "lora_A.weight", "lora.down.weight", "lora_linear_layer.down.weight")
+# The SD 1.5 UNet's top-level parts: a PEFT-saved UNet LoRA names its layers from these without diffusers' "unet."
+_UNET_PARTS = ("down_blocks.", "mid_block.", "up_blocks.", "conv_in.", "conv_out.", "time_embedding.")
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -86,16 +95,22 @@ def _file_keys(path: str) -> list[str]:
 
 
 def weights_kind(keys: Iterable[str]) -> str:
-    """Classify a state dict by its key names: sd_checkpoint, motion_module, motion_lora, controlnet, lora, unknown."""
+    """Classify a state dict by its key names: sd_checkpoint, motion_module, motion_lora, controlnet, lora (an SD 1.5
+    image LoRA), sdxl_lora, lycoris, unknown."""
     keys = list(keys)
-    is_lora = any("lora" in k.lower() for k in keys)
+    lowered = [k.lower() for k in keys]
+    is_lora = any("lora" in k for k in lowered)
     is_motion = any("motion_modules." in k for k in keys)
     if is_motion:
         return "motion_lora" if is_lora else "motion_module"
     if any(k.startswith(("control_model.", "input_hint_block.", "controlnet_cond_embedding.")) for k in keys):
         return "controlnet"
+    if any(k.startswith("lycoris_") or ".hada_w1" in k or ".lokr_w1" in k for k in lowered):
+        return "lycoris"
     if is_lora:
-        return "lora"
+        # SDXL files name their second text encoder; SD 1.5 has one
+        sdxl = any(k.startswith(("lora_te1_", "lora_te2_", "text_encoder_2.")) for k in keys)
+        return "sdxl_lora" if sdxl else "lora"
     if any(k.startswith("model.diffusion_model.") for k in keys):
         return "sd_checkpoint"
     return "unknown"
@@ -207,14 +222,20 @@ def load_motion_adapter(path, dtype: torch.dtype = torch.float32):
     return adapter.to(dtype)
 
 
-def motion_lora_state_dict(path) -> dict[str, torch.Tensor]:
-    """A motion LoRA as diffusers' ``load_lora_weights`` accepts it (``unet.``-prefixed, diffusers block names)."""
+def _lora_file(path) -> str:
+    """A LoRA's weights file: the path itself, or the first weights file in a folder (as diffusers saves them)."""
     path = _check_exists(path, "lora_name")
     if os.path.isdir(path):
         files = [f for f in sorted(os.listdir(path)) if f.lower().endswith(WEIGHT_EXTENSIONS)]
         if not files:
             raise UnflickerError(f"lora_name: {path} holds no weights file")
         path = os.path.join(path, files[0])
+    return path
+
+
+def motion_lora_state_dict(path) -> dict[str, torch.Tensor]:
+    """A motion LoRA as diffusers' ``load_lora_weights`` accepts it (``unet.``-prefixed, diffusers block names)."""
+    path = _lora_file(path)
     state = read_state_dict(path)
     _expect_kind(path, "motion_lora", "lora_name", weights_kind(state))
     out = {}
@@ -225,6 +246,30 @@ def motion_lora_state_dict(path) -> dict[str, torch.Tensor]:
         key = key.replace(".to_out.lora_", ".to_out.0.lora_")  # the Linear inside to_out
         out[key if key.startswith("unet.") else f"unet.{key}"] = value
     return out
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# SD 1.5 image LoRAs (style, character, the AnimateLCM LoRA): UNet and text-encoder layers
+
+
+def image_lora_state_dict(path) -> dict[str, torch.Tensor]:
+    """An SD 1.5 image LoRA as diffusers' ``load_lora_weights`` takes it: kohya/A1111 (``lora_unet_``/``lora_te_``)
+    and diffusers/PEFT (``unet.``/``text_encoder.``) files pass as they are; a PEFT file of the UNet alone, saved
+    without diffusers' ``unet.`` prefix, gets it. Any other kind of file is refused by its keys."""
+    path = _lora_file(path)
+    state = read_state_dict(path)
+    _expect_kind(path, "lora", "lora_name", weights_kind(state))
+    known = ("lora_unet_", "lora_te_", "unet.", "text_encoder.")
+    if not any(k.startswith(known) for k in state):
+        bare = {k.removeprefix("base_model.model."): v for k, v in state.items()}
+        if all(k.startswith(_UNET_PARTS) for k in bare):
+            state = {f"unet.{k}": v for k, v in bare.items()}
+    return state
+
+
+def lora_layer_count(state_dict: Mapping[str, Any]) -> int:
+    """How many layers a LoRA state dict (any layout diffusers loads) adapts."""
+    return sum(k.endswith(_LORA_DOWN_SUFFIXES) for k in state_dict)
 
 
 # ---------------------------------------------------------------------------------------------------------------

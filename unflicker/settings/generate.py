@@ -76,6 +76,14 @@ class AnimateDiffSettings(Settings):
             check_multiple(name, getattr(self, name), 8, "the VAE works on 8x8 blocks")
 
 
+@dataclass(frozen=True)
+class ImageLoraSettings(Settings):
+    """One SD 1.5 image LoRA on an AnimateDiff model (the Image LoRA node, the CLI's ``--image-lora``)."""
+    strength: float = setting(1.0, -10.0, 10.0, step=0.01, help=(
+        "How strongly the LoRA changes the UNet and the text encoder: 0 = no change, 1 = as trained, "
+        "about 0.8 for the AnimateLCM LoRA; negative pushes away from it."))
+
+
 # ---------------------------------------------------------------- OpenPose (unflicker.generate.pose)
 @dataclass(frozen=True)
 class PoseSettings(Settings):
