@@ -7,6 +7,7 @@ import glob
 import hashlib
 import json
 import os
+import sys
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -105,7 +106,7 @@ def base_row(job: Job, status: str, error: str | None = None) -> dict:
     """The columns every row has, in the table's order; a command adds its own after them."""
     return {"input": job.input, "output": job.output, "status": status, "error": error, "seconds": None,
             "frames": None, "command": job.command, "notes": None, "finished": utc_now(), "key": job.key,
-            "input_sha256": job.input_sha256, "input_stat": job.input_stat}
+            "input_sha256": job.input_sha256, "input_stat": job.input_stat, "peak_rss_mib": None}
 
 
 def utc_now() -> str:
@@ -146,5 +147,15 @@ def run_job(job: Job) -> dict:
     except Exception as exc:  # noqa: BLE001 - every failure of one clip becomes its row; the batch goes on
         row["error"] = describe_error(exc)
     row.update(seconds=round(time.perf_counter() - start, 3), notes="; ".join(console.notes) or None,
-               finished=utc_now())
+               finished=utc_now(), peak_rss_mib=peak_rss_mib())
     return row
+
+
+def peak_rss_mib() -> float | None:
+    """The peak resident memory of this process so far (MiB): for planning how many workers a machine holds."""
+    try:
+        import resource
+    except ImportError:  # Windows
+        return None
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return round(peak / (1 << 20 if sys.platform == "darwin" else 1 << 10), 1)  # bytes on macOS, KiB on Linux
