@@ -50,6 +50,7 @@ NODE_OVERRIDES: dict[str, dict] = {
     # "[diffusers] tiny_sd" is how earlier versions named the folder: ComfyUI must still accept it.
     "UnflickerAnimateDiffLoader": {"checkpoint": "[diffusers] tiny_sd", "motion_module": "tiny_mm.ckpt"},
     "UnflickerMotionLora": {"lora_name": "tiny_motion_lora.ckpt"},
+    "UnflickerImageLora": {"lora_name": "tiny_image_lora.safetensors"},
     "UnflickerControlNetLoader": {"controlnet_name": "tiny_cn"},
     "UnflickerAnimateDiffGenerate": {"num_frames": 4, "width": 64, "height": 64, "steps": 2, "context_length": 4,
                                      "context_overlap": 2},
@@ -157,10 +158,12 @@ def _install_animatediff_models(models_dir: str) -> None:
     StableDiffusionPipeline(**sd.components).save_pretrained(os.path.join(models_dir, "diffusers", "tiny_sd"))
     shutil.copy(os.path.join(fixtures, "tiny_mm.ckpt"), os.path.join(models_dir, "animatediff_models"))
     shutil.copy(os.path.join(fixtures, "tiny_motion_lora.ckpt"), os.path.join(models_dir, "animatediff_motion_lora"))
+    shutil.copy(os.path.join(fixtures, "tiny_image_lora.safetensors"), os.path.join(models_dir, "loras"))
     ad.load_controlnet(os.path.join(fixtures, "tiny_controlnet.pth"), config_dir=os.path.join(config, "controlnet")
                        ).save_pretrained(os.path.join(models_dir, "controlnet", "tiny_cn"))
     SUMMARY["models"] += ["diffusers/tiny_sd", "animatediff_models/tiny_mm.ckpt",
-                          "animatediff_motion_lora/tiny_motion_lora.ckpt", "controlnet/tiny_cn"]
+                          "animatediff_motion_lora/tiny_motion_lora.ckpt", "loras/tiny_image_lora.safetensors",
+                          "controlnet/tiny_cn"]
 
 
 def _install_openpose_body(models_dir: str) -> None:
@@ -510,3 +513,93 @@ def test_core_load_video_into_video_analysis(comfy, tone_clip, tmp_path):
     assert "2" in result.outputs, comfy.log_tail()
     report = result.outputs["2"]["unflicker_report"][0]
     assert report["verdict"] and report["fps"] == pytest.approx(24000 / 1001)
+
+
+# ---------------------------------------------------------------- a fleet: run --inputs on two --server
+FLEET_CLIPS = ("a.mp4", "b.mp4", os.path.join("sub", "c.mp4"), os.path.join("sub", "d.mp4"))
+
+
+@pytest.fixture
+def fleet_clips(tmp_path):
+    """Tiny flickering clips in a tree."""
+    root = tmp_path / "clips"
+    for seed, name in enumerate(FLEET_CLIPS):
+        frames = synthetic.moving_clip("pan", CLIP_FRAMES, 64, 96, seed=10 + seed)
+        frames, _ = synthetic.brightness_flicker(frames, 0.15, seed=seed)
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        video.write_video(str(root / name), iter(frames), 8.0, crf=12)
+    return root
+
+
+def _start_together(servers) -> None:
+    """Start the servers side by side (each takes a while to import its nodes)."""
+    import threading
+
+    errors = []
+
+    def start(server):
+        try:
+            server.start()
+        except Exception as exc:  # noqa: BLE001 - reported below, in the test's thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=start, args=(s,)) for s in servers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        raise errors[0]
+
+
+def _stop_at_prompt(server, count: int, proc) -> bool:
+    """Stop ``server`` once it has got its ``count``-th prompt (that prompt is then running); False when the run
+    ended first."""
+    while proc.poll() is None:
+        if server.log_tail(400).count("got prompt") >= count:
+            server.stop()
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_fleet_of_two_servers_one_stopped_mid_batch(fleet_clips, tmp_path):
+    """The codec fix over 4 clips on two real servers; the first is stopped while it runs its second clip: that
+    clip is re-queued on the other, and every clip lands once (one row, one run's outputs)."""
+    from comfy_server import ComfyServer
+
+    from unflicker.batch import ResultTable
+
+    servers = [ComfyServer(COMFYUI_DIR) for _ in range(2)]
+    try:
+        _start_together(servers)
+        a, b = servers
+        out = tmp_path / "out"
+        started = time.monotonic()
+        proc = subprocess.Popen([sys.executable, "-m", "unflicker", "run", "--no-progress", api_twin_path(CODEC_FIX),
+                                 "--inputs", str(fleet_clips), "--set", "Load Video (Unflicker).video={input}",
+                                 "--server", a.url, "--server", b.url, "--out", str(out)],
+                                cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        stopped = _stop_at_prompt(a, 2, proc)
+        stdout, stderr = proc.communicate(timeout=600)
+        seconds = time.monotonic() - started
+        assert proc.returncode == 0, stdout + stderr
+        assert stopped and a.proc is None, "the run ended before the first server got its second clip"
+        rows = [r for r in ResultTable(str(out / "batch-run.jsonl")).read() if r["input"]]
+        assert sorted(os.path.relpath(r["input"], fleet_clips) for r in rows) == sorted(FLEET_CLIPS)
+        assert all(r["status"] == "ok" for r in rows), rows
+        assert [r["server"] for r in rows].count(a.url) == 1 and f"{a.url} stopped answering" in stderr
+        (moved,) = [r for r in rows if r["notes"]]
+        assert moved["server"] == b.url and "re-queued" in moved["notes"]
+        for row in rows:
+            folder = out / os.path.splitext(os.path.relpath(row["input"], fleet_clips))[0]
+            files = sorted(os.path.relpath(os.path.join(d, f), folder) for d, _, fs in os.walk(folder) for f in fs)
+            assert len(files) == 2 and sorted(row["outputs"]) == [str(folder / f) for f in files], files
+            (fixed,) = [f for f in row["outputs"] if "compare" not in os.path.basename(f)]  # not before/after
+            assert sum(1 for _ in video.iter_frames(fixed)[1]) == CLIP_FRAMES
+        SUMMARY["workflows"].append({"name": "codec_fix on a fleet of 2 servers, one stopped mid-batch",
+                                     "format": "api via CLI --inputs", "seconds": seconds,
+                                     "files": [f"{len(rows)} clips, 1 re-queued"]})
+    finally:
+        for server in servers:
+            server.cleanup()

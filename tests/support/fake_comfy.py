@@ -6,6 +6,7 @@ upgrade handshake and server->client text frames: execution_start, executing, pr
 execution_success / execution_error, then executing with node None), GET /history/{id} (filed a little after
 success, as ComfyUI does), GET /view, POST /upload/image. "Running" a node emits progress and, for output nodes,
 an output entry whose file /view serves. A node whose inputs contain the string "FAIL" fails with that message.
+``step_delay`` slows each node down and ``stop()`` takes the server down mid-run (a fleet's tests).
 The real thing is exercised by test_e2e_comfyui.py.
 """
 
@@ -41,9 +42,15 @@ def _frame(text: str) -> bytes:
 
 
 class FakeComfy:
-    def __init__(self, object_info: dict, history_delay: float = 0.3):
+    def __init__(self, object_info: dict, history_delay: float = 0.3, step_delay: float = 0.0, port: int = 0):
+        """``step_delay``: seconds each progress step takes, so a prompt is still running when a test stops the
+        server; ``port``: where to listen (0: any free port)."""
         self.object_info = object_info
         self.history_delay = history_delay
+        self.step_delay = step_delay
+        self.stopped = False
+        self.prompt_ids: list[str] = []
+        self.most_in_queue = 0  # the most prompts queued or running at once (unfinished: no history entry yet)
         self.history: dict = {}
         self.files: dict[tuple, bytes] = {}
         self.uploads: dict[str, bytes] = {}
@@ -149,7 +156,7 @@ class FakeComfy:
                     pass
                 messages.put(None)
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -173,6 +180,9 @@ class FakeComfy:
                                "validation", "details": "", "extra_info": {}}, "node_errors": node_errors}, 400)
         prompt_id = uuid.uuid4().hex
         self.prompts.append(api)
+        unfinished = sum(1 for pid in self.prompt_ids if pid not in self.history)
+        self.most_in_queue = max(self.most_in_queue, unfinished + 1)
+        self.prompt_ids.append(prompt_id)
         threading.Thread(target=self._execute, args=(prompt_id, api, client_id), daemon=True).start()
         return {"prompt_id": prompt_id, "number": len(self.prompts), "node_errors": {}}, 200
 
@@ -193,6 +203,7 @@ class FakeComfy:
                                            "status": {"status_str": "error", "completed": False}}
                 return
             for step in (1, 2, 3):
+                time.sleep(self.step_delay)
                 send({"type": "progress", "data": {"value": step, "max": 3, "prompt_id": prompt_id, "node": nid}})
             if self.object_info[entry["class_type"]].get("output_node"):
                 name = f"{nid}_00001.mp4"
@@ -216,6 +227,13 @@ class FakeComfy:
         return self
 
     def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def stop(self) -> None:
+        """Stop answering, as a server that goes down: open websockets are closed, new connections refused."""
+        if self.stopped:
+            return
+        self.stopped = True
         for q in self.clients.values():
             q.put(None)
         self.server.shutdown()

@@ -4,20 +4,34 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
+from contextlib import contextmanager
 
 
 # ---------------------------------------------------------------- run (ComfyUI HTTP API)
 def add_run(sub) -> None:
-    p = sub.add_parser("run", help="run a workflow (API or UI format) on a ComfyUI server and download its outputs")
+    p = sub.add_parser("run", help="run a workflow (API or UI format) on a ComfyUI server and download its outputs; "
+                                   "with --inputs, once per clip on one or several servers")
     p.add_argument("workflow", help="workflow JSON: API format, or the editor's format (converted via /object_info)")
-    p.add_argument("--server", default=os.environ.get("COMFYUI_URL", "http://127.0.0.1:8188"),
-                   help="ComfyUI address (default $COMFYUI_URL or http://127.0.0.1:8188)")
+    p.add_argument("--server", action="append", default=None, metavar="URL",
+                   help="ComfyUI address (default $COMFYUI_URL or http://127.0.0.1:8188); with --inputs, repeat it "
+                        "for a fleet: one prompt in flight per server, a clip whose server stops answering goes "
+                        "to another")
     p.add_argument("--set", action="append", default=[], metavar="NODE.INPUT=VALUE",
                    help="override an input; NODE is a node id or title, VALUE is JSON or a string; a local file "
-                        "given to an upload input (Load Video's video) is uploaded first. Repeatable.")
+                        "given to an upload input (Load Video's video) is uploaded first. Repeatable. With "
+                        "--inputs, {input} in VALUE is each clip's path")
+    p.add_argument("--inputs", action="append", default=None, metavar="INPUTS",
+                   help="run the workflow once per clip: a folder (walked), a glob (quoted) or a manifest (.csv / "
+                        ".jsonl / .parquet with a path column); repeatable. Outputs go to OUT/<the clip's path "
+                        "without extension>/, rows to the results table; a re-run skips what is done")
+    p.add_argument("--table", default=None, metavar="PATH",
+                   help="with --inputs: results table, JSONL while running and Parquet at the end (default "
+                        "OUT/batch-run.jsonl)")
     p.add_argument("--out", default="unflicker-output", help="folder for the downloaded outputs")
-    p.add_argument("--timeout", type=float, default=3600.0, help="seconds to wait for the run (default 3600)")
+    p.add_argument("--timeout", type=float, default=3600.0,
+                   help="seconds to wait for the run (with --inputs: for each clip; default 3600)")
     p.add_argument("--previews", action="store_true", help="also download temp previews")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.set_defaults(func=_run_run)
@@ -25,12 +39,95 @@ def add_run(sub) -> None:
 
 def _run_run(args) -> int:
     from ..comfy.client import run_workflow_file
+    from ..errors import UnflickerError
 
-    result = run_workflow_file(args.workflow, args.server, args.set, args.out, args.timeout,
+    servers = args.server or [os.environ.get("COMFYUI_URL", "http://127.0.0.1:8188")]
+    if args.inputs:
+        return _run_fleet(args, servers)
+    if len(servers) > 1:
+        raise UnflickerError("several --server are for many clips: add --inputs (one run goes to one server)")
+    result = run_workflow_file(args.workflow, servers[0], args.set, args.out, args.timeout,
                                progress=not args.no_progress, previews=args.previews)
     cached = f", {len(result.cached)} nodes cached" if result.cached else ""
     print(f"done in {result.seconds:.1f} s: {len(result.files)} file(s) in {args.out}{cached}")
     return 0
+
+
+def _run_fleet(args, servers: list[str]) -> int:
+    """The workflow once per clip of --inputs on the --server fleet (``unflicker.batch.comfy_fleet``)."""
+    from ..batch import ResultTable, find_clips, resume, run_batch
+    from ..batch.comfy_fleet import FLEET_COMMAND, ComfyFleet, check_sets, make_fleet_jobs
+    from ..batch.jobs import known_hashes
+    from ..batch.runner import INTERRUPTED_STATUS
+    from ..comfy.workflow import load_workflow
+    from .common import say
+
+    workflow = load_workflow(args.workflow)
+    check_sets(args.set)
+    table = ResultTable(args.table or os.path.join(args.out, f"batch-{FLEET_COMMAND}.jsonl"))
+    try:
+        clips = find_clips(args.inputs, args.out)
+        previous = table.read()
+        jobs = make_fleet_jobs(clips, args.out, workflow, args.set, args.previews, known_hashes(previous))
+    except KeyboardInterrupt:
+        print(f"{FLEET_COMMAND}: interrupted before any clip ran", file=sys.stderr)
+        return INTERRUPTED_STATUS
+    plan = resume(jobs, previous)
+    say(f"{FLEET_COMMAND}: {len(jobs)} clips: {len(plan.todo)} to run, {plan.done_before} done before; "
+        f"{len(servers)} server(s)")
+    fleet = ComfyFleet(servers, workflow, args.set, timeout=args.timeout, previews=args.previews, log=say)
+    bar = _ClipBar(len(plan.todo), show=not args.no_progress)
+    try:
+        with _terminate_as_interrupt():
+            summary = run_batch(FLEET_COMMAND, jobs, plan, fleet, table, bar.row)
+    finally:
+        bar.close()
+    print(summary.line())
+    print(summary.table)
+    return summary.exit_status
+
+
+class _ClipBar:
+    """Clips done and failed with tqdm's rate and ETA; a failed clip's error above the bar."""
+
+    def __init__(self, total: int, show: bool):
+        from tqdm import tqdm
+
+        self.ok = self.failed = 0
+        self.bar = tqdm(total=total, desc="run", unit="clip", dynamic_ncols=True, file=sys.stderr,
+                        disable=not show)
+
+    def row(self, row: dict) -> None:
+        from .common import say
+
+        if row["status"] == "ok":
+            self.ok += 1
+        else:
+            self.failed += 1
+            say(f"failed: {row['input']}: {row['error']}")
+        self.bar.set_postfix_str(f"{self.ok} done, {self.failed} failed", refresh=False)
+        self.bar.update(1)
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+
+@contextmanager
+def _terminate_as_interrupt():
+    """SIGTERM (``kill``, a job scheduler) stops the clips as cleanly as Ctrl-C does (as ``batch`` does)."""
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGTERM, interrupt)
+    except ValueError:  # not the main thread: leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 # ---------------------------------------------------------------- workflow (convert / check / regen)

@@ -89,6 +89,14 @@ class ComfyClient:
             raise ComfyError(f"GET {path} -> HTTP {status}: {data[:300].decode('utf-8', 'replace')}")
         return json.loads(data)
 
+    def reachable(self, timeout: float = 5.0) -> bool:
+        """Whether the server answers HTTP at all (any status): a fleet asks before taking a server back."""
+        try:
+            self._request("GET", "/system_stats", timeout=timeout)
+        except ServerUnreachable:
+            return False
+        return True
+
     def object_info(self) -> dict:
         if self._object_info is None:
             self._object_info = self.get_json("/object_info")
@@ -135,10 +143,11 @@ class ComfyClient:
             raise PromptRejected(format_rejection(answer, api), answer)
         raise ComfyError(f"POST /prompt -> HTTP {status}: {data[:300].decode('utf-8', 'replace')}")
 
-    def cancel(self, prompt_id: str) -> None:
+    def cancel(self, prompt_id: str, timeout: float = 60.0) -> None:
         """Take a prompt off the queue, or stop it if it already runs (only that prompt)."""
         for path, body in (("/queue", {"delete": [prompt_id]}), ("/interrupt", {"prompt_id": prompt_id})):
-            self._request("POST", path, json.dumps(body).encode(), {"Content-Type": "application/json"})
+            self._request("POST", path, json.dumps(body).encode(), {"Content-Type": "application/json"},
+                          timeout=timeout)
 
     def history(self, prompt_id: str) -> dict:
         return self.get_json(f"/history/{urllib.parse.quote(prompt_id)}").get(prompt_id, {})
@@ -168,8 +177,10 @@ class ComfyClient:
 
     def run(self, workflow: Mapping, overrides: Iterable[str] = (), out_dir: str | None = "unflicker-output",
             progress: bool = True, previews: bool = False,
-            log: Callable[[str], None] = print) -> RunResult:
-        """Queue a workflow (API or UI format), follow it to the end, download its outputs into ``out_dir``."""
+            log: Callable[[str], None] = print,
+            on_queued: Callable[[str], None] | None = None) -> RunResult:
+        """Queue a workflow (API or UI format), follow it to the end, download its outputs into ``out_dir``.
+        ``on_queued(prompt_id)`` is called once the server has the prompt (a caller that may have to cancel it)."""
         fmt = workflow_format(workflow)
         overrides = list(overrides)
         for text in overrides:
@@ -183,6 +194,8 @@ class ComfyClient:
         try:
             prompt_id = self.queue(api)
             log(f"queued prompt {prompt_id} ({len(api)} nodes) on {self.server}")
+            if on_queued is not None:
+                on_queued(prompt_id)
             executed: dict = {}
             cached = self._follow(ws, prompt_id, api, progress, started, executed)
         finally:
@@ -254,6 +267,10 @@ class ComfyClient:
                     continue
                 except (OSError, websocket.WebSocketException) as exc:
                     raise ServerUnreachable(f"lost the connection to ComfyUI at {self.server} ({exc})") from None
+                if raw == "":
+                    # websocket-client's answer to the server's close frame: a server shutting down
+                    raise ServerUnreachable(f"lost the connection to ComfyUI at {self.server} (it closed the "
+                                            "websocket)")
                 if not isinstance(raw, str):
                     continue  # binary preview images
                 msg = json.loads(raw)
