@@ -12,13 +12,13 @@ import pytest
 
 from conftest import REPO
 from unflicker import cli
-from unflicker.batch import InlineExecutor, LocalExecutor, ResultTable, find_clips, make_jobs, resume, run_batch
-from unflicker.batch.commands import COMMANDS
-from unflicker.cli.batch import option_names
+from unflicker.cli.batch import InlineExecutor, LocalExecutor, ResultTable, find_clips, make_jobs, resume, run_batch
+from unflicker.cli.batch.commands import COMMANDS
+from unflicker.cli.batch.command import option_names
 from unflicker.media import synthetic, video
 
 # what differs between two runs of the same work
-_TIMING = ("seconds", "finished")
+_TIMING = ("seconds", "finished", "peak_rss_mib")
 
 
 def _clip(path, frames=10, seed=0):

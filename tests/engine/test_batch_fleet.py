@@ -11,9 +11,9 @@ import pytest
 
 from fake_comfy import FakeComfy
 from unflicker import cli
-from unflicker.batch import ResultTable, find_clips, resume, run_batch
-from unflicker.batch.comfy_fleet import ComfyFleet, make_fleet_jobs
-from unflicker.batch.jobs import known_hashes
+from unflicker.cli.batch import ResultTable, find_clips, resume, run_batch
+from unflicker.cli.batch.comfy_fleet import ComfyFleet, make_fleet_jobs
+from unflicker.cli.batch.jobs import known_hashes
 from unflicker.comfy.object_info import offline_object_info
 from unflicker.comfy.workflow import api_twin_path, bundled_workflows, load_workflow
 

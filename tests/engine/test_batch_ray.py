@@ -11,12 +11,12 @@ import pytest
 
 from conftest import REPO
 from unflicker import cli
-from unflicker.batch import ResultTable, find_clips, make_jobs, resume, run_batch, run_job
+from unflicker.cli.batch import ResultTable, find_clips, make_jobs, resume, run_batch, run_job
 from unflicker.errors import UnflickerError
 from unflicker.media import synthetic, video
 
 # what differs between two runs of the same work (output: each run has its own --out)
-_PER_RUN = ("seconds", "finished", "output")
+_PER_RUN = ("seconds", "finished", "output", "peak_rss_mib")
 
 
 def _clip(path, seed):
@@ -77,7 +77,7 @@ def test_ray_gives_the_same_rows_and_outputs_as_the_local_executor(cluster, clip
 
 
 def test_a_worker_killed_mid_clip_is_retried_and_the_clip_lands_once(cluster, clips, tmp_path):
-    from unflicker.batch.ray_executor import RayExecutor
+    from unflicker.cli.batch.ray_executor import RayExecutor
 
     out, died = tmp_path / "fixed", str(tmp_path / "died")
     victim = str(clips / "sub" / "b.mp4")
@@ -107,7 +107,7 @@ def test_a_worker_killed_mid_clip_is_retried_and_the_clip_lands_once(cluster, cl
 
 
 def test_ctrl_c_cancels_the_clips_in_flight(cluster, clips, tmp_path):
-    from unflicker.batch.ray_executor import RayExecutor
+    from unflicker.cli.batch.ray_executor import RayExecutor
 
     out = tmp_path / "stopped"
     jobs = make_jobs("fix", find_clips([str(clips)]), str(out), _fix_options())
@@ -134,7 +134,7 @@ def test_without_ray_the_message_says_how_to_install_it(monkeypatch, clips, tmp_
 
 
 def test_a_folder_after_bare_ray_is_not_taken_for_an_address(clips, tmp_path):
-    from unflicker.batch.ray_executor import check_address
+    from unflicker.cli.batch.ray_executor import check_address
 
     for address in (None, "auto", "local", "10.0.0.5:6379", "ray://head:10001"):
         check_address(address)
@@ -143,8 +143,8 @@ def test_a_folder_after_bare_ray_is_not_taken_for_an_address(clips, tmp_path):
 
 
 def _fix_options():
-    from unflicker.batch.commands import COMMANDS
-    from unflicker.cli.batch import option_names
+    from unflicker.cli.batch.commands import COMMANDS
+    from unflicker.cli.batch.command import option_names
 
     parsed = vars(cli.build_parser().parse_args(["fix", "in", "out", "--preset", "veryfast"]))
     return {name: parsed[name] for name in option_names(COMMANDS["fix"].add_options)}

@@ -568,7 +568,7 @@ def test_fleet_of_two_servers_one_stopped_mid_batch(fleet_clips, tmp_path):
     clip is re-queued on the other, and every clip lands once (one row, one run's outputs)."""
     from comfy_server import ComfyServer
 
-    from unflicker.batch import ResultTable
+    from unflicker.cli.batch import ResultTable
 
     servers = [ComfyServer(COMFYUI_DIR) for _ in range(2)]
     try:

@@ -2,7 +2,7 @@
 
 One module per group of commands (``fix``, ``interpolate``, ``diagnose``, ``generate``, ``comfy``, ``batch``), each an
 ``add_*`` that declares a subcommand and the ``run`` it calls; ``common`` holds what they share. ``batch`` runs
-``analyze``, ``fix``, ``ffmpeg-fix`` and ``interpolate`` on many clips with their own options (``unflicker.batch``)."""
+``analyze``, ``fix``, ``ffmpeg-fix`` and ``interpolate`` on many clips with their own options (``unflicker.cli.batch``)."""
 
 from __future__ import annotations
 
@@ -10,11 +10,12 @@ import argparse
 import sys
 
 from ..errors import UnflickerError
-from . import batch, comfy, diagnose, fix, generate, interpolate
+from . import comfy, diagnose, fix, generate, interpolate
+from .batch.command import add_batch
 
 COMMANDS = (diagnose.add_analyze, fix.add_fix, fix.add_ffmpeg_fix, interpolate.add_interpolate, diagnose.add_compare,
             diagnose.add_demo, comfy.add_run, generate.add_pose, generate.add_svd, generate.add_generate,
-            generate.add_animatediff, comfy.add_workflow, batch.add_batch)
+            generate.add_animatediff, comfy.add_workflow, add_batch)
 
 
 def build_parser() -> argparse.ArgumentParser:

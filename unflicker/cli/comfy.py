@@ -54,11 +54,11 @@ def _run_run(args) -> int:
 
 
 def _run_fleet(args, servers: list[str]) -> int:
-    """The workflow once per clip of --inputs on the --server fleet (``unflicker.batch.comfy_fleet``)."""
-    from ..batch import ResultTable, find_clips, resume, run_batch
-    from ..batch.comfy_fleet import FLEET_COMMAND, ComfyFleet, check_sets, make_fleet_jobs
-    from ..batch.jobs import known_hashes
-    from ..batch.runner import INTERRUPTED_STATUS
+    """The workflow once per clip of --inputs on the --server fleet (``unflicker.cli.batch.comfy_fleet``)."""
+    from .batch import ResultTable, find_clips, resume, run_batch
+    from .batch.comfy_fleet import FLEET_COMMAND, ComfyFleet, check_sets, make_fleet_jobs
+    from .batch.jobs import known_hashes
+    from .batch.runner import INTERRUPTED_STATUS
     from ..comfy.workflow import load_workflow
     from .common import say
 

@@ -9,8 +9,8 @@ import json
 import os
 from dataclasses import dataclass
 
-from ..errors import UnflickerError
-from ..media.video import ANIMATED_EXTENSIONS, IMAGE_EXTENSIONS, VIDEO_EXTENSIONS
+from ...errors import UnflickerError
+from ...media.video import ANIMATED_EXTENSIONS, IMAGE_EXTENSIONS, VIDEO_EXTENSIONS
 
 MANIFEST_EXTENSIONS = (".csv", ".jsonl", ".parquet")
 # a file the readers take as one clip; .webp is an animated clip beside videos, a frame inside a frame folder

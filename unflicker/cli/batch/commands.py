@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Callable, Optional
 
-from ..cli import diagnose, fix, interpolate
-from ..errors import UnflickerError
+from .. import diagnose, fix, interpolate
+from ...errors import UnflickerError
 
 
 @dataclass(frozen=True)
@@ -91,7 +91,7 @@ def _json_ext(path: str, options: dict) -> str:
 def video_ext(path: str, options: dict) -> str:
     """``--format``'s extension; else the input's own where the writer takes it, else .mp4 (frame folders,
     .avi)."""
-    from ..media.formats import DEFAULT_FOR_EXT, FORMATS
+    from ...media.formats import DEFAULT_FOR_EXT, FORMATS
 
     if options.get("format"):
         return "." + FORMATS[options["format"].lower()].ext
@@ -100,7 +100,7 @@ def video_ext(path: str, options: dict) -> str:
 
 
 def _checked_video(settings_check: Callable, options: Namespace) -> None:
-    from ..media.formats import FORMAT_NAMES
+    from ...media.formats import FORMAT_NAMES
 
     settings_check(options)
     if options.format and options.format.lower() not in FORMAT_NAMES:

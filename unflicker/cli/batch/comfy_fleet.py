@@ -1,13 +1,13 @@
 """One workflow over many clips on a fleet of ComfyUI servers: ``python -m unflicker run WORKFLOW --inputs DIR
 --set NODE.INPUT={input} --server URL --server URL --out DIR``.
 
-Each clip is a :class:`~unflicker.batch.jobs.Job` (command ``run``): ``{input}`` in the --set values becomes the
+Each clip is a :class:`~unflicker.cli.batch.jobs.Job` (command ``run``): ``{input}`` in the --set values becomes the
 clip's path, and :class:`~unflicker.comfy.client.ComfyClient` runs the workflow as it does a single run (a local
 file given to an upload input such as Load Video's ``video`` is uploaded first; any other value is sent as it is,
 for a path the server reads itself). The outputs are fetched through /view into the clip's folder, the input tree
 mirrored under --out (``clips/sub/a.mp4`` -> ``OUT/sub/a/Unflicker/codec_fix_00001.mp4``), downloaded under a
 hidden ``.NAME.partial`` folder and renamed when complete. :class:`ComfyFleet` is an executor as
-``unflicker.batch`` defines them, so the results table, resume and Ctrl-C are batch's own; a row adds
+``unflicker.cli.batch`` defines them, so the results table, resume and Ctrl-C are batch's own; a row adds
 ``outputs`` (the files), ``server`` and ``prompt_id``.
 
 Scheduling: each server holds at most one of our prompts (its queue one deep: a clip waits here, where any
@@ -31,9 +31,9 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Iterator, Optional
 
-from ..comfy.client import ComfyClient, ComfyError, ExecutionFailed, PromptRejected, ServerUnreachable
-from ..comfy.workflow import parse_override
-from ..errors import UnflickerError
+from ...comfy.client import ComfyClient, ComfyError, ExecutionFailed, PromptRejected, ServerUnreachable
+from ...comfy.workflow import parse_override
+from ...errors import UnflickerError
 from .inputs import Clip, check_outputs_distinct, output_path
 from .jobs import Job, base_row, content_sha256, describe_error, input_stat, job_key, utc_now
 
@@ -62,7 +62,7 @@ def make_fleet_jobs(clips: list[Clip], out_dir: str, workflow: dict, sets: list[
                     known: Optional[dict] = None) -> list[Job]:
     """One job per clip; its output is the clip's folder under ``out_dir``. The key: the input's content, the
     workflow and the --set values (not the servers: any server does the same work). ``known`` as for
-    :func:`~unflicker.batch.jobs.make_jobs`."""
+    :func:`~unflicker.cli.batch.jobs.make_jobs`."""
     known = known or {}
     options = {"workflow": hashlib.sha256(json.dumps(workflow, sort_keys=True).encode()).hexdigest(),
                "sets": list(sets), "previews": bool(previews)}

@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from ..errors import UnflickerError
+from ...errors import UnflickerError
 from .inputs import Clip, check_outputs_distinct, output_path
 
 KEY_VERSION = 1  # raise when the same input and settings should no longer count as done
@@ -133,7 +133,7 @@ def run_job(job: Job) -> dict:
     """Run ``job`` in this process and return its row: status ok with the command's columns, or failed with the
     error (a damaged file, a clip too short, out of memory). Ctrl-C (KeyboardInterrupt) is not caught: the
     writers remove their partial files and the executor stops."""
-    from ..cli.common import Console
+    from ..common import Console
     from .commands import COMMANDS
 
     console = Console(show=False)

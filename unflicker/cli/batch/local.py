@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from multiprocessing.connection import wait
 from typing import Iterable, Iterator
 
-from ..errors import UnflickerError
+from ...errors import UnflickerError
 from .jobs import Job, base_row, run_job
 
 # a worker streaming a 720p clip peaks at 0.7-0.85 GB (README, "Sound, formats and long videos": torch, OpenCV

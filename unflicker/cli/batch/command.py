@@ -1,4 +1,4 @@
-"""batch: one command on many clips, with the command's own options (see ``unflicker.batch``)."""
+"""batch: one command on many clips, with the command's own options (see ``unflicker.cli.batch``)."""
 
 from __future__ import annotations
 
@@ -7,11 +7,11 @@ import signal
 import sys
 from contextlib import contextmanager
 
-from .common import say
+from ..common import say
 
 
 def add_batch(sub) -> None:
-    from ..batch.commands import COMMANDS
+    from .commands import COMMANDS
 
     p = sub.add_parser("batch", help="analyze, fix, ffmpeg-fix or interpolate every clip of folders, globs or "
                                      "manifests; a results table; re-running skips what is done")
@@ -67,11 +67,11 @@ def _run_batch(args) -> int:
 def _batch(args) -> int:
     import os
 
-    from ..batch import ResultTable, find_clips, make_jobs, resume, run_batch
-    from ..batch.commands import COMMANDS
-    from ..batch.jobs import known_hashes
-    from ..batch.local import check_workers
-    from ..batch.runner import INTERRUPTED_STATUS
+    from . import ResultTable, find_clips, make_jobs, resume, run_batch
+    from .commands import COMMANDS
+    from .jobs import known_hashes
+    from .local import check_workers
+    from .runner import INTERRUPTED_STATUS
 
     command = COMMANDS[args.batch_command]
     options = {name: getattr(args, name) for name in args.batch_options}
@@ -108,14 +108,14 @@ def _batch(args) -> int:
 def _executor(args, command: str, options: dict, clips: int):
     """The executor and a function describing it (for Ray, joining the cluster first: only when clips run)."""
     if args.ray is not None:
-        from ..batch.ray_executor import RayExecutor, check_address, import_ray
+        from .ray_executor import RayExecutor, check_address, import_ray
 
         check_address(args.ray or None)
         import_ray()  # a missing Ray is said before any input is hashed
         executor = RayExecutor(args.ray or None, args.ray_cpus, args.ray_gpus, args.threads, args.workers)
         return executor, executor.connect
-    from ..batch import LocalExecutor, choose_workers
-    from ..batch.commands import prefers_one_process
+    from . import LocalExecutor, choose_workers
+    from .commands import prefers_one_process
 
     workers, threads = choose_workers(clips, args.workers, args.threads, prefers_one_process(command, options))
     executor = LocalExecutor(workers, threads)

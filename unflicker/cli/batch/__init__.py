@@ -1,8 +1,8 @@
 """Many clips: ``python -m unflicker batch analyze|fix|ffmpeg-fix|interpolate INPUTS --out DIR``.
 
-It sits beside ``unflicker.cli`` at the top of the engine: each clip runs through the single-file command's own
-code (its options, settings, plan and run), so a batch row and ``python -m unflicker fix IN OUT`` are the same
-work. No ComfyUI, and no executor's library, is imported here.
+A part of the command line, on its top layer: each clip runs through the single-file command's own code (its
+options, settings, plan and run), so a batch row and ``python -m unflicker fix IN OUT`` are the same work. No
+ComfyUI, and no executor's library, is imported here.
 
 The package, by job:
 
@@ -17,7 +17,10 @@ The package, by job:
 - ``local``: :class:`LocalExecutor` (worker processes on this machine, the default) and :class:`InlineExecutor`
   (this process, one clip after another);
 - ``ray_executor``: :class:`~.ray_executor.RayExecutor` (``--ray``), each clip a Ray task on a cluster through the
-  same ``run_job``; Ray is imported there only, and that module only when ``--ray`` is given.
+  same ``run_job``; Ray is imported there only, and that module only when ``--ray`` is given;
+- ``comfy_fleet``: ``run WORKFLOW --inputs ... --server A --server B``: one workflow run per clip over several
+  ComfyUI servers (one prompt in flight each, a clip re-queued when its server stops answering), as an executor;
+- ``command``: the ``batch`` subcommand (its parser and the progress bar).
 
 **The executor interface.** An executor is any object with ``run(jobs) -> iterator of rows``:
 

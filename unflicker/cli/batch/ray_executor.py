@@ -14,7 +14,7 @@ import time
 from contextlib import contextmanager
 from typing import Callable, Iterable, Iterator
 
-from ..errors import UnflickerError
+from ...errors import UnflickerError
 from .jobs import Job, base_row, remove_partials, run_job
 from .local import _STOP_SECONDS, _THREAD_VARIABLES, _sigint_ignored, limit_threads
 
