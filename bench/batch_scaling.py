@@ -9,7 +9,9 @@ The clips are cut from the 14 real generations that ``../shared/corpus/real_clip
 figure is one whole ``python -m unflicker batch ...`` process, as a user runs it (start-up, reading, writing the
 table included), on an empty output folder. Ray: a local cluster started beforehand with ``ray start --head
 --num-cpus 2`` (its start-up is not timed; connecting to it is), then ``batch ... --ray auto``, torn down after.
-Peak memory per worker: the largest ``peak_rss_mib`` of the table's rows (each row: the peak resident memory of the
+A worker streams each clip through ffmpeg processes of its own (decoding, and encoding for fix), which run beside
+it: one worker with one engine thread keeps about 1.4 cores busy, so on 2 cores two workers can be at most about
+2 / 1.4 = 1.4x one; the "cores busy" lines show it. Peak memory per worker: the largest ``peak_rss_mib`` of the table's rows (each row: the peak resident memory of the
 worker that ran it, so far), with 2 workers on the first half of the clips and on all of them.
 """
 
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import resource
 import os
 import shutil
 import subprocess
@@ -58,12 +61,17 @@ def make_clips(folder: str, count: int, frames: int) -> list[str]:
 
 
 def run_batch(command: str, clips: list[str], out: str, extra: list[str]) -> tuple[float, float]:
-    """(seconds, the largest peak_rss_mib of its rows) of one batch process on an empty output folder."""
+    """(seconds, the largest peak_rss_mib of its rows) of one batch process on an empty output folder; prints how
+    many cores it kept busy (its processes' CPU time, ffmpeg's included, over the wall time)."""
     shutil.rmtree(out, ignore_errors=True)
     argv = [sys.executable, "-m", "unflicker", "batch", command, *clips, "--out", out, *extra]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     r = subprocess.run(argv, cwd=REPO, capture_output=True, text=True)
     seconds = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+    print(f"         ({' '.join(extra) or 'defaults'}: {cpu / seconds:.2f} cores busy)", flush=True)
     if r.returncode != 0:
         raise SystemExit(f"batch {command} {' '.join(extra)} failed ({r.returncode}):\n{r.stderr[-3000:]}")
     with open(os.path.join(out, f"batch-{command}.jsonl"), encoding="utf-8") as f:

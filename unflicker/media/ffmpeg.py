@@ -16,6 +16,7 @@ import numpy as np
 from ..errors import UnflickerError
 
 _exe: str | None = None
+_threads: int | None = None  # None: ffmpeg chooses (as many as the machine has)
 
 
 def ffmpeg_exe() -> str:
@@ -27,6 +28,22 @@ def ffmpeg_exe() -> str:
             raise UnflickerError("imageio-ffmpeg is not installed: pip install imageio-ffmpeg") from exc
         _exe = imageio_ffmpeg.get_ffmpeg_exe()
     return _exe
+
+
+def limit_threads(threads: int | None) -> None:
+    """Run every later ffmpeg of this process with at most ``threads`` threads for each decoder, filter graph and
+    encoder (a batch worker's clip stays on that worker's share of the cores); None lifts the limit."""
+    global _threads
+    _threads = threads
+
+
+def thread_args() -> list[str]:
+    """``-threads N`` (for the decoder before an ``-i``, for the encoder after it); nothing when not limited."""
+    return [] if _threads is None else ["-threads", str(_threads)]
+
+
+def filter_thread_args() -> list[str]:
+    return [] if _threads is None else ["-filter_threads", str(_threads)]
 
 
 def exact_fps(fps) -> Fraction:
@@ -93,7 +110,7 @@ def filter_frames(
     ow, oh = out_size or (width, height)
     args = [
         ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error",
-        *rawvideo_input_args(width, height, fps),
+        *rawvideo_input_args(width, height, fps), *filter_thread_args(),
         "-vf", filtergraph, "-sws_flags", SWS_FLAGS,
         "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1",
     ]

@@ -152,8 +152,8 @@ def _iter_raw(path: str, kind: str, force_rate: float, folder_fps: float, info: 
         return
     vf = f"fps={ffmpeg.fps_arg(force_rate)}" if force_rate else "null"
     args = [
-        ffmpeg.ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-i", path,
-        "-map", "0:v:0", "-vf", vf, "-sws_flags", ffmpeg.SWS_FLAGS,
+        ffmpeg.ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", *ffmpeg.thread_args(), "-i", path,
+        "-map", "0:v:0", *ffmpeg.filter_thread_args(), "-vf", vf, "-sws_flags", ffmpeg.SWS_FLAGS,
         "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1",
     ]
     import tempfile
@@ -347,7 +347,8 @@ class VideoWriter:
             self._stderr = tempfile.TemporaryFile()
             args = [
                 ffmpeg.ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y",
-                *ffmpeg.rawvideo_input_args(w, h, self.rate), *self._output_args(w, h), self._partial,
+                *ffmpeg.rawvideo_input_args(w, h, self.rate), *ffmpeg.thread_args(), *self._output_args(w, h),
+                self._partial,
             ]
             self._proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=self._stderr)
         elif (w, h) != self._size:

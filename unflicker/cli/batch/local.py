@@ -227,12 +227,16 @@ def _work(connection, threads: int, parent: int) -> None:
 
 
 def limit_threads(threads: int) -> None:
-    """Limit this process's engine to ``threads`` threads (OpenCV, and torch once imported)."""
+    """Limit this process's engine to ``threads`` threads (OpenCV, ffmpeg's decoders, filters and encoders, and
+    torch once imported)."""
     import sys
 
     import cv2
 
+    from ...media import ffmpeg
+
     cv2.setNumThreads(threads)
+    ffmpeg.limit_threads(threads)
     if "torch" in sys.modules:
         sys.modules["torch"].set_num_threads(threads)
 
