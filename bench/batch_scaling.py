@@ -60,9 +60,10 @@ def make_clips(folder: str, count: int, frames: int) -> list[str]:
     return made
 
 
-def run_batch(command: str, clips: list[str], out: str, extra: list[str]) -> tuple[float, float]:
-    """(seconds, the largest peak_rss_mib of its rows) of one batch process on an empty output folder; prints how
-    many cores it kept busy (its processes' CPU time, ffmpeg's included, over the wall time)."""
+def run_batch(command: str, clips: list[str], out: str, extra: list[str]) -> tuple[float, float, float]:
+    """(seconds, the largest peak_rss_mib of its rows, cores kept busy) of one batch process on an empty output
+    folder; cores busy: its processes' CPU time, ffmpeg's included, over the wall time (Ray's workers are not its
+    processes: with --ray it counts the batch process alone)."""
     shutil.rmtree(out, ignore_errors=True)
     argv = [sys.executable, "-m", "unflicker", "batch", command, *clips, "--out", out, *extra]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -71,12 +72,11 @@ def run_batch(command: str, clips: list[str], out: str, extra: list[str]) -> tup
     seconds = time.perf_counter() - t0
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
-    print(f"         ({' '.join(extra) or 'defaults'}: {cpu / seconds:.2f} cores busy)", flush=True)
     if r.returncode != 0:
         raise SystemExit(f"batch {command} {' '.join(extra)} failed ({r.returncode}):\n{r.stderr[-3000:]}")
     with open(os.path.join(out, f"batch-{command}.jsonl"), encoding="utf-8") as f:
         rows = [json.loads(line) for line in f if line.strip()]
-    return seconds, max(row.get("peak_rss_mib") or 0 for row in rows)
+    return seconds, max(row.get("peak_rss_mib") or 0 for row in rows), cpu / seconds
 
 
 def ray_cluster(cpus: int):
@@ -105,13 +105,14 @@ def main(argv=None) -> int:
         figures = {}
         for command in args.commands:
             for name, extra in setups:
-                seconds, _ = run_batch(command, clips, os.path.join(root, "out"), extra)
+                seconds, _, busy = run_batch(command, clips, os.path.join(root, "out"), extra)
                 figures[(command, name)] = len(clips) / seconds
-                print(f"{command:8} {name:32} {len(clips) / seconds:6.2f} clips/s ({seconds:.1f} s)", flush=True)
+                print(f"{command:8} {name:32} {len(clips) / seconds:6.2f} clips/s ({seconds:.1f} s, "
+                      f"{busy:.2f} cores busy)", flush=True)
             if not args.no_ray:
                 stop = ray_cluster(2)
                 try:
-                    seconds, _ = run_batch(command, clips, os.path.join(root, "out"), ["--ray", "auto"])
+                    seconds = run_batch(command, clips, os.path.join(root, "out"), ["--ray", "auto"])[0]
                 finally:
                     stop()
                 figures[(command, "ray")] = len(clips) / seconds
