@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import sys
-from contextlib import contextmanager
 
 
 # ---------------------------------------------------------------- run (ComfyUI HTTP API)
@@ -58,6 +56,7 @@ def _run_fleet(args, servers: list[str]) -> int:
     from .batch import ResultTable, find_clips, resume, run_batch
     from .batch.comfy_fleet import FLEET_COMMAND, ComfyFleet, check_sets, make_fleet_jobs
     from .batch.jobs import known_hashes
+    from .batch.command import ClipBar, terminate_as_interrupt
     from .batch.runner import INTERRUPTED_STATUS
     from ..comfy.workflow import load_workflow
     from .common import say
@@ -76,58 +75,15 @@ def _run_fleet(args, servers: list[str]) -> int:
     say(f"{FLEET_COMMAND}: {len(jobs)} clips: {len(plan.todo)} to run, {plan.done_before} done before; "
         f"{len(servers)} server(s)")
     fleet = ComfyFleet(servers, workflow, args.set, timeout=args.timeout, previews=args.previews, log=say)
-    bar = _ClipBar(len(plan.todo), show=not args.no_progress)
+    bar = ClipBar("run", len(plan.todo), show=not args.no_progress)
     try:
-        with _terminate_as_interrupt():
+        with terminate_as_interrupt():
             summary = run_batch(FLEET_COMMAND, jobs, plan, fleet, table, bar.row)
     finally:
         bar.close()
     print(summary.line())
     print(summary.table)
     return summary.exit_status
-
-
-class _ClipBar:
-    """Clips done and failed with tqdm's rate and ETA; a failed clip's error above the bar."""
-
-    def __init__(self, total: int, show: bool):
-        from tqdm import tqdm
-
-        self.ok = self.failed = 0
-        self.bar = tqdm(total=total, desc="run", unit="clip", dynamic_ncols=True, file=sys.stderr,
-                        disable=not show)
-
-    def row(self, row: dict) -> None:
-        from .common import say
-
-        if row["status"] == "ok":
-            self.ok += 1
-        else:
-            self.failed += 1
-            say(f"failed: {row['input']}: {row['error']}")
-        self.bar.set_postfix_str(f"{self.ok} done, {self.failed} failed", refresh=False)
-        self.bar.update(1)
-
-    def close(self) -> None:
-        self.bar.close()
-
-
-
-@contextmanager
-def _terminate_as_interrupt():
-    """SIGTERM (``kill``, a job scheduler) stops the clips as cleanly as Ctrl-C does (as ``batch`` does)."""
-    def interrupt(signum, frame):
-        raise KeyboardInterrupt
-
-    try:
-        previous = signal.signal(signal.SIGTERM, interrupt)
-    except ValueError:  # not the main thread: leave signals alone
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 # ---------------------------------------------------------------- workflow (convert / check / regen)

@@ -60,7 +60,7 @@ def option_names(add_options) -> list[str]:
 
 
 def _run_batch(args) -> int:
-    with _terminate_as_interrupt():
+    with terminate_as_interrupt():
         return _batch(args)
 
 
@@ -94,7 +94,7 @@ def _batch(args) -> int:
     try:
         say(f"batch {command.name}: {len(plan.todo)} to run, {plan.done_before} done before; "
             f"{describe() if plan.todo else 'nothing to run'}")
-        bar = _Bar(command.name, len(plan.todo))
+        bar = ClipBar(f"batch {command.name}", len(plan.todo))
         summary = run_batch(command.name, jobs, plan, executor, table, bar.row)
     finally:
         if bar is not None:
@@ -123,8 +123,8 @@ def _executor(args, command: str, options: dict, clips: int):
 
 
 @contextmanager
-def _terminate_as_interrupt():
-    """SIGTERM (``kill``, a job scheduler) stops the batch as cleanly as Ctrl-C does."""
+def terminate_as_interrupt():
+    """SIGTERM (``kill``, a job scheduler) stops the clips as cleanly as Ctrl-C does (batch and run)."""
     def interrupt(signum, frame):
         raise KeyboardInterrupt
 
@@ -139,14 +139,14 @@ def _terminate_as_interrupt():
         signal.signal(signal.SIGTERM, previous)
 
 
-class _Bar:
-    """Clips done and failed, with tqdm's rate and ETA; a failed clip's error above the bar."""
+class ClipBar:
+    """Clips done and failed, with tqdm's rate and ETA; a failed clip's error above the bar (batch and run)."""
 
-    def __init__(self, command: str, total: int):
+    def __init__(self, desc: str, total: int, show: bool = True):
         from tqdm import tqdm
 
         self.ok = self.failed = 0
-        self.bar = tqdm(total=total, desc=f"batch {command}", unit="clip", dynamic_ncols=True, file=sys.stderr)
+        self.bar = tqdm(total=total, desc=desc, unit="clip", dynamic_ncols=True, file=sys.stderr, disable=not show)
 
     def row(self, row: dict) -> None:
         if row["status"] == "ok":
