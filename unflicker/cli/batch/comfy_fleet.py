@@ -36,6 +36,7 @@ from ...comfy.workflow import parse_override
 from ...errors import UnflickerError
 from .inputs import Clip, check_outputs_distinct, output_path
 from .jobs import Job, base_row, content_sha256, describe_error, input_stat, job_key, utc_now
+from .runner import rows_until_stopped
 
 FLEET_COMMAND = "run"          # the rows' command, and the table's default name (batch-run.jsonl)
 INPUT_FIELD = "{input}"        # in a --set value: the clip's path
@@ -104,14 +105,7 @@ class ComfyFleet:
         self.max_tries, self.recheck_seconds, self.log = max(1, max_tries), recheck_seconds, log
 
     def run(self, jobs: Iterable[Job]) -> Iterator[dict]:
-        fleet_run = _FleetRun(self, list(jobs))
-        try:
-            yield from fleet_run.rows()
-        except KeyboardInterrupt:
-            yield from fleet_run.stop()  # clips that finished while the others were being stopped
-            raise
-        finally:
-            fleet_run.stop()
+        yield from rows_until_stopped(_FleetRun(self, list(jobs)))
 
 
 @dataclass

@@ -15,6 +15,7 @@ from typing import Iterable, Iterator
 
 from ...errors import UnflickerError
 from .jobs import Job, base_row, run_job
+from .runner import rows_until_stopped
 
 # a worker streaming a 720p clip peaks at 0.7-0.85 GB (README, "Sound, formats and long videos": torch, OpenCV
 # and the two ffmpeg processes); more workers than memory / 1 GiB would only swap or be killed
@@ -39,14 +40,7 @@ class LocalExecutor:
         self.workers, self.threads = max(1, workers), max(1, threads)
 
     def run(self, jobs: Iterable[Job]) -> Iterator[dict]:
-        pool = _Pool(iter(jobs), self.workers, self.threads)
-        try:
-            yield from pool.rows()
-        except KeyboardInterrupt:
-            yield from pool.stop()  # clips that finished while the others were being stopped
-            raise
-        finally:
-            pool.stop()
+        yield from rows_until_stopped(_Pool(iter(jobs), self.workers, self.threads))
 
 
 def choose_workers(jobs: int, workers: int | None = None, threads: int | None = None,

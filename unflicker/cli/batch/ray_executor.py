@@ -17,6 +17,7 @@ from typing import Callable, Iterable, Iterator
 from ...errors import UnflickerError
 from .jobs import Job, base_row, remove_partials, run_job
 from .local import _STOP_SECONDS, _THREAD_VARIABLES, _sigint_ignored, limit_threads
+from .runner import rows_until_stopped
 
 RAY_MISSING = '--ray needs Ray, which is not installed: pip install "ray[default]"'
 RETRIES = 3              # Ray's max_retries: a clip whose worker died (out of memory, node lost) runs again
@@ -92,13 +93,7 @@ class RayExecutor:
             num_cpus=self.cpus, num_gpus=self.gpus, max_retries=RETRIES, retry_exceptions=False,
             runtime_env={"env_vars": {name: str(self.threads) for name in _THREAD_VARIABLES}})
         tasks = _Tasks(ray, lambda job: task.remote(self.job_function, job, self.threads), jobs, self._window)
-        try:
-            yield from tasks.rows()
-        except KeyboardInterrupt:
-            yield from tasks.stop()  # clips that finished while the others were being cancelled
-            raise
-        finally:
-            tasks.stop()
+        yield from rows_until_stopped(tasks)
 
     def _window(self, resources: dict) -> int:
         if self.workers:

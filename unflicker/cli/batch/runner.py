@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Callable, Optional
+from typing import Callable, Iterator, Optional
 
 from .jobs import Job, base_row, utc_now
 from .table import ResultTable
@@ -89,6 +89,19 @@ def run_batch(command: str, jobs: list[Job], plan: Resume, executor, table: Resu
             rows.close()  # the executor stops its workers, whichever way the loop ended
         summary.table = table.finish()
     return summary
+
+
+def rows_until_stopped(work) -> Iterator[dict]:
+    """An executor's rows from ``work`` (an object with ``rows()`` and ``stop()``, which returns the rows of clips
+    that finished while the rest were being stopped): on Ctrl-C those rows still come out before the interrupt
+    goes on, and the work is stopped however the caller leaves."""
+    try:
+        yield from work.rows()
+    except KeyboardInterrupt:
+        yield from work.stop()
+        raise
+    finally:
+        work.stop()
 
 
 def stopped_row(summary: Summary) -> dict:
