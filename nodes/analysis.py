@@ -22,6 +22,12 @@ def _analyze(images, fps, name: str) -> analysis.FlickerReport:
     return analysis.run(image_frames(images, name), plan, node_progress(plan.progress_steps))
 
 
+def _report_result(rep: analysis.FlickerReport) -> dict:
+    """report, json, chart, verdict, and the report for the node's display (both analyzer nodes)."""
+    chart = frames_to_image([analysis.render_chart(rep)], 1)
+    return {"ui": {"unflicker_report": [_ui_report(rep)]}, "result": (rep.text(), rep.to_json(), chart, rep.verdict)}
+
+
 class AnalyzeFlicker:
     CATEGORY = "Unflicker/Analyze"
     DESCRIPTION = ("Tell flicker from motion: lines consecutive frames up with optical flow, then measures what "
@@ -38,9 +44,7 @@ class AnalyzeFlicker:
 
     def analyze(self, images, fps):
         rep = _analyze(images, fps, "images")
-        chart = frames_to_image([analysis.render_chart(rep)], 1)
-        return {"ui": {"unflicker_report": [_ui_report(rep)]},
-                "result": (rep.text(), rep.to_json(), chart, rep.verdict)}
+        return _report_result(rep)
 
 
 class CompareFlicker:
@@ -83,6 +87,4 @@ class VideoAnalyzeFlicker:
             info, frames = videoio.iter_frames(path)
             plan = analysis.plan(analysis.file_source(info, "video"), expected_frames=info.frame_count)
             rep = analysis.run(frames, plan, node_progress(plan.progress_steps))
-        chart = frames_to_image([analysis.render_chart(rep)], 1)
-        return {"ui": {"unflicker_report": [_ui_report(rep)]},
-                "result": (rep.text(), rep.to_json(), chart, rep.verdict)}
+        return _report_result(rep)
