@@ -16,7 +16,7 @@ _PRESETS = {
     "fast": cv2.DISOPTICAL_FLOW_PRESET_FAST,
     "medium": cv2.DISOPTICAL_FLOW_PRESET_MEDIUM,
 }
-_dis_local = threading.local()  # one DIS object per preset and thread: calls from two threads never share one
+_dis_local = threading.local()  # DIS objects of this thread (see dis_flow): calls from two threads never share one
 
 
 # OpenCV's DIS needs 16 px on each side; and on frames under 32 px high that are wider than 72 px its coarser
@@ -40,13 +40,21 @@ def dis_padding(shape: tuple) -> tuple[int, int]:
     return max(0, DIS_SHORT_HEIGHT - h), max(0, DIS_SHORT_HEIGHT - w)
 
 
+_DIS_KEPT = 16  # DIS objects kept per thread (sizes x presets in use at once)
+
+
 def dis_flow(gray_a: np.ndarray, gray_b: np.ndarray, preset: str = "fast") -> np.ndarray:
     """Flow from a to b, (H, W, 2) float32: pixel x in a moves to x + flow(x) in b."""
+    # One DIS object per preset and frame size: DIS lowers its finest scale for a small frame and keeps it, so an
+    # object shared between sizes would make a clip's flow depend on what ran before it.
     cache = _dis_local.__dict__.setdefault("cache", {})
-    dis = cache.get(preset)
+    key = (preset, gray_a.shape)
+    dis = cache.get(key)
     if dis is None:
+        if len(cache) >= _DIS_KEPT:
+            cache.clear()
         dis = cv2.DISOpticalFlow_create(_PRESETS[preset])
-        cache[preset] = dis
+        cache[key] = dis
     return dis.calc(gray_a, gray_b, None)
 
 
