@@ -22,7 +22,8 @@ The package, by job: ``measures`` (the measures, the streaming pass, kinds/thres
 FlickerReport), ``diagnosis`` (measures -> kinds, findings, verdict), ``analyze`` (the operation: ``plan``
 checks the clip, ``run`` streams it; analyze_frames / analyze_file), ``comparison`` (before / after: two
 reports -> a Comparison), ``side_by_side`` (the side-by-side operation), ``chart`` (the per-frame chart),
-``cases`` (the labelled synthetic set for tests and benchmarks; imported on demand). Settings are
+``damage`` (damaged frames: flash frames and single-frame content breaks, for Repair Frames), ``cases`` (the
+labelled synthetic set for tests and benchmarks; imported on demand). Settings are
 ``unflicker.settings`` (AnalysisSettings, SideBySideSettings). Every public name is importable from
 ``unflicker.analysis``.
 """
@@ -39,11 +40,12 @@ from .diagnosis import EXPLAIN, FIXES
 from .analyze import AnalysisPlan, plan, run, file_source, analyze_frames, analyze_file
 from .comparison import COMPARED, Comparison, compare_reports
 from .chart import render_chart, save_chart
+from .damage import DAMAGE_KINDS, DamagedFrame, damaged_from_json, find_damaged
 
 __all__ = [
     'KINDS', 'FLICKER_KINDS', 'CLASSIC_THRESHOLD', 'LUMA_WEIGHTS', 'CODEC_CROP', 'GRID',
     'THRESHOLDS', 'KEYFRAME_PULSE', 'CODEC_WITH_TEXTURE', 'AnalysisSettings', 'pair_abs_diff', 'blockiness',
     'banding', 'keyframe_pulse', 'classic_measures', 'classic_rule', 'Finding', 'FlickerReport', 'EXPLAIN', 'FIXES',
     'AnalysisPlan', 'plan', 'run', 'file_source', 'analyze_frames', 'kinds_from_json', 'analyze_file', 'COMPARED', 'Comparison', 'compare_reports',
-    'render_chart', 'save_chart',
+    'render_chart', 'save_chart', 'DAMAGE_KINDS', 'DamagedFrame', 'damaged_from_json', 'find_damaged',
 ]

@@ -80,7 +80,25 @@ def build_cases(seed: int = 0):
         else:
             bad = syn.codec_damage(clip, 42, FPS)
         cases.append((f"weak-{motion}/{kind}", bad, {kind}))
+    # chained segments (extend, context windows): each segment's look the one before's, darker, cast, more saturated
+    for i, (motion, every) in enumerate((("pan", 5), ("objects", 6), ("zoom", 4))):
+        clip = scene(motion, N, seed + 90 + i, 2.5)
+        cases.append((f"seams-{motion}/every{every}", chained_looks(clip, every, seed + 300 + i), {"seams"}))
     return cases
+
+
+def chained_looks(clip: np.ndarray, every: int, seed: int) -> np.ndarray:
+    """``clip`` with a new look every ``every`` frames, chained: darker by 3-5 %, a cast of 2-4 levels per channel
+    and 4-8 % more saturation than the segment before."""
+    rng = np.random.default_rng(seed)
+    grey = np.full((3, 3), 1.0 / 3.0)
+    out, gain, offset = clip.astype(np.float64), np.eye(3), np.zeros(3)
+    for t in range(every, len(clip), every):
+        sat = grey + (1 + rng.uniform(0.04, 0.08)) * (np.eye(3) - grey)
+        dark = 1 - rng.uniform(0.03, 0.05)
+        gain, offset = dark * sat @ gain, dark * sat @ offset + rng.uniform(2, 4, 3) * rng.choice([-1, 1], 3)
+        out[t:] = clip[t:].astype(np.float64) @ gain.T + offset
+    return np.clip(np.round(out), 0, 255).astype(np.uint8)
 
 
 def judge(expected: set, reported: list) -> bool:

@@ -11,7 +11,8 @@ from .report import FlickerReport
 # ---------------------------------------------------------------- chart
 _PANELS = (  # (title, ((series, label, colour, threshold line or None), ...))
     ("Frame-to-frame change", (("mean_diff", "classic mean diff (levels)", (150, 150, 150), CLASSIC_THRESHOLD),
-                               ("warp_error", "warping error x1000", (220, 60, 40), None))),
+                               ("warp_error", "warping error x1000", (220, 60, 40), None),
+                               ("seam_step", "look step (levels; seams stand out)", (0, 170, 170), None))),
     ("Brightness and colour flicker (fast part, %)", (("luma_hf", "brightness", (240, 170, 0), THRESHOLDS["brightness"]),
                                                       ("colour_hf", "colour", (150, 60, 200), THRESHOLDS["colour"]))),
     ("Local flicker", (("regional", "regional gain spread %", (0, 140, 200), THRESHOLDS["regional"]),

@@ -20,6 +20,7 @@ COMPARED = (  # (measure, lower is better, label)
     ("regional_pct", True, "regional gain spread"),
     ("texture_ratio", True, "fine-detail residual"),
     ("blockiness", True, "8x8 blockiness"),
+    ("seam_step", True, "mean look step at seams (levels)"),
     ("mean_diff", True, "classic mean abs diff"),
     ("temporal_flickering", False, "temporal flickering (VBench, raw)"),
 )
@@ -46,7 +47,7 @@ def compare_reports(before: FlickerReport, after: FlickerReport) -> Comparison:
     focus = ["warp_error"] + [_MEASURE_FOR_KIND[k] for k in before.kinds if k in _MEASURE_FOR_KIND]
     drops = [-changes[m] for m in focus]
     main = float(np.mean(drops))
-    remaining = [k for k in after.kinds if k in FLICKER_KINDS]
+    remaining = [k for k in after.kinds if k in FLICKER_KINDS or k == "seams"]
     if main >= 30 and not remaining:
         verdict = f"Fixed: flicker down {main:.0f} % on the motion-compensated measures"
     elif main >= 15:

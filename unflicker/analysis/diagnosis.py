@@ -8,6 +8,7 @@ from ..settings import AnalysisSettings
 from .measures import (CODEC_WITH_TEXTURE, FLICKER_KINDS, KEYFRAME_PULSE, THRESHOLDS, _Series, _fast_part, _segments,
                        classic_rule, keyframe_pulse)
 from .report import Finding, FlickerReport
+from .seams import fit_look, look_of_clip
 
 
 # ---------------------------------------------------------------- diagnosis
@@ -151,10 +152,24 @@ def _findings(scores: dict, series: dict, pulse: tuple, cuts: list) -> list:
     return findings
 
 
+def _with_look(findings: list, found: dict) -> list:
+    """The seams finding after the flicker ones (a clip with seams is not steady)."""
+    look = [Finding(k, _severity(score), score, text, frames, fix) for k, (score, text, frames, fix) in found.items()]
+    if not look:
+        return findings
+    flicker = [f for f in findings if f.kind not in ("steady", "scene_cuts")]
+    return flicker + look + [f for f in findings if f.kind == "scene_cuts"]
+
+
 def diagnose(s: _Series, fps: float, settings: AnalysisSettings) -> FlickerReport:
     """The report of a streaming pass: measures, kinds found, where, which fix, the verdict."""
     measures, series, valid, pulse = _curves(s, settings)
-    findings = _findings(_scores(measures, pulse, bool(valid.any())), series, pulse, s.cuts)
+    look = look_of_clip([None if p is None or p.look is None or p.look.w < 16 else (fit_look(p.look), p.look)
+                         for p in s.pairs], s.cuts)
+    measures.update(look["measures"])
+    series.update(look["series"])
+    findings = _with_look(_findings(_scores(measures, pulse, bool(valid.any())), series, pulse, s.cuts),
+                          look["found"])
     kinds = [f.kind for f in findings]
     if kinds[0] == "steady":
         verdict = "Steady: no flicker beyond what motion explains"
@@ -163,4 +178,5 @@ def diagnose(s: _Series, fps: float, settings: AnalysisSettings) -> FlickerRepor
         others = [f.kind for f in findings[1:] if f.kind != "scene_cuts"]
         verdict = f"{worst.severity.capitalize()} {worst.kind} flicker" + (f", also {', '.join(others)}" if others else "")
     verdict += f" (classic diff {measures['mean_diff']:.1f}; classic rule: {classic_rule(measures['mean_diff'])})"
-    return FlickerReport(s.n, float(fps), s.size[1], s.size[0], kinds, findings, measures, series, list(s.cuts), verdict)
+    return FlickerReport(s.n, float(fps), s.size[1], s.size[0], kinds, findings, measures, series, list(s.cuts), verdict,
+                         list(s.damaged), look["drift"])

@@ -19,6 +19,8 @@ from ..kinds import FLICKER, REPORTED
 from ..errors import UnflickerError
 from ..progress import ProgressFn, report
 from ..settings import AnalysisSettings
+from .seams import Moments, moments
+from .damage import DamageFinder
 
 
 KINDS = REPORTED
@@ -97,6 +99,7 @@ class _PairMeasures:
     texture: float          # median fine residual / median fine detail
     texture_rms: float      # fine residual RMS, levels
     valid: float            # share of pixels that passed the consistency check
+    look: Optional[Moments] = None  # moments of the clean aligned pixels (earlier, later): seams and drift
 
 
 def _measure_pair(a: np.ndarray, b: np.ndarray, ga: np.ndarray, gb: np.ndarray, preset: str) -> _PairMeasures:
@@ -135,6 +138,7 @@ def _measure_pair(a: np.ndarray, b: np.ndarray, ga: np.ndarray, gb: np.ndarray, 
     mla, mlb = float(ma @ LUMA_WEIGHTS), float(mb @ LUMA_WEIGHTS)
     log_gain = np.log(np.append(mb, mlb) + 1.0) - np.log(np.append(ma, mla) + 1.0)
     sub = photo[::2, ::2].view(bool)
+    look = moments(a[::2, ::2][sub].T, bw8[::2, ::2][sub].T) if sub.sum() >= 16 else None
 
     # regional: per-block means against a global affine change (gain and offset: brightness and colour-cast
     # flicker), spread of what is left
@@ -166,9 +170,9 @@ def _measure_pair(a: np.ndarray, b: np.ndarray, ga: np.ndarray, gb: np.ndarray, 
     detail = np.abs(_highpass(la)[::2, ::2][sub]) + np.abs(_highpass(lb_matched)[::2, ::2][sub])
     res_sub = fine_res[::2, ::2][sub]
     if res_sub.size < 16:
-        return _PairMeasures(warp_error, mc_mae, log_gain, regional, 0.0, texture_rms, valid)
+        return _PairMeasures(warp_error, mc_mae, log_gain, regional, 0.0, texture_rms, valid, look)
     texture = float(np.median(res_sub)) / (0.5 * float(np.median(detail)) + 0.25)
-    return _PairMeasures(warp_error, mc_mae, log_gain, regional, texture, texture_rms, valid)
+    return _PairMeasures(warp_error, mc_mae, log_gain, regional, texture, texture_rms, valid, look)
 
 
 def _segments(n: int, cuts: list[int]) -> list[tuple[int, int]]:
@@ -259,6 +263,7 @@ class _Series:
     pairs: list = field(default_factory=list)  # _PairMeasures or None (frame 0, cuts)
     cuts: list = field(default_factory=list)
     size: tuple = (0, 0)
+    damaged: list = field(default_factory=list)  # damage.DamagedFrame: flash frames, single-frame content breaks
 
 
 # optical flow (OpenCV DIS) takes frames of at least this many pixels on the shorter and the longer side
@@ -299,6 +304,7 @@ def collect(frames: Iterable[np.ndarray], settings: AnalysisSettings, progress, 
     """The streaming pass over a clip whose frames are ``size`` (height, width)."""
     s = _Series(size=size)
     checker = scenecut.PairChecker(settings.cut_threshold)
+    damage = DamageFinder()
     prev = prev_small = prev_gray = None
     for i, frame in enumerate(frames):
         frame = checked_frame(i, frame)
@@ -327,11 +333,13 @@ def collect(frames: Iterable[np.ndarray], settings: AnalysisSettings, progress, 
                 s.pairs.append(None)
             else:
                 s.pairs.append(pair)
+        damage.add(frame)
         prev, prev_small, prev_gray = frame, small, gray
         s.n = i + 1
         report(progress, s.n, max(total, s.n))
     if s.n < 2:
         raise UnflickerError(f"the clip has {s.n} frame(s): flicker analysis needs at least two")
+    s.damaged = damage.finish()
     return s
 
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from .damage import describe
 from .measures import classic_rule
 
 
@@ -35,6 +36,8 @@ class FlickerReport:
     series: dict
     scene_cuts: list
     verdict: str
+    damaged_frames: list = field(default_factory=list)  # damage.DamagedFrame: what Repair Frames rebuilds
+    drift: dict = field(default_factory=dict)  # seams.look_of_clip's drift entry (measured; not a kind yet)
 
     def to_dict(self) -> dict:
         return {
@@ -45,6 +48,8 @@ class FlickerReport:
             "measures": {k: _finite(v) for k, v in self.measures.items()},
             "series": {k: [_finite(x) for x in v] for k, v in self.series.items()},
             "scene_cuts": list(self.scene_cuts),
+            "damaged_frames": [d.to_dict() for d in self.damaged_frames],
+            "drift": {k: _finite(v) if isinstance(v, float) else v for k, v in self.drift.items()},
         }
 
     def to_json(self, indent: int | None = 1) -> str:
@@ -55,6 +60,11 @@ class FlickerReport:
         lines = [self.verdict, "",
                  f"{self.frame_count} frames, {self.width}x{self.height}, {self.fps:g} fps; "
                  f"{len(self.scene_cuts)} scene cut(s){' at ' + ', '.join(map(str, self.scene_cuts)) if self.scene_cuts else ''}.", ""]
+        if self.damaged_frames:
+            lines.insert(-1, f"Damaged frames: {describe(self.damaged_frames)}; Repair Frames rebuilds them from their "
+                             "neighbours.")
+        if self.drift.get("flagged"):
+            lines.insert(-1, f"Drift (measured, not yet a calibrated kind): {self.drift['explanation']}")
         for f in self.findings:
             head = f.kind if f.kind == "steady" else f"{f.kind} ({f.severity}, {f.score:.1f}x threshold)"
             lines.append(f"* {head}: {f.explanation}")
@@ -70,6 +80,11 @@ class FlickerReport:
                   f"  fine-detail residual              {m['texture_ratio']:.3f} of detail ({m['texture_rms']:.2f} levels RMS)",
                   f"  8x8 blockiness / banding          {m['blockiness']:.3f} / {m['banding']:.3f}"
                   + (f"  (residual spikes {m['keyframe_pulse']:.1f}x every {int(m['gop_period'])} frames)" if m['gop_period'] else ""),
+                  f"  seams / drift                     {int(m.get('seam_count', 0))} seam(s)"
+                  + (f" every {int(m['seam_period'])} frames" if m.get('seam_period') else "")
+                  + f", mean step {m.get('seam_step', 0.0):.2f} levels; drift R {m.get('drift_r', 0.0):+.1f} "
+                  f"G {m.get('drift_g', 0.0):+.1f} B {m.get('drift_b', 0.0):+.1f} levels, saturation "
+                  f"{m.get('drift_saturation_pct', 0.0):+.1f} %",
                   f"  classic mean abs diff             {m['mean_diff']:.2f} -> classic rule says \"{classic_rule(m['mean_diff'])}\""
                   " (motion counts as flicker there)"]
         return "\n".join(lines)
