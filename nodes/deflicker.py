@@ -8,6 +8,21 @@ from .comfy_bridge import frames_to_image, image_frames, image_source, node_prog
 from .inputs import FPS_SOCKET, IMAGES, setting_inputs
 from .video_stream import CRF_INPUT, FORMAT_INPUT, VIDEO, stream_video
 
+# the seam stage's inputs: optional, so workflows saved before them load unchanged
+SEAM_INPUTS = ("segment_length", "overlap", "segment_starts", "drift")
+REFERENCE = ("IMAGE", {"tooltip": "With drift = hold: the look to hold (its colours' means and spread), instead of "
+                                  "the first segment's."})
+
+
+DIAGNOSIS = ("STRING", {"forceInput": True, "tooltip": (
+    "The json output of Analyze Flicker. With mode auto, fix exactly the kinds it found "
+    "(a steady clip passes through untouched).")})
+
+
+def _reference(reference):
+    """The first image of an optional reference IMAGE as uint8 RGB, or None."""
+    return None if reference is None else next(image_frames(reference[:1], "reference"))
+
 
 class Deflicker:
     CATEGORY = "Unflicker/Fix"
@@ -29,15 +44,18 @@ class Deflicker:
             },
             "optional": {
                 "fps": FPS_SOCKET,
-                "diagnosis": ("STRING", {"forceInput": True, "tooltip": (
-                    "The json output of Analyze Flicker. With mode auto, fix exactly the kinds it found "
-                    "(a steady clip passes through untouched).")}),
+                "diagnosis": DIAGNOSIS,
+                **setting_inputs(DeflickerSettings, *SEAM_INPUTS),
+                "reference": REFERENCE,
             },
         }
 
-    def deflicker(self, images, mode, strength, window, fps=8.0, diagnosis=None):
-        plan = deflicker.plan(image_source("images", images, fps),
-                              DeflickerSettings(mode=mode, strength=strength, window=window), diagnosis or None)
+    def deflicker(self, images, mode, strength, window, fps=8.0, diagnosis=None, segment_length=0, overlap=0,
+                  segment_starts="", drift="keep", reference=None):
+        settings = DeflickerSettings(mode=mode, strength=strength, window=window, segment_length=segment_length,
+                                     overlap=overlap, segment_starts=segment_starts, drift=drift)
+        plan = deflicker.plan(image_source("images", images, fps), settings, diagnosis or None,
+                              _reference(reference))
         if plan.passthrough:
             return (images,)  # the analyzer found nothing to fix
         # a function, not an iterator: the engine reads the batch twice (measure the whole shot, then correct)
@@ -60,11 +78,17 @@ class VideoDeflicker:
                 "video": VIDEO,
                 **setting_inputs(DeflickerSettings, "mode", "strength", "window"),
             },
-            "optional": {"format": FORMAT_INPUT, "crf": CRF_INPUT},
+            "optional": {"format": FORMAT_INPUT, "crf": CRF_INPUT, **setting_inputs(DeflickerSettings, *SEAM_INPUTS),
+                         "reference": REFERENCE,
+                         # added later: Analyze Flicker (VIDEO)'s json, as on the IMAGE node
+                         "diagnosis": DIAGNOSIS},
         }
 
-    def deflicker(self, video, mode, strength, window, format="mp4", crf=16):
-        settings = DeflickerSettings(mode=mode, strength=strength, window=window).validated()  # before decoding
-
-        return (stream_video(video, lambda source: deflicker.plan(source, settings), deflicker.run, "deflicker",
-                             format, crf, reopen=True)[0],)
+    def deflicker(self, video, mode, strength, window, format="mp4", crf=16, segment_length=0, overlap=0,
+                  segment_starts="", drift="keep", reference=None, diagnosis=None):
+        settings = DeflickerSettings(mode=mode, strength=strength, window=window, segment_length=segment_length,
+                                     overlap=overlap, segment_starts=segment_starts,
+                                     drift=drift).validated()  # before decoding
+        ref = _reference(reference)
+        return (stream_video(video, lambda source: deflicker.plan(source, settings, diagnosis or None, ref), deflicker.run,
+                             "deflicker", format, crf, reopen=True)[0],)

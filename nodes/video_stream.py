@@ -71,10 +71,14 @@ def stream_video(video, make_plan, run, label: str, fmt: str = "mp4", crf: int =
     """Decode ``video``, run an operation over it, encode into the temp folder; return (VIDEO, plan).
     ``make_plan(source)`` plans the run for the file's Source; ``run(frames, plan, progress)`` yields the frames
     written at ``plan.rate``, progress counted to ``plan.progress_steps``. ``reopen``: ``frames`` is a function
-    that opens the file afresh, for engines that read the clip twice (measure the whole shot, then correct it)."""
+    that opens the file afresh, for engines that read the clip twice (measure the whole shot, then correct it).
+    A plan with ``passthrough`` set returns ``video`` itself, nothing re-encoded."""
     with source_file(video) as path:
         info, frames = videoio.iter_frames(path)
         plan = make_plan(file_source(info, "video"))
+        if getattr(plan, "passthrough", False):  # the engine decided nothing changes: the VIDEO as it came
+            frames.close()
+            return video, plan
         if reopen:
             frames.close()
             frames = lambda: videoio.iter_frames(path)[1]  # noqa: E731

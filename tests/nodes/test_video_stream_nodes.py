@@ -115,6 +115,18 @@ def test_video_analyze(pack, tone):
     assert json.loads(js)["frame_count"] == 36 and chart.shape[0] == 1 and verdict
 
 
+def test_video_deflicker_takes_the_video_analyzers_diagnosis(pack, comfy_dirs, tone):
+    """Analyze Flicker (VIDEO)'s json drives Deflicker (VIDEO) as on IMAGE: a diagnosis naming no flicker kind
+    returns the VIDEO itself (nothing re-encoded); one naming brightness runs the brightness stage."""
+    source = _video(tone)
+    steady = json.dumps({"kinds": ["steady"]})
+    (out,) = pack.nodes.deflicker.VideoDeflicker().deflicker(source, "auto", 1.0, 5, diagnosis=steady)
+    assert out is source
+    flicker = json.dumps({"kinds": ["brightness"]})
+    (fixed,) = pack.nodes.deflicker.VideoDeflicker().deflicker(source, "auto", 1.0, 5, diagnosis=flicker)
+    assert fixed is not source and video.probe(_file(fixed)).frame_count == 36
+
+
 def test_interrupt_removes_the_partial_file(pack, comfy_dirs, tone):
     import comfy.model_management as mm
 

@@ -70,6 +70,11 @@ def add_fix_options(p) -> None:
     setting(p, "--mode", S, "mode", "what the flow-guided fix removes (methods auto and flow)")
     setting(p, "--strength", S, "strength", "1 removes the measured flicker fully, 0 returns the input")
     setting(p, "--window", S, "window", "changes slower than this many frames (at least 2 s) count as real")
+    setting(p, "--segment-length", S, "segment_length", "frames per generated segment: each matched to the one before")
+    setting(p, "--overlap", S, "overlap", "frames two segments share (cross-faded)")
+    p.add_argument("--segment-starts", default="", help="frames where a new segment starts, e.g. 24,48,72")
+    p.add_argument("--drift", choices=S.spec("drift")["choices"], default=S.default("drift"),
+                   help=S.spec("drift")["help"])
     p.add_argument("--crf", type=int, default=16)
     p.add_argument("--preset", default="slow")
     add_format(p)
@@ -78,7 +83,14 @@ def add_fix_options(p) -> None:
 def fix_settings(options) -> DeflickerSettings:
     if options.method == "ffmpeg" and options.mode != "auto":
         raise UnflickerError(f"--mode {options.mode} applies to the flow-guided fix: use --method flow or auto")
-    return DeflickerSettings(mode=options.mode, strength=options.strength, window=options.window).validated()
+    seams = {k: getattr(options, k) for k in ("segment_length", "overlap", "segment_starts", "drift")
+             if hasattr(options, k)}
+    if options.method == "ffmpeg" and (seams.get("segment_length") or seams.get("segment_starts")
+                                       or seams.get("drift", "keep") != "keep"):
+        raise UnflickerError("--segment-length, --segment-starts and --drift apply to the flow-guided fix: use "
+                             "--method flow or auto")
+    return DeflickerSettings(mode=options.mode, strength=options.strength, window=options.window,
+                             **seams).validated()
 
 
 def fix_file(input: str, output: str, options, console: Console | None = None) -> Streamed:

@@ -25,6 +25,22 @@ class DeflickerSettings(Settings):
         "Brightness changes slower than this many frames (and never faster than 2 s) count as real, like a "
         "fade; faster ones as flicker. Longer removes slower flicker but follows quick real lighting changes "
         "less closely."))
+    # the seam stage (unflicker.fix.deflicker.seams); the defaults leave a clip without seams as it was
+    segment_length: int = setting(0, 0, 100000, help=(
+        "Frames per generated segment (SVD extend, context windows, Wan/VACE extend): the look of each segment is "
+        "matched to the one before at every boundary. 0: none given (auto still finds seams)."))
+    overlap: int = setting(0, 0, 100000, help=(
+        "Frames two segments share (cross-faded by the generator): a boundary every segment_length - overlap "
+        "frames, the correction blended in over the overlap."))
+    segment_starts: str = setting("", help=(
+        "Frames where a new segment starts, e.g. \"24, 48, 72\" (from a generator or the analyzer's seams)."))
+    drift: str = setting("keep", choices=("keep", "hold"), help=(
+        "keep: the slow change of look within segments stays. hold: the first segment's look (or the reference "
+        "image's) holds on persisting content; fades and exposure changes common to all channels stay."))
+
+    def _check(self) -> None:
+        if self.segment_length and self.overlap >= self.segment_length:
+            raise UnflickerError(f"overlap must be under segment_length ({self.segment_length}), got {self.overlap}")
 
 
 # ---------------------------------------------------------------- FFmpeg deflicker + deband (unflicker.fix.ffmpeg_fix)

@@ -18,6 +18,7 @@ from ...operation import Source, check_source
 from ...progress import ProgressFn, report
 from ...settings import DeflickerSettings
 from .basics import check_frame
+from .seams import SeamPlan, composed, parse_starts, reference_look, solve_seams, without_boundary_pairs
 from .solve import solve_clip
 from .stats import Measurer
 from .stream import LowOnly, OnePass, Passthrough, TwoPass
@@ -38,11 +39,12 @@ class DeflickerPlan:
     frame_count: int  # frames in the source, 0 where not known
     passthrough: bool  # a diagnosis found nothing to fix: the input is the output
     rate: Optional[Fraction] = None  # the exact frame rate, the output's as the source's
+    seams: SeamPlan = SeamPlan()  # the seam stage (segments matched, drift held); re-openable sources only
 
     @property
     def acts(self) -> bool:
         """Whether any frame can change (some kind chosen, strength above 0)."""
-        return bool(self.kinds) and self.strength > 0
+        return (bool(self.kinds) or self.seams.acts) and self.strength > 0
 
     @property
     def progress_steps(self) -> int:
@@ -67,21 +69,37 @@ def kinds_to_fix(mode: str, diagnosis=None) -> tuple[frozenset, bool]:
     return frozenset((mode,)), False
 
 
-def plan(source: Source, settings: DeflickerSettings = DeflickerSettings(), diagnosis=None) -> DeflickerPlan:
+def plan(source: Source, settings: DeflickerSettings = DeflickerSettings(), diagnosis=None,
+         reference=None) -> DeflickerPlan:
     """The run decided: ``settings`` validated, the kinds from ``settings.mode`` (with mode auto and a
-    ``diagnosis``, exactly the kinds it found), the time scale from ``source.fps``. Any frame size >= 1x1."""
+    ``diagnosis``, exactly the kinds it found), the time scale from ``source.fps``, the seam stage (segments
+    given, seams looked for by auto and all, drift; ``reference``: an RGB image whose look drift hold holds).
+    Any frame size >= 1x1."""
     settings = settings.validated()
     check_source(source, min_frames=0, what="the deflicker")
     fps = source.fps
     if not fps or fps <= 0:
         raise UnflickerError(f"fps must be positive, got {fps!r}")
     kinds, auto = kinds_to_fix(settings.mode, diagnosis)
+    seams = _seam_plan(settings, kinds, auto, reference)
+    kinds = kinds - {"seams"}  # the seam stage is planned on its own
     window = int(settings.window)
     period = max(float(window), TREND_SECONDS * float(fps))
     return DeflickerPlan(kinds, auto, float(settings.strength), window, period,
                          max(int(round(HISTORY_SECONDS * float(fps))), 2 * int(period)), window // 2,
-                         source.frame_count or 0, diagnosis is not None and settings.mode == "auto" and not kinds,
-                         source.rate)
+                         source.frame_count or 0,
+                         diagnosis is not None and settings.mode == "auto" and not kinds and not seams.acts,
+                         source.rate, seams)
+
+
+def _seam_plan(settings: DeflickerSettings, kinds: frozenset, auto: bool, reference) -> SeamPlan:
+    """Boundaries given, or seams looked for: by auto without a diagnosis, by all, or where a diagnosis found
+    them."""
+    if reference is not None and settings.drift != "hold":
+        raise UnflickerError("reference: a reference image sets the look that drift hold holds; set drift to hold")
+    find = "seams" in kinds or auto or settings.mode == "all"
+    return SeamPlan(parse_starts(settings.segment_starts), int(settings.segment_length), int(settings.overlap),
+                    find, settings.drift, None if reference is None else reference_look(reference))
 
 
 class DeflickerRun:
@@ -93,6 +111,7 @@ class DeflickerRun:
     def __init__(self):
         self._frames: Iterator[np.ndarray] = iter(())
         self.corrected: set[str] = set()
+        self.seams = None  # the seam stage's SeamFix (boundaries corrected, seams found), once pass 1 is done
 
     def __iter__(self):
         return self
@@ -113,6 +132,9 @@ def run(frames, fix_plan: DeflickerPlan, progress: Optional[ProgressFn] = None) 
         opener = None
     result = DeflickerRun()
     if opener is None:
+        if fix_plan.seams.given:
+            raise UnflickerError("segments, drift hold and a reference need the clip twice (measure, then correct): "
+                                 "pass the frames as an array, a list or a function returning a fresh iterator")
         engine = (OnePass(fix_plan.kinds, fix_plan.auto, fix_plan.strength, fix_plan.lookahead, fix_plan.period,
                           fix_plan.history) if fix_plan.acts else Passthrough())
         result._frames = _stream(engine, iter(frames), progress, 0, fix_plan.frame_count, result)
@@ -125,11 +147,26 @@ def _two_pass(opener, fix_plan: DeflickerPlan, progress, result: DeflickerRun) -
     steps, total = fix_plan.progress_steps, fix_plan.frame_count
     engine: Union[Passthrough, LowOnly, TwoPass] = Passthrough()
     if fix_plan.acts:
-        solution = solve_clip(_measure_all(opener(), fix_plan, progress), fix_plan.kinds, fix_plan.auto,
-                              fix_plan.strength, fix_plan.period)
+        stats = _measure_all(opener(), fix_plan, progress)
+        seams = solve_seams(stats, fix_plan.seams, fix_plan.strength) if fix_plan.seams.acts else None
+        if seams is not None:
+            stats = without_boundary_pairs(stats, seams.boundaries)
+        solution = solve_clip(stats, fix_plan.kinds, fix_plan.auto, fix_plan.strength, fix_plan.period)
+        if seams is not None:
+            _add_seams(solution, seams)
+            result.seams = seams
         engine = (TwoPass(fix_plan.kinds, fix_plan.strength, solution) if solution.texture
                   else LowOnly(solution))
     yield from _stream(engine, iter(opener()), progress, steps - total if total else 0, steps, result)
+
+
+def _add_seams(solution, seams) -> None:
+    """The seam stage's transforms composed after each frame's flicker correction."""
+    solution.corrections = [composed(c, a) for c, a in zip(solution.corrections, seams.transforms)]
+    if seams.boundaries:
+        solution.corrected.add("seams")
+    if seams.held:
+        solution.corrected.add("drift")
 
 
 def _measure_all(frames, fix_plan: DeflickerPlan, progress) -> list:

@@ -9,6 +9,7 @@ from typing import Optional
 import cv2
 import numpy as np
 
+from ...analysis.seams import Moments, moments
 from .basics import median_rows, ordered_sum
 from .field import fit_field
 
@@ -27,6 +28,7 @@ class Pair:
     residual: np.ndarray  # (3,) robust std of what the fit leaves (levels)
     cells: Optional[np.ndarray] = None  # (cells h, cells w) log gain left per cell after the global fit
     cell_w: Optional[np.ndarray] = None
+    look: Optional[Moments] = None  # moments of the samples (other -> this), for the seam stage's colour fits
 
 
 def fit_pair(cur: np.ndarray, warped: np.ndarray, ok: np.ndarray, k: int, cells, regional: bool) -> Optional[Pair]:
@@ -42,9 +44,10 @@ def fit_pair(cur: np.ndarray, warped: np.ndarray, ok: np.ndarray, k: int, cells,
     # samples channel by channel, (3, m): every sum and median runs along contiguous rows
     y = np.ascontiguousarray(np.take(cur.reshape(-1, 3), idx, axis=0).T)
     x = np.ascontiguousarray(np.take(warped.reshape(-1, 3), idx, axis=0).T)
-    a, b, s, n, vx, flat = _fit_channels(x, y)
+    a, b, s, n, vx, flat, w = _fit_channels(x, y)
     a, b, s, n, vx = (np.asarray(v, np.float64) for v in (a, b, s, n, vx))
     pair = Pair(k, np.log(a), b, np.where(flat, 1e-6, n * vx / s ** 2), n / s ** 2, s)
+    pair.look = moments(x, y, w.min(0))  # the outliers of any channel left out of the colour fit
     if regional:
         pair.cells, pair.cell_w = fit_field(cur, warped, valid, a, b, s, cells)
     return pair
@@ -52,7 +55,7 @@ def fit_pair(cur: np.ndarray, warped: np.ndarray, ok: np.ndarray, k: int, cells,
 
 def _fit_channels(x: np.ndarray, y: np.ndarray):
     """The robust reduced-major-axis fit y = a x + b per row of (3, m) samples: (a, b, residual std, weight
-    sum, x variance, rows too flat for a gain)."""
+    sum, x variance, rows too flat for a gain, the weights)."""
     w = np.ones_like(y)
     for _ in range(3):
         sw = ordered_sum(w)
@@ -66,4 +69,4 @@ def _fit_channels(x: np.ndarray, y: np.ndarray):
         r = y - a[:, None] * x - b[:, None]
         s = 1.4826 * median_rows(np.abs(r[:, ::2])) + 0.5
         w = 1.0 / (1.0 + (r / (3.0 * s)[:, None]) ** 2)
-    return a, b, s, ordered_sum(w), vx, flat
+    return a, b, s, ordered_sum(w), vx, flat, w

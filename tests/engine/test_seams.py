@@ -1,0 +1,164 @@
+"""Seams and drift: the analyzer's kinds and the deflicker's seam stage on real frames (a synthetic moving clip
+whose segments get chained looks)."""
+
+from fractions import Fraction
+
+import numpy as np
+import pytest
+
+from unflicker.analysis import analyze_frames
+from unflicker.analysis import seams as looks
+from unflicker.errors import UnflickerError
+from unflicker.fix.deflicker import plan, run
+from unflicker.fix.deflicker.seams import SeamPlan, parse_starts
+from unflicker.kinds import FIXED_BY, REPORTED, kinds_from_json
+from unflicker.media import synthetic
+from unflicker.operation import Source
+from unflicker.settings import DeflickerSettings
+
+GREY = np.full((3, 3), 1.0 / 3.0)
+
+
+@pytest.fixture(scope="module")
+def clean():
+    return synthetic.moving_clip("pan", 40, 96, 128, seed=3, speed=1.5)
+
+
+def chained(clip, every=10, seed=0):
+    """Each segment of ``every`` frames darker, cast and more saturated than the one before."""
+    rng = np.random.default_rng(seed)
+    out, gain, offset = clip.astype(np.float64), np.eye(3), np.zeros(3)
+    starts = list(range(every, len(clip), every))
+    for t in starts:
+        sat = GREY + (1 + rng.uniform(0.04, 0.08)) * (np.eye(3) - GREY)
+        gain = (1 - rng.uniform(0.03, 0.05)) * sat @ gain
+        offset = (1 - 0.04) * sat @ offset + rng.uniform(2, 4, 3) * rng.choice([-1, 1], 3)
+        out[t:] = clip[t:].astype(np.float64) @ gain.T + offset
+    return np.clip(np.round(out), 0, 255).astype(np.uint8), starts
+
+
+def psnr(a, b):
+    return 10 * np.log10(255.0 ** 2 / max(float(np.mean((a.astype(np.float64) - b) ** 2)), 1e-9))
+
+
+def fix(clip, reference=None, **settings):
+    source = Source(clip.shape[2], clip.shape[1], len(clip), Fraction(8))
+    result = run(clip, plan(source, DeflickerSettings(**settings), reference=reference))
+    return np.stack(list(result)), result
+
+
+def test_affine_fit_recovers_a_colour_transform():
+    rng = np.random.default_rng(0)
+    x = rng.uniform(20, 230, (3, 4000))
+    a = np.hstack([0.95 * (GREY + 1.07 * (np.eye(3) - GREY)), np.array([[3.0], [-2.0], [1.0]])])
+    y = a[:, :3] @ x + a[:, 3:] + rng.normal(0, 1.0, x.shape)
+    m = looks.moments(x, y)
+    got = looks.fit_look(m)
+    assert np.abs(got[:, :3] - a[:, :3]).max() < 0.002 and np.abs(got[:, 3] - a[:, 3]).max() < 0.2
+    assert looks.step_size(a, m) > 3.0
+    assert looks.residual(looks.fit_look(m), m) == pytest.approx(1.0, abs=0.15)
+
+
+def test_seams_are_found_with_their_period_and_removed_by_auto(clean):
+    bad, starts = chained(clean)
+    out, result = fix(bad)
+    assert result.seams.found.frames == starts
+    assert result.seams.found.period == 10
+    assert "seams" in result.corrected
+    assert psnr(out, clean) >= psnr(bad, clean) + 6
+
+
+def test_given_segments_match_the_first(clean):
+    bad, starts = chained(clean, seed=1)
+    by_list, _ = fix(bad, mode="brightness", segment_starts=", ".join(map(str, starts)))
+    by_length, res = fix(bad, mode="brightness", segment_length=10)
+    assert res.seams.boundaries == starts
+    last = lambda c: np.abs(c[starts[-1]:].reshape(-1, 3).mean(0) - clean[starts[-1]:].reshape(-1, 3).mean(0))  # noqa
+    assert last(by_list).max() < 2.0 and last(by_length).max() < 2.0
+    assert psnr(by_list, clean) >= psnr(bad, clean) + 6
+
+
+def test_the_analyzer_reports_seams_and_auto_fixes_them_from_its_json(clean):
+    bad, starts = chained(clean, seed=2)
+    report = analyze_frames(bad, 8.0)
+    assert "seams" in report.kinds
+    seams = next(f for f in report.findings if f.kind == "seams")
+    assert seams.frames == starts and report.measures["seam_period"] == 10
+    assert "seams" in kinds_from_json(report.to_json())
+    assert "seam_step" in report.series and report.to_dict()["measures"]["seam_count"] == len(starts)
+    source = Source(bad.shape[2], bad.shape[1], len(bad), Fraction(8))
+    out = np.stack(list(run(bad, plan(source, DeflickerSettings(), report.to_json()))))
+    assert psnr(out, clean) >= psnr(bad, clean) + 6
+    steady = analyze_frames(clean, 8.0)
+    assert "seams" not in steady.kinds and "drift" not in steady.kinds
+
+
+def test_no_seams_passes_through_exactly_and_a_fade_stays(clean):
+    out, result = fix(clean)
+    assert np.array_equal(out, clean) and result.seams.found.frames == []
+    n = len(clean)
+    fade = np.clip(np.round(clean * np.r_[np.ones(n - 14), np.linspace(1, 0.35, 14)][:, None, None, None]),
+                   0, 255).astype(np.uint8)
+    light = clean.copy()
+    light[20:] = np.round(light[20:] * 0.55).astype(np.uint8)  # a light going down and staying
+    for changed in (fade, light):
+        out, result = fix(changed)
+        assert "seams" not in result.corrected
+        assert psnr(out, changed) >= 50
+
+
+def test_drift_hold_holds_the_first_look_or_a_reference(clean):
+    n = len(clean)
+    drifting = clean.astype(np.float64)
+    drifting[..., 0] += np.linspace(0, 12, n)[:, None, None]  # the red channel creeps up
+    drifting = np.clip(np.round(drifting), 0, 255).astype(np.uint8)
+    held, result = fix(drifting, mode="brightness", drift="hold")
+    assert "drift" in result.corrected
+    red = lambda c: c[-5:, ..., 0].mean() - clean[-5:, ..., 0].mean()  # noqa: E731
+    assert abs(red(held)) < 0.4 * abs(red(drifting))
+    reference = np.full((16, 16, 3), (150, 110, 90), np.uint8)
+    reference[::2] = (170, 120, 80)
+    to_ref, _ = fix(clean, mode="brightness", drift="hold", reference=reference)
+    assert np.abs(to_ref[0].reshape(-1, 3).mean(0) - reference.reshape(-1, 3).mean(0)).max() < 3.0
+
+
+def test_settings_and_inputs_are_checked(clean):
+    with pytest.raises(UnflickerError, match="overlap"):
+        DeflickerSettings(segment_length=8, overlap=8).validated()
+    with pytest.raises(UnflickerError, match="segment_starts"):
+        parse_starts("12, x")
+    assert parse_starts("24 12,24") == (12, 24)
+    assert SeamPlan(segment_length=10, overlap=2).boundaries(30) == [10, 18, 26]
+    source = Source(128, 96, 40, Fraction(8))
+    with pytest.raises(UnflickerError, match="drift to hold"):
+        plan(source, DeflickerSettings(), reference=clean[0])
+    with pytest.raises(UnflickerError, match="twice"):
+        list(run(iter(clean), plan(source, DeflickerSettings(segment_length=10))))
+
+
+def test_kinds_name_seams_and_drift_is_measured_not_a_kind():
+    assert "seams" in REPORTED and FIXED_BY["seams"] == ("seams",)
+    assert "drift" not in REPORTED  # measured and flagged in the JSON's "drift" entry until it is calibrated
+
+
+def test_the_analyzer_measures_drift_in_its_json(clean):
+    n = len(clean)
+    drifting = clean.astype(np.float64)
+    drifting[..., 2] += np.linspace(0, 20, n)[:, None, None]  # the blue channel creeps up 20 levels
+    drifting = np.clip(np.round(drifting), 0, 255).astype(np.uint8)
+    report = analyze_frames(drifting, 8.0).to_dict()
+    assert report["drift"]["flagged"] and not report["drift"]["calibrated"]
+    assert report["drift"]["drift_b"] > 10 and "drift" not in report["kinds"]
+    assert not analyze_frames(clean, 8.0).to_dict()["drift"]["flagged"]
+
+
+def test_given_segments_carry_their_look_over_a_cut(clean):
+    # one generation chain whose content cuts to another scene: the look keeps drifting over the cut, and every
+    # segment after it still matches the first
+    other = synthetic.moving_clip("objects", 25, 96, 128, seed=9, speed=1.5)
+    joined = np.concatenate([clean[:15], other])
+    bad, starts = chained(joined, seed=4)
+    out, res = fix(bad, mode="brightness", segment_length=10)
+    assert res.seams.boundaries == [10, 20, 30]
+    err = np.abs(out[30:].reshape(-1, 3).mean(0) - joined[30:].reshape(-1, 3).mean(0))
+    assert err.max() < 2.0, err
