@@ -3,7 +3,7 @@
 Imported only as part of the pack (relative imports); never as a top-level ``nodes`` (ComfyUI owns that name).
 """
 
-from . import analysis, animatediff, compare, deflicker, ffmpeg_fix, interpolate, openpose, svd, video_io, videogen
+from . import analysis, animatediff, compare, deflicker, ffmpeg_fix, interpolate, openpose, repair, svd, video_io, videogen
 
 NODES = {
     "UnflickerLoadVideo": (video_io.LoadVideo, "Load Video (Unflicker)"),
@@ -32,6 +32,8 @@ NODES = {
     "UnflickerVideoDeflicker": (deflicker.VideoDeflicker, "Deflicker (flow-guided, VIDEO)"),
     "UnflickerVideoInterpolate": (interpolate.VideoInterpolate, "Interpolate (VIDEO)"),
     "UnflickerVideoAnalyzeFlicker": (analysis.VideoAnalyzeFlicker, "Analyze Flicker (VIDEO)"),
+    "UnflickerRepairFrames": (repair.RepairFrames, "Repair Frames"),
+    "UnflickerVideoRepairFrames": (repair.VideoRepairFrames, "Repair Frames (VIDEO)"),
 }
 
 NODE_CLASS_MAPPINGS = {name: cls for name, (cls, _) in NODES.items()}

@@ -88,7 +88,7 @@ def _settings(multiplier, backend, scene_threshold, gpu_id, threads, uhd, tta, t
                                batch_size=batch_size, max_side=max_side)
 
 
-def _prepared(plan) -> TorchInterpolator | None:
+def managed_interpolator(plan) -> TorchInterpolator | None:
     """A weight file runs on ComfyUI's device through its model management; ncnn and flow open in the engine."""
     if plan.backend != "torch":
         return None
@@ -157,7 +157,8 @@ class RIFEInterpolate:
                              batch_size, max_side)
         path, missing = model_for_backend(model, backend)
         plan = interpolate.plan(source, settings, path, missing_model=missing)
-        run, frames = interpolate.run(image_frames(images), plan, node_progress(plan.progress_steps), _prepared(plan))
+        run, frames = interpolate.run(image_frames(images), plan, node_progress(plan.progress_steps),
+                                      managed_interpolator(plan))
         out = frames_to_image((frame for frame, _ in frames), plan.frame_count)
         logging.info("Unflicker RIFE Interpolate: %s", run.summary())  # which backend ran, in ComfyUI's console
         return (out, float(plan.rate), run.summary())
@@ -196,7 +197,7 @@ class VideoInterpolate:
         runs = []
 
         def run(frames, plan, progress):
-            summary, out = interpolate.run(frames, plan, progress, _prepared(plan))
+            summary, out = interpolate.run(frames, plan, progress, managed_interpolator(plan))
             runs.append(summary)
             return (frame for frame, _ in out)
 

@@ -10,12 +10,12 @@ import argparse
 import sys
 
 from ..errors import UnflickerError
-from . import comfy, diagnose, fix, generate, interpolate
+from . import comfy, diagnose, fix, generate, interpolate, repair
 from .batch.command import add_batch
 
-COMMANDS = (diagnose.add_analyze, fix.add_fix, fix.add_ffmpeg_fix, interpolate.add_interpolate, diagnose.add_compare,
-            diagnose.add_demo, comfy.add_run, generate.add_pose, generate.add_svd, generate.add_generate,
-            generate.add_animatediff, comfy.add_workflow, add_batch)
+COMMANDS = (diagnose.add_analyze, fix.add_fix, fix.add_ffmpeg_fix, interpolate.add_interpolate, repair.add_repair,
+            diagnose.add_compare, diagnose.add_demo, comfy.add_run, generate.add_pose, generate.add_svd,
+            generate.add_generate, generate.add_animatediff, comfy.add_workflow, add_batch)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -29,9 +29,10 @@ from .generate import (OFFLOAD_MODES, SVD_DTYPES, VIDEO_DTYPES, VIDEOGEN_SEED_HE
                        AnimateDiffSettings, CogVideoXSettings, PoseSettings, SVDExtendSettings, SVDSettings, WanSettings)
 from .interpolate import InterpolateSettings
 from .media import ReadOptions
+from .repair import RepairSettings, parse_frame_list
 
 __all__ = ["MAX_SEED", "SEED_HELP", "Settings", "check_multiple", "setting",
            "DEFLICKER_MODES", "DeflickerSettings", "FFMPEG_DEFLICKER_MODES", "FFmpegFixSettings", "InterpolateSettings",
-           "AnalysisSettings", "SideBySideSettings", "ReadOptions",
+           "AnalysisSettings", "SideBySideSettings", "ReadOptions", "RepairSettings", "parse_frame_list",
            "OFFLOAD_MODES", "SVD_DTYPES", "VIDEO_DTYPES", "VIDEOGEN_SEED_HELP", "VIDEOGEN_STEPS_HELP",
            "AnimateDiffSettings", "CogVideoXSettings", "PoseSettings", "SVDExtendSettings", "SVDSettings", "WanSettings"]
