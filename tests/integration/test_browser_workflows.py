@@ -1,9 +1,12 @@
 """The converter against the editor itself: each bundled UI workflow is loaded into ComfyUI's real frontend (headless
 Chromium) and the editor's own ``graphToPrompt`` must give exactly our API twin; the editor's re-save must keep
-every widget value. Also checks our converter against the editor on ComfyUI's own example templates.
+every widget value. Also checks our converter against the editor on ComfyUI's own example templates, and on node
+pack fields (properties cnr_id / aux_id / ver), which newer editors copy into each prompt entry's ``_meta`` and
+older ones (1.27.10) leave out: there the comparison leaves them out of ours too.
 
 Skipped unless COMFYUI_DIR is set and Chromium, chromedriver (Debian `chromium`, `chromium-driver`) and pip
-`selenium` are present. The browser resolves no host but 127.0.0.1.
+`selenium` are present. The browser resolves no host but 127.0.0.1. Runs on the frontend ComfyUI pins and on each
+frontend static folder listed in COMFYUI_FRONTEND_ROOT (os.pathsep-separated; test ids name it, e.g. [1.58.1]).
 """
 
 from __future__ import annotations
@@ -14,10 +17,11 @@ import os
 import time
 
 import pytest
+from comfy_server import ComfyServer, frontend_label, frontend_roots
 from headless_chromium import chromium
 
-from unflicker.comfy.workflow import (WorkflowError, api_twin_path, bundled_workflows, load_workflow, node_inputs,
-                                      ui_to_api)
+from unflicker.comfy.workflow import (PACK_META_KEYS, WorkflowError, api_twin_path, bundled_workflows, load_workflow,
+                                      node_inputs, ui_to_api)
 
 COMFYUI_DIR = os.environ.get("COMFYUI_DIR", "")
 TEMPLATE_SAMPLE = int(os.environ.get("UNFLICKER_TEMPLATE_SAMPLE", "40"))
@@ -39,11 +43,9 @@ app.loadGraphData(workflow, true, true, null, {showMissingNodesDialog: false, sh
 """
 
 
-@pytest.fixture(scope="module")
-def server():
-    from comfy_server import ComfyServer
-
-    with ComfyServer(COMFYUI_DIR) as comfy:
+@pytest.fixture(scope="module", params=frontend_roots(), ids=frontend_label)
+def server(request):
+    with ComfyServer(COMFYUI_DIR, front_end_root=request.param) as comfy:
         yield comfy
 
 
@@ -65,12 +67,41 @@ def _editor(driver, workflow: dict) -> dict:
     return result
 
 
+def _with_pack(workflow: dict, **props) -> dict:
+    """A copy whose nodes all carry these pack properties (as an editor with the Manager saves them)."""
+    workflow = json.loads(json.dumps(workflow))
+    for node in workflow["nodes"]:
+        node.setdefault("properties", {}).update(props)
+    return workflow
+
+
+@pytest.fixture(scope="module")
+def writes_pack_meta(page) -> bool:
+    """Whether this editor copies a node's pack properties into the prompt's _meta (1.58.1 does, 1.27.10 not)."""
+    probe = {"last_node_id": 1, "last_link_id": 0, "links": [], "groups": [], "config": {}, "extra": {}, "version": 0.4,
+             "nodes": [{"id": 1, "type": "EmptyLatentImage", "pos": [0, 0], "size": [300, 110], "flags": {},
+                        "order": 0, "mode": 0, "inputs": [], "outputs": [{"name": "LATENT", "type": "LATENT"}],
+                        "properties": {"cnr_id": "comfy-core", "ver": "0.3.64"}, "widgets_values": [64, 64, 1]}]}
+    meta = _editor(page, probe)["output"]["1"]["_meta"]
+    assert set(meta) in ({"title"}, {"title", "cnr_id", "ver"}), meta
+    return "cnr_id" in meta
+
+
+def _as_this_editor(api: dict, writes_pack_meta: bool) -> dict:
+    """Our prompt as this editor would write it: without the pack fields where it writes none."""
+    if writes_pack_meta:
+        return api
+    return {nid: {**entry, "_meta": {k: v for k, v in entry["_meta"].items() if k not in PACK_META_KEYS}}
+            for nid, entry in api.items()}
+
+
 @pytest.mark.parametrize("path", bundled_workflows(), ids=os.path.basename)
-def test_editor_converts_bundled_workflow_to_its_api_twin(page, path):
+def test_editor_converts_bundled_workflow_to_its_api_twin(page, writes_pack_meta, path):
     ui = load_workflow(path)
     result = _editor(page, ui)
-    assert result["output"] == load_workflow(api_twin_path(path))
-    saved = {str(n["id"]): n.get("widgets_values") for n in result["saved"]["nodes"]}
+    assert result["output"] == _as_this_editor(load_workflow(api_twin_path(path)), writes_pack_meta)
+    # a node without widgets: 1.27 saves widgets_values [], 1.58 leaves it out
+    saved = {str(n["id"]): n.get("widgets_values", []) for n in result["saved"]["nodes"]}
     for node in ui["nodes"]:
         assert saved[str(node["id"])] == node["widgets_values"], f"node {node['id']} {node['type']}"
 
@@ -86,12 +117,38 @@ def _core_templates() -> list[str]:
     return sorted(glob.glob(os.path.join(folder, "*.json")))
 
 
-def test_converter_agrees_with_the_editor_on_core_templates(page, server):
-    """ComfyUI's own example workflows: where our converter accepts one, the editor must produce the same prompt."""
+# Pack properties the editor keeps or drops by its schema: registry ids, GitHub repos, semver with or without 'v',
+# commit hashes, 'unknown', and values it refuses (bad characters, two-part versions, capitals in a pre-release).
+PACK_PROPERTIES = [
+    {"cnr_id": "comfyui-unflicker", "ver": "1.0.0"},
+    {"cnr_id": "comfy-core", "ver": "v0.3.64"},
+    {"aux_id": "some-user/ComfyUI-Unflicker", "ver": "4f0e2c1a9b"},
+    {"cnr_id": "a", "ver": "unknown", "aux_id": "-bad-/repo"},
+    {"cnr_id": "bad id!", "ver": "1.2", "aux_id": "owner/repo/extra"},
+    {"cnr_id": "_leading", "ver": "1.0.0-RC1", "aux_id": "ok-owner/_bad"},
+    {"cnr_id": "x" * 101, "ver": "1.0.0-rc.1+build.5", "aux_id": "a--b/repo"},
+    {"cnr_id": 7, "ver": "vunknown"},
+    {"cnr_id": "pack\n", "ver": "1.0.0\n", "aux_id": "o/r\n"},
+]
+
+
+@pytest.fixture(scope="module")
+def object_info(server) -> dict:
     import urllib.request
 
     with urllib.request.urlopen(server.url + "/object_info", timeout=60) as resp:
-        object_info = json.loads(resp.read())
+        return json.loads(resp.read())
+
+
+@pytest.mark.parametrize("props", PACK_PROPERTIES, ids=[f"pack{i}" for i in range(len(PACK_PROPERTIES))])
+def test_converter_carries_node_pack_fields_as_the_editor(page, object_info, writes_pack_meta, props):
+    ui = _with_pack(load_workflow(bundled_workflows()[0]), **props)
+    ours = ui_to_api(ui, object_info)
+    assert _editor(page, ui)["output"] == _as_this_editor(ours, writes_pack_meta)
+
+
+def test_converter_agrees_with_the_editor_on_core_templates(page, object_info, writes_pack_meta):
+    """ComfyUI's own example workflows: where our converter accepts one, the editor must produce the same prompt."""
     templates = _core_templates()
     if TEMPLATE_SAMPLE <= 0:
         pytest.skip("UNFLICKER_TEMPLATE_SAMPLE=0")
@@ -116,8 +173,8 @@ def test_converter_agrees_with_the_editor_on_core_templates(page, server):
             known = {n for n, _, _ in node_inputs(node_def)}
             entry["inputs"] = {k: v for k, v in entry["inputs"].items() if k in known}
             if not node_def.get("display_name") and nid in ours:
-                entry["_meta"] = ours[nid]["_meta"]
-        if theirs != ours:
+                entry["_meta"] = {**entry["_meta"], "title": ours[nid]["_meta"]["title"]}
+        if theirs != _as_this_editor(ours, writes_pack_meta):
             differ.append(os.path.basename(path))
     print(f"\nconverter vs editor: {compared - len(differ)}/{compared} core templates give the same prompt")
     assert compared and not differ, f"differ from the editor: {differ}"

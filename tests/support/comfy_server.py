@@ -4,7 +4,12 @@ Everything ComfyUI writes goes into a temp base directory: custom_nodes/ComfyUI-
 repository, or a copy where symlinks are not allowed), input/, output/, temp/, user/, an in-memory database, and
 an extra_model_paths.yaml pointing at a temp models folder for tiny test models.
 
-    python tests/support/comfy_server.py /path/to/ComfyUI     # start one by hand and print its address; Ctrl-C stops it
+The page comes from the frontend ComfyUI pins (its comfyui-frontend-package) unless ``front_end_root`` names another
+one's static folder (``--front-end-root``). ``frontend_roots()`` lists what the browser tests run on: the pinned one
+and each folder in COMFYUI_FRONTEND_ROOT (os.pathsep-separated), e.g. the unzipped
+``comfyui_frontend_package/static`` of ``pip download comfyui-frontend-package==1.58.1 --no-deps``.
+
+    python tests/support/comfy_server.py /path/to/ComfyUI [FRONTEND_ROOT]   # start one by hand; Ctrl-C stops it
 """
 
 from __future__ import annotations
@@ -37,6 +42,20 @@ def comfy_python(comfy_dir: str) -> str:
     return sys.executable
 
 
+def frontend_roots() -> list[str | None]:
+    """None (the frontend ComfyUI pins) and each folder listed in COMFYUI_FRONTEND_ROOT; a missing folder is an error."""
+    listed = [p for p in os.environ.get("COMFYUI_FRONTEND_ROOT", "").split(os.pathsep) if p.strip()]
+    for path in listed:
+        if not os.path.isfile(os.path.join(path, "index.html")):
+            raise FileNotFoundError(f"COMFYUI_FRONTEND_ROOT: {path} has no index.html (give a frontend's static folder)")
+    return [None, *(os.path.abspath(p) for p in listed)]
+
+
+def frontend_label(root: str | None) -> str:
+    """A short test id for a frontend: 'pinned', else the folder's name (e.g. '1.58.1')."""
+    return "pinned" if root is None else os.path.basename(os.path.normpath(root))
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -44,9 +63,12 @@ def free_port() -> int:
 
 
 class ComfyServer:
-    def __init__(self, comfy_dir: str, models: dict[str, str] | None = None, python: str | None = None):
-        """``models``: ComfyUI folder name (e.g. 'checkpoints') -> a local folder, written to extra_model_paths."""
+    def __init__(self, comfy_dir: str, models: dict[str, str] | None = None, python: str | None = None,
+                 front_end_root: str | None = None):
+        """``models``: ComfyUI folder name (e.g. 'checkpoints') -> a local folder, written to extra_model_paths.
+        ``front_end_root``: a frontend's static folder to serve instead of the pinned package's."""
         self.comfy_dir = os.path.abspath(comfy_dir)
+        self.front_end_root = front_end_root
         self.python = python or comfy_python(comfy_dir)
         self.models = dict(models or {})
         self.base = tempfile.mkdtemp(prefix="unflicker-comfyui-")
@@ -76,6 +98,8 @@ class ComfyServer:
         args = ["main.py", "--cpu", "--listen", "127.0.0.1", "--port", str(self.port),
                 "--base-directory", self.base, "--database-url", "sqlite:///:memory:",
                 "--disable-auto-launch", "--log-stdout"]
+        if self.front_end_root:
+            args += ["--front-end-root", os.path.abspath(self.front_end_root)]
         if self.models:
             yaml_path = os.path.join(self.base, "extra_model_paths.yaml")
             with open(yaml_path, "w", encoding="utf-8") as f:
@@ -88,7 +112,7 @@ class ComfyServer:
     def start(self, timeout: float = 240.0) -> "ComfyServer":
         args = self._prepare()
         log = open(self.log_path, "w", encoding="utf-8")
-        env = dict(os.environ, PYTHONUNBUFFERED="1")
+        env = dict(os.environ, PYTHONUNBUFFERED="1", PYTHONDONTWRITEBYTECODE="1")  # leave ComfyUI's checkout as it was
         self.proc = subprocess.Popen([self.python, *args], cwd=self.comfy_dir, stdout=log, stderr=subprocess.STDOUT,
                                      env=env, start_new_session=True)
         log.close()
@@ -137,7 +161,8 @@ class ComfyServer:
 
 
 if __name__ == "__main__":
-    server = ComfyServer(sys.argv[1] if len(sys.argv) > 1 else os.environ["COMFYUI_DIR"])
+    server = ComfyServer(sys.argv[1] if len(sys.argv) > 1 else os.environ["COMFYUI_DIR"],
+                         front_end_root=sys.argv[2] if len(sys.argv) > 2 else None)
     server.start()
     print(f"ComfyUI at {server.url} (base {server.base}); Ctrl-C stops it", flush=True)
     try:

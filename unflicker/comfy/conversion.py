@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, Iterable, Mapping
 
 from .spec import (MODE_BYPASS, MODE_NEVER, VIRTUAL_TYPES, ObjectInfo, WorkflowError, describe, is_link, links_by_id,
@@ -63,6 +64,48 @@ class _Resolver:
         return -1
 
 
+# The node pack a node comes from, kept in node.properties: the Comfy Registry id (cnr_id) or a GitHub 'owner/repo'
+# (aux_id), and the pack's version. Newer editors (frontend 1.58.1; not 1.27.10, which ComfyUI 0.3.64 pins) copy
+# each into the prompt's _meta when it passes their schema: the same rules here (fullmatch, as JS ^...$ anchors).
+_PACK_ID = re.compile(r"[a-zA-Z0-9](?:[a-zA-Z0-9._-]*[a-zA-Z0-9])?")
+_GITHUB_OWNER = re.compile(r"(?!-)(?!.*--)[a-zA-Z0-9-]+(?<!-)")
+_SEMVER = re.compile(r"(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)"
+                     r"(?:-([0-9a-z-]+(?:\.[0-9a-z-]+)*))?(?:\+([0-9a-z-]+(?:\.[0-9a-z-]+)*))?")
+_COMMIT = re.compile(r"[0-9a-fA-F]{4,40}")
+PACK_META_KEYS = ("cnr_id", "aux_id", "ver")
+
+
+def _pack_id(value: Any) -> str | None:
+    return value if isinstance(value, str) and len(value) <= 100 and _PACK_ID.fullmatch(value) else None
+
+
+def _github_repo(value: Any) -> str | None:
+    if not isinstance(value, str) or not re.fullmatch(r"[^/]+/[^/]+", value):
+        return None
+    owner, repo = value.split("/")
+    return value if len(owner) <= 39 and _GITHUB_OWNER.fullmatch(owner) and _pack_id(repo) else None
+
+
+def _pack_version(value: Any) -> str | None:
+    if not isinstance(value, str):
+        return None
+    bare = value[1:] if value.startswith("v") else value  # the editor drops one leading 'v'
+    if _SEMVER.fullmatch(bare) or _COMMIT.fullmatch(bare):
+        return bare
+    return value if value == "unknown" else None
+
+
+def api_meta(node: Mapping, node_def: Mapping) -> dict[str, str]:
+    """A prompt entry's _meta as the editor writes it: the title, then the node's valid pack fields, if any."""
+    props = node.get("properties") or {}
+    meta = {"title": node.get("title") or node_def.get("display_name") or node.get("type")}
+    for key, valid in zip(PACK_META_KEYS, (_pack_id, _github_repo, _pack_version)):
+        value = valid(props.get(key)) if isinstance(props, Mapping) else None
+        if value:
+            meta[key] = value
+    return meta
+
+
 def ui_to_api(ui: Mapping, object_info: ObjectInfo) -> dict[str, dict]:
     """Convert an editor (UI-format) workflow to the API format, as the editor does when you press Queue."""
     if workflow_format(ui) != "ui":
@@ -93,8 +136,7 @@ def ui_to_api(ui: Mapping, object_info: ObjectInfo) -> dict[str, dict]:
                 continue  # nothing feeds it: a widget keeps its own value, a socket stays empty
             what, value = found
             inputs[name] = value if what == "link" else ({"__value__": value} if isinstance(value, list) else value)
-        api[str(node["id"])] = {"inputs": inputs, "class_type": kind,
-                                "_meta": {"title": node.get("title") or node_def.get("display_name") or kind}}
+        api[str(node["id"])] = {"inputs": inputs, "class_type": kind, "_meta": api_meta(node, node_def)}
     # Inputs fed by nodes that were left out (muted) are dropped, as the editor does.
     for entry in api.values():
         for name, value in list(entry["inputs"].items()):

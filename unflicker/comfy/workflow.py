@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from .bundled import WORKFLOW_DIR, api_twin_path, bundled_workflows, dump
 from .checks import check_api, check_value, check_workflow
-from .conversion import apply_overrides, find_node, parse_override, to_api, ui_to_api
+from .conversion import PACK_META_KEYS, apply_overrides, find_node, parse_override, to_api, ui_to_api
 from .spec import (FILE_EXTENSIONS, MODE_BYPASS, MODE_NEVER, MODEL_LIST_FLAG, NOTE_TYPES, SEED_NAMES, UPLOAD_FLAGS,
                    VIRTUAL_TYPES, WIDGET_TYPES, ObjectInfo, WorkflowError, combo_choices, default_value, describe,
                    is_file_list, is_link, is_widget, links_by_id, load_workflow, node_inputs, spec_options, spec_type,
@@ -30,7 +30,7 @@ from .spec import (FILE_EXTENSIONS, MODE_BYPASS, MODE_NEVER, MODEL_LIST_FLAG, NO
 
 __all__ = [
     "WORKFLOW_DIR", "api_twin_path", "bundled_workflows", "dump", "check_api", "check_value", "check_workflow",
-    "apply_overrides", "find_node", "parse_override", "to_api", "ui_to_api", "FILE_EXTENSIONS", "MODE_BYPASS",
+    "PACK_META_KEYS", "apply_overrides", "find_node", "parse_override", "to_api", "ui_to_api", "FILE_EXTENSIONS", "MODE_BYPASS",
     "MODE_NEVER", "MODEL_LIST_FLAG", "NOTE_TYPES", "SEED_NAMES", "UPLOAD_FLAGS", "VIRTUAL_TYPES", "WIDGET_TYPES",
     "ObjectInfo", "WorkflowError", "combo_choices", "default_value", "describe", "is_file_list", "is_link",
     "is_widget", "links_by_id", "load_workflow", "node_inputs", "spec_options", "spec_type", "types_match",
