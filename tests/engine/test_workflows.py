@@ -10,7 +10,7 @@ import pytest
 
 from unflicker.comfy import workflow as wfmod
 from unflicker.comfy.object_info import (REPO, build_object_info, core_object_info, offline_object_info,
-                                         pack_object_info, pack_snapshot)
+                                         pack_object_info, pack_registry_entry, pack_snapshot)
 from unflicker.cli import main as cli_main
 from unflicker.comfy.workflow import (WorkflowError, api_twin_path, apply_overrides, bundled_workflows, check_workflow,
                                       load_workflow, ui_to_api, widget_slots, workflow_format)
@@ -59,6 +59,147 @@ def test_recipe_matches_its_ui_file(name, pack_info):
     path = os.path.join(wfmod.WORKFLOW_DIR, f"{name}.json")
     assert json.loads(wfmod.dump(RECIPES[name](pack_info))) == load_workflow(path), \
         "UI file differs from its recipe: run `python -m unflicker workflow regen --recipes`"
+
+
+MODEL_EXTENSIONS = (".safetensors", ".sft", ".ckpt", ".pt", ".pth", ".pkl", ".bin")
+
+
+def _nodes(path):
+    return {n["id"]: n for n in load_workflow(path)["nodes"]}
+
+
+def _linked_from(ui, node, input_name):
+    """The node feeding ``node``'s input ``input_name`` (None when not linked)."""
+    slot = next((s for s in node["inputs"] if s["name"] == input_name and s.get("link")), None)
+    if slot is None:
+        return None
+    link = next(l for l in ui["links"] if l[0] == slot["link"])
+    return next(n for n in ui["nodes"] if n["id"] == link[1])
+
+
+@pytest.mark.parametrize("path", BUNDLED, ids=os.path.basename)
+def test_every_model_file_is_named_for_the_missing_models_dialog(path):
+    """Each model file a node's widget names is in that node's properties.models as ComfyUI's templates hold it
+    ({name, url, directory}; the editor reads entries whose name is a widget value), with a Hugging Face download;
+    the API twin carries none of it. Each workflow has its note, which names the same files."""
+    ui = load_workflow(path)
+    notes = [n for n in ui["nodes"] if n["type"] == "MarkdownNote"]
+    assert len(notes) == 1 and notes[0]["title"] == "About this workflow"
+    for node in ui["nodes"]:
+        files = [v for v in node["widgets_values"] if isinstance(v, str) and v.lower().endswith(MODEL_EXTENSIONS)]
+        entries = node["properties"].get("models", [])
+        assert sorted(e["name"] for e in entries) == sorted(files), (node["type"], files, entries)
+        for e in entries:
+            assert set(e) == {"name", "url", "directory"} and e["url"].startswith("https://huggingface.co/")
+            assert e["url"].split("?")[0].endswith("/" + e["name"]) and e["name"] in notes[0]["widgets_values"][0]
+    api = load_workflow(api_twin_path(path))
+    assert not any("models" in json.dumps(e.get("_meta", {})) or "properties" in e for e in api.values())
+
+
+def test_model_entries_must_name_a_widget_value():
+    g = UIGraph(INFO)
+    load = g.add("Loader", ckpt="b.safetensors", image="x.png")
+    entry = {"name": "b.safetensors", "url": "https://huggingface.co/x/resolve/main/b.safetensors",
+             "directory": "checkpoints"}
+    assert load.model_files(entry).node["properties"]["models"] == [entry]
+    with pytest.raises(WorkflowError, match="one of the node's widget values"):
+        load.model_files(dict(entry, name="a.safetensors"))
+    with pytest.raises(WorkflowError, match="needs name, url and directory"):
+        load.model_files({"name": "b.safetensors"})
+
+
+def _interpolating():
+    return [p for p in BUNDLED if any(n["type"] in ("UnflickerRIFEInterpolate", "UnflickerVideoInterpolate")
+                                      for n in load_workflow(p)["nodes"])]
+
+
+@pytest.mark.parametrize("path", _interpolating(), ids=os.path.basename)
+def test_interpolating_workflows_name_cores_file_and_run_without_it(path):
+    """ComfyUI's own RIFE file in models/frame_interpolation, backend auto (flow when it is missing, as the note
+    says), timed by target_fps."""
+    ui = load_workflow(path)
+    note = next(n for n in ui["nodes"] if n["type"] == "MarkdownNote")["widgets_values"][0]
+    assert "falls back to the weight-free optical-flow interpolation" in note
+    api = load_workflow(api_twin_path(path))
+    for entry in api.values():
+        if entry["class_type"] in ("UnflickerRIFEInterpolate", "UnflickerVideoInterpolate"):
+            inputs = entry["inputs"]
+            assert (inputs["model"], inputs["backend"]) == ("rife_v4.26.safetensors", "auto")
+            assert inputs["target_fps"] in (24.0, 30.0, 60.0)
+
+
+GENERATED = ("svd_to_24fps", "cogvideox_t2v_to_24fps", "cogvideox_i2v_to_24fps", "wan_t2v_to_30fps")
+
+
+@pytest.mark.parametrize("name", GENERATED)
+def test_generated_clip_is_diagnosed_fixed_interpolated_and_verified(name):
+    """generate -> Analyze -> Deflicker (auto, fed Analyze's json) -> Interpolate -> Save; Compare Flicker gets
+    generated vs deflickered; Side by Side generated (its rate) vs final (fps_b) at quarter speed."""
+    path = os.path.join(wfmod.WORKFLOW_DIR, f"{name}.json")
+    ui = load_workflow(path)
+    by_type = {}
+    for n in ui["nodes"]:
+        by_type.setdefault(n["type"], []).append(n)
+    (fix,) = by_type["UnflickerDeflicker"]
+    assert _linked_from(ui, fix, "diagnosis")["type"] == "UnflickerAnalyzeFlicker"
+    assert fix["widgets_values"][0] == "auto"
+    gen = _linked_from(ui, fix, "images")
+    assert gen["type"].endswith("Generate")
+    (smooth,) = by_type["UnflickerRIFEInterpolate"]
+    assert _linked_from(ui, smooth, "images") is fix
+    (compare,) = by_type["UnflickerCompareFlicker"]
+    assert (_linked_from(ui, compare, "before"), _linked_from(ui, compare, "after")) == (gen, fix)
+    (side,) = by_type["UnflickerSideBySide"]
+    assert (_linked_from(ui, side, "images_a"), _linked_from(ui, side, "images_b")) == (gen, smooth)
+    assert _linked_from(ui, side, "fps") is gen and _linked_from(ui, side, "fps_b") is smooth
+    api = load_workflow(api_twin_path(path))
+    (side_api,) = [e for e in api.values() if e["class_type"] == "UnflickerSideBySide"]
+    assert side_api["inputs"]["slow_motion"] == 4.0
+    saved = [_linked_from(ui, n, "images") for n in by_type["UnflickerSaveVideo"]]
+    assert smooth in saved and side in saved
+
+
+def test_pose_guided_workflows_read_the_reference_at_the_animations_rate():
+    """force_rate = the animation's 8 fps (a 30 fps reference is not slowed down); the 60 fps one interpolates,
+    then diagnoses and deflickers, and saves with the reference's sound."""
+    for name in ("animatediff_openpose_controlnet", "animatediff_openpose_to_60fps"):
+        api = load_workflow(os.path.join(wfmod.WORKFLOW_DIR, "api", f"{name}.json"))
+        by_type = {e["class_type"]: (nid, e["inputs"]) for nid, e in api.items()}
+        load_id, load = by_type["UnflickerLoadVideo"]
+        generate = by_type["UnflickerAnimateDiffGenerate"][1]
+        assert load["force_rate"] == generate["fps"] == 8.0 and generate["num_frames"] <= load["frame_load_cap"]
+    interp_id, interp = by_type["UnflickerRIFEInterpolate"]
+    assert interp["target_fps"] == 60.0
+    analyze_id, analyze = by_type["UnflickerAnalyzeFlicker"]
+    fix_id, fix = by_type["UnflickerDeflicker"]
+    assert analyze["images"] == [interp_id, 0] and fix["diagnosis"] == [analyze_id, 1] and fix["mode"] == "auto"
+    save = by_type["UnflickerSaveVideo"][1]
+    assert save["images"] == [fix_id, 0] and save["fps"] == [interp_id, 1] and save["audio"] == [load_id, 3]
+
+
+def test_long_animatediff_uses_windows_a_prompt_schedule_and_both_loras():
+    from unflicker.generate.animatediff import parse_prompt_schedule
+
+    api = load_workflow(os.path.join(wfmod.WORKFLOW_DIR, "api", "animatediff_long_prompt_schedule.json"))
+    by_type = {e["class_type"]: (nid, e["inputs"]) for nid, e in api.items()}
+    generate = by_type["UnflickerAnimateDiffGenerate"][1]
+    assert generate["num_frames"] >= 48 and (generate["context_length"], generate["context_overlap"]) == (16, 4)
+    schedule = parse_prompt_schedule(generate["prompt"])
+    assert isinstance(schedule, dict) and len(schedule) >= 3 and max(schedule) < generate["num_frames"]
+    motion_id, motion = by_type["UnflickerMotionLora"]
+    image_id, image = by_type["UnflickerImageLora"]
+    assert image["animatediff"] == [motion_id, 0] and generate["animatediff"] == [image_id, 0]
+    assert image["lora_name"] == "AnimateLCM_sd15_t2v_lora.safetensors" and image["strength"] == 0.8
+    assert by_type["UnflickerDeflicker"][1]["diagnosis"][0] == by_type["UnflickerAnalyzeFlicker"][0]
+
+
+def test_footage_workflow_runs_on_cores_video_type():
+    api = load_workflow(os.path.join(wfmod.WORKFLOW_DIR, "api", "footage_fix_to_60fps.json"))
+    chain = [e["class_type"] for e in api.values()]
+    assert chain == ["LoadVideo", "UnflickerVideoAnalyzeFlicker", "UnflickerVideoDeflicker",
+                     "UnflickerVideoInterpolate", "SaveVideo"]
+    interp = next(e["inputs"] for e in api.values() if e["class_type"] == "UnflickerVideoInterpolate")
+    assert interp["target_fps"] == 60.0
 
 
 def test_pack_object_info_matches_classes(pack):
@@ -131,13 +272,15 @@ def test_ui_to_api_maps_widgets_links_and_titles():
     sampler = next(n for n in ui["nodes"] if n["type"] == "Sampler")
     assert sampler["widgets_values"] == [42, "fixed", 30, "euler", 7.0, "a b"]
     api = ui_to_api(ui, INFO)
+    pack = pack_registry_entry()  # the builder saves each node's pack as the editor does; the prompt carries it
+    assert pack == {"cnr_id": "comfyui-unflicker", "ver": pack["ver"]} and pack["ver"] != "unknown"
     assert api == {
         "1": {"inputs": {"ckpt": "b.safetensors", "image": "x.png"}, "class_type": "Loader",
-              "_meta": {"title": "Loader"}},
+              "_meta": {"title": "Loader", **pack}},
         "2": {"inputs": {"seed": 42, "steps": 30, "sampler": "euler", "cfg": 7.0, "tags": "a b",
                          "model": ["1", 0], "sigma": ["1", 1]}, "class_type": "Sampler",
-              "_meta": {"title": "My sampler"}},
-        "3": {"inputs": {"latent": ["2", 0]}, "class_type": "Sink", "_meta": {"title": "Sink"}},
+              "_meta": {"title": "My sampler", **pack}},
+        "3": {"inputs": {"latent": ["2", 0]}, "class_type": "Sink", "_meta": {"title": "Sink", **pack}},
     }
     assert check_workflow(ui, INFO) == []
     assert check_workflow(api, INFO) == []

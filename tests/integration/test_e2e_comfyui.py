@@ -6,11 +6,14 @@ runs with COMFYUI_PYTHON, else a venv in/beside the checkout, else this Python (
 The server python needs the pack's requirements.txt (e.g. peft for motion LoRAs), as ComfyUI-Manager installs them.
 Nothing is written into the checkout. Set UNFLICKER_E2E_SUMMARY=FILE to also keep the summary in a file.
 
-Every bundled workflow's API twin runs with test inputs: a synthetic clip uploaded to each Load Video, a frame to
-each Load Image, and the small settings in NODE_OVERRIDES for each node of a listed type (tiny models, few frames).
-Adding a workflow whose nodes need models: build a tiny one in ``_install_test_models`` (ComfyUI folder names,
-served through extra_model_paths) and add the node type's settings to NODE_OVERRIDES (or to WORKFLOW_OVERRIDES for
-one workflow only).
+Every bundled workflow's API twin runs with test inputs: a synthetic clip uploaded to each Load Video (core's or
+ours; the clip with sound for the workflows in SOUND_WORKFLOWS), a frame to each Load Image, and the small settings
+in NODE_OVERRIDES for each node of a listed type (tiny models, few frames); EXPECTED_SAVES gives the frames, rate
+and sound each named output must have. Every workflow that names an interpolation model runs a second time on a
+server with no models/rife folder and only one other file in models/frame_interpolation (the model it names is
+missing: auto falls back to flow). Adding a workflow whose nodes need models: build a tiny one in
+tests/support/e2e_models.py (ComfyUI folder names, served through extra_model_paths) and add the node type's
+settings to NODE_OVERRIDES (or to WORKFLOW_OVERRIDES for one workflow only).
 """
 
 import json
@@ -20,8 +23,13 @@ import subprocess
 import sys
 import time
 
+from fractions import Fraction
+
 import pytest
 
+from e2e_models import INSTALLED, INTERPOLATION_FILES, MODEL_FOLDERS, install_core_interpolation_only, \
+    install_test_models
+from unflicker.fix.interpolate.timing import output_count
 from unflicker.media import synthetic, video
 from unflicker.comfy.client import ComfyClient
 from unflicker.comfy.workflow import api_twin_path, bundled_workflows, check_workflow, load_workflow
@@ -35,9 +43,6 @@ pytestmark = [pytest.mark.comfyui,
 BUNDLED = bundled_workflows()
 CODEC_FIX = next(p for p in BUNDLED if os.path.basename(p) == "codec_fix.json")  # error cases use its node types
 CLIP_FRAMES = 12
-MODEL_FOLDERS = ("checkpoints", "diffusers", "animatediff_models", "animatediff_motion_lora", "controlnet", "loras",
-                 "openpose", "rife", "frame_interpolation", "unflicker", "diffusion_models", "vae",
-                 "text_encoders")
 WAN_SPLIT = os.path.join(FIXTURES, "wan_split")
 # node type -> inputs set on every node of that type for the test run: tiny models, small sizes, few steps.
 NODE_OVERRIDES: dict[str, dict] = {
@@ -62,131 +67,54 @@ NODE_OVERRIDES: dict[str, dict] = {
     "UnflickerWanGenerate": {"num_frames": 5, "width": 64, "height": 64, "steps": 2},
     "UnflickerCogVideoXLoader": {"model": "tiny-cogvideox-i2v", "offload": "none", "vae_tiling": False},
     "UnflickerCogVideoXGenerate": {"num_frames": 9, "width": 32, "height": 32, "steps": 2},
+    "UnflickerVideoInterpolate": {"threads": 2},
+    "UnflickerRepairFrames": {"threads": 2},
+    "UnflickerVideoRepairFrames": {"threads": 2},
 }
 # workflow name -> node type -> inputs, applied after NODE_OVERRIDES (OpenPose's full-size body net takes seconds
 # per frame on CPU, so its reference clip is cut to the frames generated)
 WORKFLOW_OVERRIDES: dict[str, dict[str, dict]] = {
     "animatediff_openpose_controlnet": {"UnflickerLoadVideo": {"frame_load_cap": 4}},
+    "animatediff_openpose_to_60fps": {"UnflickerLoadVideo": {"frame_load_cap": 4}},
+    # more frames than one window, and a schedule inside them
+    "animatediff_long_prompt_schedule": {"UnflickerAnimateDiffGenerate": {
+        "num_frames": 6, "prompt": "0: a red ball\n2: a blue ball\n4: a green ball"}},
+    "cogvideox_t2v_to_24fps": {"UnflickerCogVideoXLoader": {"model": "tiny-cogvideox-t2v"}},
 }
+# workflows run on the sound reference clip (tone_clip: 36 frames at 24000/1001 with a tone), for their sound
+SOUND_WORKFLOWS = ("animatediff_openpose_controlnet", "animatediff_openpose_to_60fps", "footage_fix_to_60fps",
+                   "repair_frames", "repair_frames_video")
+TONE_FRAMES, TONE_RATE = 36, Fraction(24000, 1001)
+# workflow -> saved file prefix -> (frames in, their rate, target fps or None, sound expected)
+EXPECTED_SAVES: dict[str, dict[str, tuple]] = {
+    "svd_to_24fps": {"svd_24fps": (4, 6, 24, False)},
+    "cogvideox_t2v_to_24fps": {"cogvideox_t2v_24fps": (9, 8, 24, False)},
+    "cogvideox_i2v_to_24fps": {"cogvideox_i2v_24fps": (9, 8, 24, False)},
+    "wan_t2v_to_30fps": {"wan_t2v_30fps": (5, 16, 30, False)},
+    "animatediff_openpose_controlnet": {"animatediff_openpose": (4, 8, None, True)},
+    "animatediff_openpose_to_60fps": {"animatediff_openpose_60fps": (4, 8, 60, True)},
+    "animatediff_long_prompt_schedule": {"animatediff_long": (6, 8, None, False)},
+    "footage_fix_to_60fps": {"footage_60fps": (TONE_FRAMES, TONE_RATE, 60, True)},
+    "repair_frames": {"repaired": (TONE_FRAMES, TONE_RATE, None, True)},
+    "repair_frames_video": {"repaired": (TONE_FRAMES, TONE_RATE, None, True)},
+}
+INTERPOLATION_MODEL = "rife_v4.26.safetensors"  # what the bundled workflows name (ComfyUI's own file)
 SUMMARY: dict = {"nodes": [], "workflows": [], "errors": [], "models": []}
 
 
-def _install_test_models(models_dir: str) -> None:
-    """Tiny random-weight models for the workflows that load models, where their builders are in the repo."""
-    for name in MODEL_FOLDERS:
-        os.makedirs(os.path.join(models_dir, name), exist_ok=True)
-    from unflicker.testing.tiny_svd import build_tiny_svd
-
-    build_tiny_svd(os.path.join(models_dir, "diffusers", "tiny-svd"))
-    SUMMARY["models"].append("diffusers/tiny-svd")
-    rife_param = os.path.join(FIXTURES, "rife-v4.6", "flownet.param")
-    try:
-        from unflicker.testing.ncnn_fixture import make_random_model
-    except ImportError:
-        make_random_model = None
-    if make_random_model and os.path.isfile(rife_param):
-        make_random_model(rife_param, os.path.join(models_dir, "rife", "rife-v4.6"), seed=0)
-        SUMMARY["models"].append("rife/rife-v4.6")
-    _install_animatediff_models(models_dir)
-    _install_openpose_body(models_dir)
-    _install_interpolation_weights(models_dir)
-    _install_videogen_models(models_dir)
-
-
-def _install_videogen_models(models_dir: str) -> None:
-    """Wan's tiny split files (ComfyUI layouts) in their three folders; a tiny CogVideoX image-to-video folder."""
-    import shutil
-
-    for folder, name in (("diffusion_models", "wan_tiny_t2v.safetensors"), ("vae", "wan_tiny_vae.safetensors"),
-                         ("text_encoders", "umt5_tiny.safetensors")):
-        shutil.copy(os.path.join(WAN_SPLIT, name), os.path.join(models_dir, folder))
-        SUMMARY["models"].append(f"{folder}/{name}")
-    from unflicker.testing.tiny_videogen import build_tiny_cogvideox
-
-    build_tiny_cogvideox(os.path.join(models_dir, "diffusers", "tiny-cogvideox-i2v"), image_to_video=True)
-    SUMMARY["models"].append("diffusers/tiny-cogvideox-i2v")
-
-
-# weight file in models/frame_interpolation -> the network the node must report for it
-INTERPOLATION_FILES = {
-    "rife_v4.26.safetensors": "torch RIFE v4.25/v4.26 layout",  # ComfyUI's own layout (blocks.N.)
-    "rife49.pth": "torch RIFE v4.7-v4.15 layout",  # ComfyUI-Frame-Interpolation / Practical-RIFE (module.blockN.)
-    "rife417.pkl": "torch RIFE v4.17-v4.19/v4.24 layout",
-    "rife46.pth": "torch RIFE v4.5/v4.6 layout",
-    "rife422.safetensors": "torch RIFE v4.21-v4.23 layout",
-    "film_net_fp32.safetensors": "torch FILM film_net",  # ComfyUI's FILM layout
-    "film_net_fp32.pt": "torch FILM film_net",  # TorchScript export
-    "film_net.pth": "torch FILM film_net",
-}
-
-
-def _install_interpolation_weights(models_dir: str) -> None:
-    """Random-weight RIFE v4.x and FILM networks (tiny widths, released layouts) in every accepted file layout,
-    and one file of another kind that must be refused."""
-    import torch
-
-    from interp_weights import film_torchscript_state, save, save_torchscript, tiny_film, tiny_v4, v4_file_state
-
-    folder = os.path.join(models_dir, "frame_interpolation")
-    save(v4_file_state(tiny_v4("4.26"), "comfy"), os.path.join(folder, "rife_v4.26.safetensors"))
-    save(v4_file_state(tiny_v4("4.7"), "practical"), os.path.join(folder, "rife49.pth"))
-    save(v4_file_state(tiny_v4("4.17"), "practical"), os.path.join(folder, "rife417.pkl"))
-    save(v4_file_state(tiny_v4("4.6"), "comfy"), os.path.join(folder, "rife46.pth"))
-    save(v4_file_state(tiny_v4("4.22"), "practical"), os.path.join(folder, "rife422.safetensors"))
-    film = tiny_film()
-    save(film.state_dict(), os.path.join(folder, "film_net_fp32.safetensors"))
-    save_torchscript(film_torchscript_state(film), os.path.join(folder, "film_net_fp32.pt"))
-    save(film_torchscript_state(film), os.path.join(folder, "film_net.pth"))
-    save({"first_stage_model.decoder.conv_in.weight": torch.zeros(4, 4, 3, 3)}, os.path.join(folder, "vae.safetensors"))
-    SUMMARY["models"].append(f"frame_interpolation/{{{','.join(INTERPOLATION_FILES)},vae.safetensors}} (random)")
-
-
-def _install_animatediff_models(models_dir: str) -> None:
-    """The AnimateDiff fixtures (tests/support/fixtures/animatediff): the tiny SD 1.5 single file and ControlNet saved as
-    diffusers folders (converted with their tiny configs), motion module and motion LoRA in their original layouts."""
-    import shutil
-
-    from unflicker.generate import animatediff as ad
-
-    fixtures = os.path.join(FIXTURES, "animatediff")
-    config = os.path.join(fixtures, "tiny_config")
-    if not os.path.isdir(config):
-        return
-    from diffusers import StableDiffusionPipeline
-
-    sd = ad.load_sd15(os.path.join(fixtures, "tiny_sd15.safetensors"), config_dir=config)
-    StableDiffusionPipeline(**sd.components).save_pretrained(os.path.join(models_dir, "diffusers", "tiny_sd"))
-    shutil.copy(os.path.join(fixtures, "tiny_mm.ckpt"), os.path.join(models_dir, "animatediff_models"))
-    shutil.copy(os.path.join(fixtures, "tiny_motion_lora.ckpt"), os.path.join(models_dir, "animatediff_motion_lora"))
-    shutil.copy(os.path.join(fixtures, "tiny_image_lora.safetensors"), os.path.join(models_dir, "loras"))
-    ad.load_controlnet(os.path.join(fixtures, "tiny_controlnet.pth"), config_dir=os.path.join(config, "controlnet")
-                       ).save_pretrained(os.path.join(models_dir, "controlnet", "tiny_cn"))
-    SUMMARY["models"] += ["diffusers/tiny_sd", "animatediff_models/tiny_mm.ckpt",
-                          "animatediff_motion_lora/tiny_motion_lora.ckpt", "loras/tiny_image_lora.safetensors",
-                          "controlnet/tiny_cn"]
-
-
-def _install_openpose_body(models_dir: str) -> None:
-    """A random-weight OpenPose body network (full size, ~200 MB) with the released file's key names."""
-    import torch
-
-    from unflicker.generate import pose as op
-
-    started = time.monotonic()
-    torch.manual_seed(0)
-    state = {op.standard_key(k): v for k, v in op.BodyPoseNet().state_dict().items()}
-    torch.save(state, os.path.join(models_dir, "openpose", op.BODY_WEIGHTS))
-    SUMMARY["models"].append(f"openpose/{op.BODY_WEIGHTS} (random, written in {time.monotonic() - started:.1f} s)")
+@pytest.fixture(scope="module")
+def test_models(tmp_path_factory):
+    models = tmp_path_factory.mktemp("models")
+    install_test_models(str(models))
+    SUMMARY["models"] = list(INSTALLED) or ["none needed"]
+    return models
 
 
 @pytest.fixture(scope="module")
-def comfy(tmp_path_factory, request):
+def comfy(test_models, request):
     from comfy_server import ComfyServer
 
-    models = tmp_path_factory.mktemp("models")
-    _install_test_models(str(models))
-    server = ComfyServer(COMFYUI_DIR, models={name: str(models / name) for name in MODEL_FOLDERS})
-    SUMMARY["models"] = SUMMARY["models"] or ["none needed"]
+    server = ComfyServer(COMFYUI_DIR, models={name: str(test_models / name) for name in MODEL_FOLDERS})
     started = time.monotonic()
     server.start()
     SUMMARY["startup_s"] = time.monotonic() - started
@@ -290,14 +218,20 @@ def test_workflows_served_as_templates(comfy):
         assert served == load_workflow(path)
 
 
-@pytest.mark.parametrize("path", BUNDLED, ids=lambda p: os.path.basename(p))
-def test_bundled_workflow_runs(comfy, clip, frame, path, tmp_path):
+def _run_bundled(server, path: str, clip: str, tone_clip: str, frame: str, out: str):
+    """Run a bundled workflow's API twin with the test inputs; core's Load Video gets the clip uploaded to the top
+    of the input folder (the only place it lists)."""
     name = os.path.splitext(os.path.basename(path))[0]
-    client = ComfyClient(comfy.url, timeout=600)
+    client = ComfyClient(server.url, timeout=600)
     assert check_workflow(load_workflow(path), client.object_info(), files_known=False) == []
     api = load_workflow(api_twin_path(path))
-    overrides = _test_overrides(api, clip, frame, name)
-    result = client.run(api, overrides, str(tmp_path / "out"), progress=False, log=lambda _: None)
+    source = tone_clip if name in SOUND_WORKFLOWS else clip
+    overrides = _test_overrides(api, source, frame, name)
+    core_loads = [nid for nid, e in api.items() if e["class_type"] == "LoadVideo"]
+    if core_loads:
+        uploaded = client.upload(source, subfolder="")
+        overrides += [f"{nid}.file={json.dumps(uploaded)}" for nid in core_loads]
+    result = client.run(api, overrides, out, progress=False, log=lambda _: None)
     expected = [nid for nid, e in api.items() if client.object_info()[e["class_type"]]["output_node"]]
     assert set(result.outputs) >= set(expected), f"outputs from {sorted(result.outputs)}, expected {expected}"
     assert result.files, "no output files were downloaded"
@@ -306,8 +240,76 @@ def test_bundled_workflow_runs(comfy, clip, frame, path, tmp_path):
         if f.endswith((".mp4", ".webp", ".gif")):
             info, frames = video.iter_frames(f)
             assert sum(1 for _ in frames) >= 1 and info.width > 0
+    return name, result, _check_saves(name, result.files)
+
+
+def _check_saves(name: str, files: list[str]) -> list[str]:
+    """Each output named in EXPECTED_SAVES has the frames, exact rate and sound the workflow promises: by a
+    target rate the duration is kept (the engine's one frame-count rule)."""
+    import re
+
+    from media_cases import audio_streams
+
+    from unflicker.media import probe as media
+
+    found = []
+    for prefix, (frames_in, rate_in, target, sound) in EXPECTED_SAVES.get(name, {}).items():
+        (saved,) = [f for f in files if re.fullmatch(re.escape(prefix) + r"_\d{5}_?\.mp4", os.path.basename(f))]
+        rate = Fraction(target) if target else Fraction(rate_in)
+        count = output_count(frames_in, Fraction(rate_in) / rate, True, False) if target else frames_in
+        info = media.probe_media(saved)
+        decoded = sum(1 for _ in video.iter_frames(saved)[1])
+        assert (decoded, info.rate) == (count, rate), (name, prefix, decoded, info.rate)
+        assert bool(audio_streams(saved)) == sound, (name, prefix, "sound")
+        found.append(f"{prefix}: {decoded} frames at {info.rate} fps{', sound' if sound else ''}")
+    return found
+
+
+@pytest.mark.parametrize("path", BUNDLED, ids=lambda p: os.path.basename(p))
+def test_bundled_workflow_runs(comfy, clip, tone_clip, frame, path, tmp_path):
+    name, result, checked = _run_bundled(comfy, path, clip, tone_clip, frame, str(tmp_path / "out"))
+    if _names_interpolation_model(path) and "RIFEInterpolate" in json.dumps(load_workflow(api_twin_path(path))):
+        logged = [line for line in comfy.log_tail(400).splitlines() if "RIFE Interpolate:" in line]
+        assert logged and "torch" in logged[-1] and INTERPOLATION_MODEL in logged[-1], logged[-1:]  # the file ran
     SUMMARY["workflows"].append({"name": name, "format": "api", "seconds": result.seconds,
-                                 "files": [os.path.relpath(f, tmp_path / "out") for f in result.files]})
+                                 "files": checked or [os.path.relpath(f, tmp_path / "out") for f in result.files]})
+
+
+def _names_interpolation_model(path: str) -> bool:
+    return any(e["inputs"].get("model") == INTERPOLATION_MODEL for e in load_workflow(api_twin_path(path)).values())
+
+
+@pytest.fixture(scope="module")
+def comfy_core_interpolation_only(test_models, tmp_path_factory):
+    """A server with no models/rife folder and one core frame-interpolation file (rife47.pth), not the one the
+    workflows name: what a user of core's frame interpolation has."""
+    from comfy_server import ComfyServer
+
+    folder = install_core_interpolation_only(str(tmp_path_factory.mktemp("core_interp")))
+    models = {name: str(test_models / name) for name in MODEL_FOLDERS if name not in ("rife", "frame_interpolation")}
+    server = ComfyServer(COMFYUI_DIR, models={**models, "frame_interpolation": folder})
+    server.start()
+    assert not os.path.exists(os.path.join(server.base, "models", "rife"))
+    yield server
+    server.cleanup()
+
+
+@pytest.mark.parametrize("path", [p for p in BUNDLED if _names_interpolation_model(p)],
+                         ids=lambda p: os.path.basename(p))
+def test_interpolating_workflow_runs_with_only_a_core_interpolation_file(comfy_core_interpolation_only, clip,
+                                                                         tone_clip, frame, path, tmp_path):
+    """The workflow names rife_v4.26.safetensors, which this user has not got: ComfyUI accepts the run, auto falls
+    back to flow and says so, and every output has its frames, rate and sound."""
+    server = comfy_core_interpolation_only
+    listed = ComfyClient(server.url).object_info()["UnflickerRIFEInterpolate"]["input"]["required"]["model"][0]
+    assert listed == ["rife47.pth"], listed  # the one file there is the combo's choice (and its default)
+    name, result, checked = _run_bundled(server, path, clip, tone_clip, frame, str(tmp_path / "out"))
+    if any(e["class_type"] == "UnflickerRIFEInterpolate" for e in load_workflow(api_twin_path(path)).values()):
+        logged = [line for line in server.log_tail(400).splitlines() if "RIFE Interpolate:" in line]
+        assert logged and logged[-1].split("RIFE Interpolate: ")[1].startswith("flow")
+        assert f"model '{INTERPOLATION_MODEL}' not found" in logged[-1], logged[-1]
+    SUMMARY["workflows"].append({"name": f"{name} (only frame_interpolation/rife47.pth)", "format": "api",
+                                 "seconds": result.seconds, "files": checked or ["ran"]})
 
 
 def test_ui_workflow_runs_through_cli(comfy, clip, tmp_path):

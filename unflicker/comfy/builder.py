@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
+from .object_info import CORE_VERSION, core_object_info, pack_registry_entry
 from .workflow import (NOTE_TYPES, ObjectInfo, WorkflowError, default_value, is_widget, node_inputs, spec_type,
                        widget_slots)
 
@@ -34,6 +35,20 @@ class NodeHandle:
         slot = names.index(key) if isinstance(key, str) else key
         return Output(self.node, slot, self.node_def["output"][slot])
 
+    def model_files(self, *files: Mapping[str, str]) -> "NodeHandle":
+        """Name the model files this node loads in ``properties.models`` ({name, url, directory} each, as
+        ComfyUI's own templates do): the editor's missing-models dialog lists each one it cannot find in its
+        folder with the download link. The editor reads only entries whose name is one of the node's widget
+        values, so any other name is refused here."""
+        values = {v for v in self.node["widgets_values"] if isinstance(v, str)}
+        for entry in files:
+            if not {"name", "url", "directory"} <= set(entry) or entry["name"] not in values:
+                raise WorkflowError(f"{self.node['type']}: model entry {dict(entry)} needs name, url and directory, "
+                                    f"and a name that is one of the node's widget values {sorted(values)}")
+        self.node["properties"]["models"] = [{"name": e["name"], "url": e["url"], "directory": e["directory"]}
+                                             for e in files]
+        return self
+
 
 class UIGraph:
     """Build an editor-format workflow node by node: ``g.add(type, input=value|other_node[output], ...)``.
@@ -46,6 +61,8 @@ class UIGraph:
         self.nodes: list[dict] = []
         self.links: list[list] = []
         self.groups: list[dict] = []
+        self._core_types = set(core_object_info())
+        self._pack = pack_registry_entry()
 
     def add(self, kind: str, title: str | None = None, **inputs: Any) -> NodeHandle:
         node_def = self.object_info.get(kind)
@@ -57,7 +74,7 @@ class UIGraph:
             raise WorkflowError(f"{kind} has no input(s) {', '.join(sorted(unknown))}")
         node = {"id": len(self.nodes) + 1, "type": kind, "pos": [0, 0], "size": [320, 100], "flags": {},
                 "order": len(self.nodes), "mode": 0, "inputs": [], "outputs": [],
-                "properties": {"Node name for S&R": kind}, "widgets_values": []}
+                "properties": {"Node name for S&R": kind, **self._origin(kind)}, "widgets_values": []}
         if title:
             node["title"] = title
         values = []
@@ -88,6 +105,13 @@ class UIGraph:
         node["size"] = [340, 46 + 24 * (max(len(node["inputs"]), len(node["outputs"])) + n_widgets)]
         self.nodes.append(node)
         return NodeHandle(self, node, node_def)
+
+    def _origin(self, kind: str) -> dict:
+        """The node's pack as the editor saves it (``cnr_id``, ``ver``): a newer editor names the pack to install
+        or ComfyUI to update when a node type is missing, and copies both into the API prompt's ``_meta``."""
+        if kind in self._core_types:
+            return {"cnr_id": "comfy-core", "ver": CORE_VERSION}
+        return dict(self._pack)
 
     def note(self, text: str, title: str = "Note") -> dict:
         node = {"id": len(self.nodes) + 1, "type": "MarkdownNote", "title": title, "pos": [0, 0], "size": [400, 160],

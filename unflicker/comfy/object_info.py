@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import re
 import sys
 from typing import Any, Mapping
 
@@ -72,6 +73,7 @@ def pack_object_info(folder: str = REPO) -> dict[str, dict[str, Any]]:
 
 
 CORE_NODES_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "comfy_core_nodes.json")
+CORE_VERSION = "0.3.64"  # the ComfyUI whose /object_info gave comfy_core_nodes.json
 
 
 def core_object_info() -> dict[str, dict[str, Any]]:
@@ -81,6 +83,18 @@ def core_object_info() -> dict[str, dict[str, Any]]:
 
 
 PACK_NODES_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "pack_nodes.json")
+
+
+def pack_registry_entry(folder: str = REPO) -> dict[str, str]:
+    """The pack as the Comfy Registry and the editor name it: ``cnr_id`` (pyproject's project name) and ``ver``."""
+    with open(os.path.join(folder, "pyproject.toml"), encoding="utf-8") as f:
+        text = f.read()
+
+    def field(key: str) -> str:
+        found = re.search(rf'^{key}\s*=\s*"([^"]+)"', text, re.MULTILINE)
+        return found.group(1) if found else "unknown"
+
+    return {"cnr_id": field("name"), "ver": field("version")}
 
 
 def pack_snapshot() -> dict[str, dict[str, Any]]:
