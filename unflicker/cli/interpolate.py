@@ -27,9 +27,19 @@ def add_interpolate_options(p, ncnn_threads: bool = True) -> None:
     setting(p, "--target-fps", S, "target_fps", "output frame rate instead of a multiplier (8 -> 60, 23.976 -> "
              "59.94): frame k at exactly k / F s; 0 uses the multiplier", type=float)
     p.add_argument("--loop", action="store_true", help="also interpolate the last -> first pair (looping clips)")
+    add_backend_options(p, S, "cut score at which the earlier frame is held instead of blending; 1 = off",
+                        ncnn_threads)
+    p.add_argument("--crf", type=int, default=19)
+    add_format(p)
+
+
+def add_backend_options(p, S, scene_help: str, ncnn_threads: bool = True) -> None:
+    """The interpolation model and backend options (``S``: the settings class holding them), shared with
+    ``repair``, which rebuilds frames with the same backends."""
     p.add_argument("--model", default=None,
                    help="a weight file for --backend torch (RIFE v4.x / HD v3 .safetensors/.pth/.pkl, FILM "
-                        "film_net_fp32.pt) or an ncnn RIFE model folder holding flownet.param + flownet.bin")
+                        "film_net_fp32.pt) or an ncnn RIFE model folder holding flownet.param + flownet.bin; "
+                        "none: the flow backend")
     setting(p, "--backend", S, "backend", "auto: torch for a weight file, ncnn for a model folder (flow if it "
              "cannot run, says why), flow without --model")
     p.add_argument("--device", default="auto", help="torch device: auto (cuda, mps, else cpu), cpu, cuda, cuda:1 ...")
@@ -43,10 +53,7 @@ def add_interpolate_options(p, ncnn_threads: bool = True) -> None:
         setting(p, "--threads", S, "threads", "ncnn threads", default=max(1, min(4, os.cpu_count() or 1)))
     p.add_argument("--uhd", action="store_true", help="RIFE UHD mode (for 4K input)")
     p.add_argument("--tta", action="store_true", help="RIFE test-time augmentation (slower)")
-    setting(p, "--scene-threshold", S, "scene_threshold",
-             "cut score at which the earlier frame is held instead of blending; 1 = off")
-    p.add_argument("--crf", type=int, default=19)
-    add_format(p)
+    setting(p, "--scene-threshold", S, "scene_threshold", scene_help)
 
 
 def interpolate_settings(options):

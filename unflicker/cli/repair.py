@@ -3,10 +3,10 @@ neighbours by an interpolation backend, streamed; the analyzer's check runs firs
 
 from __future__ import annotations
 
-import os
 from dataclasses import replace
 
-from .common import Console, add_format, setting, stream_file
+from .common import Console, add_format, stream_file
+from .interpolate import add_backend_options
 
 
 def add_repair(sub) -> None:
@@ -27,21 +27,8 @@ def add_repair_options(p) -> None:
                    help="rebuild only the --frames given (default: also the frames the analyzer's check flags)")
     p.add_argument("--diagnosis", default=None, metavar="JSON",
                    help="the report of `analyze --json` for this file: its damaged frames, without analysing again")
-    p.add_argument("--model", default=None,
-                   help="a weight file for the torch backend (RIFE v4.x / HD v3 .safetensors/.pth/.pkl, FILM "
-                        "film_net_fp32.pt) or an ncnn RIFE model folder; none: the flow backend")
-    setting(p, "--backend", S, "backend", "auto: torch for a weight file, ncnn for a model folder (flow if it "
-             "cannot run, says why), flow without --model")
-    p.add_argument("--device", default="auto", help="torch device: auto (cuda, mps, else cpu), cpu, cuda, cuda:1 ...")
-    p.add_argument("--fp16", action="store_true", help="torch: half precision (GPUs)")
-    setting(p, "--batch", S, "batch_size", "torch: frames per network call", type=int)
-    setting(p, "--max-side", S, "max_side", "torch: estimate flow at a smaller scale above this long side", type=int)
-    setting(p, "--gpu-id", S, "gpu_id", "Vulkan device for ncnn; -1 = CPU (the CLI's default)", default=-1)
-    setting(p, "--threads", S, "threads", "ncnn threads", default=max(1, min(4, os.cpu_count() or 1)))
-    p.add_argument("--uhd", action="store_true", help="RIFE UHD mode (for 4K input)")
-    p.add_argument("--tta", action="store_true", help="RIFE test-time augmentation (slower)")
-    setting(p, "--scene-threshold", S, "scene_threshold",
-             "cut score at which a frame's neighbours count as different shots (never bridged); 1 = off")
+    add_backend_options(p, S, "cut score at which a frame's neighbours count as different shots (never "
+                        "bridged); 1 = off")
     p.add_argument("--crf", type=int, default=16)
     add_format(p)
 
