@@ -9,6 +9,7 @@ import torch
 import comfy.model_management
 
 from ..unflicker.generate import animatediff as engine
+from ..unflicker.generate.common import starts_text
 from ..unflicker.settings.generate import ImageLoraSettings
 from .comfy_bridge import node_progress
 from .inputs import SEED, setting_input, setting_inputs
@@ -142,9 +143,11 @@ class AnimateDiffGenerate:
     DESCRIPTION = ("Text-to-video with AnimateDiff. Clips longer than the context length are made in overlapping "
                    "windows (FreeNoise) so motion stays continuous. The prompt may be a schedule, one 'frame: prompt' "
                    "per line (e.g. '0: a cat sitting' / '16: a cat running'); prompts blend between keyframes. "
-                   "With a ControlNet and control frames (e.g. OpenPose skeletons) the video follows them.")
-    RETURN_TYPES = ("IMAGE", "FLOAT")
-    RETURN_NAMES = ("images", "fps")
+                   "With a ControlNet and control frames (e.g. OpenPose skeletons) the video follows them. "
+                   "segment_starts and overlap: where the windows after the first begin and how many frames they "
+                   "share, for the Deflicker's segment_starts and overlap (it removes the look steps between windows).")
+    RETURN_TYPES = ("IMAGE", "FLOAT", "STRING", "INT")
+    RETURN_NAMES = ("images", "fps", "segment_starts", "overlap")
     FUNCTION = "generate"
 
     @classmethod
@@ -177,4 +180,4 @@ class AnimateDiffGenerate:
         control = None if control_frames is None else engine.frames_source(control_frames, "control_frames")
         plan = engine.plan(settings, control, controlnet is not None)
         frames = engine.run(animatediff, plan, controlnet, control_frames, node_progress(plan.progress_steps))
-        return (torch.from_numpy(frames), plan.fps)
+        return (torch.from_numpy(frames), plan.fps, starts_text(plan.segment_starts), plan.window_overlap)

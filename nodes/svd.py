@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..unflicker.generate import svd as engine
+from ..unflicker.generate.common import starts_text
 from .comfy_bridge import node_progress
 from .generation import NONE, first_frame, model_path, pipeline_device, validate_model, video_result
 from .inputs import setting_inputs
@@ -95,9 +96,10 @@ class SVDExtend:
     CATEGORY = "Unflicker/Generate"
     DESCRIPTION = ("A longer SVD video from chained segments: the last frame of each segment starts the next, the "
                    "repeated frame is dropped, and colour/brightness drift is pulled back toward the first segment "
-                   "so the seams do not jump. Segment k uses seed + k.")
-    RETURN_TYPES = ("IMAGE", "FLOAT", "INT", "STRING")
-    RETURN_NAMES = ("images", "fps", "frame_count", "notes")
+                   "so the seams do not jump. Segment k uses seed + k. segment_starts: the frames where each "
+                   "later segment begins, for the Deflicker's segment_starts (it removes what is left of the seams).")
+    RETURN_TYPES = ("IMAGE", "FLOAT", "INT", "STRING", "STRING")
+    RETURN_NAMES = ("images", "fps", "frame_count", "notes", "segment_starts")
     FUNCTION = "extend"
 
     @classmethod
@@ -109,5 +111,7 @@ class SVDExtend:
     def extend(self, svd: engine.SVDModel, image, stability_guard, segments, drift_correction, **settings):
         chain = engine.SVDExtendSettings(segments=segments, drift_correction=drift_correction)
         plan, frames = _generate(svd, image, stability_guard, chain, settings)
-        return video_result(frames, plan.fps, plan.messages, plan.frame_count)
+        result = video_result(frames, plan.fps, plan.messages, plan.frame_count)
+        result["result"] += (starts_text(plan.segment_starts),)  # appended: saved workflows' links stay valid
+        return result
 

@@ -226,6 +226,14 @@ def test_sliding_window_beyond_context_length(model, baseline):
     frames = ad.generate(model, "a cat walking", **{**SMALL, "num_frames": 10}, context_length=4, context_overlap=1)
     assert frames.shape == (10, 32, 32, 3) and np.isfinite(frames).all()
     assert model.pipe.free_noise_enabled and model.pipe._free_noise_context_stride == 3
+    # the windows the plan reports are those diffusers ran: (0, 4), (3, 7), (6, 10)
+    from diffusers.models.attention import FreeNoiseTransformerBlock
+
+    block = next(m for m in model.pipe.unet.modules() if isinstance(m, FreeNoiseTransformerBlock))
+    assert [start for start, _ in block._get_frame_indices(10)] == ad.window_starts(10, 4, 3) == [0, 3, 6]
+    decided = ad.plan(ad.AnimateDiffSettings(prompt="a cat walking", **{**SMALL, "num_frames": 10},
+                                             context_length=4, context_overlap=1))
+    assert (decided.segment_starts, decided.window_overlap) == ((3, 6), 1)
     # windows off again for a short clip: exactly the plain pipeline
     np.testing.assert_array_equal(ad.generate(model, "a cat walking", **SMALL), baseline)
     assert not model.pipe.free_noise_enabled
@@ -365,3 +373,19 @@ def test_cli_writes_a_video_with_lora_and_controlnet(tmp_path):
     assert cli.main(["animatediff", CKPT, LORA, out, "--prompt", "x", "--config-dir", CONFIG]) == 2
     assert cli.main(["animatediff", CKPT, MM, out, "--prompt", "x", "--config-dir", CONFIG, "--frames", "4",
                      "--width", "32", "--height", "32", "--steps", "1", "--image-lora", f"{LORA}:0.5"]) == 2
+
+
+@pytest.mark.parametrize("frames, length, overlap, starts, shared", [
+    (48, 16, 4, (12, 24, 32), 4),  # the long workflow: windows 0, 12, 24 and one ending on the last frame (32)
+    (16, 16, 4, (), 0),  # one window: no seams
+    (8, 16, 4, (), 0),
+    (30, 16, 4, (12,), 4),  # the last window (14) lies in the overlap that starts at 12: one blend, not two
+    (40, 16, 12, (4, 16), 12),  # heavy overlap: starts a whole overlap apart, so the blends tile the clip
+    (32, 16, 0, (16,), 0),  # no overlap: a hard cut
+])
+def test_window_segment_starts(frames, length, overlap, starts, shared):
+    decided = ad.plan(ad.AnimateDiffSettings(prompt="a cat", num_frames=frames, context_length=length,
+                                             context_overlap=overlap))
+    assert (decided.segment_starts, decided.window_overlap) == (starts, shared)
+    scheduled = ad.plan(ad.AnimateDiffSettings(prompt="0: a cat\n4: a dog", num_frames=8, context_length=16))
+    assert scheduled.window is not None and (scheduled.segment_starts, scheduled.window_overlap) == ((), 0)

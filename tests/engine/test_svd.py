@@ -153,8 +153,10 @@ def test_extend_chains_segments_without_seam_jumps(model, first_frame):
     result = svd.extend(model, first_frame, segments=3, seed=21, **SMALL)
     assert result.frames.shape == (4 + 3 + 3, 64, 64, 3)
     assert 0.0 <= result.frames.min() <= result.frames.max() <= 1.0
+    # frame 3 is segment 1's last (and segment 2's seed); frame 4 is segment 2's first new frame
+    assert result.segment_starts == (4, 7)
     steps = np.abs(np.diff(luma(result.frames)))
-    seams = [3, 6]  # frame 3 is segment 1's last (and segment 2's seed); frame 4 is segment 2's first new frame
+    seams = [t - 1 for t in result.segment_starts]  # the steps into each reported start
     inside = np.delete(steps, seams)
     # Stated bound: a seam is no bigger a brightness step than the largest step inside a segment, plus 1/255.
     assert steps[seams].max() <= inside.max() + 1 / 255
@@ -165,8 +167,22 @@ def test_extend_chains_segments_without_seam_jumps(model, first_frame):
 
 
 def test_extend_one_segment_is_generate(model, first_frame):
-    one = svd.extend(model, first_frame, segments=1, seed=4, **SMALL).frames
-    np.testing.assert_array_equal(one, svd.generate(model, first_frame, seed=4, **SMALL).frames)
+    one = svd.extend(model, first_frame, segments=1, seed=4, **SMALL)
+    np.testing.assert_array_equal(one.frames, svd.generate(model, first_frame, seed=4, **SMALL).frames)
+    assert one.segment_starts == ()
+
+
+def test_segment_starts_are_planned_as_the_deflicker_reads_them(model):
+    """SVD-XT's 25 frames chained three times: 73 frames, the later segments' own frames from 25 and 49 (each
+    re-created seed frame dropped); the text is what the Deflicker's segment_starts input parses back."""
+    from unflicker.fix.deflicker.seams import parse_starts
+    from unflicker.generate.common import starts_text
+    from unflicker.settings import SVDExtendSettings, SVDSettings
+
+    decided = svd.plan(model, SVDSettings(num_frames=25), SVDExtendSettings(segments=3))
+    assert decided.frame_count == 73 and decided.segment_starts == (25, 49)
+    assert starts_text(decided.segment_starts) == "25, 49" and parse_starts("25, 49") == (25, 49)
+    assert svd.plan(model, SVDSettings(num_frames=14)).segment_starts == () and starts_text(()) == ""
 
 
 def test_drift_correction_removes_a_brightness_jump():

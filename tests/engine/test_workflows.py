@@ -191,6 +191,19 @@ def test_long_animatediff_uses_windows_a_prompt_schedule_and_both_loras():
     assert image["animatediff"] == [motion_id, 0] and generate["animatediff"] == [image_id, 0]
     assert image["lora_name"] == "AnimateLCM_sd15_t2v_lora.safetensors" and image["strength"] == 0.8
     assert by_type["UnflickerDeflicker"][1]["diagnosis"][0] == by_type["UnflickerAnalyzeFlicker"][0]
+    # the windows' seams as the generator reports them (its outputs 2 and 3) go into the Deflicker
+    generate_id = by_type["UnflickerAnimateDiffGenerate"][0]
+    fix = by_type["UnflickerDeflicker"][1]
+    assert fix["segment_starts"] == [generate_id, 2] and fix["overlap"] == [generate_id, 3]
+
+
+def test_svd_long_video_deflickers_at_the_segment_starts_svd_extend_reports():
+    api = load_workflow(os.path.join(wfmod.WORKFLOW_DIR, "api", "svd_long_video.json"))
+    by_type = {e["class_type"]: (nid, e["inputs"]) for nid, e in api.items()}
+    extend_id, _ = by_type["UnflickerSVDExtend"]
+    fix_id, fix = by_type["UnflickerDeflicker"]
+    assert fix["images"] == [extend_id, 0] and fix["segment_starts"] == [extend_id, 4] and fix["mode"] == "auto"
+    assert by_type["UnflickerSaveVideo"][1]["images"] == [fix_id, 0]
 
 
 def test_footage_workflow_runs_on_cores_video_type():

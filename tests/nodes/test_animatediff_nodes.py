@@ -75,7 +75,8 @@ def test_motion_and_image_lora_nodes_chain(models):
     (styled,) = models.ImageLora().apply(zoomed, "tiny_image_lora.safetensors", 0.7)
     (both,) = models.ImageLora().apply(styled, "sd15/style.safetensors", 0.5)
     assert not zoomed.loras[1:] and [lora.kind for lora in both.loras] == ["motion_lora", "lora", "lora"]
-    images, _ = models.AnimateDiffGenerate().generate(both, **args)
+    images, _, segment_starts, overlap = models.AnimateDiffGenerate().generate(both, **args)
+    assert (segment_starts, overlap) == ("", 0)  # one window: no seams to report
     direct = models.engine.generate(model.with_lora(LORA, 0.8).with_image_lora(IMAGE_LORA, 0.7)
                                     .with_image_lora(IMAGE_LORA_PEFT, 0.5), "a cat walking", "", num_frames=4,
                                     width=32, height=32, steps=2, guidance=7.5, seed=1)
@@ -98,9 +99,10 @@ def test_loader_lora_controlnet_generate(models, pack):
     comfy.utils.UPDATES.clear()
     args = dict(prompt="0: a cat walking\n3: a dog running", negative_prompt="blurry", num_frames=6, width=32,
                 height=32, steps=2, guidance=6.0, seed=3, context_length=4, context_overlap=2, fps=12.0)
-    images, fps = models.AnimateDiffGenerate().generate(zoomed, **args, controlnet=controlnet, control_frames=poses,
-                                                        controlnet_strength=0.9)
+    images, fps, segment_starts, overlap = models.AnimateDiffGenerate().generate(
+        zoomed, **args, controlnet=controlnet, control_frames=poses, controlnet_strength=0.9)
     assert images.shape == (6, 32, 32, 3) and images.dtype == torch.float32 and fps == 12.0
+    assert (segment_starts, overlap) == ("2", 2)  # windows (0, 4) and (2, 6) share frames 2 and 3
     assert 0.0 <= float(images.min()) and float(images.max()) <= 1.0
     assert comfy.utils.UPDATES[-2:] == [(1, 2), (2, 2)]
     # the node adds nothing to the engine call

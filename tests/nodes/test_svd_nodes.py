@@ -79,8 +79,9 @@ def test_generate_and_extend_nodes(pack, installed_svd):
                  motion_bucket_id=127, fps=7, noise_aug_strength=0.02, decode_chunk_size=8, seed=0,
                  stability_guard=True)
     out = nodes.SVDExtend().extend(model, image, **small, segments=2, drift_correction=1.0)
-    images, fps, count, notes = out["result"]
+    images, fps, count, notes, segment_starts = out["result"]
     assert images.shape == (7, 64, 64, 3) and count == 7 and notes == "ok"
+    assert segment_starts == "4"  # segment 2's own frames (its seed frame dropped): the Deflicker's input text
 
 
 def test_interrupt_stops_the_generate_node(pack, installed_svd):

@@ -183,6 +183,35 @@ class AnimateDiffPlan:
         """What ``run`` reports progress against: one per denoising step."""
         return self.settings.steps
 
+    @property
+    def window_overlap(self) -> int:
+        """Frames two neighbouring windows share (0 for one window): the deflicker blends its correction over them."""
+        return 0 if self.window is None or self.window[0] >= self.frame_count else self.window[0] - self.window[1]
+
+    @property
+    def segment_starts(self) -> tuple:
+        """Frames where a window after the first begins (its overlap with the one before starts there), for the
+        deflicker's segment_starts. A start inside the previous reported start's overlap is left out: the deflicker
+        blends each correction over ``window_overlap`` frames from its start, and those spans must not overlap
+        (they would undo the same change twice)."""
+        if self.window is None:
+            return ()
+        out: list = []
+        for start in window_starts(self.frame_count, *self.window)[1:]:
+            if not out or start >= out[-1] + self.window_overlap:
+                out.append(start)
+        return tuple(out)
+
+
+def window_starts(num_frames: int, length: int, stride: int) -> list:
+    """The first frame of each FreeNoise context window, as diffusers places them (its
+    FreeNoiseTransformerBlock._get_frame_indices): every ``stride`` frames while a whole window fits, then one
+    last window ending on the last frame if those left frames uncovered."""
+    starts = list(range(0, num_frames - length + 1, stride))
+    if starts[-1] + length < num_frames:
+        starts.append(num_frames - length)
+    return starts
+
 
 def plan(settings: AnimateDiffSettings, control: Optional[Source] = None, controlnet: bool = False) -> AnimateDiffPlan:
     """Decide a generation. ``control`` is the control frames' :class:`Source` (with ``controlnet``: both or

@@ -19,6 +19,12 @@ from ..progress import ProgressFn, report
 WEIGHT_EXTENSIONS = (".safetensors", ".sft", ".ckpt", ".pt", ".pth", ".bin")
 
 
+def starts_text(starts) -> str:
+    """Frames where a new segment starts, as the deflicker's ``segment_starts`` input takes them ("25, 49"; ""
+    for one segment)."""
+    return ", ".join(str(int(t)) for t in starts)
+
+
 def cpu_generator(seed: int) -> torch.Generator:
     """Noise drawn on the CPU: a seed gives the same video on any device."""
     return torch.Generator(device="cpu").manual_seed(int(seed))

@@ -62,6 +62,7 @@ class SVDResult:
     fps: float
     noise_aug_strength: float
     messages: list = field(default_factory=list)
+    segment_starts: tuple = ()  # frames where each chained segment after the first begins (the deflicker's input)
 
 
 # --------------------------------------------------------------------------------------------- loading
@@ -188,6 +189,14 @@ class SVDPlan:
     height: int
     messages: tuple = ()
 
+    @property
+    def segment_starts(self) -> tuple:
+        """Frames of the output where each chained segment after the first begins: its re-created seed frame is
+        dropped, so segment k's own frames start at num_frames + (k - 1) x (num_frames - 1). The segments meet
+        with a hard cut (no overlap): the deflicker matches each one's look to its predecessor's there."""
+        frames = self.settings.num_frames
+        return tuple(frames + k * (frames - 1) for k in range(self.segments - 1))
+
 
 def plan(model: SVDModel, settings: SVDSettings, chain: Optional[SVDExtendSettings] = None, *,
          stability_guard: bool = True) -> SVDPlan:
@@ -240,14 +249,12 @@ def run(model: SVDModel, image, plan: SVDPlan, progress: Optional[ProgressFn] = 
     out = np.empty((plan.frame_count, plan.height, plan.width, 3), dtype=np.float32)
     out[:per_segment] = first
     reference = channel_stats(first)
-    filled = per_segment
-    for k in range(1, plan.segments):
-        seed_frame = out[filled - 1].copy()
+    for k, start in enumerate(plan.segment_starts, 1):
+        seed_frame = out[start - 1].copy()
         settings = dataclasses.replace(settings, seed=(int(plan.settings.seed) + k) % (MAX_SEED + 1))
         segment = run_pipeline(model, seed_frame, settings, progress, k * settings.steps, plan.progress_steps)
         segment = correct_drift(segment, seed_frame, reference, plan.drift_correction)
-        out[filled:filled + per_segment - 1] = segment[1:]
-        filled += per_segment - 1
+        out[start:start + per_segment - 1] = segment[1:]
     return out
 
 
@@ -270,7 +277,8 @@ def extend(model: SVDModel, image, settings: Optional[SVDSettings] = None,
     settings = dataclasses.replace(settings or SVDSettings(num_frames=None), **changes)  # None: the model's own
     decided = plan(model, settings, chain, stability_guard=stability_guard)
     frames = run(model, image, decided, progress)
-    return SVDResult(frames, decided.fps, decided.settings.noise_aug_strength, list(decided.messages))
+    return SVDResult(frames, decided.fps, decided.settings.noise_aug_strength, list(decided.messages),
+                     decided.segment_starts)
 
 
 # --------------------------------------------------------------------------------------------- long videos

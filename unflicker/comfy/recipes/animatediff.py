@@ -60,7 +60,7 @@ def animatediff_motion_lora_lcm(object_info: ObjectInfo) -> dict:
                                                    "UnflickerSaveVideo"))
 def animatediff_long_prompt_schedule(object_info: ObjectInfo) -> dict:
     """48 frames in sliding 16-frame windows (overlap 4) with a prompt schedule, motion + image LoRA, then
-    diagnosed and deflickered."""
+    diagnosed and deflickered, the windows' seams at the frames the generator reports."""
     g = UIGraph(object_info)
     model = _lcm(g)
     gen = g.add("UnflickerAnimateDiffGenerate", animatediff=model["animatediff"], prompt=LONG_SCHEDULE,
@@ -68,7 +68,7 @@ def animatediff_long_prompt_schedule(object_info: ObjectInfo) -> dict:
                 context_length=16, context_overlap=4, fps=ANIMATION_FPS)
     diagnose = g.add("UnflickerAnalyzeFlicker", title="Diagnose", images=gen["images"], fps=gen["fps"])
     fix = g.add("UnflickerDeflicker", title="Fix", images=gen["images"], fps=gen["fps"], mode="auto",
-                diagnosis=diagnose["json"])
+                diagnosis=diagnose["json"], segment_starts=gen["segment_starts"], overlap=gen["overlap"])
     g.add("UnflickerSaveVideo", title="Save video", images=fix["images"], fps=gen["fps"],
           filename_prefix="Unflicker/animatediff_long", format="mp4", crf=16)
     note(g, "Long AnimateDiff: sliding windows + prompt schedule", "48 frames (6 s at 8 fps) made in overlapping "
@@ -76,7 +76,9 @@ def animatediff_long_prompt_schedule(object_info: ObjectInfo) -> dict:
          "is a schedule, one `frame: prompt` per line (dawn at 0, noon at 16, night at 32); prompts blend between "
          "keyframes. AnimateLCM with its LCM LoRA (image LoRA 0.8) and the zoom-in motion LoRA (0.8), LCM scheduler, "
          "8 steps. *Analyze Flicker* then says which flicker the windows left and *Deflicker* (auto, fed that "
-         "diagnosis) removes exactly that.", LCM_FILES)
+         "diagnosis) removes exactly that; the generator's *segment_starts* and *overlap* (windows from frames 12, "
+         "24 and 32, sharing 4 frames) tell it where the windows meet, so it matches each window's look to the one "
+         "before, blended over the shared frames.", LCM_FILES)
     return g.to_json()
 
 

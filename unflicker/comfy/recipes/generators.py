@@ -43,17 +43,23 @@ def svd_to_24fps(object_info: ObjectInfo) -> dict:
     return g.to_json()
 
 
-@recipe("svd_long_video", needs=("LoadImage", "UnflickerSVDLoader", "UnflickerSVDExtend", "UnflickerSaveVideo"))
+@recipe("svd_long_video", needs=("LoadImage", "UnflickerSVDLoader", "UnflickerSVDExtend", "UnflickerDeflicker",
+                                  "UnflickerSaveVideo"))
 def svd_long_video(object_info: ObjectInfo) -> dict:
-    """Chained SVD segments (last frame starts the next) with drift correction at the seams."""
+    """Chained SVD segments (last frame starts the next) with drift correction at the seams, then the deflicker
+    matching each segment's look to the one before at the frames SVD Extend reports."""
     g = UIGraph(object_info)
     image, svd = _svd(g)
     ext = g.add("UnflickerSVDExtend", svd=svd["svd"], image=image["IMAGE"], **SVD_STABLE, segments=3,
                 drift_correction=1.0)
-    g.add("UnflickerSaveVideo", title="Save long video", images=ext["images"], fps=ext["fps"],
+    fix = g.add("UnflickerDeflicker", title="Fix seams", images=ext["images"], fps=ext["fps"], mode="auto",
+                segment_starts=ext["segment_starts"])
+    g.add("UnflickerSaveVideo", title="Save long video", images=fix["images"], fps=ext["fps"],
           filename_prefix="Unflicker/svd_long", format="mp4", crf=16)
     note(g, "SVD long video", "Three 25-frame segments chained from the last frame of each (73 frames); colour and "
-         "brightness drift is pulled back toward the first segment so the seams do not jump.", [SVD_XT])
+         "brightness drift is pulled back toward the first segment so the seams do not jump. SVD Extend's "
+         "*segment_starts* (frames 25 and 49) tell *Deflicker* where the segments meet: it matches each segment's "
+         "look to the one before there and removes the flicker left.", [SVD_XT])
     return g.to_json()
 
 
