@@ -65,11 +65,14 @@ def test_ncnn_count_order_size_and_timesteps(rife_model, ncnn_runtime):
         np.testing.assert_array_equal(frames[4 * k], clip[k])
     assert [m["index"] for m in meta] == list(range(9))
     assert [m["t"] for m in meta[:5]] == [0.0, 0.25, 0.5, 0.75, 0.0]
-    # each new frame is what the bare library gives for that pair at that timestep, in order
+    # each new frame is what the bare library gives for that pair at that timestep, in order (the random-weight
+    # network's frames stray in brightness, so the stream's correction to the originals' blend applies)
+    from unflicker.fix.interpolate.stream import keep_blend_brightness
+
     bare = ncnn_runtime.Rife(gpuid=-1, model=rife_model, num_threads=1)
     for k in range(2):
         for j in range(1, 4):
-            want = bare.process_cv2(clip[k], clip[k + 1], j / 4)
+            want = keep_blend_brightness(bare.process_cv2(clip[k], clip[k + 1], j / 4), clip[k], clip[k + 1], j / 4)
             assert np.abs(frames[4 * k + j].astype(int) - want).max() <= 1, (k, j)
     # and the timestep matters: the three in-betweens differ from each other and from the originals
     mids = frames[1:4]
@@ -400,3 +403,50 @@ def test_a_missing_model_runs_flow_for_auto_and_flow_and_is_an_error_for_torch_a
     with pytest.raises(UnflickerError, match=r"backend torch needs model 'rife-v4.6', .*Weight files .* go in "
                                              r"models/frame_interpolation/.*; or choose backend auto or flow"):
         ip.plan(Source(48, 32, 3, 8), InterpolateSettings(backend="torch"), missing_model=missing)
+
+
+class _ShiftedFlow:
+    """The real flow backend with its output shifted by ``offset`` levels per channel: a network whose
+    in-between frames come out too dark (or slightly off)."""
+
+    def __init__(self, offset):
+        from unflicker.fix.interpolate.backends import PairRenderer
+        from unflicker.fix.interpolate.flow import FlowInterpolator
+
+        self.flow, self.offset = PairRenderer(FlowInterpolator()), np.float32(offset)
+        self.description = self.name = "shifted flow"
+        self.made: list = []
+
+    def render(self, jobs):
+        out = [np.clip(f.astype(np.float32) + self.offset, 0, 255).astype(np.uint8) for f in self.flow.render(jobs)]
+        self.made += out
+        return out
+
+
+def _channel_means(frame):
+    return frame.reshape(-1, 3).mean(axis=0, dtype=np.float64)
+
+
+def test_interpolated_frame_too_dark_is_brought_to_the_blend_of_its_originals():
+    frames = list(moving_clip("pan", 6, 48, 64, seed=3))
+    renderer = _ShiftedFlow([-6.0, -4.0, -8.0])
+    _, out_frames, metas = run_all(frames, 4, interpolator=renderer)
+    out = list(zip(out_frames, metas))
+    made = [(f, m) for f, m in out if m["kind"] == "interpolated"]
+    assert len(made) == 15
+    for frame, meta in made:
+        k, t = meta["source"], float(meta["t"])
+        blend = (1 - t) * _channel_means(frames[k]) + t * _channel_means(frames[k + 1])
+        assert np.abs(_channel_means(frame) - blend).max() <= 0.5
+    assert all(f is frames[m["source"]] for f, m in out if m["kind"] == "original")
+
+
+def test_interpolated_frame_within_half_a_level_is_untouched():
+    frames = list(moving_clip("pan", 6, 48, 64, seed=3))
+    renderer = _ShiftedFlow([0.0, 0.0, 0.0])
+    _, out_frames, metas = run_all(frames, 2, interpolator=renderer)
+    made = [f for f, m in zip(out_frames, metas) if m["kind"] == "interpolated"]
+    errors = [np.abs(_channel_means(f) - (_channel_means(a) + _channel_means(b)) / 2).max()
+              for f, a, b in zip(made, frames, frames[1:])]
+    assert max(errors) <= 0.5  # flow on this clip keeps the mean within half a level ...
+    assert all(np.array_equal(f, r) for f, r in zip(made, renderer.made))  # ... so every frame is bit-identical

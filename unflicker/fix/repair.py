@@ -29,6 +29,7 @@ from ..operation import Source, check_source
 from ..progress import ProgressFn, report
 from ..settings import InterpolateSettings, RepairSettings
 from .interpolate.backends import MissingModel, PairRenderer, choose_backend, open_backend
+from .interpolate.stream import keep_blend_brightness
 
 LISTED = "listed"  # the kind of a frame the user listed and the analyzer did not flag
 MAX_RUN = 2  # frames in a row rebuilt between two good neighbours
@@ -304,7 +305,9 @@ class _LazyRenderer:
                 line = interp.description
             self.result.backend = line
             self.renderer = interp if hasattr(interp, "render") else PairRenderer(interp)
-        out = self.renderer.render(jobs)
+        # a rebuilt frame keeps its neighbours' brightness, as interpolated frames do
+        out = [keep_blend_brightness(frame, a, b, float(t))
+               for frame, (_, a, b, t) in zip(self.renderer.render(jobs), jobs)]
         for note in getattr(self.renderer, "notes", ()):
             if note not in self.result.notes:
                 self.result.notes.append(note)

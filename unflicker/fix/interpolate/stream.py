@@ -19,6 +19,10 @@ from .timing import DUPLICATE_MAD, InterpolationPlan
 # a pair is a near-duplicate only when almost no pixel changed by more than a codec's noise: a small object moving
 # over a still background has a tiny mean difference, but its pixels change a lot, and it must be interpolated
 _CHANGED_LEVEL, _CHANGED_FRACTION = 12, 1e-4
+# an interpolated frame whose mean colour strays more than this (levels, any channel) from the time-weighted blend of
+# its two originals' means is a visible brightness pulse (RIFE's known complaint): it is shifted back to the blend;
+# frames within it stay bit-identical
+BRIGHTNESS_TOLERANCE = 0.5
 
 
 @dataclass
@@ -143,12 +147,28 @@ class _Stream:
     def flush(self) -> Iterator[tuple[np.ndarray, dict]]:
         rendered = self.renderer.render(self.jobs)
         for frame, meta, job in self.pending:
-            yield (rendered[job] if frame is None else frame), meta
+            if frame is None:
+                _, a, b, t = self.jobs[job]
+                frame = keep_blend_brightness(rendered[job], a, b, float(t))
+            yield frame, meta
         self.pending.clear()
         self.jobs.clear()
         for note in getattr(self.renderer, "notes", ()):
             if note not in self.result.notes:
                 self.result.notes.append(note)
+
+
+def keep_blend_brightness(frame: np.ndarray, a: np.ndarray, b: np.ndarray, t: float) -> np.ndarray:
+    """``frame`` made at time t between a and b, its per-channel mean brought to (1-t) mean(a) + t mean(b) by an
+    offset when any channel is off by more than BRIGHTNESS_TOLERANCE; otherwise ``frame`` itself, untouched."""
+    def means(x):
+        return x.reshape(-1, 3).mean(axis=0, dtype=np.float64)
+
+    error = (1 - t) * means(a) + t * means(b) - means(frame)
+    if np.abs(error).max() <= BRIGHTNESS_TOLERANCE:
+        return frame
+    shifted = frame.astype(np.float32) + error.astype(np.float32)
+    return np.clip(np.rint(shifted), 0, 255).astype(np.uint8)
 
 
 def is_near_duplicate(a: np.ndarray, b: np.ndarray, mad: float = DUPLICATE_MAD) -> bool:
