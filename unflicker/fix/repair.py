@@ -29,7 +29,7 @@ from ..operation import Source, check_source
 from ..progress import ProgressFn, report
 from ..settings import InterpolateSettings, RepairSettings
 from .interpolate.backends import MissingModel, PairRenderer, choose_backend, open_backend
-from .interpolate.stream import keep_blend_brightness
+from .interpolate.stream import check_frame, keep_blend_brightness
 
 LISTED = "listed"  # the kind of a frame the user listed and the analyzer did not flag
 MAX_RUN = 2  # frames in a row rebuilt between two good neighbours
@@ -325,7 +325,7 @@ class _Repairer:
     def frames(self, frames: Iterator[np.ndarray]) -> Iterator[tuple[np.ndarray, dict]]:
         left, damaged, shape, count = None, [], None, 0
         for i, frame in enumerate(frames):
-            frame = _checked(frame, i, shape)
+            frame = check_frame(frame, i, shape)
             shape, count = frame.shape, i + 1
             r = self.pending[0] if self.pending else None
             if left is not None and r.frames[0] <= i <= r.frames[-1]:
@@ -354,13 +354,3 @@ class _Repairer:
         self.result.rebuilt.append(r)
         rendered = self.renderer.render([(r.before, left, right, t) for t in r.times])
         return [(frame, {"index": f, "kind": "rebuilt", "t": t}) for f, frame, t in zip(r.frames, rendered, r.times)]
-
-
-def _checked(frame, index: int, shape) -> np.ndarray:
-    frame = np.asarray(frame)
-    if frame.dtype != np.uint8 or frame.ndim != 3 or frame.shape[2] != 3:
-        raise UnflickerError(f"frame {index}: expected uint8 RGB (H, W, 3), got {frame.dtype} {frame.shape}")
-    if shape is not None and frame.shape != shape:
-        raise UnflickerError(f"frame {index} is {frame.shape[1]}x{frame.shape[0]} but earlier frames are "
-                             f"{shape[1]}x{shape[0]}: all frames must have one size")
-    return frame

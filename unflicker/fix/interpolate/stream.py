@@ -179,8 +179,12 @@ def is_near_duplicate(a: np.ndarray, b: np.ndarray, mad: float = DUPLICATE_MAD) 
 
 
 def _check_frame(frame, index: int, shape) -> Optional[np.ndarray]:
-    if frame is None:
-        return None
+    return None if frame is None else check_frame(frame, index, shape)
+
+
+def check_frame(frame, index: int, shape) -> np.ndarray:
+    """Frame ``index`` of a stream as uint8 RGB of the earlier frames' ``shape`` (None: the first), or an error
+    naming it (interpolation and Repair Frames read frames alike)."""
     frame = np.asarray(frame)
     if frame.dtype != np.uint8 or frame.ndim != 3 or frame.shape[2] != 3:
         raise UnflickerError(f"frame {index}: expected uint8 RGB (H, W, 3), got {frame.dtype} {frame.shape}")
