@@ -81,14 +81,15 @@ def fit_field(cur: np.ndarray, warped: np.ndarray, valid: np.ndarray, a: np.ndar
 
 
 def field_flicker(n: int, frames, distances, node_gains, node_weights, cell_shape: tuple, breaks: np.ndarray,
-                  lam: float):
+                  lam: float, kinks: Optional[np.ndarray] = None):
     """The field's flicker per frame, (n, cells h, cells w) float32 log gain, and its measure for auto (RMS of
-    its frame-to-frame part), from the kept pairs' fields (frames / distances: which pair each field is of)."""
+    its frame-to-frame part), from the kept pairs' fields (frames / distances: which pair each field is of); the
+    trend breaks and bends where the global one does (``breaks``, ``kinks``)."""
     r = integrate(n, frames, distances, np.array(node_gains), np.array(node_weights) + 1e-9)
     # a frame the kept pairs do not tie to its predecessor starts a new piece of the field's curves
     r_breaks = breaks | ~linked(n, frames, distances)
     r_breaks[0] = False
-    rphi = r - trend(r, lam, r_breaks, robust=False)
+    rphi = r - trend(r, lam, r_breaks, robust=False, kinks=kinks)
     rphi -= rphi.mean(1, keepdims=True)  # the common part is the global gain's
     rphi = rphi.reshape(n, *cell_shape).astype(np.float32)
     # gated on its frame-to-frame part: flicker is; cells whose content slowly changes are not

@@ -1,7 +1,7 @@
 """The solve: a shot's pair fits integrated into one brightness/colour curve per channel (and per field node),
-a smooth trend fitted to each (robust to single flash frames, broken where a real jump persists), and only the
-departure from the trend undone; ``auto`` keeps a kind only where what it would remove is above what a steady
-clip shows."""
+a smooth trend fitted to each (robust to single flash frames, broken where a real jump persists, free to bend
+where a fade or ramp starts or ends at once), and only the departure from the trend undone; ``auto`` keeps a kind
+only where what it would remove is above what a steady clip shows."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from .apply import Correction
 from .basics import LUMA
 from .field import GATE_REGIONAL, field_flicker
 from .grain import TEXTURE_MIN_NOISE
-from .trend import hp_lambda, integrate, linked, trend
+from .trend import find_kinks, hp_lambda, integrate, linked, trend
 
 LOW_KINDS = frozenset({"brightness", "colour", "regional"})  # the kinds the low-frequency correction fixes
 BAD_FIT = 1.8  # a pair fit leaving this many times the shot's median residual is not a global change
@@ -130,18 +130,21 @@ def undo(f: np.ndarray, o: np.ndarray, trend_: np.ndarray):
     return g_full, o_full, g_luma, o_luma
 
 
-def _breaks(n: int, frames, distances, f: np.ndarray, o: np.ndarray, mean_l: float) -> np.ndarray:
-    """Where the trend breaks: frames no pair ties to their predecessor, and real jumps that persist."""
+def _breaks(n: int, frames, distances, f: np.ndarray, o: np.ndarray, mean_l: float) -> tuple:
+    """Where the trend breaks: frames no pair ties to their predecessor, and real jumps that persist; and where
+    it may bend at once: kinks of the level (a fade or exposure ramp starting or ending)."""
     breaks = ~linked(n, frames, distances)
     breaks[0] = False
     # jumps are judged on the level the frame's mean is taken to (gain and offset together), in log terms
-    level = np.log(np.maximum(np.exp(f @ LUMA) * mean_l + o @ LUMA, 1.0))
+    linear = np.maximum(np.exp(f @ LUMA) * mean_l + o @ LUMA, 1.0)
+    level = np.log(linear)
     jump = np.abs(np.diff(level, prepend=level[0]))
     for i in np.flatnonzero(jump > STEP):
         before, after = level[max(0, i - 3):i], level[i:i + 3]
         if abs(np.median(after) - np.median(before)) > 0.7 * STEP:  # it persists: a real change
             breaks[i] = True
-    return breaks
+    # kinks on the linear level, as the trend is fitted to gain and offset (a fade to black is straight in it)
+    return breaks, find_kinks(linear / float(np.mean(linear)), breaks)
 
 
 @dataclass
@@ -149,6 +152,7 @@ class _Curves:
     means: np.ndarray  # (n, 3) channel means
     mean_l: float  # the shot's mean luma (at least 1)
     breaks: np.ndarray
+    kinks: np.ndarray
     lam: float  # the trend's smoothing
     correction: tuple  # undo() against the trend
     gate: tuple  # undo() against auto's gate trend (the correction's where they are the same)
@@ -162,16 +166,16 @@ def _curves(stats: list, links: _Links, period: float, auto: bool) -> _Curves:
     o = integrate(n, frames, distances, offset, w_off, np.exp(log_gain))  # offset: o[t] - gain o[t-k] = b
     means = np.array([st.mean for st in stats])
     mean_l = max(float(means.mean(0) @ LUMA), 1.0)
-    breaks = _breaks(n, frames, distances, f, o, mean_l)
+    breaks, kinks = _breaks(n, frames, distances, f, o, mean_l)
     lam = hp_lambda(period)
     # the trend of the gain itself (a fade to black is linear in it), of the offset likewise
     series = np.hstack([np.exp(f - f.mean(0)), o])
-    correction = gate = undo(f, o, trend(series, lam, breaks))
+    correction = gate = undo(f, o, trend(series, lam, breaks, kinks=kinks))
     # auto's gates: what the correction would remove against a trend of half the period, which follows a fast
     # real change (an exposure ramp over a few frames) that the correction's own trend only rounds off
     if auto and GATE_PERIOD != 1.0:
-        gate = undo(f, o, trend(series, hp_lambda(GATE_PERIOD * period), breaks, robust=False))
-    return _Curves(means, mean_l, breaks, lam, correction, gate)
+        gate = undo(f, o, trend(series, hp_lambda(GATE_PERIOD * period), breaks, robust=False, kinks=kinks))
+    return _Curves(means, mean_l, breaks, kinks, lam, correction, gate)
 
 
 def _measure_global(curves: _Curves, measures: dict) -> None:
@@ -189,7 +193,7 @@ def _fields(n: int, links: _Links, curves: _Curves, auto: bool, measures: dict) 
     pairs = links.field_pairs
     rphi, measures["regional"] = field_flicker(n, np.array(links.frames)[pairs], np.array(links.distances)[pairs],
                                                links.node_gains, links.node_weights, links.cell_shape,
-                                               curves.breaks, curves.lam)
+                                               curves.breaks, curves.lam, curves.kinks)
     if not auto or measures["regional"] >= GATE_REGIONAL:
         return [np.exp(-p) for p in rphi]
     return None
