@@ -244,14 +244,14 @@ def targets(results: dict, avg: dict) -> list[tuple[str, bool, str]]:
                         f"{r['ours']['psnr']:.2f} vs {r['ffmpeg']['psnr']:.2f} ({r['ours']['psnr'] - r['ffmpeg']['psnr']:+.2f})"))
             out.append((f"{kind}: SSIM >= FFmpeg's", r["ours"]["ssim"] >= r["ffmpeg"]["ssim"],
                         f"{r['ours']['ssim']:.4f} vs {r['ffmpeg']['ssim']:.4f}"))
-    if "texture" in avg:
+    if "texture" in avg and "flickered" in avg["texture"]:  # (a run without the input has nothing to compare)
         r = avg["texture"]
         out.append(("texture: PSNR >= flickered + 1 dB", r["ours"]["psnr"] >= r["flickered"]["psnr"] + 1,
                     f"{r['ours']['psnr']:.2f} vs {r['flickered']['psnr']:.2f}"))
         out.append(("texture: SSIM >= flickered", r["ours"]["ssim"] >= r["flickered"]["ssim"],
                     f"{r['ours']['ssim']:.4f} vs {r['flickered']['ssim']:.4f}"))
         detail = f"{r['ours']['warp'] / r['flickered']['warp']:.2f}x"
-        if "clean" in avg:  # the untouched clip's own warping error (real motion, flow error) is the floor
+        if "clean" in avg and "flickered" in avg["clean"]:  # the untouched clip's own warping error (real motion, flow error) is the floor
             own = avg["clean"]["flickered"]["warp"]
             detail += (f" (the untouched clips' own is {own:.0f}, {own / r['flickered']['warp']:.2f}x; of the excess "
                        f"over it {(r['ours']['warp'] - own) / max(r['flickered']['warp'] - own, 1e-9):.2f}x is left)")
