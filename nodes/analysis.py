@@ -14,7 +14,7 @@ _FPS = fps_input("Frame rate of the clip (fades and exposure changes are judged 
 def _ui_report(rep: analysis.FlickerReport) -> dict:
     d = rep.to_dict()
     return {"verdict": rep.verdict, "kinds": list(rep.kinds), "measures": d["measures"], "series": d["series"],
-            "scene_cuts": list(rep.scene_cuts), "fps": float(rep.fps)}
+            "scene_cuts": list(rep.scene_cuts), "fps": float(rep.fps), "look": rep.look()}
 
 
 def _analyze(images, fps, name: str) -> analysis.FlickerReport:

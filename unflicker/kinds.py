@@ -16,15 +16,18 @@ from .errors import UnflickerError
 FIXABLE = ("brightness", "regional", "colour", "texture")
 # what the analyzer reports as flicker: the fixable kinds and codec damage (which changes per frame like texture)
 FLICKER = FIXABLE + ("codec",)
-# the look of chained segments: steps between them (seams). Drift (the slow change of look across a shot) is
-# measured and reported in the JSON's "drift" entry, but is not a kind until it is calibrated: the chained
-# frame-to-frame fits wander by 10-50 % in saturation on clean real clips
-LOOK = ("seams",)
+# the look of chained segments: steps between them (seams), and the slow change of look of persisting content
+# across a shot beyond a fade or exposure change (drift; measured on flow-tracked keyframes, calibrated on the real
+# clips by bench/drift_real.py)
+LOOK = ("seams", "drift")
 # every kind a report can name: a steady clip, the flicker kinds, the look kinds, and scene cuts (not flicker, but
 # reported)
 REPORTED = ("steady",) + FLICKER + LOOK + ("scene_cuts",)
-# an analyzer kind -> the deflicker kinds that fix it ("seams": the seam stage)
-FIXED_BY = {**{k: (k,) for k in FIXABLE}, "codec": ("texture",), "seams": ("seams",), "steady": (), "scene_cuts": ()}
+# an analyzer kind -> the deflicker kinds that fix it ("seams": the seam stage). Drift: none. A diagnosis names
+# what the analyzer saw, and drift can be intended (a grade, a time of day): holding the first look is the user's
+# choice (drift = hold, which the finding's fix names), never a side effect of wiring a diagnosis in
+FIXED_BY = {**{k: (k,) for k in FIXABLE}, "codec": ("texture",), "seams": ("seams",), "drift": (), "steady": (),
+            "scene_cuts": ()}
 # the deflicker's mode: each kind alone, all of them, or auto (each only where it is measured)
 DEFLICKER_MODES = ("auto",) + FIXABLE + ("all",)
 

@@ -55,8 +55,13 @@ def test_analysis_payloads(pack, clips):
     check(report, docs["unflicker_report"])
     assert {"warp_error", "mean_diff", "luma_hf"} <= set(report["series"])
     assert {"warp_error", "mean_diff", "luma_hf_pct"} <= set(report["measures"])
+    # the look: the fields CONTRACTS.md names under `look.seams` and `look.drift`
+    assert set(report["look"]["seams"]) == {"found", "frames", "period", "step"}
+    assert set(report["look"]["drift"]) == {"found", "levels", "saturation_pct", "contrast_pct", "score", "frames"}
+    assert len(report["look"]["drift"]["levels"]) == 3 and report["look"]["drift"]["found"] is False
     compare = pack.nodes.analysis.CompareFlicker().compare(clips[1], clips[0], 8.0)["ui"]["unflicker_compare"][0]
     check(compare, docs["unflicker_compare"])
+    assert {"seam_count", "seam_step", "drift_score"} <= set(compare["changes"])
 
 
 def test_video_payloads(pack, clips):

@@ -14,8 +14,9 @@ from ..media import synthetic as syn
 H, W, N = 128, 160, 16
 FPS = 8.0
 CODEC_CRF = 45  # "high crf": at this size x264's deblocking hides most blocks below ~crf 40
-# codec damage re-quantises fine detail on every frame, which is texture change too
-TOLERATED = {"codec": {"texture"}}
+# codec damage re-quantises fine detail on every frame, which is texture change too; segments chained with a growing
+# look drift as well (the look of the last segment is not the first's)
+TOLERATED = {"codec": {"texture"}, "seams": {"drift"}}
 
 
 def scene(motion: str, frames: int, seed: int, speed: float) -> np.ndarray:
@@ -84,7 +85,25 @@ def build_cases(seed: int = 0):
     for i, (motion, every) in enumerate((("pan", 5), ("objects", 6), ("zoom", 4))):
         clip = scene(motion, N, seed + 90 + i, 2.5)
         cases.append((f"seams-{motion}/every{every}", chained_looks(clip, every, seed + 300 + i), {"seams"}))
+    # drift: a cast and more saturation eased in over the shot (and one with a fade on top: the fade is kept apart)
+    for i, (motion, cast, fade) in enumerate((("pan", (12, 0, -12), 1.0), ("objects", (-12, 4, 12), 1.0),
+                                              ("zoom", (12, -12, 0), 0.6))):
+        clip = scene(motion, N, seed + 95 + i, 2.5)
+        cases.append((f"drift-{motion}/cast{'+fade' if fade < 1 else ''}", eased_look(clip, 0.15, cast, fade),
+                      {"drift"}))
     return cases
+
+
+def eased_look(clip: np.ndarray, saturation: float, cast, fade: float = 1.0) -> np.ndarray:
+    """``clip`` with a look eased in from none on the first frame to all of it on the last: saturation raised by
+    ``saturation`` around the grey axis, ``cast`` levels added per channel, and the whole picture faded to ``fade``."""
+    grey = np.full((3, 3), 1.0 / 3.0)
+    out = []
+    for t, frame in enumerate(clip):
+        s = t / max(len(clip) - 1, 1)
+        gain = (1 + (fade - 1) * s) * (grey + (1 + saturation * s) * (np.eye(3) - grey))
+        out.append(frame.astype(np.float64) @ gain.T + s * np.asarray(cast, np.float64))
+    return np.clip(np.round(np.stack(out)), 0, 255).astype(np.uint8)
 
 
 def chained_looks(clip: np.ndarray, every: int, seed: int) -> np.ndarray:

@@ -11,8 +11,10 @@ from .report import FlickerReport
 # ---------------------------------------------------------------- chart
 _PANELS = (  # (title, ((series, label, colour, threshold line or None), ...))
     ("Frame-to-frame change", (("mean_diff", "classic mean diff (levels)", (150, 150, 150), CLASSIC_THRESHOLD),
-                               ("warp_error", "warping error x1000", (220, 60, 40), None),
-                               ("seam_step", "look step (levels; seams stand out)", (0, 170, 170), None))),
+                               ("warp_error", "warping error x1000", (220, 60, 40), None))),
+    ("Look of the clip: seams and drift", (
+        ("seam_step", "look step (levels; seams stand out)", (0, 170, 170), None),
+        ("drift", "drift so far (x threshold)", (200, 90, 150), 1.0))),
     ("Brightness and colour flicker (fast part, %)", (("luma_hf", "brightness", (240, 170, 0), THRESHOLDS["brightness"]),
                                                       ("colour_hf", "colour", (150, 60, 200), THRESHOLDS["colour"]))),
     ("Local flicker", (("regional", "regional gain spread %", (0, 140, 200), THRESHOLDS["regional"]),
@@ -49,7 +51,7 @@ def render_chart(rep: FlickerReport, width: int = 960, height: int = 600) -> np.
         y1 = top + (p + 1) * panel_h - 8
         draw.rectangle((left, y0, right, y1), outline=(180, 180, 180))
         draw.text((left + 4, y0 - 17), title, fill=(40, 40, 40), font=small)
-        values = [np.abs(np.asarray(rep.series[name], np.float64)) for name, _, _, _ in curves]
+        values = [np.abs(np.asarray(rep.series.get(name, ()), np.float64)) for name, _, _, _ in curves]
         limits = [float(v.max()) for v in values if len(v)] + [1.5 * t for _, _, _, t in curves if t]
         vmax = max(limits + [1e-6]) * 1.1
         yv = lambda value: y1 - (y1 - y0) * value / vmax

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..kinds import LOOK
 from ..settings import AnalysisSettings
 from .measures import (CODEC_WITH_TEXTURE, FLICKER_KINDS, KEYFRAME_PULSE, THRESHOLDS, _Series, _fast_part, _segments,
                        classic_rule, keyframe_pulse)
@@ -153,7 +154,7 @@ def _findings(scores: dict, series: dict, pulse: tuple, cuts: list) -> list:
 
 
 def _with_look(findings: list, found: dict) -> list:
-    """The seams finding after the flicker ones (a clip with seams is not steady)."""
+    """The seams and drift findings after the flicker ones (a clip with either is not steady)."""
     look = [Finding(k, _severity(score), score, text, frames, fix) for k, (score, text, frames, fix) in found.items()]
     if not look:
         return findings
@@ -165,7 +166,7 @@ def diagnose(s: _Series, fps: float, settings: AnalysisSettings) -> FlickerRepor
     """The report of a streaming pass: measures, kinds found, where, which fix, the verdict."""
     measures, series, valid, pulse = _curves(s, settings)
     look = look_of_clip([None if p is None or p.look is None or p.look.w < 16 else (fit_look(p.look), p.look)
-                         for p in s.pairs], s.cuts)
+                         for p in s.pairs], s.cuts, s.drifts)
     measures.update(look["measures"])
     series.update(look["series"])
     findings = _with_look(_findings(_scores(measures, pulse, bool(valid.any())), series, pulse, s.cuts),
@@ -176,7 +177,9 @@ def diagnose(s: _Series, fps: float, settings: AnalysisSettings) -> FlickerRepor
     else:
         worst = findings[0]
         others = [f.kind for f in findings[1:] if f.kind != "scene_cuts"]
-        verdict = f"{worst.severity.capitalize()} {worst.kind} flicker" + (f", also {', '.join(others)}" if others else "")
+        # seams and drift are a change of look, not flicker
+        noun = worst.kind if worst.kind in LOOK else f"{worst.kind} flicker"
+        verdict = f"{worst.severity.capitalize()} {noun}" + (f", also {', '.join(others)}" if others else "")
     verdict += f" (classic diff {measures['mean_diff']:.1f}; classic rule: {classic_rule(measures['mean_diff'])})"
     return FlickerReport(s.n, float(fps), s.size[1], s.size[0], kinds, findings, measures, series, list(s.cuts), verdict,
                          list(s.damaged), look["drift"])

@@ -20,6 +20,7 @@ from ..errors import UnflickerError
 from ..progress import ProgressFn, report
 from ..settings import AnalysisSettings
 from .seams import Moments, moments
+from .drift import DriftTracker
 from .damage import DamageFinder
 
 
@@ -264,6 +265,7 @@ class _Series:
     cuts: list = field(default_factory=list)
     size: tuple = (0, 0)
     damaged: list = field(default_factory=list)  # damage.DamagedFrame: flash frames, single-frame content breaks
+    drifts: list = field(default_factory=list)  # drift.Drift per shot (keyframes lined up by flow)
 
 
 # optical flow (OpenCV DIS) takes frames of at least this many pixels on the shorter and the longer side
@@ -305,6 +307,7 @@ def collect(frames: Iterable[np.ndarray], settings: AnalysisSettings, progress, 
     s = _Series(size=size)
     checker = scenecut.PairChecker(settings.cut_threshold)
     damage = DamageFinder()
+    drift = DriftTracker(settings.flow_preset)
     prev = prev_small = prev_gray = None
     for i, frame in enumerate(frames):
         frame = checked_frame(i, frame)
@@ -334,12 +337,14 @@ def collect(frames: Iterable[np.ndarray], settings: AnalysisSettings, progress, 
             else:
                 s.pairs.append(pair)
         damage.add(frame)
+        drift.add(i, small, cut=bool(s.cuts) and s.cuts[-1] == i)
         prev, prev_small, prev_gray = frame, small, gray
         s.n = i + 1
         report(progress, s.n, max(total, s.n))
     if s.n < 2:
         raise UnflickerError(f"the clip has {s.n} frame(s): flicker analysis needs at least two")
     s.damaged = damage.finish()
+    s.drifts = drift.finish()
     return s
 
 

@@ -37,7 +37,7 @@ class FlickerReport:
     scene_cuts: list
     verdict: str
     damaged_frames: list = field(default_factory=list)  # damage.DamagedFrame: what Repair Frames rebuilds
-    drift: dict = field(default_factory=dict)  # seams.look_of_clip's drift entry (measured; not a kind yet)
+    drift: dict = field(default_factory=dict)  # drift.drift_look's entry: the worst shot's drift, found or not
 
     def to_dict(self) -> dict:
         return {
@@ -52,6 +52,19 @@ class FlickerReport:
             "drift": {k: _finite(v) if isinstance(v, float) else v for k, v in self.drift.items()},
         }
 
+    def look(self) -> dict:
+        """The look of the clip in brief, for the node's display: its seams (frames, period, mean step in levels) and
+        its drift (per-channel levels, saturation and common gain in %, score against the threshold)."""
+        m, d = self.measures, self.drift
+        seams = next((f for f in self.findings if f.kind == "seams"), None)
+        return {"seams": {"found": seams is not None, "frames": list(seams.frames) if seams else [],
+                          "period": int(m.get("seam_period", 0)), "step": _finite(m.get("seam_step", 0.0))},
+                "drift": {"found": "drift" in self.kinds,
+                          "levels": [_finite(d.get(k, 0.0)) for k in ("drift_r", "drift_g", "drift_b")],
+                          "saturation_pct": _finite(d.get("drift_saturation_pct", 0.0)),
+                          "contrast_pct": _finite(d.get("drift_contrast_pct", 0.0)),
+                          "score": _finite(d.get("score", 0.0)), "frames": list(d.get("frames", []))}}
+
     def to_json(self, indent: int | None = 1) -> str:
         return json.dumps(self.to_dict(), indent=indent)
 
@@ -63,8 +76,6 @@ class FlickerReport:
         if self.damaged_frames:
             lines.insert(-1, f"Damaged frames: {describe(self.damaged_frames)}; Repair Frames rebuilds them from their "
                              "neighbours.")
-        if self.drift.get("flagged"):
-            lines.insert(-1, f"Drift (measured, not yet a calibrated kind): {self.drift['explanation']}")
         for f in self.findings:
             head = f.kind if f.kind == "steady" else f"{f.kind} ({f.severity}, {f.score:.1f}x threshold)"
             lines.append(f"* {head}: {f.explanation}")
@@ -84,7 +95,8 @@ class FlickerReport:
                   + (f" every {int(m['seam_period'])} frames" if m.get('seam_period') else "")
                   + f", mean step {m.get('seam_step', 0.0):.2f} levels; drift R {m.get('drift_r', 0.0):+.1f} "
                   f"G {m.get('drift_g', 0.0):+.1f} B {m.get('drift_b', 0.0):+.1f} levels, saturation "
-                  f"{m.get('drift_saturation_pct', 0.0):+.1f} %",
+                  f"{m.get('drift_saturation_pct', 0.0):+.1f} % beyond a common gain of "
+                  f"{m.get('drift_contrast_pct', 0.0):+.1f} %",
                   f"  classic mean abs diff             {m['mean_diff']:.2f} -> classic rule says \"{classic_rule(m['mean_diff'])}\""
                   " (motion counts as flicker there)"]
         return "\n".join(lines)

@@ -6,13 +6,14 @@ frames whose content optical flow lines up, that change of look is an affine col
 gain and offset, and the cross terms a saturation or contrast change needs), fitted here from the moments of
 aligned pixel samples (``Moments``; they add up, so fits over several pairs pool them).
 
-* A **seam** is a step of look between consecutive frames well above the shot's typical frame-to-frame change,
-  above its neighbours' (a fade or a pan into shade changes the look on every frame, not on one), that persists
+* A **seam** is a step of look between consecutive frames beyond the change of look under way around it (the
+  median of its neighbours' steps: a fade or a pan into shade changes the look on every frame, not on one), well
+  above the shot's typical such step and above its neighbours' stray from that change, that persists
   (a flash frame steps back), and under the size of a real change of light (``REAL_CHANGE``); steps that repeat
   at a fixed distance are reported with their period (``find_seams``).
-* **Drift** is the change of look from a shot's start to its end, the frame-to-frame transforms chained, split into
-  what acts on the whole picture the same way (a fade, an exposure change: one gain and offset for every channel)
-  and the rest: per-channel levels and a saturation change (``measure_drift``).
+* **Drift** is the change of look of persisting content from a shot's start to its end: measured on flow-tracked
+  keyframes by ``unflicker.analysis.drift`` (in log levels, not these fits: see there), reported with the seams by
+  ``look_of_clip``.
 
 Both the analyzer (its own pair measures) and the deflicker (its pass-1 pair fits) call these functions, so what
 the analyzer reports is what ``auto`` corrects.
@@ -25,11 +26,13 @@ from typing import Optional
 
 import numpy as np
 
+from .drift import drift_look
+
 LUMA = np.array([0.299, 0.587, 0.114])
 RIDGE = 4.0  # levels^2 added to each covariance: a flat channel's gain is pulled to 1, not blown up
 SEAM_FLOOR = 1.5  # a seam changes the look by at least this much (RMS levels over the aligned pixels)
-SEAM_TYPICAL = 3.0  # ... and this many times the shot's median frame-to-frame step
-SEAM_ISOLATED = 2.5  # ... and this many times its near neighbours' median step (fades change every frame)
+SEAM_TYPICAL = 3.0  # ... and this many times the shot's median step beyond the change under way (``excess_steps``)
+SEAM_ISOLATED = 2.5  # ... and, beyond the change under way, this many times its near neighbours' stray from it
 SEAM_LINED_UP = 2.5  # ... and the content lines up: the fit leaves at most this many times the shot's residual
 # ... and, when it leaves more than SEAM_LOOSE times the shot's residual, at most SEAM_LINED_UP_NEAR times its near
 # neighbours' (fast new content that the flow misses leaves a residual above the frames around it and fakes a
@@ -38,7 +41,9 @@ SEAM_LOOSE = 1.5
 SEAM_LINED_UP_NEAR = 1.6
 SEAM_LEFT_LEVELS = 1.5  # ... and by this many levels (rounding and clipping of a seam on a clean clip leave some)
 NEIGHBOURS = 3  # frames either side a seam is compared with
-MIN_GAP = 3  # seams closer than this are not segments
+PROBE_SPREAD = 8.0  # levels: the least spread of the colours a transform is judged on (``probes``)
+MIN_GAP = 3  # seams closer than this are not segments ...
+SEAM_DOMINANT = 1.5  # ... unless one's excess step is this many times the other's
 PERSIST = 0.6  # the step between the frames around a seam keeps this share of the seam's step (a flash returns)
 REAL_CHANGE = 0.15  # a luma step above 15 % is a real change of light (a lamp, a cut of exposure), not a seam
 SINGLE_COLOUR = 0.35  # a lone step counts as a seam when this share of it is colour (per channel, saturation)
@@ -51,10 +56,6 @@ GRID_RATIO = 1.5
 GRID_EVERY = 1.2  # ... and every grid point under GRID_FLOOR this many times the steps around it
 GRID_MEDIAN = 1.75
 PERIOD_SHARE = 0.75  # a period: at least this share of the frames on its grid are seams, at least 3 of them
-# drift is reported from a per-channel change of 12 levels or a saturation change of 60 %: the chained pair fits
-# wander by less on the 14 real clips without seams (saturation, poorly determined on pale pictures, most)
-DRIFT_LEVELS = 12.0
-DRIFT_SATURATION = 0.6
 
 
 @dataclass
@@ -143,6 +144,36 @@ def luma_change(a: np.ndarray, m: Moments) -> float:
     return float(LUMA @ (a[:, :3] @ mx + a[:, 3])) / max(float(LUMA @ mx), 1.0) - 1.0
 
 
+def probes(m: Moments) -> np.ndarray:
+    """Colours that stand for a pair's earlier frame (4, 7: homogeneous): its mean, and one step of its spread
+    along each principal axis either way (at least PROBE_SPREAD levels). Transforms are compared, averaged and
+    detrended by what they do to these: a pair fit's gain matrix is poorly determined across the picture's
+    colours (they lie near one line), so its entries wander from pair to pair where the pixels do not."""
+    mx, _, cxx, _, _ = m.stats()
+    vals, vecs = np.linalg.eigh(cxx)
+    spread = vecs * np.sqrt(np.maximum(vals, PROBE_SPREAD ** 2))
+    return np.vstack([np.hstack([mx[:, None], mx[:, None] + spread, mx[:, None] - spread]), np.ones(7)])
+
+
+def seam_step(looks: list, b: int, bounds=(), reach: int = NEIGHBOURS) -> Optional[np.ndarray]:
+    """The step of look at frame b (3x4, frame b-1's look to frame b's): the pair b-1 -> b less the content's own
+    change of look around it, the median of the neighbours' pair transforms on the colours ``probes`` stands for
+    (a fade goes on through a boundary; a neighbour's burst of light or new content is an outlier, not the
+    neighbourhood's change). None where b-1 -> b was not measured."""
+    if looks[b] is None:
+        return None
+    near = [t for t in range(max(1, b - reach), min(len(looks), b + reach + 1))
+            if t != b and t not in bounds and looks[t] is not None]
+    return compose(looks[b][0], invert(change_under_way(looks, b, near))) if near else looks[b][0]
+
+
+def change_under_way(looks: list, t: int, around: list) -> np.ndarray:
+    """The change of look per frame around frame t: the median of the pair transforms of frames ``around``, taken
+    on the colours ``probes`` stands for in frame t's pair (3x4)."""
+    x = probes(looks[t][1])
+    return np.median([looks[j][0] @ x for j in around], 0) @ np.linalg.pinv(x)
+
+
 @dataclass
 class SeamReport:
     frames: list  # frames that start a new segment (the later frame of each step)
@@ -169,15 +200,20 @@ def find_seams(looks: list, cuts=()) -> SeamReport:
     measured = [t for t, g in enumerate(looks) if g is not None]
     typical = float(np.median(steps[measured])) if measured else 0.0
     typical_left = float(np.median(left[measured])) if measured else 0.0
+    # a seam is judged by its step beyond the change of look under way around it: against a brightening trend a
+    # seam that darkens steps less than the pair shows, and the neighbours' steps stray from that change by the
+    # clip's own noise, which is what it must stand above
+    excess, stray = excess_steps(looks, cuts)
+    typical_excess = float(np.median(excess[measured])) if measured else 0.0
     candidates = []
     for t, got in enumerate(looks):
-        if got is None or steps[t] < max(SEAM_FLOOR, SEAM_TYPICAL * typical) \
+        if got is None or excess[t] < max(SEAM_FLOOR, SEAM_TYPICAL * typical_excess) \
                 or left[t] > SEAM_LINED_UP * typical_left:
             continue
         shot = (max([0, *(c for c in cuts if c <= t)]), min([n, *(c for c in cuts if c > t)]))
         around = [j for j in range(max(shot[0] + 1, t - NEIGHBOURS), min(shot[1], t + NEIGHBOURS + 1))
                   if j != t and looks[j] is not None]
-        if around and (_beyond_neighbours(looks, t, around) < SEAM_ISOLATED * float(np.median(steps[around]))
+        if around and (excess[t] < SEAM_ISOLATED * stray[t]
                        or left[t] > max(SEAM_LOOSE * typical_left, SEAM_LINED_UP_NEAR * float(np.median(left[around])),
                                         float(np.median(left[around])) + SEAM_LEFT_LEVELS)):
             continue
@@ -188,14 +224,16 @@ def find_seams(looks: list, cuts=()) -> SeamReport:
             continue  # it steps back: a flash, not a new segment
         candidates.append(t)
     # steps on neighbouring frames are a change under way (a light, a burst of content), not segments; nor does a
-    # shot's first frame or two make one (a causal VAE's lone first frame, a cut settling)
+    # shot's first frame or two make one (a causal VAE's lone first frame, a cut settling); a seam next to a
+    # lesser step of the content's own (SEAM_DOMINANT times its excess) stays
     starts = [0, *cuts]
-    frames = [t for t in candidates if not any(0 < abs(t - u) < MIN_GAP for u in candidates)
+    frames = [t for t in candidates if not any(0 < abs(t - u) < MIN_GAP and excess[t] < SEAM_DOMINANT * excess[u]
+                                               for u in candidates)
               and t - max(c for c in starts if c <= t) >= MIN_GAP]
     if len(frames) == 1:
         a, m = looks[frames[0]]
         colour = step_size(compose(invert(scalar_part(a, m)), a), m)
-        if colour < SINGLE_COLOUR * steps[frames[0]] or steps[frames[0]] < SEAM_LONE * typical:
+        if colour < SINGLE_COLOUR * steps[frames[0]] or excess[frames[0]] < SEAM_LONE * typical_excess:
             frames = []
     period = find_period(frames, n, cuts)
     grid = None if period or not frames else find_grid(looks, steps, left, (typical, typical_left), cuts)
@@ -206,11 +244,27 @@ def find_seams(looks: list, cuts=()) -> SeamReport:
     return SeamReport(frames, steps, period, candidates)
 
 
-def _beyond_neighbours(looks: list, t: int, around: list) -> float:
-    """The step into frame t less the change of look under way around it (the mean of its neighbours' pair
-    transforms: a fade or a darkening that goes on over several frames is not a seam), RMS levels."""
-    a, m = looks[t]
-    return min(step_size(a, m), step_size(compose(a, invert(np.mean([looks[j][0] for j in around], 0))), m))
+def excess_steps(looks: list, cuts=(), reach: int = NEIGHBOURS) -> tuple:
+    """Per frame t: the step into it beyond the change of look under way around it (``seam_step``'s, RMS
+    levels: a seam against a brightening trend steps less than the pair shows, a frame of a fade not at all),
+    and how far its neighbours' steps stray from that change (their median, RMS levels: the noise a seam must
+    stand above). Zeros where not measured."""
+    n = len(looks)
+    excess, stray = np.zeros(n), np.zeros(n)
+    bounds = [0, *cuts, n]
+    for t, got in enumerate(looks):
+        if got is None:
+            continue
+        shot = (max(c for c in bounds[:-1] if c <= t), min(c for c in bounds[1:] if c > t))
+        around = [j for j in range(max(shot[0] + 1, t - reach), min(shot[1], t + reach + 1))
+                  if j != t and looks[j] is not None]
+        if not around:
+            excess[t] = step_size(*got)
+            continue
+        natural = invert(change_under_way(looks, t, around))
+        excess[t] = step_size(compose(got[0], natural), got[1])
+        stray[t] = float(np.median([step_size(compose(looks[j][0], natural), looks[j][1]) for j in around]))
+    return excess, stray
 
 
 def _persists(looks: list, steps: np.ndarray, t: int) -> bool:
@@ -270,24 +324,6 @@ def find_period(frames: list, n: int, cuts=()) -> int:
     return 0
 
 
-@dataclass
-class Drift:
-    channels: np.ndarray  # (3,) change of each channel's mean level beyond the common change, levels
-    saturation: float  # relative change of saturation (chroma spread) beyond the common gain
-    contrast: float  # relative change of the common gain (a fade or exposure change shows here too)
-    levels: float  # change of the mean level, common to the channels
-    frames: int  # frames the chain spans
-
-    @property
-    def detected(self) -> bool:
-        return float(np.abs(self.channels).max()) >= DRIFT_LEVELS or abs(self.saturation) >= DRIFT_SATURATION
-
-    def to_dict(self) -> dict:
-        return {"drift_r": float(self.channels[0]), "drift_g": float(self.channels[1]),
-                "drift_b": float(self.channels[2]), "drift_saturation_pct": 100.0 * self.saturation,
-                "drift_contrast_pct": 100.0 * self.contrast, "drift_levels": self.levels}
-
-
 def chain(looks: list, start: int = 0, stop: Optional[int] = None) -> np.ndarray:
     """The transforms t-1 -> t of frames start+1 .. stop-1 composed: the look of frame ``start`` to frame
     ``stop - 1`` (pairs not measured count as no change)."""
@@ -298,61 +334,27 @@ def chain(looks: list, start: int = 0, stop: Optional[int] = None) -> np.ndarray
     return total
 
 
-def measure_drift(looks: list, start: int = 0, stop: Optional[int] = None) -> Drift:
-    """The change of look of persisting content across frames start .. stop-1 (the chained pair transforms),
-    split into the common part (fade, exposure) and the colour part."""
-    stop = len(looks) if stop is None else stop
-    first = next((g[1] for g in looks[start + 1:stop] if g is not None), None)
-    if first is None:
-        return Drift(np.zeros(3), 0.0, 0.0, 0.0, stop - start)
-    total = chain(looks, start, stop)
-    common = scalar_part(total, first)
-    mx, _, cxx, _, _ = first.stats()
-    channels = total[:, :3] @ mx + total[:, 3] - (common[:, :3] @ mx + common[:, 3])
-    grey = np.full((3, 3), 1.0 / 3.0)
-    chroma = np.eye(3) - grey  # projects out the grey axis
-    before = np.trace(chroma @ cxx @ chroma)
-    after = np.trace(chroma @ total[:, :3] @ cxx @ total[:, :3].T @ chroma)
-    gain = common[0, 0]
-    saturation = float(np.sqrt(after / max(before, 1e-9))) / max(gain, 1e-6) - 1.0 if before > 4.0 else 0.0
-    return Drift(channels, saturation, gain - 1.0, float(common[0, 3] + (gain - 1.0) * mx.mean()), stop - start)
-
-
 EXPLAIN_SEAMS = ("The clip is made of segments whose look does not match: at {count} frame(s) the whole picture "
                  "steps darker, brighter, warmer or more saturated while the content carries on (chained "
                  "generation: extend, context windows, decoder tiles){period}. Mean step {step:.1f} levels.")
-EXPLAIN_DRIFT = ("The look of persisting content changes from start to end beyond a fade or exposure change: "
-                 "per channel R {r:+.1f}, G {g:+.1f}, B {b:+.1f} levels, saturation {sat:+.1f} % "
-                 "(common gain {contrast:+.1f} %).")
 FIX_SEAMS = ("Deflicker (flow-guided), mode auto: matches each segment's look to the one before; or give the "
              "segments (segment_length and overlap, or segment_starts: {starts}).")
-FIX_DRIFT = "Deflicker (flow-guided) with drift = hold (optionally a reference image): holds the first segment's look."
 
 
-def look_of_clip(looks: list, cuts: list) -> dict:
-    """The analyzer's seams and drift of a clip from its consecutive pair looks (as ``find_seams`` takes them):
-    measures, the per-frame step series, per kind found (seams) (score, explanation, frames, fix), and the drift
-    entry of the JSON."""
+def look_of_clip(looks: list, cuts: list, drifts: list = ()) -> dict:
+    """The analyzer's seams and drift of a clip from its consecutive pair looks (as ``find_seams`` takes them) and
+    its shots' keyframe drifts (``drift.DriftTracker``): measures, the per-frame step series, per kind found
+    (seams, drift) (score, explanation, frames, fix), and the drift entry of the JSON."""
     n = len(looks)
     seams = find_seams(looks, cuts)
-    bounds = [0, *cuts, n]
-    shots = [(bounds[i], bounds[i + 1]) for i in range(len(bounds) - 1) if bounds[i + 1] - bounds[i] >= 3]
-    drifts = [measure_drift(looks, a, b) for a, b in shots] or [Drift(np.zeros(3), 0.0, 0.0, 0.0, n)]
-    drift = max(drifts, key=lambda d: max(float(np.abs(d.channels).max()) / DRIFT_LEVELS,
-                                          abs(d.saturation) / DRIFT_SATURATION))
+    drift_measures, drift_series, drift_found, look_drift = drift_look(list(drifts), n)
     measures = {"seam_count": float(len(seams.frames)), "seam_period": float(seams.period),
-                "seam_step": seams.mean_step, **drift.to_dict()}
-    found, flagged = {}, drift.detected
+                "seam_step": seams.mean_step, **drift_measures}
+    found = {}
     if seams.frames:
         period = f", every {seams.period} frames" if seams.period else ""
         found["seams"] = (max(1.0, seams.mean_step / SEAM_FLOOR),
                           EXPLAIN_SEAMS.format(count=len(seams.frames), period=period, step=seams.mean_step),
                           list(seams.frames), FIX_SEAMS.format(starts=", ".join(map(str, seams.frames))))
-    score = max(float(np.abs(drift.channels).max()) / DRIFT_LEVELS, abs(drift.saturation) / DRIFT_SATURATION)
-    # not a kind until calibrated (see unflicker.kinds): the JSON's "drift" entry, flagged past the stop-gap limits
-    look_drift = {"flagged": bool(flagged), "calibrated": False, "score": score, **drift.to_dict(),
-                  "explanation": EXPLAIN_DRIFT.format(r=drift.channels[0], g=drift.channels[1], b=drift.channels[2],
-                                                      sat=100 * drift.saturation, contrast=100 * drift.contrast),
-                  "fix": FIX_DRIFT}
-    return {"measures": measures, "series": {"seam_step": seams.steps}, "found": found, "drift": look_drift,
-            "seams": seams}
+    return {"measures": measures, "series": {"seam_step": seams.steps, **drift_series},
+            "found": {**found, **drift_found}, "drift": look_drift, "seams": seams}

@@ -1,5 +1,6 @@
 // ComfyUI-Unflicker frontend: shows what the nodes return in their `ui` result, inside the node.
-//   unflicker_report  (Analyze Flicker)  -> verdict, kinds, key numbers and a per-frame chart with scene cuts
+//   unflicker_report  (Analyze Flicker)  -> verdict, kinds, the look (seams, drift), key numbers and a per-frame
+//                                           chart with scene cuts
 //   unflicker_compare (Compare Flicker)  -> verdict and the % change of each measure, before -> after
 //   unflicker_video   (Save Video, Side by Side) -> a playable <video> (mp4) or <img> (animated WebP/GIF)
 // The payloads (keys, types) are written down in docs/CONTRACTS.md. The Python side works the same without this
@@ -28,6 +29,8 @@ const STYLE = `
 .unflicker-verdict[data-steady="true"] { color: #81c784; }
 .unflicker-verdict[data-steady="false"] { color: #f2b134; }
 .unflicker-kinds { margin-bottom: 3px; }
+.unflicker-look { margin-bottom: 3px; font-size: 11px; }
+.unflicker-look div[data-found="true"] { color: #f2b134; }
 .unflicker-kind { display: inline-block; padding: 0 5px; margin: 0 3px 2px 0; border-radius: 8px;
   background: rgba(255,255,255,0.12); font-size: 11px; }
 .unflicker-numbers { display: grid; grid-template-columns: 1fr 1fr; column-gap: 10px; margin-bottom: 3px; }
@@ -182,6 +185,35 @@ function fitNode(node, minWidth) {
   node.setDirtyCanvas(true, true);
 }
 
+function signed(value) {
+  const text = formatNumber(Math.abs(value));
+  return `${value < 0 ? "−" : "+"}${text}`;
+}
+
+function frameList(frames, most = 6) {
+  const shown = frames.slice(0, most).join(", ");
+  return frames.length > most ? `${shown}, … (${frames.length})` : shown;
+}
+
+/** The look of the clip in words, one line per part found: seams (frames, period, step) and drift (levels per
+ * channel, saturation). Nothing when neither was found or the report has no `look` (an older pack). */
+export function lookLines(report) {
+  const look = report.look ?? {};
+  const lines = [];
+  const seams = look.seams;
+  if (seams?.found) {
+    const every = seams.period ? ` (every ${seams.period} frames)` : "";
+    lines.push(["seams", `seams at frames ${frameList(seams.frames ?? [])}${every}, step ${formatNumber(seams.step)} levels`]);
+  }
+  const drift = look.drift;
+  if (drift?.found) {
+    const [r, g, b] = drift.levels ?? [0, 0, 0];
+    lines.push(["drift", `drift R ${signed(r)} G ${signed(g)} B ${signed(b)} levels, saturation `
+      + `${signed(drift.saturation_pct)}% (${formatNumber(drift.score)}× threshold)`]);
+  }
+  return lines;
+}
+
 /** The numbers worth a glance: those with a per-frame curve in the chart first, then the rest, in given order. */
 export function keyMeasures(report, count = MAX_NUMBERS) {
   const measures = report.measures ?? {};
@@ -200,6 +232,17 @@ function showReport(node, report) {
     const kinds = el("div", "unflicker-kinds");
     for (const kind of report.kinds) kinds.append(el("span", "unflicker-kind", kind));
     view.append(kinds);
+  }
+  const look = lookLines(report);
+  if (look.length) {
+    const box = el("div", "unflicker-look");
+    for (const [kind, text] of look) {
+      const line = el("div", "", text);
+      line.dataset.found = "true";
+      line.dataset.kind = kind;
+      box.append(line);
+    }
+    view.append(box);
   }
   const measures = keyMeasures(report);
   if (measures.length) {
@@ -233,7 +276,8 @@ function showReport(node, report) {
   redraw();
   const rows = Math.ceil(measures.length / 2);
   const textLines = Math.ceil(String(report.verdict ?? "").length / 48);
-  widget.options.getMinHeight = () => 20 + textLines * 19 + (report.kinds?.length ? 22 : 0) + rows * 17 + CHART_HEIGHT;
+  widget.options.getMinHeight = () => 20 + textLines * 19 + (report.kinds?.length ? 22 : 0) + look.length * 30
+    + rows * 17 + CHART_HEIGHT;
   fitNode(node, 340);
 }
 

@@ -79,3 +79,22 @@ test("a report without curves says so instead of drawing", () => {
   assert.deepEqual(calls.filter(([k]) => k === "fillText").map(([, t]) => t), ["no per-frame data"]);
   assert.equal(calls.filter(([k]) => k === "lineTo").length, 0);
 });
+
+test("the look of the clip reads as a line per part found: seams and drift", async () => {
+  const { lookLines } = await import("../../../web/js/unflicker.js");
+  const report = {
+    look: {
+      seams: { found: true, frames: [12, 24, 36, 48, 60, 72, 84], period: 12, step: 2.345 },
+      drift: { found: true, levels: [8.21, -0.4, -7.9], saturation_pct: 14.6, contrast_pct: -3, score: 1.03,
+        frames: [0, 90] },
+    },
+  };
+  assert.deepEqual(lookLines(report), [
+    ["seams", "seams at frames 12, 24, 36, 48, 60, 72, … (7) (every 12 frames), step 2.35 levels"],
+    ["drift", "drift R +8.21 G −0.4 B −7.9 levels, saturation +14.6% (1.03× threshold)"],
+  ]);
+  report.look.seams.found = false;
+  report.look.drift.found = false;
+  assert.deepEqual(lookLines(report), []);
+  assert.deepEqual(lookLines({}), []);  // a report from before the look was sent
+});
