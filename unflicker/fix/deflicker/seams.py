@@ -25,7 +25,6 @@ from ...analysis.seams import IDENTITY, compose, fit_look, invert, scalar_part
 from ...errors import UnflickerError
 
 DRIFT_MODES = ("keep", "hold")
-NATURAL = 3  # frames either side of a boundary whose change of look is the content's own
 
 
 @dataclass(frozen=True)
@@ -103,16 +102,13 @@ def frame_looks(stats: list) -> list:
 
 def _boundary_transform(looks: list, b: int, span: int, bounds: set) -> Optional[np.ndarray]:
     """The new segment's look (from frame b) to its predecessor's: over a cross-fade of ``span`` frames the pair
-    transforms chained; at a hard boundary the pair b-1 -> b less the frame-to-frame change of look around it
-    (the mean of its neighbours' pair transforms: the content's own change, a fade, is not the seam's)."""
+    transforms chained; at a hard boundary the pair b-1 -> b less the change of look under way around it (the
+    median of its neighbours' pair transforms: a fade is not the seam's, nor is one neighbour's burst of light),
+    as ``unflicker.analysis.seams.seam_step`` measures it, undone."""
     if span > 1:
         return invert(looks_.chain(looks, b - 1, min(b + span, len(looks))))
-    if looks[b] is None:
-        return None
-    near = [looks[t][0] for t in range(max(1, b - NATURAL), min(len(looks), b + NATURAL + 1))
-            if t != b and t not in bounds and looks[t] is not None]
-    step = looks[b][0] if not near else compose(looks[b][0], invert(np.mean(near, 0)))
-    return invert(step)
+    step = looks_.seam_step(looks, b, bounds)
+    return None if step is None else invert(step)
 
 
 def _hold(looks: list, stats: list, seams: set, transforms: list) -> None:
