@@ -201,3 +201,16 @@ def test_a_seam_is_measured_beyond_the_change_around_it_and_a_neighbours_burst_i
     excess, _ = looks.excess_steps(pairs)
     assert abs(excess[20] - looks.step_size(seam, pairs[20][1])) < 0.5
     assert looks.find_seams(_pair_looks([_look(1.012)] * 40, seed=2)).frames == []  # the trend alone: no seam
+
+
+def test_two_seams_at_p_and_2p_read_as_period_p():
+    # frame 0 starts the first segment (decoder tiles start with the clip): seams at 12 and 24 of 25 frames are a
+    # grid of period 12, while the same two seams in a clip long enough for a third (36) that is missing are not
+    assert looks.find_period([12, 24], 25) == 12
+    assert looks.find_period([12, 24], 40) == 0
+    assert looks.find_period([10, 24], 25) == 0
+    seam = _look(0.96, (3.0, -3.0, 2.5))
+    transforms = [looks.IDENTITY] * 25
+    transforms[12] = transforms[24] = seam
+    report = looks.find_seams(_pair_looks(transforms, seed=3))
+    assert report.frames == [12, 24] and report.period == 12

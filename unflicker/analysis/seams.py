@@ -191,7 +191,7 @@ def find_seams(looks: list, cuts=()) -> SeamReport:
     frames lined up by flow (None at frame 0, at cuts and where the flow found nothing). A clip with a single
     candidate step counts it only when a good share of it is colour (a light dimming is a seam's size too); a
     shot's first MIN_GAP frames start no segment; seams every N frames too weak one by one are found as a grid
-    (``find_grid``) through two that stand out."""
+    (``find_grid``) through two segment starts that stand out (frame 0 is one: tiles start with the clip)."""
     n = len(looks)
     steps, left = np.zeros(n), np.zeros(n)
     for t, got in enumerate(looks):
@@ -236,10 +236,11 @@ def find_seams(looks: list, cuts=()) -> SeamReport:
         if colour < SINGLE_COLOUR * steps[frames[0]] or excess[frames[0]] < SEAM_LONE * typical_excess:
             frames = []
     period = find_period(frames, n, cuts)
-    grid = None if period or not frames else find_grid(looks, steps, left, (typical, typical_left), cuts)
-    # seams every N frames, each too weak alone against the clip's own steps, extend two seams found on their own
-    # (a grid alone, or through one step, is periodic flicker, breathing, or chance as often)
-    if grid and len(set(grid[1]) & set(frames)) >= 2:
+    # seams every N frames, each too weak alone against the clip's own steps, extend two segment starts: seams
+    # found on their own, or one and frame 0, which starts the first tile (a grid alone is periodic flicker,
+    # breathing, or chance as often)
+    grid = None if period or not frames else find_grid(looks, steps, left, (typical, typical_left), cuts, frames)
+    if grid:
         period, frames = grid[0], sorted(set(frames) | set(grid[1]))
     return SeamReport(frames, steps, period, candidates)
 
@@ -269,10 +270,13 @@ def excess_steps(looks: list, cuts=(), reach: int = NEIGHBOURS) -> tuple:
 
 def _persists(looks: list, steps: np.ndarray, t: int) -> bool:
     """Whether the step into frame t holds between the looks a frame or two around it: from frames t-1 and t-2
-    to frames t+1 and t+2 (a flash, or flicker that happened to step once, steps back)."""
+    to frames t+1 and t+2 (a flash, or flicker that happened to step once, steps back on every span), on all
+    spans but one where there are four (the content's own step next to a seam, the other way, shrinks the spans
+    that take it in)."""
     n, m = len(looks), looks[t][1]
-    return all(step_size(chain(looks, t - 1 - k, t + 1 + j), m) >= PERSIST * steps[t]
-               for k in (0, 1) for j in (1, 2) if t - 1 - k >= 0 and t + j < n)
+    held = [step_size(chain(looks, t - 1 - k, t + 1 + j), m) >= PERSIST * steps[t]
+            for k in (0, 1) for j in (1, 2) if t - 1 - k >= 0 and t + j < n]
+    return sum(held) >= len(held) - (len(held) == 4)
 
 
 def _grid_evidence(looks: list, steps: np.ndarray, grid: list) -> np.ndarray:
@@ -285,24 +289,30 @@ def _grid_evidence(looks: list, steps: np.ndarray, grid: list) -> np.ndarray:
     return np.array(out)
 
 
-def find_grid(looks: list, steps: np.ndarray, left: np.ndarray, typical: tuple, cuts=()):
+def find_grid(looks: list, steps: np.ndarray, left: np.ndarray, typical: tuple, cuts=(), support=None):
     """Periodic seams (decoder tiles, context windows) too weak to stand out one by one: the shortest period
-    (GRID_PERIODS) and phase with at least three grid points, PERIOD_SHARE of them lined up, above GRID_FLOOR and
-    GRID_RATIO times the off-grid steps around them, every weaker one GRID_EVERY times, and the median of that ratio
-    GRID_MEDIAN, as is their median step against the clip's (``typical``: the median step and residual, a
-    flickering clip steps everywhere); (period, frames: its points that were measured and are no real change of
-    light) or None."""
+    (GRID_PERIODS) and phase with at least three segment starts (frame 0 is one for the grid through it: tiles
+    start with the clip), PERIOD_SHARE of its measured points lined up, above GRID_FLOOR and GRID_RATIO times the
+    off-grid steps around them, every weaker one GRID_EVERY times, and the median of that ratio GRID_MEDIAN, as is
+    their median step against the clip's (``typical``: the median step and residual, a flickering clip steps
+    everywhere); points not measured (a cut, a flow failure) are left out of the score. With ``support`` (seams
+    found on their own), a grid must also pass through two of them, frame 0 counting as one. (period, frames: its
+    points that were measured and are no real change of light) or None."""
     n, (typical_step, typical_left) = len(looks), typical
     for period in range(GRID_PERIODS[0], min(GRID_PERIODS[1], n // 3) + 1):
         for phase in range(period):
-            grid = [t for t in range(phase or period, n, period) if t not in cuts]
-            if len(grid) < 3 or looks[grid[0]] is None or steps[grid[0]] < GRID_FLOOR:
-                continue  # a grid whose first point is no step is not taken (most phases end here, cheaply)
+            anchored = int(phase == 0)  # frame 0 starts the first segment
+            grid = [t for t in range(phase or period, n, period) if t not in cuts and looks[t] is not None]
+            if len(grid) + anchored < 3 or steps[grid[0]] < GRID_FLOOR:
+                continue  # a grid whose first measured point is no step is not taken (most phases end here)
+            if support is not None and len(set(grid) & set(support)) + anchored < 2:
+                continue
             ratio = _grid_evidence(looks, steps, grid)
-            fits = [looks[t] is not None and abs(luma_change(*looks[t])) <= REAL_CHANGE for t in grid]
+            fits = [abs(luma_change(*looks[t])) <= REAL_CHANGE for t in grid]
             good = [ok and steps[t] >= GRID_FLOOR and left[t] <= SEAM_LINED_UP * typical_left and r >= GRID_RATIO
                     and _persists(looks, steps, t) for t, ok, r in zip(grid, fits, ratio)]
-            if sum(good) >= 3 and np.mean(good) >= PERIOD_SHARE and float(np.median(ratio)) >= GRID_MEDIAN \
+            if sum(good) + anchored >= 3 and np.mean(good) >= PERIOD_SHARE \
+                    and float(np.median(ratio)) >= GRID_MEDIAN \
                     and float(np.median(steps[grid])) >= GRID_MEDIAN * typical_step \
                     and all(r >= GRID_EVERY or steps[t] >= GRID_FLOOR for t, r, ok in zip(grid, ratio, fits) if ok):
                 return period, [t for t, ok in zip(grid, fits) if ok]
@@ -310,16 +320,18 @@ def find_grid(looks: list, steps: np.ndarray, left: np.ndarray, typical: tuple, 
 
 
 def find_period(frames: list, n: int, cuts=()) -> int:
-    """The distance at which seams repeat: the shortest period whose grid (from the first seam) lands on seams
-    for at least PERIOD_SHARE of its points inside the clip, at least three seams; 0 when none."""
-    if len(frames) < 3:
+    """The distance at which seams repeat: the shortest period whose grid (through the first seam) lands on seams
+    for at least PERIOD_SHARE of its points inside the clip, at least three segment starts: seams, and frame 0 for
+    the grid through it (it starts the first segment: two seams at p and 2p are a grid of period p); 0 when
+    none."""
+    if len(frames) < 2:
         return 0
     got = set(frames)
     for period in range(2, n // 2 + 1):
         for phase in sorted({f % period for f in frames}):
             grid = [t for t in range(phase if phase else period, n, period) if t not in cuts]
             hits = sum(t in got for t in grid)
-            if hits >= 3 and hits >= PERIOD_SHARE * len(grid) and hits >= PERIOD_SHARE * len(frames):
+            if hits + (phase == 0) >= 3 and hits >= PERIOD_SHARE * len(grid) and hits >= PERIOD_SHARE * len(frames):
                 return period
     return 0
 
