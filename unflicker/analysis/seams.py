@@ -222,6 +222,8 @@ def find_seams(looks: list, cuts=()) -> SeamReport:
             continue
         if not _persists(looks, steps, t):
             continue  # it steps back: a flash, not a new segment
+        if shot[1] - t < MIN_GAP and excess[t] < SEAM_LONE * typical_excess:
+            continue  # a frame or two before its shot ends, whether it persists is barely seen: a strong step only
         candidates.append(t)
     # steps on neighbouring frames are a change under way (a light, a burst of content), not segments; nor does a
     # shot's first frame or two make one (a causal VAE's lone first frame, a cut settling); a seam next to a

@@ -33,7 +33,8 @@ class DeflickerSettings(Settings):
         "Frames two segments share (cross-faded by the generator): a boundary every segment_length - overlap "
         "frames, the correction blended in over the overlap."))
     segment_starts: str = setting("", help=(
-        "Frames where a new segment starts, e.g. \"24, 48, 72\" (from a generator or the analyzer's seams)."))
+        "Frames where a new segment starts, e.g. \"24, 48, 72\" (from a generator or the analyzer's seams). "
+        "Segments given here or by segment_length are the only boundaries corrected."))
     drift: str = setting("keep", choices=("keep", "hold"), help=(
         "keep: the slow change of look within segments stays. hold: the first segment's look (or the reference "
         "image's) holds on persisting content; fades and exposure changes common to all channels stay."))

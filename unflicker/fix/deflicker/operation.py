@@ -93,12 +93,14 @@ def plan(source: Source, settings: DeflickerSettings = DeflickerSettings(), diag
 
 
 def _seam_plan(settings: DeflickerSettings, kinds: frozenset, auto: bool, reference) -> SeamPlan:
-    """Boundaries given, or seams looked for: by auto without a diagnosis, by all, or where a diagnosis found
-    them."""
+    """Boundaries given, or else seams looked for: by auto without a diagnosis, by all, or where a diagnosis found
+    them. Given boundaries (the user's, or a generator's report) are the clip's segments: nothing is added to them,
+    since a real change of light can step like a seam."""
     if reference is not None and settings.drift != "hold":
         raise UnflickerError("reference: a reference image sets the look that drift hold holds; set drift to hold")
-    find = "seams" in kinds or auto or settings.mode == "all"
-    return SeamPlan(parse_starts(settings.segment_starts), int(settings.segment_length), int(settings.overlap),
+    starts = parse_starts(settings.segment_starts)
+    find = not (starts or settings.segment_length) and ("seams" in kinds or auto or settings.mode == "all")
+    return SeamPlan(starts, int(settings.segment_length), int(settings.overlap),
                     find, settings.drift, None if reference is None else reference_look(reference))
 
 
