@@ -217,6 +217,8 @@ def find_seams(looks: list, cuts=()) -> SeamReport:
                        or left[t] > max(SEAM_LOOSE * typical_left, SEAM_LINED_UP_NEAR * float(np.median(left[around])),
                                         float(np.median(left[around])) + SEAM_LEFT_LEVELS)):
             continue
+        if stray[t] > SEAM_TYPICAL * typical_excess:
+            continue  # its neighbours stray like seams themselves (a burst of light or content): none can be told
         a, m = got
         if abs(luma_change(a, m)) > REAL_CHANGE:
             continue
@@ -272,13 +274,12 @@ def excess_steps(looks: list, cuts=(), reach: int = NEIGHBOURS) -> tuple:
 
 def _persists(looks: list, steps: np.ndarray, t: int) -> bool:
     """Whether the step into frame t holds between the looks a frame or two around it: from frames t-1 and t-2
-    to frames t+1 and t+2 (a flash, or flicker that happened to step once, steps back on every span), on all
-    spans but one where there are four (the content's own step next to a seam, the other way, shrinks the spans
-    that take it in)."""
+    to frames t+1 and t+2, on every span (a flash, or flicker that happened to step once, steps back on every
+    span; with one span allowed to fail, regional flicker on real clips read as seams)."""
     n, m = len(looks), looks[t][1]
     held = [step_size(chain(looks, t - 1 - k, t + 1 + j), m) >= PERSIST * steps[t]
             for k in (0, 1) for j in (1, 2) if t - 1 - k >= 0 and t + j < n]
-    return sum(held) >= len(held) - (len(held) == 4)
+    return all(held)
 
 
 def _grid_evidence(looks: list, steps: np.ndarray, grid: list) -> np.ndarray:
