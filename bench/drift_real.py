@@ -23,7 +23,6 @@ unflicker/analysis/drift.py are set from these figures with margin.
 from __future__ import annotations
 
 import argparse
-import glob
 import json
 import os
 import sys
@@ -34,12 +33,11 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 sys.path.insert(0, os.path.join(REPO, "bench"))
 
-from seams_real import chained_looks, gain_curve  # noqa: E402
+from seams_real import chained_looks, chosen_clips, gain_curve  # noqa: E402
 from unflicker.analysis import analyze_frames  # noqa: E402
 from unflicker.analysis.cases import eased_look  # noqa: E402
 from unflicker.media import video  # noqa: E402
 
-CLIPS = os.path.expanduser("~/.cache/unflicker-real-clips")
 CASES = ("clean", "drift", "saturation", "cast", "fade", "light", "shade", "chained")
 MUST = {"drift", "cast", "chained"}
 
@@ -119,13 +117,8 @@ def main(argv=None) -> int:
         rows = [row for path in args.summary for row in json.load(open(path))]
         print(summary(rows, [c for c in CASES if c in rows[0]]))
         return 0
-    paths = sorted(glob.glob(os.path.join(CLIPS, "*.webp")))[:args.clips]
-    if not paths:
-        raise SystemExit(f"no clips in {CLIPS}: run python ../shared/corpus/real_clips.py")
     rows = []
-    for i, path in enumerate(paths):
-        if args.only is not None and i not in args.only:
-            continue
+    for i, path in chosen_clips(args.clips, args.only):
         rows.append(run_clip(i, path, args.cases))
         print(line(rows[-1], args.cases), flush=True)
     print(summary(rows, args.cases))

@@ -196,6 +196,14 @@ def speed(size: int, frames: int, repeats: int) -> None:
     print(f"load average {os.getloadavg()[0]:.1f} at the end")
 
 
+def chosen_clips(count: int, only=None) -> list:
+    """(index, path) of the first ``count`` dev clips, or of those indices in ``only``."""
+    paths = sorted(glob.glob(os.path.join(CLIPS, "*.webp")))[:count]
+    if not paths:
+        raise SystemExit(f"no clips in {CLIPS}: run python ../shared/corpus/real_clips.py")
+    return [(i, path) for i, path in enumerate(paths) if only is None or i in only]
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--clips", type=int, default=14)
@@ -206,13 +214,8 @@ def main(argv=None) -> int:
     if args.speed:
         speed(512, 60, 3)
         return 0
-    paths = sorted(glob.glob(os.path.join(CLIPS, "*.webp")))[:args.clips]
-    if not paths:
-        raise SystemExit(f"no clips in {CLIPS}: run python ../shared/corpus/real_clips.py")
     rows = []
-    for i, path in enumerate(paths):
-        if args.only is not None and i not in args.only:
-            continue
+    for i, path in chosen_clips(args.clips, args.only):
         rows.append(run_clip(i, path))
         print(summary(rows[-1:]).splitlines()[2], flush=True)
     print(summary(rows))
