@@ -22,7 +22,9 @@ The package, by job: ``measures`` (the measures, the streaming pass, kinds/thres
 FlickerReport), ``diagnosis`` (measures -> kinds, findings, verdict), ``analyze`` (the operation: ``plan``
 checks the clip, ``run`` streams it; analyze_frames / analyze_file), ``comparison`` (before / after: two
 reports -> a Comparison), ``side_by_side`` (the side-by-side operation), ``chart`` (the per-frame chart),
-``damage`` (damaged frames: flash frames and single-frame content breaks, for Repair Frames), ``cases`` (the
+``damage`` (damaged frames: flash frames and single-frame content breaks, for Repair Frames), ``seams`` (steps of
+look between generated segments, their period), ``drift`` (the change of look of persisting content over a shot,
+on flow-tracked keyframes), ``cases`` (the
 labelled synthetic set for tests and benchmarks; imported on demand). Settings are
 ``unflicker.settings`` (AnalysisSettings, SideBySideSettings). Every public name is importable from
 ``unflicker.analysis``.

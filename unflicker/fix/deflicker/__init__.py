@@ -11,7 +11,7 @@ Classical, no weights. Every frame is compared with its neighbours *after* linin
   brightness/colour curve per channel (and per field node); a smooth trend is
   fitted to each curve (a Hodrick-Prescott trend, robust to single flash frames, whose cut-off period is two
   seconds of video or ``window`` frames if longer; a real jump that persists, like a light switched on, is a break
-  in it) and only the curve's departure from its trend is undone. A fade or exposure drift is the trend: it stays.
+  in it, and it bends where a fade or exposure ramp starts or ends at once) and only the curve's departure from its trend is undone. A fade or exposure drift is the trend: it stays.
   A frame that no gain and offset ties to its predecessors while its level jumps and stays (a light coming on,
   a burst of new content) measures nothing: it is left as it is and breaks the trend.
   The correction is a per-channel gain and offset (and, where regional flicker is measured, a smooth gain field),
@@ -20,7 +20,8 @@ Classical, no weights. Every frame is compared with its neighbours *after* linin
   frame at full size (cubic for the nearest, bilinear for the others) along flow of its own, computed between the
   corrected frames at up to 640 px (the small copy's flow is too coarse to line fine detail up), and averaged with
   weights, computed at half size, that fall to zero where they disagree (occlusions, flow failures), so re-sampled
-  grain averages out while edges stay put.
+  grain averages out while edges stay put; each pixel takes that average in only as far as it is estimated to help
+  (a Wiener-like shrink), so faint grain is not traded for warp error.
 
 ``auto`` corrects only what it measures: brightness, colour and regional flicker where the removed part is above
 what a steady clip shows (brightness and colour judged against a trend of half the period, which follows a real
