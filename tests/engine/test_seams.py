@@ -214,3 +214,41 @@ def test_two_seams_at_p_and_2p_read_as_period_p():
     transforms[12] = transforms[24] = seam
     report = looks.find_seams(_pair_looks(transforms, seed=3))
     assert report.frames == [12, 24] and report.period == 12
+
+
+def test_a_lone_seam_with_weaker_ones_on_its_grid_is_a_period():
+    # a strong step of brightness alone at 8 is no seam (a light can do that), but the weaker colour steps at 16
+    # and 24 line up with it and frame 0: decoder tiles of 8 frames, each too weak to stand out alone
+    rng = np.random.default_rng(5)
+    transforms = [_look(1 + rng.normal(0, 0.008)) for _ in range(30)]
+    transforms[8] = _look(0.9)
+    report = looks.find_seams(_pair_looks(transforms, seed=1))
+    assert report.frames == [] and report.candidates == [8]
+    transforms[16] = transforms[24] = _look(0.985, (1.0, -1.0, 0.5))
+    report = looks.find_seams(_pair_looks(transforms, seed=1))
+    assert report.frames == [8, 16, 24] and report.period == 8
+
+
+def test_a_grid_point_may_fail_one_persistence_span():
+    # the content's own change a frame before and two after a seam takes back a quarter of its step on each side:
+    # the span over both keeps half of it, too little for a seam alone, enough for a point of a grid
+    transforms = [looks.IDENTITY] * 20
+    transforms[10] = _look(0.9)
+    transforms[9] = transforms[12] = _look(0.9 ** -0.25)
+    pairs = _pair_looks(transforms, seed=2)
+    steps = np.array([0.0] + [looks.step_size(*got) for got in pairs[1:]])
+    assert not looks._persists(pairs, steps, 10)
+    assert looks._persists(pairs, steps, 10, may_fail=1)
+    assert looks._persists(pairs, steps, 19)  # no span to judge at the clip's end
+
+
+def test_periodic_seams_found_carry_their_look_over_a_cut(clean):
+    # seams every 10 frames through a cut of content (tiles of one generation): auto finds the period and every
+    # segment after the cut still matches the first (matched within the shot, the second shot kept its look)
+    other = synthetic.moving_clip("objects", 25, 96, 128, seed=9, speed=1.5)
+    joined = np.concatenate([clean[:15], other])
+    bad, starts = chained(joined, seed=4)
+    out, res = fix(bad)
+    assert res.seams.found.period == 10 and res.seams.boundaries == starts == [10, 20, 30]
+    err = np.abs(out[30:].reshape(-1, 3).mean(0) - joined[30:].reshape(-1, 3).mean(0))
+    assert err.max() < 1.0, err

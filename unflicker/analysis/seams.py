@@ -55,6 +55,7 @@ GRID_FLOOR = 1.5
 GRID_RATIO = 1.5
 GRID_EVERY = 1.2  # ... and every grid point under GRID_FLOOR this many times the steps around it
 GRID_MEDIAN = 1.75
+GRID_MAY_FAIL = 1  # persistence spans (of 4) a grid point may fail: one next to the content's own change
 PERIOD_SHARE = 0.75  # a period: at least this share of the frames on its grid are seams, at least 3 of them
 
 
@@ -243,7 +244,8 @@ def find_seams(looks: list, cuts=()) -> SeamReport:
     # seams every N frames, each too weak alone against the clip's own steps, extend two segment starts: seams
     # found on their own, or one and frame 0, which starts the first tile (a grid alone is periodic flicker,
     # breathing, or chance as often)
-    grid = None if period or not frames else find_grid(looks, steps, left, (typical, typical_left), cuts, frames)
+    support = frames or candidates  # a lone candidate the clip rules left out can still start a grid
+    grid = None if period or not support else find_grid(looks, steps, left, (typical, typical_left), cuts, support)
     if grid:
         period, frames = grid[0], sorted(set(frames) | set(grid[1]))
     return SeamReport(frames, steps, period, candidates)
@@ -272,14 +274,15 @@ def excess_steps(looks: list, cuts=(), reach: int = NEIGHBOURS) -> tuple:
     return excess, stray
 
 
-def _persists(looks: list, steps: np.ndarray, t: int) -> bool:
+def _persists(looks: list, steps: np.ndarray, t: int, may_fail: int = 0) -> bool:
     """Whether the step into frame t holds between the looks a frame or two around it: from frames t-1 and t-2
-    to frames t+1 and t+2, on every span (a flash, or flicker that happened to step once, steps back on every
-    span; with one span allowed to fail, regional flicker on real clips read as seams)."""
+    to frames t+1 and t+2, on every span but ``may_fail`` (a flash, or flicker that happened to step once, steps
+    back on every span; with one span allowed to fail, regional flicker on real clips read as seams one by one:
+    only a grid point, whose neighbours on the grid are evidence too, is let off one)."""
     n, m = len(looks), looks[t][1]
     held = [step_size(chain(looks, t - 1 - k, t + 1 + j), m) >= PERSIST * steps[t]
             for k in (0, 1) for j in (1, 2) if t - 1 - k >= 0 and t + j < n]
-    return all(held)
+    return len(held) - sum(held) <= (min(may_fail, len(held) - 1) if held else 0)
 
 
 def _grid_evidence(looks: list, steps: np.ndarray, grid: list) -> np.ndarray:
@@ -313,7 +316,7 @@ def find_grid(looks: list, steps: np.ndarray, left: np.ndarray, typical: tuple, 
             ratio = _grid_evidence(looks, steps, grid)
             fits = [abs(luma_change(*looks[t])) <= REAL_CHANGE for t in grid]
             good = [ok and steps[t] >= GRID_FLOOR and left[t] <= SEAM_LINED_UP * typical_left and r >= GRID_RATIO
-                    and _persists(looks, steps, t) for t, ok, r in zip(grid, fits, ratio)]
+                    and _persists(looks, steps, t, GRID_MAY_FAIL) for t, ok, r in zip(grid, fits, ratio)]
             if sum(good) + anchored >= 3 and np.mean(good) >= PERIOD_SHARE \
                     and float(np.median(ratio)) >= GRID_MEDIAN \
                     and float(np.median(steps[grid])) >= GRID_MEDIAN * typical_step \

@@ -159,9 +159,10 @@ def solve_seams(stats: list, seam_plan: SeamPlan, strength: float) -> SeamFix:
         fix.found = looks_.find_seams(looks, cuts)
         bounds.update(fix.found.frames)
     span = max(1, seam_plan.overlap) if seam_plan.segment_length or seam_plan.starts else 1
-    # segments the user gives are one generation chain: its look carries on over a cut of content; seams found
-    # are matched within their shot (shots of an edit have looks of their own)
-    carry = bool(seam_plan.starts or seam_plan.segment_length)
+    # segments the user gives are one generation chain: its look carries on over a cut of content, as does that of
+    # seams found every N frames (decoder tiles, context windows run through the cuts of what they generate); other
+    # seams found are matched within their shot (shots of an edit have looks of their own)
+    carry = bool(seam_plan.starts or seam_plan.segment_length or (fix.found is not None and fix.found.period))
     chained, shot = IDENTITY, 0
     for t in range(1, n):
         if stats[t].shot != shot:
