@@ -192,7 +192,8 @@ def find_seams(looks: list, cuts=()) -> SeamReport:
     frames lined up by flow (None at frame 0, at cuts and where the flow found nothing). A clip with a single
     candidate step counts it only when a good share of it is colour (a light dimming is a seam's size too); a
     shot's first MIN_GAP frames start no segment; seams every N frames too weak one by one are found as a grid
-    (``find_grid``) through two segment starts that stand out (frame 0 is one: tiles start with the clip)."""
+    (``find_grid``) through two segment starts that stand out (frame 0 is one: tiles start with the clip; a lone
+    candidate that the clip rules leave out is another)."""
     n = len(looks)
     steps, left = np.zeros(n), np.zeros(n)
     for t, got in enumerate(looks):
@@ -242,7 +243,7 @@ def find_seams(looks: list, cuts=()) -> SeamReport:
             frames = []
     period = find_period(frames, n, cuts)
     # seams every N frames, each too weak alone against the clip's own steps, extend two segment starts: seams
-    # found on their own, or one and frame 0, which starts the first tile (a grid alone is periodic flicker,
+    # found on their own (or a lone candidate), or one and frame 0, which starts the first tile (a grid alone is periodic flicker,
     # breathing, or chance as often)
     support = frames or candidates  # a lone candidate the clip rules left out can still start a grid
     grid = None if period or not support else find_grid(looks, steps, left, (typical, typical_left), cuts, support)
