@@ -243,8 +243,8 @@ def find_seams(looks: list, cuts=()) -> SeamReport:
             frames = []
     period = find_period(frames, n, cuts)
     # seams every N frames, each too weak alone against the clip's own steps, extend two segment starts: seams
-    # found on their own (or a lone candidate), or one and frame 0, which starts the first tile (a grid alone is periodic flicker,
-    # breathing, or chance as often)
+    # found on their own (or a lone candidate), or one and frame 0, which starts the first tile (a grid alone is
+    # periodic flicker, breathing, or chance as often)
     support = frames or candidates  # a lone candidate the clip rules left out can still start a grid
     grid = None if period or not support else find_grid(looks, steps, left, (typical, typical_left), cuts, support)
     if grid:
