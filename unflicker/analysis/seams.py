@@ -212,9 +212,7 @@ def find_seams(looks: list, cuts=()) -> SeamReport:
         if got is None or excess[t] < max(SEAM_FLOOR, SEAM_TYPICAL * typical_excess) \
                 or left[t] > SEAM_LINED_UP * typical_left:
             continue
-        shot = (max([0, *(c for c in cuts if c <= t)]), min([n, *(c for c in cuts if c > t)]))
-        around = [j for j in range(max(shot[0] + 1, t - NEIGHBOURS), min(shot[1], t + NEIGHBOURS + 1))
-                  if j != t and looks[j] is not None]
+        shot, around = _shot_around(looks, t, cuts)
         if around and (excess[t] < SEAM_ISOLATED * stray[t]
                        or left[t] > max(SEAM_LOOSE * typical_left, SEAM_LINED_UP_NEAR * float(np.median(left[around])),
                                         float(np.median(left[around])) + SEAM_LEFT_LEVELS)):
@@ -259,13 +257,10 @@ def excess_steps(looks: list, cuts=(), reach: int = NEIGHBOURS) -> tuple:
     stand above). Zeros where not measured."""
     n = len(looks)
     excess, stray = np.zeros(n), np.zeros(n)
-    bounds = [0, *cuts, n]
     for t, got in enumerate(looks):
         if got is None:
             continue
-        shot = (max(c for c in bounds[:-1] if c <= t), min(c for c in bounds[1:] if c > t))
-        around = [j for j in range(max(shot[0] + 1, t - reach), min(shot[1], t + reach + 1))
-                  if j != t and looks[j] is not None]
+        _, around = _shot_around(looks, t, cuts, reach)
         if not around:
             excess[t] = step_size(*got)
             continue
@@ -273,6 +268,15 @@ def excess_steps(looks: list, cuts=(), reach: int = NEIGHBOURS) -> tuple:
         excess[t] = step_size(compose(got[0], natural), got[1])
         stray[t] = float(np.median([step_size(compose(looks[j][0], natural), looks[j][1]) for j in around]))
     return excess, stray
+
+
+def _shot_around(looks: list, t: int, cuts=(), reach: int = NEIGHBOURS) -> tuple:
+    """Frame t's shot (first frame, end) between ``cuts``, and its measured neighbours within ``reach`` frames
+    inside that shot (the shot's first frame, whose pair crosses the cut, left out)."""
+    shot = (max([0, *(c for c in cuts if c <= t)]), min([len(looks), *(c for c in cuts if c > t)]))
+    around = [j for j in range(max(shot[0] + 1, t - reach), min(shot[1], t + reach + 1))
+              if j != t and looks[j] is not None]
+    return shot, around
 
 
 def _persists(looks: list, steps: np.ndarray, t: int, may_fail: int = 0) -> bool:
@@ -283,7 +287,7 @@ def _persists(looks: list, steps: np.ndarray, t: int, may_fail: int = 0) -> bool
     n, m = len(looks), looks[t][1]
     held = [step_size(chain(looks, t - 1 - k, t + 1 + j), m) >= PERSIST * steps[t]
             for k in (0, 1) for j in (1, 2) if t - 1 - k >= 0 and t + j < n]
-    return len(held) - sum(held) <= (min(may_fail, len(held) - 1) if held else 0)
+    return not held or sum(held) >= max(1, len(held) - may_fail)  # one span at least holds
 
 
 def _grid_evidence(looks: list, steps: np.ndarray, grid: list) -> np.ndarray:
@@ -306,13 +310,14 @@ def find_grid(looks: list, steps: np.ndarray, left: np.ndarray, typical: tuple, 
     found on their own), a grid must also pass through two of them, frame 0 counting as one. (period, frames: its
     points that were measured and are no real change of light) or None."""
     n, (typical_step, typical_left) = len(looks), typical
+    support = None if support is None else set(support)
     for period in range(GRID_PERIODS[0], min(GRID_PERIODS[1], n // 3) + 1):
         for phase in range(period):
             anchored = int(phase == 0)  # frame 0 starts the first segment
             grid = [t for t in range(phase or period, n, period) if t not in cuts and looks[t] is not None]
             if len(grid) + anchored < 3 or steps[grid[0]] < GRID_FLOOR:
                 continue  # a grid whose first measured point is no step is not taken (most phases end here)
-            if support is not None and len(set(grid) & set(support)) + anchored < 2:
+            if support is not None and len(support.intersection(grid)) + anchored < 2:
                 continue
             ratio = _grid_evidence(looks, steps, grid)
             fits = [abs(luma_change(*looks[t])) <= REAL_CHANGE for t in grid]
