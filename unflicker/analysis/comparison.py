@@ -44,8 +44,10 @@ def _pct(before: float, after: float) -> float:
 
 def compare_reports(before: FlickerReport, after: FlickerReport) -> Comparison:
     """Percent change per measure and a verdict judged on the motion-compensated measures."""
-    b, a = before.measures, after.measures
-    changes = {name: _pct(b.get(name, 0.0), a.get(name, 0.0)) for name, _, _ in COMPARED}
+    # a report from before a measure existed (seams, drift) reads 0 for it
+    b = {name: before.measures.get(name, 0.0) for name, _, _ in COMPARED}
+    a = {name: after.measures.get(name, 0.0) for name, _, _ in COMPARED}
+    changes = {name: _pct(b[name], a[name]) for name, _, _ in COMPARED}
     # the flicker measures that matter: those of the kinds found before (warping error always)
     focus = ["warp_error"] + [_MEASURE_FOR_KIND[k] for k in before.kinds if k in _MEASURE_FOR_KIND]
     drops = [-changes[m] for m in focus]
@@ -68,8 +70,6 @@ def compare_reports(before: FlickerReport, after: FlickerReport) -> Comparison:
     for name, lower, label in COMPARED:
         better = (changes[name] < 0) == lower
         mark = "" if abs(changes[name]) < 1 else (" better" if better else " worse")
-        lines.append(f"{label:58s} {b.get(name, 0.0):10.4f} {a.get(name, 0.0):10.4f} {changes[name]:+7.1f}%{mark}")
+        lines.append(f"{label:58s} {b[name]:10.4f} {a[name]:10.4f} {changes[name]:+7.1f}%{mark}")
     lines += ["", f"before: {before.verdict}", f"after:  {after.verdict}"]
-    return Comparison({k: b.get(k, 0.0) for k, _, _ in COMPARED}, {k: a.get(k, 0.0) for k, _, _ in COMPARED}, changes,
-                      verdict,
-                      "\n".join(lines))
+    return Comparison(b, a, changes, verdict, "\n".join(lines))
