@@ -11,7 +11,8 @@ Classical, no weights. Every frame is compared with its neighbours *after* linin
   brightness/colour curve per channel (and per field node); a smooth trend is
   fitted to each curve (a Hodrick-Prescott trend, robust to single flash frames, whose cut-off period is two
   seconds of video or ``window`` frames if longer; a real jump that persists, like a light switched on, is a break
-  in it, and it bends where a fade or exposure ramp starts or ends at once) and only the curve's departure from its trend is undone. A fade or exposure drift is the trend: it stays.
+  in it, and it bends where a fade or exposure ramp starts or ends at once) and only the curve's departure from its
+  trend is undone. A fade or exposure drift is the trend: it stays.
   A frame that no gain and offset ties to its predecessors while its level jumps and stays (a light coming on,
   a burst of new content) measures nothing: it is left as it is and breaks the trend.
   The correction is a per-channel gain and offset (and, where regional flicker is measured, a smooth gain field),
