@@ -30,7 +30,6 @@ Cases, each with a fixed seed per clip:
 from __future__ import annotations
 
 import argparse
-import glob
 import json
 import os
 import sys
@@ -40,7 +39,9 @@ import numpy as np
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
+sys.path.insert(0, os.path.join(REPO, "bench"))
 
+from deflicker_real import clip_paths  # noqa: E402
 from unflicker.analysis import analyze_frames  # noqa: E402
 from unflicker.fix.deflicker import plan, run  # noqa: E402
 from unflicker.measure import metrics  # noqa: E402
@@ -48,7 +49,6 @@ from unflicker.media import video  # noqa: E402
 from unflicker.operation import Source  # noqa: E402
 from unflicker.settings import DeflickerSettings  # noqa: E402
 
-CLIPS = os.path.expanduser("~/.cache/unflicker-real-clips")
 GREY = np.full((3, 3), 1.0 / 3.0)
 
 
@@ -197,10 +197,9 @@ def speed(size: int, frames: int, repeats: int) -> None:
 
 
 def chosen_clips(count: int, only=None) -> list:
-    """(index, path) of the first ``count`` dev clips, or of those indices in ``only``."""
-    paths = sorted(glob.glob(os.path.join(CLIPS, "*.webp")))[:count]
-    if not paths:
-        raise SystemExit(f"no clips in {CLIPS}: run python ../shared/corpus/real_clips.py")
+    """(index, path) of the first ``count`` dev clips by name (the index seeds each clip's cases), or of those
+    indices in ``only``."""
+    paths = sorted(clip_paths())[:count]
     return [(i, path) for i, path in enumerate(paths) if only is None or i in only]
 
 
